@@ -1,0 +1,114 @@
+import type { FastifyInstance } from 'fastify';
+import type { TokenConfig } from '../config/controller-config.js';
+import { GantryError } from '../errors.js';
+import { FINISHED_BUILD_STATUSES } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { requireRole } from './auth.js';
+import { appNameParam, buildIdParam, buildSchema, revisionSchema, appSchema } from './schemas.js';
+
+export interface AppRoutesDeps {
+  store: Store;
+  tokens: TokenConfig[];
+}
+
+/** Read-only views of apps, their revisions and builds, and build logs. */
+export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Promise<void> {
+  const { store } = deps;
+  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+
+  app.get(
+    '/api/apps',
+    { schema: { response: { 200: { type: 'object', properties: { apps: { type: 'array', items: appSchema } } } } } },
+    async () => {
+      const apps = await store.listApps();
+      const withLatest = await Promise.all(
+        apps.map(async (a) => {
+          const [latestBuild] = await store.listBuilds(a.name, 1);
+          const [latestRevision] = await store.listRevisions(a.name, 1);
+          return { ...a, latestBuild, latestRevision };
+        }),
+      );
+      return { apps: withLatest };
+    },
+  );
+
+  app.get<{ Params: { app: string } }>(
+    '/api/apps/:app',
+    {
+      schema: {
+        params: appNameParam,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              app: appSchema,
+              revisions: { type: 'array', items: revisionSchema },
+              builds: { type: 'array', items: buildSchema },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const rec = await store.getApp(req.params.app);
+      if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
+      const [revisions, builds] = await Promise.all([
+        store.listRevisions(rec.name),
+        store.listBuilds(rec.name),
+      ]);
+      return { app: rec, revisions, builds };
+    },
+  );
+
+  app.get<{ Params: { app: string } }>(
+    '/api/apps/:app/builds',
+    { schema: { params: appNameParam, response: { 200: { type: 'object', properties: { builds: { type: 'array', items: buildSchema } } } } } },
+    async (req) => ({ builds: await store.listBuilds(req.params.app) }),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/builds/:id',
+    { schema: { params: buildIdParam, response: { 200: buildSchema } } },
+    async (req) => {
+      const build = await store.getBuild(req.params.id);
+      if (!build) throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
+      return build;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { from?: number } }>(
+    '/api/builds/:id/log',
+    {
+      schema: {
+        params: buildIdParam,
+        querystring: { type: 'object', additionalProperties: false, properties: { from: { type: 'integer', minimum: 0 } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              status: { type: 'string' },
+              finished: { type: 'boolean' },
+              from: { type: 'integer' },
+              next: { type: 'integer' },
+              lines: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const build = await store.getBuild(req.params.id);
+      if (!build) throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
+      const from = req.query.from ?? 0;
+      const lines = await store.readBuildLog(build.id, from);
+      // `next` lets a reader poll for what was appended since, while the build runs.
+      return {
+        status: build.status,
+        finished: FINISHED_BUILD_STATUSES.includes(build.status),
+        from,
+        next: from + lines.length,
+        lines,
+      };
+    },
+  );
+}

@@ -1,0 +1,51 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Role, TokenConfig } from '../config/controller-config.js';
+import { GantryError } from '../errors.js';
+
+const RANK: Record<Role, number> = { viewer: 0, deployer: 1, admin: 2 };
+
+/** `sha256:<hex>` of a token, the only form tokens are stored in. */
+export function hashToken(token: string): string {
+  return `sha256:${createHash('sha256').update(token).digest('hex')}`;
+}
+
+export interface Principal {
+  name: string;
+  role: Role;
+}
+
+/** Finds the token's owner; every stored hash is compared, in constant time, whatever matches. */
+export function authenticate(tokens: TokenConfig[], header: string | undefined): Principal | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const presented = Buffer.from(hashToken(m[1]!));
+  let found: Principal | undefined;
+  for (const t of tokens) {
+    const stored = Buffer.from(t.hash);
+    if (stored.length === presented.length && timingSafeEqual(stored, presented)) {
+      found = { name: t.name, role: t.role };
+    }
+  }
+  return found;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** A preHandler that lets a request through only with a token of at least `role`. */
+export function requireRole(tokens: TokenConfig[], role: Role) {
+  return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const who = authenticate(tokens, req.headers.authorization);
+    if (!who) {
+      throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
+    }
+    if (RANK[who.role] < RANK[role]) {
+      throw new GantryError('GANTRY_ERR_FORBIDDEN', `this needs the ${role} role; ${who.name} is a ${who.role}`);
+    }
+    req.principal = who;
+  };
+}

@@ -1,0 +1,47 @@
+/** JSON schemas shared by routes. Objects stay open so new fields reach clients without a schema bump. */
+const open = { type: 'object', additionalProperties: true } as const;
+
+export const appNameParam = {
+  type: 'object',
+  required: ['app'],
+  properties: { app: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+} as const;
+
+export const buildIdParam = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[a-z]+-[a-z0-9]+-[a-z0-9]+$' } },
+} as const;
+
+export const imageSchema = {
+  ...open,
+  properties: { tag: { type: 'string' }, digest: { type: 'string' }, pinned: { type: 'string' } },
+} as const;
+
+export const revisionSchema = {
+  ...open,
+  properties: {
+    app: { type: 'string' },
+    sha: { type: 'string' },
+    branch: { type: 'string' },
+    commit: open,
+    image: imageSchema,
+  },
+} as const;
+
+export const buildSchema = {
+  ...open,
+  properties: {
+    id: { type: 'string' },
+    app: { type: 'string' },
+    sha: { type: 'string' },
+    status: { type: 'string' },
+    image: imageSchema,
+    failure: open,
+  },
+} as const;
+
+export const appSchema = {
+  ...open,
+  properties: { name: { type: 'string' }, repo: { type: 'string' }, path: { type: 'string' } },
+} as const;

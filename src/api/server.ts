@@ -1,0 +1,24 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { appRoutes, type AppRoutesDeps } from './apps.js';
+import { registerErrorHandler } from './errors.js';
+import { systemRoutes, type SystemDeps } from './system.js';
+import { webhookRoutes, type WebhookDeps } from './webhooks.js';
+
+export type ServerDeps = WebhookDeps & AppRoutesDeps & SystemDeps & { log: Logger; apiBodyLimitBytes: number };
+
+/** Builds the HTTP app without listening, so tests can `inject()` (fastify's testing guide). */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: deps.apiBodyLimitBytes,
+    // Forges send a delivery id; we log it instead of our own request counter where we can.
+    disableRequestLogging: true,
+    trustProxy: false,
+  });
+  registerErrorHandler(app);
+  await app.register(async (scope) => webhookRoutes(scope, deps));
+  await app.register(async (scope) => appRoutes(scope, deps));
+  await app.register(async (scope) => systemRoutes(scope, deps));
+  return app;
+}

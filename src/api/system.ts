@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { TokenConfig } from '../config/controller-config.js';
+import type { Queues } from '../queue/queues.js';
+import type { Store } from '../store/store.js';
+import { requireRole } from './auth.js';
+
+export interface SystemDeps {
+  redis: Redis;
+  store: Store;
+  queues: Queues;
+  tokens: TokenConfig[];
+}
+
+const COUNTS = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
+
+/** Liveness, queue depths and recent webhook deliveries. */
+export async function systemRoutes(app: FastifyInstance, deps: SystemDeps): Promise<void> {
+  app.get('/healthz', async (_req, reply) => {
+    const redis = deps.redis.status === 'ready';
+    return reply.status(redis ? 200 : 503).send({ ok: redis, redis: deps.redis.status });
+  });
+
+  app.register(async (api) => {
+    api.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+    api.get('/api/queues', async () => {
+      const [sources, builds] = await Promise.all([
+        deps.queues.sources.getJobCounts(...COUNTS),
+        deps.queues.builds.getJobCounts(...COUNTS),
+      ]);
+      return { sources, builds };
+    });
+    api.get('/api/webhooks/deliveries', async () => ({
+      deliveries: await deps.store.listDeliveries(),
+    }));
+  });
+}

@@ -1,0 +1,306 @@
+/**
+ * The JSON Schema of `gantry.yaml`: validation and defaults for the controller, autocomplete and
+ * hover docs for editors (published as `schema/gantry.schema.json` by `scripts/write-schema.ts`).
+ * Draft-07 because it is what editor YAML/JSON plugins support best. `errorMessage` and
+ * `patternErrorMessage` are the VS Code annotations for friendlier messages; Gantry's own messages
+ * use them too, so the editor and the controller say the same thing.
+ *
+ * Rules a schema cannot say well (paths that climb out of the repository, git branch-name rules,
+ * cross-field constraints) live in `app-spec-rules.ts`.
+ */
+import { DURATION_PATTERN, MEMORY_PATTERN } from './units.js';
+
+/** Where the published schema claims to live; editors match on the URL in a `$schema` modeline. */
+export const APP_SPEC_SCHEMA_ID = 'https://gantry.dev/schema/gantry.schema.json';
+
+/** Health check used when the spec names none: HTTP GET on the app port. */
+export const DEFAULT_HTTP_CHECK = { path: '/', expect: 200 } as const;
+
+// A DNS label that is also a valid Docker repository path component (so no trailing "-").
+const NAME_PATTERN = '^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$';
+const NAME_RULE =
+  'must be lowercase letters, digits and "-", start with a letter, not end with "-", at most 63 characters';
+const VAR_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+const VAR_RULE = 'must be letters, digits and "_", not starting with a digit';
+const HOSTNAME_PATTERN =
+  '^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$';
+
+const duration = (description: string, fallback: string) =>
+  ({
+    type: 'string',
+    description: `${description} A duration like 500ms, 2s, 5m or 1m30s.`,
+    pattern: DURATION_PATTERN,
+    patternErrorMessage: 'must be a duration like 500ms, 2s, 5m or 1m30s',
+    default: fallback,
+  }) as const;
+
+const variables = (description: string) =>
+  ({
+    type: 'object',
+    description,
+    default: {},
+    propertyNames: { type: 'string', pattern: VAR_PATTERN, patternErrorMessage: VAR_RULE },
+    additionalProperties: {
+      type: 'string',
+      errorMessage: 'must be a string (quote numbers and booleans: "8080", "true")',
+    },
+  }) as const;
+
+/** The JSON Schema of `gantry.yaml`. */
+export const appSpecJsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: APP_SPEC_SCHEMA_ID,
+  title: 'Gantry app spec (gantry.yaml)',
+  description:
+    'How Gantry builds, runs, health-checks and rolls out one app. Only `app` is required; everything else has a default.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['app'],
+  properties: {
+    app: {
+      type: 'string',
+      description:
+        'The app name. It names the image repository and labels every container, so it is a DNS label: lowercase letters, digits and "-".',
+      pattern: NAME_PATTERN,
+      patternErrorMessage: NAME_RULE,
+      examples: ['hello'],
+    },
+    build: {
+      type: 'object',
+      description: 'How the image is built from the commit (docker build).',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        context: {
+          type: 'string',
+          description:
+            'Build context directory, relative to the directory holding gantry.yaml. Must stay inside the repository.',
+          minLength: 1,
+          default: '.',
+        },
+        dockerfile: {
+          type: 'string',
+          description:
+            'Path of the Dockerfile relative to the build context (as in docker compose). Must stay inside the context.',
+          minLength: 1,
+          default: 'Dockerfile',
+        },
+        target: {
+          type: 'string',
+          description: 'The stage to build in a multi-stage Dockerfile (`FROM … AS <target>`).',
+          pattern: '^[A-Za-z][A-Za-z0-9_.-]*$',
+          patternErrorMessage: 'must be a Dockerfile stage name',
+        },
+        args: variables('Build arguments (`--build-arg NAME=value`). Values are strings.'),
+      },
+    },
+    run: {
+      type: 'object',
+      description: 'How each instance runs.',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        port: {
+          type: 'integer',
+          description: 'The port the process listens on inside the container.',
+          minimum: 1,
+          maximum: 65535,
+          default: 8080,
+        },
+        replicas: {
+          type: 'integer',
+          description: 'How many instances run in each environment.',
+          minimum: 0,
+          default: 1,
+        },
+        env: variables('Environment variables (not secret: they are in git). Values are strings.'),
+        secrets: {
+          type: 'array',
+          description:
+            "Names of environment variables whose values come from the controller's secret store; never values.",
+          default: [],
+          uniqueItems: true,
+          items: { type: 'string', pattern: VAR_PATTERN, patternErrorMessage: VAR_RULE },
+        },
+        resources: {
+          type: 'object',
+          description: 'Limits per instance; none by default.',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            cpu: {
+              type: 'number',
+              description: 'CPU limit in cores, e.g. 0.5.',
+              exclusiveMinimum: 0,
+            },
+            memory: {
+              type: 'string',
+              description:
+                'Memory limit, e.g. 256Mi or 1Gi (powers of 1024) or 512M (powers of 1000), as in Kubernetes.',
+              pattern: MEMORY_PATTERN,
+              patternErrorMessage: 'must be a size like 256Mi, 1Gi or 512M',
+            },
+          },
+        },
+      },
+    },
+    health: {
+      type: 'object',
+      description:
+        'How Gantry decides an instance is healthy. Set at most one of http, tcp and exec; with none, it sends HTTP GET / to the app port and expects 200.',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        http: {
+          type: 'object',
+          description: 'Healthy when GET <path> on the app port answers <expect>.',
+          additionalProperties: false,
+          properties: {
+            path: {
+              type: 'string',
+              description: 'Request path, starting with /.',
+              pattern: '^/[!-~]*$',
+              patternErrorMessage: 'must be a URL path starting with "/", without spaces',
+              default: DEFAULT_HTTP_CHECK.path,
+            },
+            expect: {
+              type: 'integer',
+              description: 'The HTTP status a healthy instance answers.',
+              minimum: 100,
+              maximum: 599,
+              default: DEFAULT_HTTP_CHECK.expect,
+            },
+          },
+        },
+        tcp: {
+          type: 'object',
+          description: 'Healthy when the app port accepts a TCP connection. Write `tcp: {}`.',
+          errorMessage: 'must be an empty mapping: write `tcp: {}`',
+          additionalProperties: false,
+          properties: {},
+        },
+        exec: {
+          type: 'array',
+          description: 'A command run in the container, without a shell; healthy when it exits 0.',
+          minItems: 1,
+          items: { type: 'string' },
+          examples: [['pg_isready', '-h', 'localhost']],
+        },
+        interval: duration('Time between checks.', '2s'),
+        timeout: duration('How long one check may take before it counts as failed.', '1s'),
+        startPeriod: duration('Failures right after start do not count for this long.', '10s'),
+        healthyThreshold: {
+          type: 'integer',
+          description: 'Consecutive passes before an instance counts as healthy.',
+          minimum: 1,
+          default: 2,
+        },
+        unhealthyThreshold: {
+          type: 'integer',
+          description: 'Consecutive failures before an instance counts as unhealthy.',
+          minimum: 1,
+          default: 3,
+        },
+      },
+      not: {
+        anyOf: [
+          { required: ['http', 'tcp'] },
+          { required: ['http', 'exec'] },
+          { required: ['tcp', 'exec'] },
+        ],
+        errorMessage: 'must set only one of http, tcp and exec',
+      },
+    },
+    rollout: {
+      type: 'object',
+      description: 'How a new revision replaces the running one.',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxSurge: {
+          type: 'integer',
+          description: 'Instances started above `replicas` during a rollout.',
+          minimum: 0,
+          default: 1,
+        },
+        maxUnavailable: {
+          type: 'integer',
+          description: 'Instances that may be missing below `replicas` during a rollout.',
+          minimum: 0,
+          default: 0,
+        },
+        progressDeadline: duration('A rollout that makes no progress for this long fails.', '120s'),
+        bake: duration('How long the new revision must stay healthy before the rollout succeeds.', '0s'),
+        autoRollback: {
+          type: 'boolean',
+          description: 'Roll back to the previous revision when a rollout fails.',
+          default: true,
+        },
+      },
+    },
+    environments: {
+      type: 'object',
+      description: 'Where the app is deployed: environment name → the branch it follows and the target it runs on.',
+      default: { production: { branch: 'main', target: 'local' } },
+      minProperties: 1,
+      propertyNames: { type: 'string', pattern: NAME_PATTERN, patternErrorMessage: NAME_RULE },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['branch'],
+        properties: {
+          branch: {
+            type: 'string',
+            description: 'The git branch whose pushes deploy to this environment.',
+            examples: ['main'],
+          },
+          target: {
+            type: 'string',
+            description: "A target (Docker hosts or a Kubernetes namespace) named in the controller's config.",
+            pattern: NAME_PATTERN,
+            patternErrorMessage: NAME_RULE,
+            default: 'local',
+          },
+          domain: {
+            type: 'string',
+            description: 'The host name the edge proxy routes to this environment.',
+            pattern: HOSTNAME_PATTERN,
+            patternErrorMessage: 'must be a lowercase host name like hello.example.com',
+            examples: ['hello.localhost'],
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** What the schema accepts, once Ajv has filled in the defaults. */
+export interface RawAppSpec {
+  app: string;
+  build: { context: string; dockerfile: string; target?: string; args: Record<string, string> };
+  run: {
+    port: number;
+    replicas: number;
+    env: Record<string, string>;
+    secrets: string[];
+    resources: { cpu?: number; memory?: string };
+  };
+  health: {
+    http?: { path: string; expect: number };
+    tcp?: Record<string, never>;
+    exec?: string[];
+    interval: string;
+    timeout: string;
+    startPeriod: string;
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+  };
+  rollout: {
+    maxSurge: number;
+    maxUnavailable: number;
+    progressDeadline: string;
+    bake: string;
+    autoRollback: boolean;
+  };
+  environments: Record<string, { branch: string; target: string; domain?: string }>;
+}

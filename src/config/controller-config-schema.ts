@@ -1,0 +1,109 @@
+/** JSON Schema of `gantry.config.yaml`, the controller's own configuration. */
+export const controllerConfigSchema = {
+  $id: 'https://gantry.dev/schema/gantry.config.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['repos'],
+  properties: {
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8700 },
+      },
+    },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', default: 'redis://127.0.0.1:6379' },
+        prefix: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', default: 'gantry' },
+      },
+    },
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        address: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9.-]+(:[0-9]+)?$',
+          default: '127.0.0.1:5000',
+        },
+      },
+    },
+    docker: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { socketPath: { type: 'string' }, host: { type: 'string' } },
+    },
+    dataDir: { type: 'string', default: '.gantry/data' },
+    build: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
+        timeoutSeconds: { type: 'integer', minimum: 1, default: 900 },
+        attempts: { type: 'integer', minimum: 1, maximum: 20, default: 4 },
+        logLines: { type: 'integer', minimum: 100, default: 5000 },
+        debounceMs: { type: 'integer', minimum: 0, maximum: 600000, default: 1500 },
+      },
+    },
+    webhooks: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { bodyLimitBytes: { type: 'integer', minimum: 1024, default: 1048576 } },
+    },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { bodyLimitBytes: { type: 'integer', minimum: 1024, default: 65536 } },
+    },
+    tokens: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'hash', 'role'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          hash: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+          role: { enum: ['viewer', 'deployer', 'admin'] },
+        },
+      },
+    },
+    repos: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'url'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
+          url: { type: 'string', pattern: '^https?://' },
+          branches: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          apps: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          webhookSecret: { type: 'string', minLength: 16 },
+          credentials: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['passwordEnv'],
+            properties: {
+              username: { type: 'string' },
+              passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            },
+          },
+          pollIntervalSeconds: { type: 'integer', minimum: 0 },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { parseDocument } from 'yaml';
+import { GantryError } from '../errors.js';
+import { controllerConfigSchema } from './controller-config-schema.js';
+
+/** A git repository the controller follows. */
+export interface RepoConfig {
+  /** Short id used in keys, logs and the API. */
+  name: string;
+  url: string;
+  /** Branches whose pushes are built; others are acknowledged and ignored. */
+  branches: string[];
+  /** Directories (relative to the repo root) that hold an app's gantry.yaml. */
+  apps: string[];
+  /** Shared secret for webhook signatures; a repo without one never accepts webhooks. */
+  webhookSecret?: string | undefined;
+  /** HTTPS credentials; the token is read from the environment, never written in the file. */
+  credentials?: { username: string; password: string } | undefined;
+  /** Poll the remote for new heads every N seconds (0 = webhooks only). */
+  pollIntervalSeconds: number;
+}
+
+export type Role = 'viewer' | 'deployer' | 'admin';
+
+export interface TokenConfig {
+  name: string;
+  /** `sha256:<hex>` of the bearer token; the token itself is never stored. */
+  hash: string;
+  role: Role;
+}
+
+export interface ControllerConfig {
+  listen: { host: string; port: number };
+  redis: { url: string; prefix: string };
+  registry: { address: string };
+  docker: { socketPath?: string | undefined; host?: string | undefined };
+  dataDir: string;
+  build: {
+    concurrency: number;
+    timeoutSeconds: number;
+    attempts: number;
+    logLines: number;
+    debounceMs: number;
+  };
+  webhooks: { bodyLimitBytes: number };
+  api: { bodyLimitBytes: number };
+  tokens: TokenConfig[];
+  repos: RepoConfig[];
+}
+
+/** Values from `${NAME}` / `${NAME:-default}` are substituted from the environment before parsing. */
+const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
+
+function substituteEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
+  return text.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+    const value = env[name] ?? fallback;
+    if (value === undefined) {
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `${file}: environment variable ${name} is referenced but not set`,
+      );
+    }
+    return value;
+  });
+}
+
+interface RawRepo {
+  name: string;
+  url: string;
+  branches?: string[];
+  apps?: string[];
+  webhookSecret?: string;
+  credentials?: { username?: string; passwordEnv: string };
+  pollIntervalSeconds?: number;
+}
+
+/** Parses a controller config text (YAML) into a fully defaulted config; env overrides win. */
+export function parseControllerConfig(
+  text: string,
+  opts: { file?: string; env?: NodeJS.ProcessEnv; baseDir?: string } = {},
+): ControllerConfig {
+  const file = opts.file ?? 'gantry.config.yaml';
+  const env = opts.env ?? process.env;
+  const doc = parseDocument(substituteEnv(text, env, file), { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new GantryError(
+      'GANTRY_ERR_CONFIG_INVALID',
+      `${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: ${e.message.split('\n')[0]}`,
+    );
+  }
+  // No aliases in the controller config: it is short, and aliases invite expansion bombs.
+  const raw: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  const validate = ajv.compile(controllerConfigSchema);
+  if (!validate(raw)) {
+    const lines = (validate.errors ?? []).map(
+      (er) => `${file}: ${er.instancePath || '(root)'} ${er.message ?? 'is invalid'}`,
+    );
+    throw new GantryError('GANTRY_ERR_CONFIG_INVALID', lines.join('\n'));
+  }
+  const cfg = raw as Omit<ControllerConfig, 'repos'> & { repos: RawRepo[] };
+  const baseDir = opts.baseDir ?? process.cwd();
+  const repos = cfg.repos.map((r): RepoConfig => {
+    const password = r.credentials ? env[r.credentials.passwordEnv] : undefined;
+    if (r.credentials && password === undefined) {
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `${file}: repo ${r.name}: credentials.passwordEnv names ${r.credentials.passwordEnv}, which is not set`,
+      );
+    }
+    return {
+      name: r.name,
+      url: r.url,
+      branches: r.branches ?? ['main'],
+      apps: r.apps ?? ['.'],
+      webhookSecret: r.webhookSecret,
+      credentials:
+        r.credentials && password !== undefined
+          ? { username: r.credentials.username ?? 'x-access-token', password }
+          : undefined,
+      pollIntervalSeconds: r.pollIntervalSeconds ?? 0,
+    };
+  });
+  return applyEnvOverrides({ ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), repos }, env);
+}
+
+/** The handful of values operators most often set per deployment can come from GANTRY_* variables. */
+function applyEnvOverrides(cfg: ControllerConfig, env: NodeJS.ProcessEnv): ControllerConfig {
+  const port = env.GANTRY_PORT === undefined ? cfg.listen.port : Number(env.GANTRY_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new GantryError('GANTRY_ERR_CONFIG_INVALID', `GANTRY_PORT must be a port number`);
+  }
+  return {
+    ...cfg,
+    listen: { host: env.GANTRY_HOST ?? cfg.listen.host, port },
+    redis: { ...cfg.redis, url: env.GANTRY_REDIS_URL ?? cfg.redis.url },
+    registry: { address: env.GANTRY_REGISTRY ?? cfg.registry.address },
+    dataDir: env.GANTRY_DATA_DIR ? path.resolve(env.GANTRY_DATA_DIR) : cfg.dataDir,
+  };
+}
+
+/** Reads and parses a controller config file. */
+export function loadControllerConfig(file: string, env: NodeJS.ProcessEnv = process.env) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new GantryError('GANTRY_ERR_CONFIG_INVALID', `cannot read ${file}`, { cause });
+  }
+  return parseControllerConfig(text, { file, env, baseDir: path.dirname(path.resolve(file)) });
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { hashToken } from '../api/auth.js';
+import { registryDigest, registryTags } from '../build/registry.js';
+import { followBuildLog } from '../cli/follow.js';
+import { api, type ClientOptions } from '../cli/client.js';
+import { parseControllerConfig } from '../config/controller-config.js';
+import { startController, type Controller } from '../controller.js';
+import { createBareRepo, startGitHttpServer } from '../devtools/git-http-server.js';
+import { BASE_IMAGE, ensureDocker, hasImage, startLocalServices } from '../devtools/services.js';
+import type { Provider } from '../source/webhooks/index.js';
+import type { BuildRecord } from '../store/records.js';
+import { sendPushWebhook } from './forge.js';
+import { Worktree } from './worktree.js';
+
+const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const ZERO = '0'.repeat(40);
+
+const say = (s: string) => console.log(`\n==> ${s}`);
+const detail = (s: string) => console.log(`    ${s}`);
+
+/** Waits until the app has a finished build for `sha`. */
+async function waitForBuild(client: ClientOptions, app: string, sha: string): Promise<BuildRecord> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    const res = await api<{ builds: BuildRecord[] }>(client, `/api/apps/${app}/builds`).catch(() => ({ builds: [] }));
+    const build = res.builds.find((b) => b.sha === sha);
+    if (build) return build;
+    await sleep(200);
+  }
+  throw new Error(`no build of ${sha.slice(0, 12)} appeared within 3 minutes`);
+}
+
+async function pushAndWebhook(
+  c: Controller,
+  wt: Worktree,
+  provider: Provider,
+  secret: string,
+  repoUrl: string,
+  message: string,
+): Promise<string> {
+  const before = (await wt.git('rev-parse', '--verify', '--quiet', 'HEAD').catch(() => '')) || ZERO;
+  const sha = await wt.commit(message);
+  await wt.push();
+  detail(`git push → ${repoUrl} (${sha.slice(0, 12)} "${message}")`);
+  const res = await sendPushWebhook(c.url, provider, secret, {
+    repoUrl,
+    fullName: 'demo/hello',
+    branch: 'main',
+    before,
+    after: sha,
+    message,
+  });
+  detail(`signed ${provider} push webhook → ${res.status} ${String(res.body.outcome)} (${String(res.body.detail)})`);
+  return sha;
+}
+
+/**
+ * The main job of the README: start the controller with a private Redis, registry and git
+ * server, push the example app, and show its image being built and pushed; then push a broken
+ * spec and show that it fails with file, line and column, and nothing is deployed.
+ */
+export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
+  const work = path.join(ROOT, '.gantry', 'demo');
+  await rm(work, { recursive: true, force: true });
+
+  say('checking the Docker engine and the base image');
+  const engine = await ensureDocker();
+  detail(`Docker ${engine.version} at ${engine.endpoint}`);
+  if (!(await hasImage(BASE_IMAGE))) {
+    throw new Error(`base image ${BASE_IMAGE} is missing: run \`bash scripts/base-image.sh\``);
+  }
+  detail(`base image ${BASE_IMAGE} present (built locally, nothing is pulled)`);
+
+  say('starting Redis (AOF, noeviction), a registry and a git smart-HTTP server on 127.0.0.1');
+  const services = await startLocalServices({ root: path.join(work, 'services') });
+  const git = await startGitHttpServer({ root: path.join(work, 'git') });
+  await createBareRepo(path.join(work, 'git'), 'hello.git', 'main');
+  const repoUrl = git.repoUrl('hello.git');
+  detail(`redis ${services.redis.url}, registry ${services.registry.address}, git ${repoUrl}`);
+
+  const secret = randomBytes(24).toString('hex');
+  const token = randomBytes(24).toString('base64url');
+  const config = parseControllerConfig(
+    [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      `redis: { url: "${services.redis.url}" }`,
+      `registry: { address: "${services.registry.address}" }`,
+      `dataDir: "${path.join(work, 'data')}"`,
+      'build: { timeoutSeconds: 300 }',
+      'tokens: [{ name: demo, role: admin, hash: "' + hashToken(token) + '" }]',
+      `repos: [{ name: hello, url: "${repoUrl}", branches: [main], webhookSecret: "${secret}" }]`,
+    ].join('\n'),
+    { file: 'demo config' },
+  );
+  const log = pino({ level: process.env.GANTRY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const controller = await startController(config, { log });
+  const client: ClientOptions = { url: controller.url, token };
+  detail(`controller at ${controller.url}`);
+
+  let ok = true;
+  try {
+    say('pushing examples/hello to the git server and sending GitHub\'s push webhook');
+    const wt = await Worktree.clone(repoUrl, path.join(work, 'clone'));
+    await wt.copyFrom(path.join(ROOT, 'examples', 'hello'));
+    const good = await pushAndWebhook(controller, wt, 'github', secret, repoUrl, 'Add the hello app (#1)');
+
+    say(`building ${good.slice(0, 12)} (log streamed from the API while it runs)`);
+    const first = await waitForBuild(client, 'hello', good);
+    const built = await followBuildLog(client, first.id, { follow: true, write: (l) => detail(`│ ${l}`) });
+    if (built.status !== 'succeeded' || !built.image) {
+      ok = false;
+      detail(`build ${built.status}: ${built.failure?.message ?? built.note ?? ''}`);
+    } else {
+      const inRegistry = await registryDigest(services.registry.address, 'hello', good.slice(0, 12));
+      detail(`image    ${built.image.tag}`);
+      detail(`digest   ${built.image.digest} (registry says ${inRegistry ?? 'nothing'})`);
+      detail(`pinned   ${built.image.pinned}`);
+      detail(`registry tags for hello: ${(await registryTags(services.registry.address, 'hello')).join(', ')}`);
+      ok &&= inRegistry === built.image.digest;
+    }
+
+    say('pushing a broken gantry.yaml (sent as a Gitea webhook): it must fail with file:line:col');
+    await wt.write('gantry.yaml', 'app: hello\nrun:\n  port: 8080\n  replicas: three\n');
+    const bad = await pushAndWebhook(controller, wt, 'gitea', secret, repoUrl, 'Scale to three');
+    const failed = await waitForBuild(client, 'hello', bad);
+    detail(`build ${failed.id}: ${failed.status}`);
+    for (const l of failed.failure?.message.split('\n') ?? []) detail(`│ ${l}`);
+    const badTag = await registryDigest(services.registry.address, 'hello', bad.slice(0, 12));
+    detail(`registry has ${bad.slice(0, 12)}: ${badTag ? 'yes (wrong!)' : 'no — nothing was built or deployed'}`);
+    ok &&= failed.status === 'failed' && badTag === undefined;
+
+    say('what the API says now (GET /api/apps/hello)');
+    const status = await api<{ builds: BuildRecord[] }>(client, '/api/apps/hello');
+    for (const b of status.builds) {
+      detail(`${b.id}  ${b.sha.slice(0, 12)}  ${b.status.padEnd(9)}  ${b.image?.digest ?? b.failure?.code ?? ''}`);
+    }
+    say(ok ? 'demo finished: the push became an immutable image, the broken spec was refused' : 'demo FAILED');
+
+    if (opts.keep) {
+      say(`controller keeps running at ${controller.url} — Ctrl-C to stop`);
+      detail(`export GANTRY_URL=${controller.url} GANTRY_TOKEN=${token}`);
+      detail('then: npx gantry apps · npx gantry status hello');
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
+  } finally {
+    await controller.close();
+    await git.close();
+    await services.stop();
+  }
+  return ok;
+}

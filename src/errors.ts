@@ -1,0 +1,65 @@
+/**
+ * The one error catalogue. Every error Gantry raises on purpose has a stable code, an HTTP status
+ * for the API, and a disposition that says what happens next (Flux's stalled / waiting / generic):
+ *  - `stalled`: retrying cannot help; a person must act (bad spec, failing Dockerfile).
+ *  - `transient`: retry with backoff (registry down, daemon restarting, network blip).
+ */
+export type Disposition = 'stalled' | 'transient';
+
+interface ErrorDef {
+  readonly status: number;
+  readonly disposition: Disposition;
+}
+
+export const ERRORS = {
+  GANTRY_ERR_SPEC_INVALID: { status: 422, disposition: 'stalled' },
+  GANTRY_ERR_SPEC_MISSING: { status: 422, disposition: 'stalled' },
+  GANTRY_ERR_CONFIG_INVALID: { status: 500, disposition: 'stalled' },
+  GANTRY_ERR_REF_INVALID: { status: 400, disposition: 'stalled' },
+  GANTRY_ERR_PATH_ESCAPE: { status: 422, disposition: 'stalled' },
+  GANTRY_ERR_GIT_FETCH: { status: 502, disposition: 'transient' },
+  GANTRY_ERR_GIT_NOT_FOUND: { status: 404, disposition: 'stalled' },
+  GANTRY_ERR_BUILD_FAILED: { status: 422, disposition: 'stalled' },
+  GANTRY_ERR_BUILD_TIMEOUT: { status: 504, disposition: 'stalled' },
+  GANTRY_ERR_DOCKER_UNAVAILABLE: { status: 503, disposition: 'transient' },
+  GANTRY_ERR_REGISTRY_UNAVAILABLE: { status: 503, disposition: 'transient' },
+  GANTRY_ERR_WEBHOOK_SIGNATURE: { status: 401, disposition: 'stalled' },
+  GANTRY_ERR_WEBHOOK_PAYLOAD: { status: 400, disposition: 'stalled' },
+  GANTRY_ERR_WEBHOOK_UNKNOWN_REPO: { status: 404, disposition: 'stalled' },
+  GANTRY_ERR_QUEUE_UNAVAILABLE: { status: 503, disposition: 'transient' },
+  GANTRY_ERR_NOT_FOUND: { status: 404, disposition: 'stalled' },
+  GANTRY_ERR_UNAUTHORIZED: { status: 401, disposition: 'stalled' },
+  GANTRY_ERR_FORBIDDEN: { status: 403, disposition: 'stalled' },
+} as const satisfies Record<string, ErrorDef>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a stable code; the API answers with its status and code, the queue with its disposition. */
+export class GantryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly disposition: Disposition;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GantryError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.disposition = ERRORS[code].disposition;
+    this.details = opts.details;
+  }
+}
+
+export function isGantryError(e: unknown, code?: ErrorCode): e is GantryError {
+  return e instanceof GantryError && (code === undefined || e.code === code);
+}
+
+/** A message fit for a log line or an API answer, whatever was thrown. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,23 @@
+import type { Trigger } from '../store/records.js';
+
+/** Fetch a branch and turn its head into builds. The webhook's SHA is only a hint. */
+export interface SyncJob {
+  repo: string;
+  branch: string;
+  hintSha?: string | undefined;
+  trigger: Trigger;
+  /** PR number the forge told us about, when the commit message does not say. */
+  prNumber?: number | undefined;
+}
+
+/** Build one app at one commit. Never carries secrets: job data is stored in clear. */
+export interface BuildJob {
+  buildId: string;
+  app: string;
+  appPath: string;
+  repo: string;
+  branch: string;
+  sha: string;
+  /** Manual builds of an older commit must not be skipped as superseded. */
+  force: boolean;
+}

@@ -1,0 +1,49 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { BuildJob, SyncJob } from './jobs.js';
+import { QUEUE } from './names.js';
+
+export interface Queues {
+  sources: Queue<SyncJob>;
+  builds: Queue<BuildJob>;
+  close(): Promise<void>;
+}
+
+/** BullMQ keys live under the controller's prefix too, in a `q` namespace of their own. */
+export function bullPrefix(prefix: string): string {
+  return `${prefix}:q`;
+}
+
+/** Retry with exponential backoff; only transient errors reach a retry (see workers.ts). */
+export function defaultJobOptions(attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { count: 1000 },
+    removeOnFail: { count: 1000 },
+  };
+}
+
+/**
+ * Producer-side queues. They fail fast when Redis is away (no offline queue), so a webhook can
+ * answer 503 at once and the forge keeps the delivery, rather than hanging or pretending.
+ */
+export function createQueues(redisUrl: string, prefix: string, attempts: number): Queues {
+  const connection = { url: redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  const common = {
+    connection,
+    prefix: bullPrefix(prefix),
+    defaultJobOptions: defaultJobOptions(attempts),
+    skipWaitingForReady: true,
+  };
+  const sources = new Queue<SyncJob>(QUEUE.sources, common);
+  const builds = new Queue<BuildJob>(QUEUE.builds, common);
+  // Errors surface on the calls that fail; an 'error' event without a listener would crash.
+  for (const q of [sources, builds]) q.on('error', () => undefined);
+  return {
+    sources,
+    builds,
+    async close() {
+      await Promise.all([sources.close(), builds.close()]);
+    },
+  };
+}

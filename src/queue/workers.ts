@@ -1,0 +1,89 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { runBuild, shouldRetry, type BuildDeps } from '../build/build-runner.js';
+import { errorMessage } from '../errors.js';
+import { syncBranch, type SyncDeps } from '../source/sync.js';
+import { Lease } from './app-lock.js';
+import type { BuildJob, SyncJob } from './jobs.js';
+import { QUEUE } from './names.js';
+import { bullPrefix } from './queues.js';
+
+const LEASE_RETRY_MS = 500;
+
+export interface WorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  buildConcurrency: number;
+  log: Logger;
+}
+
+export interface Workers {
+  sources: Worker<SyncJob>;
+  builds: Worker<BuildJob>;
+  close(): Promise<void>;
+}
+
+/**
+ * Maps an error onto BullMQ's outcomes once (STYLE habit 5): transient errors are rethrown so
+ * the job is retried with backoff; anything a retry cannot fix becomes unrecoverable.
+ */
+async function withDisposition<T>(job: Job, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (shouldRetry(e, job.attemptsMade + 1, job.opts.attempts ?? 1)) throw e;
+    throw new UnrecoverableError(errorMessage(e));
+  }
+}
+
+/** Starts the consumers of the sources and builds queues in this process. */
+export function startWorkers(
+  opts: WorkerOptions,
+  syncDeps: SyncDeps,
+  buildDeps: BuildDeps,
+): Workers {
+  const common = {
+    connection: { url: opts.redisUrl, maxRetriesPerRequest: null },
+    prefix: bullPrefix(opts.prefix),
+  };
+  const sources = new Worker<SyncJob>(
+    QUEUE.sources,
+    (job) => withDisposition(job, () => syncBranch(syncDeps, job.data, job.id ?? '')),
+    // Syncs are mostly waiting on the network; a few at once is cheap.
+    { ...common, concurrency: 4 },
+  );
+  const { store } = buildDeps;
+  const builds = new Worker<BuildJob>(
+    QUEUE.builds,
+    async (job, token) => {
+      // One build per app at a time, across every controller process: the next one then starts
+      // from the newest head and skips what that head superseded.
+      const lease = await Lease.acquire(store.redis, store.keys.buildLease(job.data.app), job.id ?? '');
+      if (!lease) {
+        await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      try {
+        return await withDisposition(job, () =>
+          runBuild(buildDeps, job.data, job.attemptsMade + 1, job.opts.attempts ?? 1),
+        );
+      } finally {
+        await lease.release();
+      }
+    },
+    { ...common, concurrency: opts.buildConcurrency },
+  );
+  for (const w of [sources, builds] as Worker[]) {
+    w.on('failed', (job, err) =>
+      opts.log.warn({ queue: w.name, job: job?.id, err: err.message }, 'job failed'),
+    );
+    w.on('error', (err) => opts.log.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+  return {
+    sources,
+    builds,
+    async close() {
+      await Promise.all([sources.close(), builds.close()]);
+    },
+  };
+}

@@ -1,0 +1,358 @@
+/**
+ * A local, bare, usually shallow copy of one remote repository, kept with isomorphic-git. It answers
+ * "what is the head of branch B" without downloading objects, fetches branches incrementally, and
+ * reads files and trees at exact commits. Nothing here reads a worktree: there is none.
+ */
+import * as fs from 'node:fs';
+import path from 'node:path';
+import * as git from 'isomorphic-git';
+import nodeHttp, { type HttpClient } from 'isomorphic-git/http/node';
+import { GantryError, isGantryError } from '../errors.js';
+import { withExclusive, withShared } from './dir-lock.js';
+import type { TreeEntry } from './git-tree.js';
+import { assertBranchName, assertSha } from './refs.js';
+import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
+import { redactUrl, splitUrlCredentials, type RemoteCredentials } from './remote-url.js';
+
+/** Who wrote or committed a commit; `timestamp` is in seconds since the epoch. */
+export interface GitIdentity {
+  readonly name: string;
+  readonly email: string;
+  readonly timestamp: number;
+  /** Minutes west of UTC, as isomorphic-git reports it. */
+  readonly timezoneOffset: number;
+}
+
+/** The metadata of one commit. */
+export interface CommitInfo {
+  readonly sha: string;
+  readonly message: string;
+  readonly author: GitIdentity;
+  readonly committer: GitIdentity;
+  readonly parents: string[];
+}
+
+/** How to reach the remote and where to keep the cache. */
+export interface RepoCacheOptions {
+  readonly url: string;
+  /** The cache directory, one per repository; created on the first fetch. */
+  readonly dir: string;
+  /** HTTPS credentials (a token as `password`); never logged, never put in a message. */
+  readonly credentials?: RemoteCredentials | undefined;
+  /** Give up on a connection idle this long (ms); default 60 s. */
+  readonly idleTimeoutMs?: number;
+}
+
+// Deepening an old-commit lookup: a little first (rollbacks are usually recent), then everything.
+const DEEPEN_STEPS = [50, 500] as const;
+const UNSHALLOW = 2147483647; // git's INFINITE_DEPTH, what `git fetch --unshallow` sends
+
+/** A cached clone of one remote; safe to share within a process (fetches are serialized per dir). */
+export class RepoCache {
+  /** The remote URL without credentials: the only form that may appear in messages. */
+  readonly url: string;
+  readonly dir: string;
+  private readonly credentials: RemoteCredentials | undefined;
+  private readonly http: HttpClient;
+  // isomorphic-git memoizes parsed pack indexes here; packs are immutable, so it never goes stale.
+  private readonly objectCache: object = {};
+
+  constructor(opts: RepoCacheOptions) {
+    const { url, credentials } = splitUrlCredentials(opts.url, opts.credentials);
+    this.url = url;
+    this.credentials = credentials;
+    this.dir = path.resolve(opts.dir);
+    const timeout = opts.idleTimeoutMs ?? 60_000;
+    this.http = {
+      request: (req) => nodeHttp.request({ ...req, fetchOptions: { ...req.fetchOptions, timeout } }),
+    };
+  }
+
+  /** The remote head of `branch` from the ref advertisement alone (no objects), or null if absent. */
+  async headOf(branch: string): Promise<string | null> {
+    const ref = `refs/heads/${assertBranchName(branch)}`;
+    try {
+      // Protocol v2 filters by prefix on the server; a v1 server sends all refs and we filter here.
+      const refs = await git.listServerRefs({
+        http: this.http,
+        url: this.url,
+        prefix: ref,
+        protocolVersion: 2,
+        onAuth: this.onAuth,
+      });
+      return refs.find((r) => r.ref === ref)?.oid ?? null;
+    } catch (e) {
+      throw this.remoteError(`listing refs of ${this.url}`, e);
+    }
+  }
+
+  /**
+   * Fetches `branch` and points the local `refs/heads/<branch>` at it; returns the fetched head.
+   * The first fetch of a branch is shallow (depth 1) unless `depth` says otherwise; later ones
+   * fetch only what is new.
+   */
+  async fetch(branch: string, opts: { depth?: number } = {}): Promise<string> {
+    assertBranchName(branch);
+    return withExclusive(this.dir, () => this.fetchLocked(branch, opts.depth, false));
+  }
+
+  /**
+   * Makes sure commit `sha`, reachable from `branch`, is in the cache: fetches the branch, then
+   * deepens the shallow history until the commit appears. Throws GANTRY_ERR_GIT_NOT_FOUND when the
+   * whole history of the branch does not contain it.
+   */
+  async ensureCommit(sha: string, branch: string): Promise<void> {
+    assertSha(sha);
+    assertBranchName(branch);
+    if (await withShared(this.dir, () => this.hasCommit(sha))) return;
+    await withExclusive(this.dir, async () => {
+      if (await this.hasCommit(sha)) return; // another caller fetched it while we waited
+      await this.fetchLocked(branch, undefined, false);
+      for (const step of [...DEEPEN_STEPS, UNSHALLOW]) {
+        if ((await this.hasCommit(sha)) || !(await this.isShallow())) break;
+        // Relative deepening extends the history we have, from its current shallow boundary.
+        await this.fetchLocked(branch, step, step !== UNSHALLOW);
+      }
+      if (!(await this.hasCommit(sha))) {
+        throw new GantryError(
+          'GANTRY_ERR_GIT_NOT_FOUND',
+          `commit ${sha} is not in the history of branch ${JSON.stringify(branch)} of ${this.url}`,
+          { details: { url: this.url, branch, sha } },
+        );
+      }
+    });
+  }
+
+  /**
+   * The content of the regular file at `filePath` in commit `sha`, or null when there is none
+   * (absent, a directory, a symlink or a submodule). The commit must be in the cache.
+   */
+  async readFile(sha: string, filePath: string): Promise<Buffer | null> {
+    assertSha(sha);
+    const file = normalizeRepoPath(filePath);
+    if (file === '') return null;
+    return withShared(this.dir, async () => {
+      const slash = file.lastIndexOf('/');
+      const entries = await this.treeAt(sha, slash === -1 ? '' : file.slice(0, slash));
+      const name = file.slice(slash + 1);
+      const entry = entries?.find((e) => e.path === name);
+      if (entry === undefined || entry.type !== 'blob' || entry.mode === '120000') return null;
+      const { blob } = await git.readBlob({ fs, gitdir: this.dir, oid: entry.oid, cache: this.objectCache });
+      return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+    });
+  }
+
+  /** The metadata of commit `sha`, which must be in the cache. */
+  async commitInfo(sha: string): Promise<CommitInfo> {
+    assertSha(sha);
+    return withShared(this.dir, async () => {
+      const commit = await this.readCommitOrNull(sha);
+      if (commit === null) throw this.commitMissing(sha);
+      return {
+        sha,
+        message: commit.message,
+        author: identity(commit.author),
+        committer: identity(commit.committer),
+        parents: [...commit.parent],
+      };
+    });
+  }
+
+  /**
+   * Every entry under `subdir` ("" or "." for the root) in commit `sha`, recursively, directories
+   * included; paths are relative to the repository root. Throws GANTRY_ERR_GIT_NOT_FOUND when
+   * `subdir` is not a directory at that commit.
+   */
+  async listTree(sha: string, subdir: string): Promise<TreeEntry[]> {
+    assertSha(sha);
+    const root = normalizeRepoPath(subdir, 'directory');
+    return withShared(this.dir, async () => {
+      const top = await this.treeAt(sha, root);
+      if (top === null) {
+        throw new GantryError(
+          'GANTRY_ERR_GIT_NOT_FOUND',
+          `directory ${JSON.stringify(root)} does not exist at commit ${sha.slice(0, 12)}`,
+          { details: { sha, path: root } },
+        );
+      }
+      const out: TreeEntry[] = [];
+      const walk = async (dir: string, entries: readonly git.TreeEntry[]): Promise<void> => {
+        for (const e of entries) {
+          const entryPath = joinRepoPath(dir, e.path);
+          out.push({ path: entryPath, mode: e.mode, type: e.type, oid: e.oid });
+          if (e.type === 'tree') {
+            const { tree } = await git.readTree({ fs, gitdir: this.dir, oid: e.oid, cache: this.objectCache });
+            await walk(entryPath, tree);
+          }
+        }
+      };
+      await walk(root, top);
+      return out;
+    });
+  }
+
+  /** The raw bytes of blob `oid` (a file's content or a symlink's target). */
+  async readBlob(oid: string): Promise<Buffer> {
+    assertSha(oid);
+    return withShared(this.dir, async () => {
+      const { blob } = await git.readBlob({ fs, gitdir: this.dir, oid, cache: this.objectCache });
+      return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+    });
+  }
+
+  private async fetchLocked(branch: string, depth: number | undefined, relative: boolean): Promise<string> {
+    await this.init();
+    const ref = `refs/heads/${branch}`;
+    // A branch we have never fetched starts shallow: a deploy needs one commit, not the history.
+    const known = await this.localHead(ref);
+    const effectiveDepth = depth ?? (known === null ? 1 : undefined);
+    let fetchHead: string | null;
+    try {
+      const result = await git.fetch({
+        fs,
+        http: this.http,
+        gitdir: this.dir,
+        url: this.url,
+        // Full ref names on both sides: a tag called like the branch must never win.
+        ref,
+        remoteRef: ref,
+        singleBranch: true,
+        tags: false,
+        ...(effectiveDepth === undefined ? {} : { depth: effectiveDepth, relative }),
+        onAuth: this.onAuth,
+        cache: this.objectCache,
+      });
+      fetchHead = result.fetchHead;
+    } catch (e) {
+      if (isIsoGitError(e, 'NotFoundError') && String(e.data?.['what']) === ref) {
+        throw this.branchMissing(branch);
+      }
+      throw this.remoteError(`fetching branch ${JSON.stringify(branch)} from ${this.url}`, e);
+    }
+    if (fetchHead === null) throw this.branchMissing(branch); // the remote has no refs at all
+    await git.writeRef({ fs, gitdir: this.dir, ref, value: fetchHead, force: true });
+    return fetchHead;
+  }
+
+  /** Creates the bare cache repo once, and refuses a directory that caches another remote. */
+  private async init(): Promise<void> {
+    if (!fs.existsSync(path.join(this.dir, 'HEAD'))) {
+      await fs.promises.mkdir(this.dir, { recursive: true });
+      await git.init({ fs, gitdir: this.dir, bare: true });
+      await git.setConfig({ fs, gitdir: this.dir, path: 'remote.origin.url', value: this.url });
+      // isomorphic-git records what it fetched under refs/remotes/origin/ and needs the refspec.
+      await git.setConfig({
+        fs,
+        gitdir: this.dir,
+        path: 'remote.origin.fetch',
+        value: '+refs/heads/*:refs/remotes/origin/*',
+      });
+      return;
+    }
+    const cached: unknown = await git.getConfig({ fs, gitdir: this.dir, path: 'remote.origin.url' });
+    if (cached !== this.url) {
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `cache directory ${this.dir} holds ${redactUrl(String(cached))}, not ${this.url}; give each repository its own directory`,
+        { details: { dir: this.dir } },
+      );
+    }
+  }
+
+  private async localHead(ref: string): Promise<string | null> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.dir, ref });
+    } catch (e) {
+      if (isIsoGitError(e, 'NotFoundError')) return null;
+      throw e;
+    }
+  }
+
+  private async isShallow(): Promise<boolean> {
+    // isomorphic-git has no API for it; the file format is git's: one boundary commit per line.
+    const text = await fs.promises.readFile(path.join(this.dir, 'shallow'), 'utf8').catch(() => '');
+    return text.trim() !== '';
+  }
+
+  private async hasCommit(sha: string): Promise<boolean> {
+    return (await this.readCommitOrNull(sha)) !== null;
+  }
+
+  private async readCommitOrNull(sha: string): Promise<git.CommitObject | null> {
+    try {
+      const { commit } = await git.readCommit({ fs, gitdir: this.dir, oid: sha, cache: this.objectCache });
+      return commit;
+    } catch (e) {
+      if (isIsoGitError(e, 'NotFoundError') || isIsoGitError(e, 'ObjectTypeError')) return null;
+      throw e;
+    }
+  }
+
+  /** The entries of directory `dir` at commit `sha`, or null when it is absent or not a directory. */
+  private async treeAt(sha: string, dir: string): Promise<git.TreeEntry[] | null> {
+    if (!(await this.hasCommit(sha))) throw this.commitMissing(sha);
+    try {
+      const { tree } = await git.readTree({
+        fs,
+        gitdir: this.dir,
+        oid: sha,
+        ...(dir === '' ? {} : { filepath: dir }),
+        cache: this.objectCache,
+      });
+      return tree;
+    } catch (e) {
+      if (isIsoGitError(e, 'NotFoundError') || isIsoGitError(e, 'ObjectTypeError')) return null;
+      throw e;
+    }
+  }
+
+  // An arrow function so isomorphic-git can call it detached. Called only after a 401: a second
+  // 401 with these credentials ends in an HttpError, not in a retry loop.
+  private readonly onAuth = (): git.GitAuth | undefined => {
+    if (this.credentials === undefined) return undefined;
+    return { username: this.credentials.username ?? 'x-access-token', password: this.credentials.password };
+  };
+
+  private remoteError(what: string, e: unknown): GantryError {
+    if (isGantryError(e)) return e;
+    const status = isIsoGitError(e, 'HttpError') ? Number(e.data?.['statusCode']) : undefined;
+    const reason = e instanceof Error ? e.message : String(e);
+    return new GantryError('GANTRY_ERR_GIT_FETCH', `${what} failed: ${redactSecret(reason, this.credentials)}`, {
+      cause: e,
+      details: { url: this.url, ...(status === undefined ? {} : { status }) },
+    });
+  }
+
+  private branchMissing(branch: string): GantryError {
+    return new GantryError('GANTRY_ERR_GIT_NOT_FOUND', `branch ${JSON.stringify(branch)} does not exist in ${this.url}`, {
+      details: { url: this.url, branch },
+    });
+  }
+
+  private commitMissing(sha: string): GantryError {
+    return new GantryError(
+      'GANTRY_ERR_GIT_NOT_FOUND',
+      `commit ${sha} is not in the cache of ${this.url}; ensureCommit() it first`,
+      { details: { url: this.url, sha } },
+    );
+  }
+}
+
+function identity(p: { name: string; email: string; timestamp: number; timezoneOffset: number }): GitIdentity {
+  return { name: p.name, email: p.email, timestamp: p.timestamp, timezoneOffset: p.timezoneOffset };
+}
+
+/** Belt and braces: should a server echo the token back in an error, it still never leaves here. */
+function redactSecret(text: string, credentials: RemoteCredentials | undefined): string {
+  const secret = credentials?.password;
+  return secret === undefined || secret === '' ? text : text.split(secret).join('***');
+}
+
+interface IsoGitError {
+  code: string;
+  data?: Record<string, unknown>;
+}
+
+function isIsoGitError(e: unknown, code: string): e is IsoGitError {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+}

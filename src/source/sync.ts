@@ -1,0 +1,203 @@
+import type { Logger } from 'pino';
+import { parseAppSpec, type AppSpec } from '../config/app-spec.js';
+import { GantryError, errorMessage, isGantryError } from '../errors.js';
+import type { BuildJob, SyncJob } from '../queue/jobs.js';
+import { buildJobId } from '../queue/names.js';
+import type { Queues } from '../queue/queues.js';
+import type { BuildRecord, CommitMeta, Revision } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { prNumberFromMessage } from './commit-meta.js';
+import type { RepoRegistry, TrackedRepo } from './repos.js';
+
+export interface SyncDeps {
+  store: Store;
+  queues: Queues;
+  repos: RepoRegistry;
+  log: Logger;
+  /** A new build waits this long, so a burst of pushes builds only its last commit. */
+  buildDebounceMs: number;
+}
+
+export type SyncOutcome =
+  | { kind: 'untracked' }
+  | { kind: 'coalesced'; into: string }
+  | { kind: 'synced'; sha: string; builds: string[]; failed: string[] };
+
+/** Where an app's spec lives in the repo. */
+export function specPath(appPath: string): string {
+  return appPath === '.' ? 'gantry.yaml' : `${appPath.replace(/\/+$/, '')}/gantry.yaml`;
+}
+
+/** An app's name before its spec could be read: the last one seen there, else from the path. */
+async function fallbackAppName(deps: SyncDeps, repo: TrackedRepo, appPath: string) {
+  const known = await deps.store.appAtPath(repo.config.name, appPath);
+  if (known) return known;
+  const base = appPath === '.' ? repo.config.name : appPath.split('/').pop()!;
+  return base.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+}
+
+/**
+ * Fetches a branch and turns its head into builds, one per app in the repo:
+ * 1. skip if a newer sync of this branch is already queued (it will fetch anyway);
+ * 2. fetch: the head the repo reports is the truth, the webhook's SHA only a hint;
+ * 3. per app, read and validate gantry.yaml at that exact commit;
+ * 4. record the revision and enqueue its build (or record why it cannot be built);
+ * 5. record the head last, so a build that sees a newer head knows that head's build is queued.
+ */
+export async function syncBranch(deps: SyncDeps, job: SyncJob, jobId: string): Promise<SyncOutcome> {
+  const repo = deps.repos.get(job.repo);
+  if (!repo.config.branches.includes(job.branch)) return { kind: 'untracked' };
+
+  const latest = await deps.store.latestSync(job.repo, job.branch);
+  if (latest && latest !== jobId) {
+    const state = await deps.queues.sources.getJobState(latest);
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+      return { kind: 'coalesced', into: latest };
+    }
+  }
+
+  const fetchStartedAt = Date.now();
+  const sha = await repo.cache.fetch(job.branch);
+  const info = await repo.cache.commitInfo(sha);
+  const commit: CommitMeta = {
+    sha,
+    message: info.message,
+    author: info.author,
+    prNumber:
+      prNumberFromMessage(info.message) ?? (job.hintSha === sha ? job.prNumber : undefined),
+  };
+
+  const builds: string[] = [];
+  const failed: string[] = [];
+  for (const appPath of repo.config.apps) {
+    const outcome = await syncApp(deps, repo, job, appPath, commit);
+    if (outcome.ok) builds.push(outcome.buildId);
+    else if (outcome.buildId) failed.push(outcome.buildId);
+  }
+  await deps.store.recordHead(job.repo, job.branch, sha, fetchStartedAt);
+  deps.log.info({ repo: job.repo, branch: job.branch, sha, builds, failed }, 'branch synced');
+  return { kind: 'synced', sha, builds, failed };
+}
+
+type AppOutcome = { ok: true; buildId: string } | { ok: false; buildId?: string | undefined };
+
+/** One app of one commit: validate its spec, then enqueue its build once. */
+async function syncApp(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  job: SyncJob,
+  appPath: string,
+  commit: CommitMeta,
+): Promise<AppOutcome> {
+  const file = specPath(appPath);
+  let spec: AppSpec;
+  try {
+    const text = await repo.cache.readFile(commit.sha, file);
+    if (text === null) {
+      throw new GantryError(
+        'GANTRY_ERR_SPEC_MISSING',
+        `${file}: not found at commit ${commit.sha.slice(0, 12)}`,
+      );
+    }
+    spec = parseAppSpec(text.toString('utf8'), file);
+  } catch (e: unknown) {
+    if (!isGantryError(e) || e.disposition === 'transient') throw e;
+    const app = await fallbackAppName(deps, repo, appPath);
+    return recordSpecFailure(deps, repo, job, appPath, app, commit, e);
+  }
+
+  const now = new Date().toISOString();
+  await deps.store.putApp({
+    name: spec.app,
+    repo: repo.config.name,
+    path: appPath,
+    branches: [...new Set(Object.values(spec.environments).map((e) => e.branch))],
+    environments: spec.environments,
+    updatedAt: now,
+  });
+  const created = await deps.store.addRevision(revisionOf(spec.app, repo, job, commit, now));
+  if (!created) {
+    // Seen before (redelivery, poll after webhook, or a branch moved back): the commit's
+    // earlier build stands; a commit is never rebuilt automatically.
+    return { ok: false };
+  }
+  const buildId = await deps.store.nextId('b');
+  const record: BuildRecord = {
+    id: buildId,
+    app: spec.app,
+    sha: commit.sha,
+    repo: repo.config.name,
+    branch: job.branch,
+    trigger: job.trigger,
+    status: 'queued',
+    createdAt: now,
+    attempts: 0,
+  };
+  await deps.store.putBuild(record);
+  const data: BuildJob = {
+    buildId,
+    app: spec.app,
+    appPath,
+    repo: repo.config.name,
+    branch: job.branch,
+    sha: commit.sha,
+    force: false,
+  };
+  await deps.queues.builds.add('build', data, {
+    jobId: buildJobId(spec.app, commit.sha),
+    delay: deps.buildDebounceMs,
+  });
+  return { ok: true, buildId };
+}
+
+function revisionOf(
+  app: string,
+  repo: TrackedRepo,
+  job: SyncJob,
+  commit: CommitMeta,
+  now: string,
+): Revision {
+  return { app, sha: commit.sha, repo: repo.config.name, branch: job.branch, commit, firstSeenAt: now };
+}
+
+/** A commit whose spec is missing or invalid: recorded as a failed build, nothing deployed. */
+async function recordSpecFailure(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  job: SyncJob,
+  appPath: string,
+  app: string,
+  commit: CommitMeta,
+  error: GantryError,
+): Promise<AppOutcome> {
+  const now = new Date().toISOString();
+  const created = await deps.store.addRevision(revisionOf(app, repo, job, commit, now));
+  const existing = await deps.store.getApp(app);
+  await deps.store.putApp({
+    name: app,
+    repo: repo.config.name,
+    path: appPath,
+    branches: existing?.branches ?? [job.branch],
+    environments: existing?.environments ?? {},
+    updatedAt: now,
+    specError: { sha: commit.sha, message: error.message },
+  });
+  if (!created) return { ok: false };
+  const buildId = await deps.store.nextId('b');
+  await deps.store.putBuild({
+    id: buildId,
+    app,
+    sha: commit.sha,
+    repo: repo.config.name,
+    branch: job.branch,
+    trigger: job.trigger,
+    status: 'failed',
+    createdAt: now,
+    finishedAt: now,
+    attempts: 0,
+    failure: { code: error.code, message: error.message, logTail: error.message.split('\n') },
+  });
+  await deps.store.appendBuildLog(buildId, error.message.split('\n'), 100);
+  deps.log.warn({ app, sha: commit.sha, err: errorMessage(error) }, 'spec rejected');
+  return { ok: false, buildId };
+}

@@ -1,0 +1,72 @@
+/**
+ * The one owner of Redis key names (BullMQ's queue-keys.ts habit). Everything Gantry keeps in
+ * Redis lives under one prefix, so an operator can find, back up or drop it as a unit.
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  private k(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  /** Set of app names the controller knows. */
+  apps(): string {
+    return this.k('apps');
+  }
+  /** JSON: where an app comes from (repo, path) and its last spec check. */
+  app(app: string): string {
+    return this.k('app', app);
+  }
+  /** Hash `repo:path` → app name, so a broken spec is still recorded under the right app. */
+  appByPath(): string {
+    return this.k('app-by-path');
+  }
+  /** JSON: one revision (commit + image) of an app. */
+  revision(app: string, sha: string): string {
+    return this.k('revision', app, sha);
+  }
+  /** JSON: the image built from a revision, written once (SET NX). */
+  revisionImage(app: string, sha: string): string {
+    return this.k('revision-image', app, sha);
+  }
+  /** Sorted set of an app's revisions by first sighting. */
+  revisions(app: string): string {
+    return this.k('revisions', app);
+  }
+  /** JSON: one build attempt record. */
+  build(id: string): string {
+    return this.k('build', id);
+  }
+  /** Sorted set of an app's builds by creation time. */
+  builds(app: string): string {
+    return this.k('builds', app);
+  }
+  /** List of log lines of one build. */
+  buildLog(id: string): string {
+    return this.k('build-log', id);
+  }
+  /** Sorted set of heads fetched for a repo branch, scored by fetch start: the top is newest. */
+  heads(repo: string, branch: string): string {
+    return this.k('heads', repo, branch);
+  }
+  /** The sync job most recently enqueued for a repo branch (coalescing pointer). */
+  latestSync(repo: string, branch: string): string {
+    return this.k('latest-sync', repo, branch);
+  }
+  /** Marker that a forge delivery was accepted (redelivery is then a no-op). */
+  delivery(provider: string, id: string): string {
+    return this.k('delivery', provider, id);
+  }
+  /** Capped list of recent webhook deliveries and what became of them. */
+  deliveries(): string {
+    return this.k('deliveries');
+  }
+  /** Lease held by the one build of an app that may run at a time. */
+  buildLease(app: string): string {
+    return this.k('build-lease', app);
+  }
+  /** Counter used to build sortable ids. */
+  sequence(): string {
+    return this.k('seq');
+  }
+}

@@ -1,0 +1,93 @@
+/** What started a piece of work, kept with it for the history. */
+export type Trigger =
+  | { kind: 'webhook'; provider: string; deliveryId: string; actor?: string | undefined }
+  | { kind: 'poll' }
+  | { kind: 'manual'; actor: string };
+
+export interface CommitMeta {
+  sha: string;
+  message: string;
+  author: { name: string; email: string; timestamp: number };
+  prNumber?: number | undefined;
+}
+
+/** An image built from one commit: referenced by tag for humans, pinned by digest for machines. */
+export interface ImageRef {
+  /** `<registry>/<app>:<sha12>` */
+  tag: string;
+  /** `sha256:…` of the manifest in the registry. */
+  digest: string;
+  /** `<registry>/<app>@sha256:…`, what runtimes deploy. */
+  pinned: string;
+}
+
+/** A commit of an app, and once built, its image. Never rebuilt, never retagged. */
+export interface Revision {
+  app: string;
+  sha: string;
+  repo: string;
+  branch: string;
+  commit: CommitMeta;
+  firstSeenAt: string;
+  image?: ImageRef | undefined;
+  builtAt?: string | undefined;
+  /** Build that produced the image. */
+  buildId?: string | undefined;
+}
+
+export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'reused';
+
+export const FINISHED_BUILD_STATUSES: readonly BuildStatus[] = [
+  'succeeded',
+  'failed',
+  'superseded',
+  'reused',
+];
+
+export interface BuildFailure {
+  code: string;
+  message: string;
+  /** Last lines of the build log, so the reason is visible without opening the whole log. */
+  logTail: string[];
+}
+
+export interface BuildRecord {
+  id: string;
+  app: string;
+  sha: string;
+  repo: string;
+  branch: string;
+  trigger: Trigger;
+  status: BuildStatus;
+  createdAt: string;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  attempts: number;
+  image?: ImageRef | undefined;
+  failure?: BuildFailure | undefined;
+  /** Why a build was not run (superseded by, reused from). */
+  note?: string | undefined;
+}
+
+export interface AppRecord {
+  name: string;
+  repo: string;
+  path: string;
+  /** Branches bound to environments in the last valid spec. */
+  branches: string[];
+  environments: Record<string, { branch: string; target: string; domain?: string | undefined }>;
+  updatedAt: string;
+  /** The last spec error for the newest commit, cleared when a valid spec arrives. */
+  specError?: { sha: string; message: string } | undefined;
+}
+
+export interface DeliveryRecord {
+  provider: string;
+  deliveryId: string;
+  at: string;
+  outcome: 'accepted' | 'duplicate' | 'ignored' | 'rejected';
+  detail: string;
+  repo?: string | undefined;
+  branch?: string | undefined;
+  after?: string | undefined;
+}

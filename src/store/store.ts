@@ -1,0 +1,207 @@
+import type { Redis } from 'ioredis';
+import { Keys } from './keys.js';
+import type {
+  AppRecord,
+  BuildRecord,
+  DeliveryRecord,
+  ImageRef,
+  Revision,
+} from './records.js';
+
+const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
+const DELIVERIES_KEPT = 500;
+const HEADS_KEPT = 20;
+
+type BuiltImage = Required<Pick<Revision, 'image' | 'buildId' | 'builtAt'>>;
+
+/** Redis-backed records of apps, revisions, builds and deliveries. All writes are idempotent. */
+export class Store {
+  readonly keys: Keys;
+
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.keys = new Keys(prefix);
+  }
+
+  private async getJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.redis.get(key);
+    return raw === null ? undefined : (JSON.parse(raw) as T);
+  }
+
+  /** A sortable, unique id: time first so ids list in creation order. */
+  async nextId(kind: string): Promise<string> {
+    const n = await this.redis.incr(this.keys.sequence());
+    return `${kind}-${Date.now().toString(36)}-${n.toString(36)}`;
+  }
+
+  // ── apps ────────────────────────────────────────────────────────────────
+
+  async putApp(app: AppRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.app(app.name), JSON.stringify(app))
+      .sadd(this.keys.apps(), app.name)
+      .hset(this.keys.appByPath(), `${app.repo}:${app.path}`, app.name)
+      .exec();
+  }
+
+  getApp(name: string): Promise<AppRecord | undefined> {
+    return this.getJson<AppRecord>(this.keys.app(name));
+  }
+
+  async appAtPath(repo: string, path: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.appByPath(), `${repo}:${path}`)) ?? undefined;
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    const names = (await this.redis.smembers(this.keys.apps())).sort();
+    const apps = await Promise.all(names.map((n) => this.getApp(n)));
+    return apps.filter((a): a is AppRecord => a !== undefined);
+  }
+
+  // ── revisions ───────────────────────────────────────────────────────────
+
+  /** A revision with its image, if one was built. */
+  async getRevision(app: string, sha: string): Promise<Revision | undefined> {
+    const [rev, built] = await Promise.all([
+      this.getJson<Revision>(this.keys.revision(app, sha)),
+      this.getJson<BuiltImage>(this.keys.revisionImage(app, sha)),
+    ]);
+    return rev && (built ? { ...rev, ...built } : rev);
+  }
+
+  /** Records a commit the first time it is seen (true); later sightings keep the original. */
+  async addRevision(rev: Revision): Promise<boolean> {
+    const { image: _i, builtAt: _b, buildId: _id, ...commit } = rev;
+    const created = await this.redis.set(
+      this.keys.revision(rev.app, rev.sha),
+      JSON.stringify(commit),
+      'NX',
+    );
+    if (created === 'OK') {
+      await this.redis.zadd(this.keys.revisions(rev.app), Date.parse(rev.firstSeenAt), rev.sha);
+    }
+    return created === 'OK';
+  }
+
+  /**
+   * Attaches the built image to a revision, once (SET NX on a key of its own): an image already
+   * recorded wins and is returned, which keeps revisions immutable even if two builders raced.
+   */
+  async setRevisionImage(
+    app: string,
+    sha: string,
+    image: ImageRef,
+    buildId: string,
+  ): Promise<ImageRef> {
+    const built: BuiltImage = { image, buildId, builtAt: new Date().toISOString() };
+    const key = this.keys.revisionImage(app, sha);
+    const created = await this.redis.set(key, JSON.stringify(built), 'NX');
+    if (created === 'OK') return image;
+    const existing = await this.getJson<BuiltImage>(key);
+    return existing?.image ?? image;
+  }
+
+  /** Newest first. */
+  async listRevisions(app: string, limit = 50): Promise<Revision[]> {
+    const shas = await this.redis.zrevrange(this.keys.revisions(app), 0, limit - 1);
+    const revs = await Promise.all(shas.map((s) => this.getRevision(app, s)));
+    return revs.filter((r): r is Revision => r !== undefined);
+  }
+
+  // ── builds ──────────────────────────────────────────────────────────────
+
+  async putBuild(build: BuildRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.build(build.id), JSON.stringify(build))
+      .zadd(this.keys.builds(build.app), Date.parse(build.createdAt), build.id)
+      .exec();
+  }
+
+  getBuild(id: string): Promise<BuildRecord | undefined> {
+    return this.getJson<BuildRecord>(this.keys.build(id));
+  }
+
+  async updateBuild(id: string, patch: Partial<BuildRecord>): Promise<BuildRecord> {
+    const build = await this.getBuild(id);
+    if (!build) throw new Error(`build ${id} is not recorded`);
+    const next = { ...build, ...patch };
+    await this.redis.set(this.keys.build(id), JSON.stringify(next));
+    return next;
+  }
+
+  /** Newest first. */
+  async listBuilds(app: string, limit = 50): Promise<BuildRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.builds(app), 0, limit - 1);
+    const builds = await Promise.all(ids.map((id) => this.getBuild(id)));
+    return builds.filter((b): b is BuildRecord => b !== undefined);
+  }
+
+  async appendBuildLog(id: string, lines: string[], keep: number): Promise<void> {
+    if (lines.length === 0) return;
+    await this.redis
+      .multi()
+      .rpush(this.keys.buildLog(id), ...lines)
+      .ltrim(this.keys.buildLog(id), -keep, -1)
+      .exec();
+  }
+
+  /** Log lines from `from` on (0-based), so a reader can follow a running build. */
+  async readBuildLog(id: string, from = 0): Promise<string[]> {
+    return this.redis.lrange(this.keys.buildLog(id), from, -1);
+  }
+
+  // ── heads (coalescing) ──────────────────────────────────────────────────
+
+  /**
+   * Records a fetched branch head, scored by when its fetch *started*: a slow fetch that began
+   * earlier can finish later, but it can never rank above a fetch that began after it.
+   */
+  async recordHead(repo: string, branch: string, sha: string, fetchStartedAt: number) {
+    const key = this.keys.heads(repo, branch);
+    await this.redis
+      .multi()
+      .zadd(key, 'GT', String(fetchStartedAt), sha)
+      .zremrangebyrank(key, 0, -HEADS_KEPT - 1)
+      .exec();
+  }
+
+  async latestHead(repo: string, branch: string): Promise<string | undefined> {
+    const [sha] = await this.redis.zrange(this.keys.heads(repo, branch), '-1', '-1');
+    return sha;
+  }
+
+  async setLatestSync(repo: string, branch: string, jobId: string): Promise<void> {
+    await this.redis.set(this.keys.latestSync(repo, branch), jobId);
+  }
+
+  async latestSync(repo: string, branch: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.latestSync(repo, branch))) ?? undefined;
+  }
+
+  // ── webhook deliveries ──────────────────────────────────────────────────
+
+  async deliverySeen(provider: string, id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.delivery(provider, id))) === 1;
+  }
+
+  async markDelivery(provider: string, id: string): Promise<void> {
+    await this.redis.set(this.keys.delivery(provider, id), '1', 'EX', DELIVERY_TTL_SECONDS);
+  }
+
+  async logDelivery(rec: DeliveryRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .lpush(this.keys.deliveries(), JSON.stringify(rec))
+      .ltrim(this.keys.deliveries(), 0, DELIVERIES_KEPT - 1)
+      .exec();
+  }
+
+  async listDeliveries(limit = 100): Promise<DeliveryRecord[]> {
+    const raw = await this.redis.lrange(this.keys.deliveries(), 0, limit - 1);
+    return raw.map((r) => JSON.parse(r) as DeliveryRecord);
+  }
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { hashToken } from '../../src/api/auth.js';
+import { api, type ClientOptions } from '../../src/cli/client.js';
+import { parseControllerConfig } from '../../src/config/controller-config.js';
+import { startController, type Controller } from '../../src/controller.js';
+import { sendPushWebhook } from '../../src/demo/forge.js';
+import { Worktree } from '../../src/demo/worktree.js';
+import { createBareRepo, startGitHttpServer, type GitHttpServer } from '../../src/devtools/git-http-server.js';
+import type { Provider } from '../../src/source/webhooks/index.js';
+import type { BuildRecord } from '../../src/store/records.js';
+import { testEnv, uniqueName } from './env.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const EXAMPLE = path.join(ROOT, 'examples', 'hello');
+
+export interface FixtureOptions {
+  /** Extra YAML lines merged into the repo entry (e.g. `pollIntervalSeconds: 1`). */
+  repo?: string[];
+  /** Extra top-level YAML lines (e.g. `build: { attempts: 2 }`). */
+  config?: string[];
+  registry?: string;
+  redisUrl?: string;
+  /** Seed the repo with the example app at the root (default true). */
+  seed?: boolean;
+}
+
+/** A controller wired to a private git repo over smart HTTP, the run's Redis and registry. */
+export interface Fixture {
+  controller: Controller;
+  git: GitHttpServer;
+  repoUrl: string;
+  wt: Worktree;
+  secret: string;
+  token: string;
+  client: ClientOptions;
+  prefix: string;
+  /** Commits what is staged (or an empty commit), pushes, and sends a signed webhook. */
+  push(provider: Provider, message: string, opts?: { webhook?: boolean }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> {
+  const env = testEnv();
+  const name = uniqueName('t');
+  const dir = path.join(env.runDir, name);
+  const git = await startGitHttpServer({ root: path.join(dir, 'git') });
+  await createBareRepo(path.join(dir, 'git'), 'app.git', 'main');
+  const repoUrl = git.repoUrl('app.git');
+  const secret = randomBytes(20).toString('hex');
+  const token = randomBytes(20).toString('hex');
+  const prefix = name;
+  const config = parseControllerConfig(
+    [
+      'listen: { host: 127.0.0.1, port: 0 }',
+      `redis: { url: "${opts.redisUrl ?? env.redisUrl}", prefix: "${prefix}" }`,
+      `registry: { address: "${opts.registry ?? env.registry}" }`,
+      `dataDir: "${path.join(dir, 'data')}"`,
+      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }]`,
+      ...(opts.config ?? []),
+      'repos:',
+      `  - name: app`,
+      `    url: "${repoUrl}"`,
+      `    webhookSecret: "${secret}"`,
+      ...(opts.repo ?? []).map((l) => `    ${l}`),
+    ].join('\n'),
+  );
+  const log = pino({ level: process.env.GANTRY_TEST_LOG ?? 'silent' });
+  const controller = await startController(config, { log });
+  const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
+  if (opts.seed !== false) await wt.copyFrom(EXAMPLE);
+  let before = '0'.repeat(40);
+  const fixture: Fixture = {
+    controller,
+    git,
+    repoUrl,
+    wt,
+    secret,
+    token,
+    prefix,
+    client: { url: controller.url, token },
+    async push(provider, message, pushOpts = {}) {
+      const sha = await wt.commit(message);
+      await wt.push();
+      if (pushOpts.webhook !== false) {
+        const res = await sendPushWebhook(controller.url, provider, secret, {
+          repoUrl,
+          fullName: 'acme/app',
+          branch: 'main',
+          before,
+          after: sha,
+          message,
+        });
+        if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
+      }
+      before = sha;
+      return sha;
+    },
+    async close() {
+      await controller.close();
+      await git.close();
+    },
+  };
+  return fixture;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+const DONE = ['succeeded', 'failed', 'superseded', 'reused'];
+
+/** Waits for the build of `sha` to finish and returns it. */
+export function finishedBuild(f: Fixture, app: string, sha: string, timeoutMs?: number): Promise<BuildRecord> {
+  return waitFor(
+    `a finished build of ${app}@${sha.slice(0, 12)}`,
+    async () => {
+      const { builds } = await api<{ builds: BuildRecord[] }>(f.client, `/api/apps/${app}/builds`);
+      return builds.find((b) => b.sha === sha && DONE.includes(b.status));
+    },
+    timeoutMs,
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Vitest global setup: one private Redis and registry for the whole run, under
+ * `.gantry/test/<run>/`, on free ports. It installs and starts nothing else: `bash scripts/test.sh`
+ * prepares the machine (Docker engine, binaries, base image) first.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import { errorMessage } from '../../src/errors.js';
+import {
+  BASE_IMAGE,
+  ensureDocker,
+  hasImage,
+  startLocalServices,
+  type LocalServices,
+} from '../../src/devtools/services.js';
+// The ProvidedContext keys are declared there.
+import type {} from './env.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const testRoot = join(repoRoot, '.gantry', 'test');
+const HINT = 'Run the tests with `bash scripts/test.sh`: it installs and starts what they need.';
+
+let services: LocalServices | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  try {
+    await ensureDocker();
+  } catch (e) {
+    throw new Error(`${errorMessage(e)}\n${HINT}`, { cause: e });
+  }
+  if (!(await hasImage(BASE_IMAGE))) {
+    throw new Error(`the base image ${BASE_IMAGE} is missing.\n${HINT}`);
+  }
+
+  await pruneOldRuns();
+  const runDir = join(testRoot, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  await mkdir(runDir, { recursive: true });
+  try {
+    services = await startLocalServices({ root: runDir });
+  } catch (e) {
+    await rm(runDir, { recursive: true, force: true });
+    throw new Error(`${errorMessage(e)}\n${HINT}`, { cause: e });
+  }
+
+  project.provide('redisUrl', services.redis.url);
+  project.provide('registry', services.registry.address);
+  project.provide('runDir', runDir);
+}
+
+export async function teardown(): Promise<void> {
+  if (!services) return;
+  const { root } = services;
+  await services.stop();
+  services = undefined;
+  // GANTRY_KEEP_TEST_DATA=1 keeps the Redis AOF, registry blobs and logs for a post-mortem.
+  if (process.env.GANTRY_KEEP_TEST_DATA !== '1') await rm(root, { recursive: true, force: true });
+}
+
+// Runs killed before their teardown leave directories behind; a day later they are garbage.
+async function pruneOldRuns(): Promise<void> {
+  const cutoff = Date.now() - 24 * 60 * 60 * 1000;
+  const entries = await readdir(testRoot).catch(() => [] as string[]);
+  for (const name of entries) {
+    const dir = join(testRoot, name);
+    const info = await stat(dir).catch(() => undefined);
+    if (info && info.mtimeMs < cutoff) await rm(dir, { recursive: true, force: true });
+  }
+}
