@@ -28,6 +28,8 @@ export interface ControllerOptions {
   log: Logger;
   /** Run the queue consumers in this process (default); a pure API node can turn them off. */
   workers?: boolean;
+  /** How long close() waits for active jobs; an unfinished job is retried by another worker. */
+  closeGraceMs?: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function startController(config: ControllerConfig, opts: Controller
   const redis = await connectRedis(config.redis.url);
   await checkRedisDurability(redis, log);
   const store = new Store(redis, config.redis.prefix);
-  const queues = createQueues(config.redis.url, config.redis.prefix, config.build.attempts);
+  const queues = await createQueues(redis, config.redis.prefix, config.build.attempts);
   const repos = new RepoRegistry(config.repos, config.dataDir);
   const builder = new DockerImageBuilder(config.docker);
 
@@ -88,7 +90,7 @@ export async function startController(config: ControllerConfig, opts: Controller
       // Workers finish their active jobs; if Redis is gone they cannot, so do not wait forever.
       await Promise.race([
         Promise.all([workers?.close(), queues.close()]),
-        new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref()),
+        new Promise((r) => setTimeout(r, opts.closeGraceMs ?? CLOSE_GRACE_MS).unref()),
       ]);
       redis.disconnect();
     },

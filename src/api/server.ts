@@ -12,8 +12,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.apiBodyLimitBytes,
-    // Forges send a delivery id; we log it instead of our own request counter where we can.
-    disableRequestLogging: true,
     trustProxy: false,
   });
   registerErrorHandler(app);

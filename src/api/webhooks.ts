@@ -24,16 +24,6 @@ export interface WebhookDeps {
   bodyLimitBytes: number;
 }
 
-/** GitHub and Gitea may post `payload=<json>` form bodies; the signature covers the raw bytes. */
-function jsonBody(raw: Buffer, contentType: string | undefined): Buffer {
-  if (!contentType?.startsWith('application/x-www-form-urlencoded')) return raw;
-  const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
-  if (payload === null) {
-    throw new GantryError('GANTRY_ERR_WEBHOOK_PAYLOAD', 'form body has no payload field');
-  }
-  return Buffer.from(payload);
-}
-
 function matchesRepo(repo: RepoConfig, event: PushEvent): boolean {
   const want = normalizeRepoUrl(repo.url);
   return (
@@ -83,7 +73,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
           'signature missing or not valid for any configured repo',
         );
       }
-      const event = parseWebhook(provider, req.headers, jsonBody(raw, req.headers['content-type']));
+      // Form bodies (`payload=<json>`) are understood by the parser; signatures cover the raw bytes.
+      const event = parseWebhook(provider, req.headers, raw);
       const answer = await redisOr503(() => accept(deps, event, candidates));
       return send(reply, answer, event);
     },

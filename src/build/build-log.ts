@@ -38,9 +38,11 @@ export class BuildLog {
     this.timer = undefined;
     const batch = this.pending;
     this.pending = [];
-    this.flushing = this.flushing.then(() =>
-      this.store.appendBuildLog(this.buildId, batch, this.keep),
-    );
+    // A log write that fails (Redis away, controller closing) must not fail the build itself;
+    // the tail kept in memory still goes into the failure record.
+    this.flushing = this.flushing
+      .then(() => this.store.appendBuildLog(this.buildId, batch, this.keep))
+      .catch(() => undefined);
     return this.flushing;
   }
 }

@@ -42,7 +42,7 @@ const variables = (description: string) =>
     propertyNames: { type: 'string', pattern: VAR_PATTERN, patternErrorMessage: VAR_RULE },
     additionalProperties: {
       type: 'string',
-      errorMessage: 'must be a string (quote numbers and booleans: "8080", "true")',
+      errorMessage: 'must be a string; quote numbers and booleans, as in "8080" or "true"',
     },
   }) as const;
 
@@ -203,6 +203,8 @@ export const appSpecJsonSchema = {
         },
       },
       not: {
+        // Typed, so a health that is not a mapping gets only the type error, not this one too.
+        type: 'object',
         anyOf: [
           { required: ['http', 'tcp'] },
           { required: ['http', 'exec'] },
@@ -230,7 +232,10 @@ export const appSpecJsonSchema = {
           default: 0,
         },
         progressDeadline: duration('A rollout that makes no progress for this long fails.', '120s'),
-        bake: duration('How long the new revision must stay healthy before the rollout succeeds.', '0s'),
+        bake: duration(
+          'How long the new revision must stay healthy before the rollout succeeds.',
+          '0s',
+        ),
         autoRollback: {
           type: 'boolean',
           description: 'Roll back to the previous revision when a rollout fails.',
@@ -240,7 +245,8 @@ export const appSpecJsonSchema = {
     },
     environments: {
       type: 'object',
-      description: 'Where the app is deployed: environment name → the branch it follows and the target it runs on.',
+      description:
+        'Where the app is deployed: environment name → the branch it follows and the target it runs on.',
       default: { production: { branch: 'main', target: 'local' } },
       minProperties: 1,
       propertyNames: { type: 'string', pattern: NAME_PATTERN, patternErrorMessage: NAME_RULE },
@@ -256,7 +262,8 @@ export const appSpecJsonSchema = {
           },
           target: {
             type: 'string',
-            description: "A target (Docker hosts or a Kubernetes namespace) named in the controller's config.",
+            description:
+              "A target (Docker hosts or a Kubernetes namespace) named in the controller's config.",
             pattern: NAME_PATTERN,
             patternErrorMessage: NAME_RULE,
             default: 'local',

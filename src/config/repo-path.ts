@@ -24,7 +24,7 @@ export function resolveInside(
   // A backslash is a separator on Windows and a file-name character on Linux: refuse the ambiguity.
   if (rel.includes('\\')) return { ok: false, problem: 'must use "/" as separator, not "\\"' };
   if (rel.startsWith('/'))
-    return { ok: false, problem: `must be relative (inside the ${rootName})` };
+    return { ok: false, problem: `must be a relative path inside the ${rootName}` };
   const segments = [...base];
   for (const part of rel.split('/')) {
     if (part === '' || part === '.') continue;
@@ -39,6 +39,14 @@ export function resolveInside(
 /** Segments as a path string, `.` for the root. */
 export function joinSegments(segments: readonly string[]): string {
   return segments.length === 0 ? '.' : segments.join('/');
+}
+
+/** The path from directory `from` to `to` (both segments below the root), e.g. `../shared`; `.` if equal. */
+export function relativeSegments(from: readonly string[], to: readonly string[]): string {
+  let common = 0;
+  while (common < from.length && common < to.length && from[common] === to[common]) common++;
+  const up = Array.from({ length: from.length - common }, () => '..');
+  return joinSegments([...up, ...to.slice(common)]);
 }
 
 /**

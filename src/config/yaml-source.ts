@@ -102,8 +102,9 @@ export function parseYamlSource(text: string, opts: YamlSourceOptions): YamlSour
     // Unknown tags also warn; `walk` reports every tag in one consistent way.
     if (e.code !== 'TAG_RESOLVE_FAILED') issues.push(yamlIssue(e, at));
   }
+  // After a syntax error the composed tree is a best guess; checking its keys would only add noise.
   const w: Walk = { text: source, at, aliases: [], issues };
-  walk(doc.contents, [], w);
+  if (doc.errors.length === 0) walk(doc.contents, [], w);
   const [alias] = w.aliases;
   if (alias !== undefined) {
     // Aliases are refused outright rather than merely counted: an app spec has no need for them, an
@@ -142,6 +143,18 @@ export function sourceError(
       errors: sorted.map(({ line, col, path, message }) => ({ line, col, path, message })),
     },
   });
+}
+
+/** An issue about the node at `path`, phrased `<path> <predicate>` ("run.port must be …"). */
+export function issueAt(
+  source: YamlSource,
+  path: readonly PathSegment[],
+  predicate: string,
+  at: 'value' | 'key' = 'value',
+): SourceIssue {
+  const subject = formatPath(path);
+  const message = `${subject === '' ? 'the document' : subject} ${predicate}`;
+  return { ...source.locate(path, at), path: subject, message };
 }
 
 /** A data path for people: `run.env.LOG_LEVEL`, `run.secrets[0]`, `env["a.b"]`; empty for the root. */

@@ -97,7 +97,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     ].join('\n'),
     { file: 'demo config' },
   );
-  const log = pino({ level: process.env.GANTRY_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const log = pino({ level: process.env.GANTRY_LOG_LEVEL ?? 'error' }, pino.destination(2));
   const controller = await startController(config, { log });
   const client: ClientOptions = { url: controller.url, token };
   detail(`controller at ${controller.url}`);

@@ -63,9 +63,13 @@ export async function createBareRepo(root: string, name: string, branch = 'main'
   const dir = path.resolve(root, rel);
   await mkdir(dir, { recursive: true });
   // `dir` is absolute, so it can never read as an option.
-  await run('git', ['init', '--bare', '--quiet', `--initial-branch=${assertBranchName(branch)}`, dir], {
-    env: isolatedGitEnv(),
-  });
+  await run(
+    'git',
+    ['init', '--bare', '--quiet', `--initial-branch=${assertBranchName(branch)}`, dir],
+    {
+      env: isolatedGitEnv(),
+    },
+  );
   return dir;
 }
 
@@ -77,10 +81,15 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
   const expectedAuth =
     opts.auth === undefined
       ? undefined
-      : digest(`Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`);
+      : digest(
+          `Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`,
+        );
 
   const server = http.createServer((req, res) => {
-    if (expectedAuth !== undefined && !sameDigest(digest(req.headers.authorization ?? ''), expectedAuth)) {
+    if (
+      expectedAuth !== undefined &&
+      !sameDigest(digest(req.headers.authorization ?? ''), expectedAuth)
+    ) {
       req.resume();
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="gantry-git", charset="UTF-8"' });
       res.end('authentication required\n');
@@ -122,7 +131,10 @@ function serveCgi(
     res.writeHead(400).end('bad path\n');
     return;
   }
-  const child = spawn('git', ['http-backend'], { env: cgiEnv(req, root, pathInfo, target, user), stdio: 'pipe' });
+  const child = spawn('git', ['http-backend'], {
+    env: cgiEnv(req, root, pathInfo, target, user),
+    stdio: 'pipe',
+  });
   children.add(child);
   const stderr: Buffer[] = [];
   let head = Buffer.alloc(0);
@@ -131,9 +143,10 @@ function serveCgi(
   // The backend may answer (e.g. 404) without reading the body: a broken pipe is not our error.
   child.stdin.on('error', () => {});
   req.pipe(child.stdin);
-  // The client went away (or we are done): a backend still running has no one to talk to.
+  // The client went away mid-response: the backend has no one left to talk to. (After a complete
+  // response it is left to exit on its own; receive-pack may still be finishing up.)
   res.on('close', () => {
-    if (!child.killed && child.exitCode === null) child.kill('SIGKILL');
+    if (!res.writableFinished && child.exitCode === null) child.kill('SIGKILL');
   });
   child.stderr.on('data', (chunk: Buffer) => {
     if (stderr.length < 64) stderr.push(chunk);
@@ -155,7 +168,10 @@ function serveCgi(
   child.on('error', (e) => fail(`cannot run git http-backend: ${e.message}`));
   child.on('close', (code) => {
     children.delete(child);
-    if (!headSent) fail(`git http-backend exited with ${code} before a response: ${Buffer.concat(stderr).toString('utf8')}`);
+    if (!headSent)
+      fail(
+        `git http-backend exited with ${code} before a response: ${Buffer.concat(stderr).toString('utf8')}`,
+      );
   });
 
   function fail(message: string): void {

@@ -1,4 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { BuildJob, SyncJob } from './jobs.js';
 import { QUEUE } from './names.js';
 
@@ -24,11 +25,10 @@ export function defaultJobOptions(attempts: number): JobsOptions {
 }
 
 /**
- * Producer-side queues. They fail fast when Redis is away (no offline queue), so a webhook can
- * answer 503 at once and the forge keeps the delivery, rather than hanging or pretending.
+ * Producer-side queues on the controller's own connection (connected, no offline queue): when
+ * Redis is away they fail fast, so a webhook answers 503 at once and the forge keeps the delivery.
  */
-export function createQueues(redisUrl: string, prefix: string, attempts: number): Queues {
-  const connection = { url: redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+export async function createQueues(connection: Redis, prefix: string, attempts: number): Promise<Queues> {
   const common = {
     connection,
     prefix: bullPrefix(prefix),
@@ -39,6 +39,7 @@ export function createQueues(redisUrl: string, prefix: string, attempts: number)
   const builds = new Queue<BuildJob>(QUEUE.builds, common);
   // Errors surface on the calls that fail; an 'error' event without a listener would crash.
   for (const q of [sources, builds]) q.on('error', () => undefined);
+  await Promise.all([sources.waitUntilReady(), builds.waitUntilReady()]);
   return {
     sources,
     builds,

@@ -50,12 +50,14 @@ export async function buildContextTar(
       : { path: ignorePath, text: (await cache.readBlob(ignoreEntry.oid)).toString('utf8') };
   const symlinkTargets = new Map<string, string>();
   for (const e of entries) {
-    if (e.mode === '120000') symlinkTargets.set(e.path, (await cache.readBlob(e.oid)).toString('utf8'));
+    if (e.mode === '120000')
+      symlinkTargets.set(e.path, (await cache.readBlob(e.oid)).toString('utf8'));
   }
 
   const plan = planBuildContext({ entries, symlinkTargets, dockerfile, ignoreFile });
   const notes = [...plan.notes];
-  if (!byPath.has(dockerfile)) notes.push(`no ${dockerfile} in the build context at ${sha.slice(0, 12)}`);
+  if (!byPath.has(dockerfile))
+    notes.push(`no ${dockerfile} in the build context at ${sha.slice(0, 12)}`);
 
   // A fixed mtime (the commit's) makes the same commit always give the same tar.
   const mtime = new Date((await cache.commitInfo(sha)).committer.timestamp * 1000);
@@ -85,5 +87,7 @@ export async function buildContextTar(
 function relativeTo(root: string, entries: readonly TreeEntry[]): TreeEntry[] {
   if (root === '') return [...entries];
   const prefix = `${root}/`;
-  return entries.filter((e) => e.path.startsWith(prefix)).map((e) => ({ ...e, path: e.path.slice(prefix.length) }));
+  return entries
+    .filter((e) => e.path.startsWith(prefix))
+    .map((e) => ({ ...e, path: e.path.slice(prefix.length) }));
 }

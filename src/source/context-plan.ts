@@ -67,12 +67,15 @@ export function planBuildContext(input: ContextInput): ContextPlan {
     if (kind === 'tree') continue; // directories are derived from what they hold
     const unsafePrefix = firstUnsafePrefix(entry.path);
     if (unsafePrefix !== null) {
-      if (!unsafe.has(unsafePrefix)) notes.push(`skipped ${JSON.stringify(unsafePrefix)}: unsafe path name`);
+      if (!unsafe.has(unsafePrefix))
+        notes.push(`skipped ${JSON.stringify(unsafePrefix)}: unsafe path name`);
       unsafe.add(unsafePrefix);
       continue;
     }
     if (kind === 'submodule') {
-      notes.push(`skipped submodule ${JSON.stringify(entry.path)} (${entry.oid.slice(0, 12)}): submodules are not part of the build context`);
+      notes.push(
+        `skipped submodule ${JSON.stringify(entry.path)} (${entry.oid.slice(0, 12)}): submodules are not part of the build context`,
+      );
       continue;
     }
     if (!alwaysSent.has(entry.path) && matcher.ignores(entry.path)) {
@@ -80,7 +83,11 @@ export function planBuildContext(input: ContextInput): ContextPlan {
       continue;
     }
     if (kind === 'symlink') {
-      items.push({ kind: 'symlink', path: entry.path, target: checkedTarget(entry.path, input.symlinkTargets) });
+      items.push({
+        kind: 'symlink',
+        path: entry.path,
+        target: checkedTarget(entry.path, input.symlinkTargets),
+      });
     } else {
       items.push({ kind: 'file', path: entry.path, oid: entry.oid, mode: fileMode(kind) });
     }
@@ -97,7 +104,11 @@ function checkedTarget(path: string, links: ReadonlyMap<string, string>): string
   if (target === undefined) throw new Error(`internal: no target read for symlink ${path}`);
   const resolved = resolveSymlink(path, target, links);
   if (!resolved.ok) {
-    const why = { absolute: 'is absolute', outside: 'leads outside the build context', loop: 'loops' }[resolved.reason];
+    const why = {
+      absolute: 'is absolute',
+      outside: 'leads outside the build context',
+      loop: 'loops',
+    }[resolved.reason];
     throw new GantryError(
       'GANTRY_ERR_PATH_ESCAPE',
       `symlink ${JSON.stringify(path)} -> ${JSON.stringify(target)} ${why}; only links that stay inside the build context are allowed`,
@@ -115,5 +126,6 @@ function firstUnsafePrefix(path: string): string | null {
 }
 
 function addParents(path: string, dirs: Set<string>): void {
-  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) dirs.add(path.slice(0, i));
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1))
+    dirs.add(path.slice(0, i));
 }

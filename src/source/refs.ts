@@ -19,7 +19,8 @@ export function branchNameProblem(name: string): string | null {
   if (name === 'HEAD') return 'is "HEAD"';
   // git accepts a lone "@" outside a repository, but everywhere else it means HEAD: refuse it.
   if (name === '@') return 'is "@"';
-  if (FORBIDDEN_RE.test(name)) return 'contains "..", "@{", whitespace, a control character or one of ~^:?*[\\';
+  if (FORBIDDEN_RE.test(name))
+    return 'contains "..", "@{", whitespace, a control character or one of ~^:?*[\\';
   if (name.startsWith('/') || name.endsWith('/')) return 'starts or ends with "/"';
   if (name.endsWith('.')) return 'ends with "."';
   for (const component of name.split('/')) {
@@ -39,9 +40,13 @@ export function isValidBranchName(name: string): boolean {
 export function assertBranchName(name: string): string {
   const problem = branchNameProblem(name);
   if (problem !== null) {
-    throw new GantryError('GANTRY_ERR_REF_INVALID', `invalid branch name ${JSON.stringify(name)}: ${problem}`, {
-      details: { branch: name },
-    });
+    throw new GantryError(
+      'GANTRY_ERR_REF_INVALID',
+      `invalid branch name ${JSON.stringify(name)}: ${problem}`,
+      {
+        details: { branch: name },
+      },
+    );
   }
   return name;
 }
@@ -54,9 +59,13 @@ export function isSha(s: string): boolean {
 /** Returns `s` if it is a full lowercase commit id; throws GANTRY_ERR_REF_INVALID otherwise. */
 export function assertSha(s: string): string {
   if (!isSha(s)) {
-    throw new GantryError('GANTRY_ERR_REF_INVALID', `invalid commit id ${JSON.stringify(s)}: expected 40 or 64 lowercase hex characters`, {
-      details: { sha: s },
-    });
+    throw new GantryError(
+      'GANTRY_ERR_REF_INVALID',
+      `invalid commit id ${JSON.stringify(s)}: expected 40 or 64 lowercase hex characters`,
+      {
+        details: { sha: s },
+      },
+    );
   }
   return s;
 }

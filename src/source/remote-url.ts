@@ -37,7 +37,10 @@ export function splitUrlCredentials(
     const u = new URL(url);
     if (u.username !== '' || u.password !== '') {
       const username = decodeURIComponent(u.username);
-      fromUrl = { username: username === '' ? undefined : username, password: decodeURIComponent(u.password) };
+      fromUrl = {
+        username: username === '' ? undefined : username,
+        password: decodeURIComponent(u.password),
+      };
     }
   } catch {
     // Left for the git client to reject with its own message.

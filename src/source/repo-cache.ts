@@ -7,8 +7,9 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
 import nodeHttp, { type HttpClient } from 'isomorphic-git/http/node';
-import { GantryError, isGantryError } from '../errors.js';
+import { GantryError } from '../errors.js';
 import { withExclusive, withShared } from './dir-lock.js';
+import { branchNotFound, commitNotCached, isIsoGitError, remoteFailure } from './git-errors.js';
 import type { TreeEntry } from './git-tree.js';
 import { assertBranchName, assertSha } from './refs.js';
 import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
@@ -64,7 +65,8 @@ export class RepoCache {
     this.dir = path.resolve(opts.dir);
     const timeout = opts.idleTimeoutMs ?? 60_000;
     this.http = {
-      request: (req) => nodeHttp.request({ ...req, fetchOptions: { ...req.fetchOptions, timeout } }),
+      request: (req) =>
+        nodeHttp.request({ ...req, fetchOptions: { ...req.fetchOptions, timeout } }),
     };
   }
 
@@ -82,18 +84,22 @@ export class RepoCache {
       });
       return refs.find((r) => r.ref === ref)?.oid ?? null;
     } catch (e) {
-      throw this.remoteError(`listing refs of ${this.url}`, e);
+      throw remoteFailure(`listing refs of ${this.url}`, this.url, e, this.credentials?.password);
     }
   }
 
   /**
    * Fetches `branch` and points the local `refs/heads/<branch>` at it; returns the fetched head.
-   * The first fetch of a branch is shallow (depth 1) unless `depth` says otherwise; later ones
-   * fetch only what is new.
+   * The first fetch of a branch is shallow (depth 1) unless `depth` says otherwise (`Infinity`:
+   * the whole history); later ones fetch only what is new.
    */
   async fetch(branch: string, opts: { depth?: number } = {}): Promise<string> {
     assertBranchName(branch);
-    return withExclusive(this.dir, () => this.fetchLocked(branch, opts.depth, false));
+    const { depth } = opts;
+    if (depth !== undefined && depth !== Infinity && !(Number.isInteger(depth) && depth > 0)) {
+      throw new RangeError(`fetch depth must be a positive integer or Infinity, not ${depth}`);
+    }
+    return withExclusive(this.dir, () => this.fetchLocked(branch, depth, false));
   }
 
   /**
@@ -137,7 +143,12 @@ export class RepoCache {
       const name = file.slice(slash + 1);
       const entry = entries?.find((e) => e.path === name);
       if (entry === undefined || entry.type !== 'blob' || entry.mode === '120000') return null;
-      const { blob } = await git.readBlob({ fs, gitdir: this.dir, oid: entry.oid, cache: this.objectCache });
+      const { blob } = await git.readBlob({
+        fs,
+        gitdir: this.dir,
+        oid: entry.oid,
+        cache: this.objectCache,
+      });
       return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
     });
   }
@@ -147,7 +158,7 @@ export class RepoCache {
     assertSha(sha);
     return withShared(this.dir, async () => {
       const commit = await this.readCommitOrNull(sha);
-      if (commit === null) throw this.commitMissing(sha);
+      if (commit === null) throw commitNotCached(this.url, sha);
       return {
         sha,
         message: commit.message,
@@ -181,7 +192,12 @@ export class RepoCache {
           const entryPath = joinRepoPath(dir, e.path);
           out.push({ path: entryPath, mode: e.mode, type: e.type, oid: e.oid });
           if (e.type === 'tree') {
-            const { tree } = await git.readTree({ fs, gitdir: this.dir, oid: e.oid, cache: this.objectCache });
+            const { tree } = await git.readTree({
+              fs,
+              gitdir: this.dir,
+              oid: e.oid,
+              cache: this.objectCache,
+            });
             await walk(entryPath, tree);
           }
         }
@@ -200,12 +216,17 @@ export class RepoCache {
     });
   }
 
-  private async fetchLocked(branch: string, depth: number | undefined, relative: boolean): Promise<string> {
+  private async fetchLocked(
+    branch: string,
+    depth: number | undefined,
+    relative: boolean,
+  ): Promise<string> {
     await this.init();
     const ref = `refs/heads/${branch}`;
     // A branch we have never fetched starts shallow: a deploy needs one commit, not the history.
     const known = await this.localHead(ref);
-    const effectiveDepth = depth ?? (known === null ? 1 : undefined);
+    const effectiveDepth =
+      depth === Infinity ? undefined : (depth ?? (known === null ? 1 : undefined));
     let fetchHead: string | null;
     try {
       const result = await git.fetch({
@@ -225,11 +246,12 @@ export class RepoCache {
       fetchHead = result.fetchHead;
     } catch (e) {
       if (isIsoGitError(e, 'NotFoundError') && String(e.data?.['what']) === ref) {
-        throw this.branchMissing(branch);
+        throw branchNotFound(this.url, branch);
       }
-      throw this.remoteError(`fetching branch ${JSON.stringify(branch)} from ${this.url}`, e);
+      const what = `fetching branch ${JSON.stringify(branch)} from ${this.url}`;
+      throw remoteFailure(what, this.url, e, this.credentials?.password);
     }
-    if (fetchHead === null) throw this.branchMissing(branch); // the remote has no refs at all
+    if (fetchHead === null) throw branchNotFound(this.url, branch); // the remote has no refs at all
     await git.writeRef({ fs, gitdir: this.dir, ref, value: fetchHead, force: true });
     return fetchHead;
   }
@@ -249,7 +271,11 @@ export class RepoCache {
       });
       return;
     }
-    const cached: unknown = await git.getConfig({ fs, gitdir: this.dir, path: 'remote.origin.url' });
+    const cached: unknown = await git.getConfig({
+      fs,
+      gitdir: this.dir,
+      path: 'remote.origin.url',
+    });
     if (cached !== this.url) {
       throw new GantryError(
         'GANTRY_ERR_CONFIG_INVALID',
@@ -280,7 +306,12 @@ export class RepoCache {
 
   private async readCommitOrNull(sha: string): Promise<git.CommitObject | null> {
     try {
-      const { commit } = await git.readCommit({ fs, gitdir: this.dir, oid: sha, cache: this.objectCache });
+      const { commit } = await git.readCommit({
+        fs,
+        gitdir: this.dir,
+        oid: sha,
+        cache: this.objectCache,
+      });
       return commit;
     } catch (e) {
       if (isIsoGitError(e, 'NotFoundError') || isIsoGitError(e, 'ObjectTypeError')) return null;
@@ -290,7 +321,7 @@ export class RepoCache {
 
   /** The entries of directory `dir` at commit `sha`, or null when it is absent or not a directory. */
   private async treeAt(sha: string, dir: string): Promise<git.TreeEntry[] | null> {
-    if (!(await this.hasCommit(sha))) throw this.commitMissing(sha);
+    if (!(await this.hasCommit(sha))) throw commitNotCached(this.url, sha);
     try {
       const { tree } = await git.readTree({
         fs,
@@ -310,49 +341,18 @@ export class RepoCache {
   // 401 with these credentials ends in an HttpError, not in a retry loop.
   private readonly onAuth = (): git.GitAuth | undefined => {
     if (this.credentials === undefined) return undefined;
-    return { username: this.credentials.username ?? 'x-access-token', password: this.credentials.password };
+    return {
+      username: this.credentials.username ?? 'x-access-token',
+      password: this.credentials.password,
+    };
   };
-
-  private remoteError(what: string, e: unknown): GantryError {
-    if (isGantryError(e)) return e;
-    const status = isIsoGitError(e, 'HttpError') ? Number(e.data?.['statusCode']) : undefined;
-    const reason = e instanceof Error ? e.message : String(e);
-    return new GantryError('GANTRY_ERR_GIT_FETCH', `${what} failed: ${redactSecret(reason, this.credentials)}`, {
-      cause: e,
-      details: { url: this.url, ...(status === undefined ? {} : { status }) },
-    });
-  }
-
-  private branchMissing(branch: string): GantryError {
-    return new GantryError('GANTRY_ERR_GIT_NOT_FOUND', `branch ${JSON.stringify(branch)} does not exist in ${this.url}`, {
-      details: { url: this.url, branch },
-    });
-  }
-
-  private commitMissing(sha: string): GantryError {
-    return new GantryError(
-      'GANTRY_ERR_GIT_NOT_FOUND',
-      `commit ${sha} is not in the cache of ${this.url}; ensureCommit() it first`,
-      { details: { url: this.url, sha } },
-    );
-  }
 }
 
-function identity(p: { name: string; email: string; timestamp: number; timezoneOffset: number }): GitIdentity {
+function identity(p: {
+  name: string;
+  email: string;
+  timestamp: number;
+  timezoneOffset: number;
+}): GitIdentity {
   return { name: p.name, email: p.email, timestamp: p.timestamp, timezoneOffset: p.timezoneOffset };
-}
-
-/** Belt and braces: should a server echo the token back in an error, it still never leaves here. */
-function redactSecret(text: string, credentials: RemoteCredentials | undefined): string {
-  const secret = credentials?.password;
-  return secret === undefined || secret === '' ? text : text.split(secret).join('***');
-}
-
-interface IsoGitError {
-  code: string;
-  data?: Record<string, unknown>;
-}
-
-function isIsoGitError(e: unknown, code: string): e is IsoGitError {
-  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
 }

@@ -14,7 +14,10 @@ export function normalizeRepoPath(input: string, what = 'path'): string {
     throw pathEscape(`${what} ${JSON.stringify(input)} contains a NUL byte`, input);
   }
   if (input.startsWith('/')) {
-    throw pathEscape(`${what} ${JSON.stringify(input)} is absolute; it must be relative to the repository root`, input);
+    throw pathEscape(
+      `${what} ${JSON.stringify(input)} is absolute; it must be relative to the repository root`,
+      input,
+    );
   }
   const parts = input.split('/').filter((p) => p !== '' && p !== '.');
   // `a/../b` would stay inside, but refusing every `..` keeps the rule obvious and the check trivial.

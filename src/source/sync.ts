@@ -28,10 +28,18 @@ export function specPath(appPath: string): string {
   return appPath === '.' ? 'gantry.yaml' : `${appPath.replace(/\/+$/, '')}/gantry.yaml`;
 }
 
-/** An app's name before its spec could be read: the last one seen there, else from the path. */
-async function fallbackAppName(deps: SyncDeps, repo: TrackedRepo, appPath: string) {
+/** The `app:` a broken spec still states plainly on a line of its own, if any. */
+const APP_LINE = /^app:[ \t]*["']?([a-z][a-z0-9-]{0,62})["']?[ \t]*(?:#.*)?$/m;
+
+/**
+ * An app's name when its spec is invalid: the last one seen at that path, else the name the
+ * broken file states, else one made from the path, so the failure is filed where users look.
+ */
+async function fallbackAppName(deps: SyncDeps, repo: TrackedRepo, appPath: string, text: string | undefined) {
   const known = await deps.store.appAtPath(repo.config.name, appPath);
   if (known) return known;
+  const stated = text === undefined ? undefined : APP_LINE.exec(text)?.[1];
+  if (stated) return stated;
   const base = appPath === '.' ? repo.config.name : appPath.split('/').pop()!;
   return base.toLowerCase().replace(/[^a-z0-9-]/g, '-');
 }
@@ -91,8 +99,9 @@ async function syncApp(
 ): Promise<AppOutcome> {
   const file = specPath(appPath);
   let spec: AppSpec;
+  let text: Buffer | null = null;
   try {
-    const text = await repo.cache.readFile(commit.sha, file);
+    text = await repo.cache.readFile(commit.sha, file);
     if (text === null) {
       throw new GantryError(
         'GANTRY_ERR_SPEC_MISSING',
@@ -102,7 +111,7 @@ async function syncApp(
     spec = parseAppSpec(text.toString('utf8'), file);
   } catch (e: unknown) {
     if (!isGantryError(e) || e.disposition === 'transient') throw e;
-    const app = await fallbackAppName(deps, repo, appPath);
+    const app = await fallbackAppName(deps, repo, appPath, text?.toString('utf8'));
     return recordSpecFailure(deps, repo, job, appPath, app, commit, e);
   }
 

@@ -66,7 +66,7 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'GANTRY_ERR_WEBHOOK_SIGNATURE' });
     // A tampered body no longer matches its signature.
-    const tampered = Buffer.from(body.toString().replace('"main"', '"evil"'));
+    const tampered = Buffer.from(body.toString().replace('refs/heads/main', 'refs/heads/evil'));
     expect((await post(f, 'github', tampered, flat(signWebhook('github', body, f.secret)))).status).toBe(401);
     expect(await sourceJobs(f)).toBe(before);
   });

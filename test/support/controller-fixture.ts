@@ -69,7 +69,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     ].join('\n'),
   );
   const log = pino({ level: process.env.GANTRY_TEST_LOG ?? 'silent' });
-  const controller = await startController(config, { log });
+  const controller = await startController(config, { log, closeGraceMs: 3000 });
   const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
   if (opts.seed !== false) await wt.copyFrom(EXAMPLE);
   let before = '0'.repeat(40);

@@ -32,8 +32,17 @@ export interface GitFixture {
   /** Clone URL (no credentials). */
   readonly url: string;
   readonly branch: string;
-  /** Writes `changes` in the working clone, commits, pushes `branch`; returns the new commit's SHA. */
-  commit(changes: Readonly<Record<string, FileChange>>, message?: string): Promise<string>;
+  /**
+   * Writes `changes` in the working clone and commits; pushes `branch` unless `push: false`.
+   * Returns the new commit's SHA.
+   */
+  commit(
+    changes: Readonly<Record<string, FileChange>>,
+    message?: string,
+    opts?: { push?: boolean },
+  ): Promise<string>;
+  /** Pushes the working clone's HEAD to `branch`. */
+  push(): Promise<void>;
   /** Runs git in the working clone and returns its trimmed stdout. */
   git(args: readonly string[]): Promise<string>;
   close(): Promise<void>;
@@ -52,7 +61,10 @@ export async function createGitFixture(
   const url = server.repoUrl('app.git');
   // Credentials go in a header passed as argv, never in the URL (which git would store in config).
   const authArgs = opts.auth
-    ? ['-c', `http.extraHeader=Authorization: Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`]
+    ? [
+        '-c',
+        `http.extraHeader=Authorization: Basic ${Buffer.from(`${opts.auth.username}:${opts.auth.password}`).toString('base64')}`,
+      ]
     : [];
   const env = isolatedGitEnv({
     GIT_AUTHOR_NAME: 'Ada Lovelace',
@@ -61,12 +73,19 @@ export async function createGitFixture(
     GIT_COMMITTER_EMAIL: 'ada@example.test',
   });
   const git = async (args: readonly string[], cwd = work): Promise<string> => {
-    const { stdout } = await run('git', [...authArgs, ...args], { cwd, env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('git', [...authArgs, ...args], {
+      cwd,
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout.trim();
   };
   await git(['clone', '--quiet', url, work], tmp);
   await git(['checkout', '--quiet', '-B', branch]);
   let n = 0;
+  const push = async (): Promise<void> => {
+    await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`]);
+  };
 
   return {
     server,
@@ -74,13 +93,14 @@ export async function createGitFixture(
     url,
     branch,
     git: (args) => git(args),
-    async commit(changes, message) {
+    async commit(changes, message, commitOpts = {}) {
       for (const [file, change] of Object.entries(changes)) await apply(work, file, change, git);
       await git(['add', '--all']);
       await git(['commit', '--quiet', '--allow-empty', '-m', message ?? `commit ${++n}`]);
-      await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`]);
+      if (commitOpts.push !== false) await push();
       return git(['rev-parse', 'HEAD']);
     },
+    push: () => push(),
     async close() {
       await server.close();
       await rm(tmp, { recursive: true, force: true });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ignoreFileFor, planBuildContext, type ContextInput } from '../../src/source/context-plan.js';
+import {
+  ignoreFileFor,
+  planBuildContext,
+  type ContextInput,
+} from '../../src/source/context-plan.js';
 import type { TreeEntry } from '../../src/source/git-tree.js';
 
 const OID = 'a'.repeat(40);
@@ -8,7 +12,13 @@ const link = (path: string): TreeEntry => ({ path, mode: '120000', type: 'blob',
 const dir = (path: string): TreeEntry => ({ path, mode: '040000', type: 'tree', oid: OID });
 
 function plan(entries: TreeEntry[], extra: Partial<ContextInput> = {}) {
-  return planBuildContext({ entries, symlinkTargets: new Map(), dockerfile: 'Dockerfile', ignoreFile: null, ...extra });
+  return planBuildContext({
+    entries,
+    symlinkTargets: new Map(),
+    dockerfile: 'Dockerfile',
+    ignoreFile: null,
+    ...extra,
+  });
 }
 
 const paths = (p: ReturnType<typeof plan>) => p.items.map((i) => `${i.kind}:${i.path}`);
@@ -16,7 +26,13 @@ const paths = (p: ReturnType<typeof plan>) => p.items.map((i) => `${i.kind}:${i.
 describe('planBuildContext', () => {
   it('sends every file with its mode, directories first', () => {
     const p = plan([file('Dockerfile'), dir('bin'), file('bin/run', '100755'), file('src/a.ts')]);
-    expect(paths(p)).toEqual(['file:Dockerfile', 'dir:bin', 'file:bin/run', 'dir:src', 'file:src/a.ts']);
+    expect(paths(p)).toEqual([
+      'file:Dockerfile',
+      'dir:bin',
+      'file:bin/run',
+      'dir:src',
+      'file:src/a.ts',
+    ]);
     expect(p.items.find((i) => i.path === 'bin/run')).toMatchObject({ mode: 0o755 });
     expect(p.items.find((i) => i.path === 'src/a.ts')).toMatchObject({ mode: 0o644 });
     expect(p).toMatchObject({ files: 3, excluded: 0, notes: [] });
@@ -25,7 +41,16 @@ describe('planBuildContext', () => {
   it('applies .dockerignore with Docker semantics', () => {
     const text = '# comment\n*.log\nsecrets\n!keep.log\n/tmp\n';
     const p = plan(
-      [file('.dockerignore'), file('Dockerfile'), file('a.log'), file('keep.log'), file('sub/b.log'), file('secrets/key'), file('tmp/x'), file('app.js')],
+      [
+        file('.dockerignore'),
+        file('Dockerfile'),
+        file('a.log'),
+        file('keep.log'),
+        file('sub/b.log'),
+        file('secrets/key'),
+        file('tmp/x'),
+        file('app.js'),
+      ],
       { ignoreFile: { path: '.dockerignore', text } },
     );
     // `*.log` is anchored at the context root in Docker (unlike git): sub/b.log stays.
@@ -49,7 +74,12 @@ describe('planBuildContext', () => {
   });
 
   it('skips submodules and unsafe names with a note', () => {
-    const p = plan([file('Dockerfile'), { path: 'vendor/lib', mode: '160000', type: 'commit', oid: 'b'.repeat(40) }, file('x/.git/config'), file('x/.git/HEAD')]);
+    const p = plan([
+      file('Dockerfile'),
+      { path: 'vendor/lib', mode: '160000', type: 'commit', oid: 'b'.repeat(40) },
+      file('x/.git/config'),
+      file('x/.git/HEAD'),
+    ]);
     expect(paths(p)).toEqual(['file:Dockerfile']);
     expect(p.notes).toEqual([
       expect.stringContaining('submodule "vendor/lib" (bbbbbbbbbbbb)'),
@@ -69,8 +99,15 @@ describe('planBuildContext', () => {
     ['a relative escape', '../../secret'],
     ['an absolute target', '/etc/passwd'],
   ])('refuses %s', (_name, target) => {
-    expect(() => plan([file('Dockerfile'), link('sub/evil')], { symlinkTargets: new Map([['sub/evil', target]]) })).toThrow(
-      expect.objectContaining({ code: 'GANTRY_ERR_PATH_ESCAPE', message: expect.stringContaining('"sub/evil"') }),
+    expect(() =>
+      plan([file('Dockerfile'), link('sub/evil')], {
+        symlinkTargets: new Map([['sub/evil', target]]),
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'GANTRY_ERR_PATH_ESCAPE',
+        message: expect.stringContaining('"sub/evil"'),
+      }),
     );
   });
 

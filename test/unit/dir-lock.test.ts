@@ -51,7 +51,9 @@ describe('dir-lock', () => {
   });
 
   it('releases the lock when the holder throws', async () => {
-    await expect(withExclusive('k3', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(withExclusive('k3', () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    );
     await expect(withExclusive('k3', async () => 'next')).resolves.toBe('next');
   });
 

@@ -3,10 +3,17 @@ import { parseCgiHead } from '../../src/devtools/git-http-server.js';
 
 describe('parseCgiHead', () => {
   it('defaults to 200 and keeps headers', () => {
-    expect(parseCgiHead('Content-Type: application/x-git-upload-pack-advertisement\r\nCache-Control: no-cache')).toEqual({
+    expect(
+      parseCgiHead(
+        'Content-Type: application/x-git-upload-pack-advertisement\r\nCache-Control: no-cache',
+      ),
+    ).toEqual({
       status: 200,
       statusText: undefined,
-      headers: { 'Content-Type': 'application/x-git-upload-pack-advertisement', 'Cache-Control': 'no-cache' },
+      headers: {
+        'Content-Type': 'application/x-git-upload-pack-advertisement',
+        'Cache-Control': 'no-cache',
+      },
     });
   });
   it('takes the status from a Status line', () => {

@@ -7,7 +7,11 @@ import { assertBranchName, assertSha, isSha, isValidBranchName } from '../../src
 /** git itself, the reference implementation; run with an argv array, outside any repository. */
 function gitAccepts(name: string): boolean {
   try {
-    execFileSync('git', ['check-ref-format', '--branch', name], { stdio: 'ignore', cwd: '/', env: { PATH: process.env.PATH ?? '' } });
+    execFileSync('git', ['check-ref-format', '--branch', name], {
+      stdio: 'ignore',
+      cwd: '/',
+      env: { PATH: process.env.PATH ?? '' },
+    });
     return true;
   } catch {
     return false;
@@ -55,7 +59,10 @@ describe('branch names', () => {
   it.each(cases)('%j valid=%s', (name, valid) => {
     expect(isValidBranchName(name)).toBe(valid);
     if (valid) expect(assertBranchName(name)).toBe(name);
-    else expect(() => assertBranchName(name)).toThrow(expect.objectContaining({ code: 'GANTRY_ERR_REF_INVALID' }));
+    else
+      expect(() => assertBranchName(name)).toThrow(
+        expect.objectContaining({ code: 'GANTRY_ERR_REF_INVALID' }),
+      );
   });
 
   it('agrees with the table when git is asked', () => {
@@ -68,10 +75,13 @@ describe('branch names', () => {
   it('agrees with `git check-ref-format --branch` on random names', () => {
     const char = fc.constantFrom(...'ab/.-@{}~^:?*[\\ lockHEAD\x01é'.split(''));
     fc.assert(
-      fc.property(fc.array(char, { minLength: 1, maxLength: 10 }).map((cs) => cs.join('')), (name) => {
-        fc.pre(name !== '@'); // deliberately refused: git reads a lone "@" as HEAD in a repository
-        expect(isValidBranchName(name)).toBe(gitAccepts(name));
-      }),
+      fc.property(
+        fc.array(char, { minLength: 1, maxLength: 10 }).map((cs) => cs.join('')),
+        (name) => {
+          fc.pre(name !== '@'); // deliberately refused: git reads a lone "@" as HEAD in a repository
+          expect(isValidBranchName(name)).toBe(gitAccepts(name));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -100,6 +110,9 @@ describe('commit ids', () => {
   ])('%j valid=%s', (s, valid) => {
     expect(isSha(s)).toBe(valid);
     if (valid) expect(assertSha(s)).toBe(s);
-    else expect(() => assertSha(s)).toThrow(expect.objectContaining({ code: 'GANTRY_ERR_REF_INVALID' }));
+    else
+      expect(() => assertSha(s)).toThrow(
+        expect.objectContaining({ code: 'GANTRY_ERR_REF_INVALID' }),
+      );
   });
 });

@@ -25,6 +25,9 @@ describe('splitUrlCredentials', () => {
     });
   });
   it('leaves a clean URL alone', () => {
-    expect(splitUrlCredentials('https://example.com/r.git')).toEqual({ url: 'https://example.com/r.git', credentials: undefined });
+    expect(splitUrlCredentials('https://example.com/r.git')).toEqual({
+      url: 'https://example.com/r.git',
+      credentials: undefined,
+    });
   });
 });

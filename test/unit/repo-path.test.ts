@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isSafeEntryName, joinRepoPath, normalizeRepoPath, resolveSymlink } from '../../src/source/repo-path.js';
+import {
+  isSafeEntryName,
+  joinRepoPath,
+  normalizeRepoPath,
+  resolveSymlink,
+} from '../../src/source/repo-path.js';
 
 describe('normalizeRepoPath', () => {
   it.each([
@@ -11,7 +16,9 @@ describe('normalizeRepoPath', () => {
   ])('%j → %j', (input, out) => expect(normalizeRepoPath(input)).toBe(out));
 
   it.each(['/etc/passwd', '..', '../x', 'a/../b', 'a/..', 'a\0b'])('refuses %j', (input) => {
-    expect(() => normalizeRepoPath(input)).toThrow(expect.objectContaining({ code: 'GANTRY_ERR_PATH_ESCAPE' }));
+    expect(() => normalizeRepoPath(input)).toThrow(
+      expect.objectContaining({ code: 'GANTRY_ERR_PATH_ESCAPE' }),
+    );
   });
 
   it('joins onto the root', () => {
@@ -48,10 +55,38 @@ describe('resolveSymlink', () => {
     ['absolute', 'link', '/etc/passwd', none, { ok: false, reason: 'absolute' }],
     ['out and back in lexically', 'link', '../ctx/x', none, { ok: false, reason: 'outside' }],
     // `up -> .` is harmless, but `x -> up/..` then names the root's parent.
-    ['through an in-context link', 'x', 'up/..', new Map([['up', '.']]), { ok: false, reason: 'outside' }],
-    ['through a link to a subdirectory', 'x', 'deep/../y', new Map([['deep', 'a/b']]), { ok: true, path: 'a/y' }],
-    ['through an absolute link', 'x', 'abs/y', new Map([['abs', '/etc']]), { ok: false, reason: 'absolute' }],
-    ['a loop', 'x', 'l1', new Map([['l1', 'l2'], ['l2', 'l1'], ['x', 'l1']]), { ok: false, reason: 'loop' }],
+    [
+      'through an in-context link',
+      'x',
+      'up/..',
+      new Map([['up', '.']]),
+      { ok: false, reason: 'outside' },
+    ],
+    [
+      'through a link to a subdirectory',
+      'x',
+      'deep/../y',
+      new Map([['deep', 'a/b']]),
+      { ok: true, path: 'a/y' },
+    ],
+    [
+      'through an absolute link',
+      'x',
+      'abs/y',
+      new Map([['abs', '/etc']]),
+      { ok: false, reason: 'absolute' },
+    ],
+    [
+      'a loop',
+      'x',
+      'l1',
+      new Map([
+        ['l1', 'l2'],
+        ['l2', 'l1'],
+        ['x', 'l1'],
+      ]),
+      { ok: false, reason: 'loop' },
+    ],
   ] as const)('%s', (_name, link, target, links, expected) => {
     expect(resolveSymlink(link, target, links)).toEqual(expected);
   });

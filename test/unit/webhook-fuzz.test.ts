@@ -79,7 +79,13 @@ function attempt<T>(run: () => T): T | GantryError {
 
 /** Invariants every accepted push must satisfy, whatever the input. */
 function checkEvent(result: WebhookEvent | GantryError): void {
-  if (result instanceof GantryError || result.kind !== 'push') return;
+  if (result instanceof GantryError) return;
+  if (result.kind === 'ignored') {
+    // eslint-disable-next-line no-control-regex -- details reach logs: no control characters
+    expect(result.detail).not.toMatch(/[\x00-\x1f\x7f]/);
+    expect(result.detail.length).toBeLessThan(300);
+  }
+  if (result.kind !== 'push') return;
   expect(result.after).toMatch(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/);
   expect(result.before).toMatch(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/);
   expect(result.after).not.toMatch(/^0+$/);

@@ -384,6 +384,16 @@ const VARIANTS: VariantCase[] = [
     expected: { kind: 'ignored', reason: 'branch-deletion' },
   },
   {
+    name: 'untrusted names in details are cleaned and capped',
+    provider: 'github',
+    body: variant('github-push', (b) => (b.ref = `refs/tags/v1\n${'x'.repeat(200)}`)),
+    expected: {
+      kind: 'ignored',
+      reason: 'tag-push',
+      detail: `tag 'v1?${'x'.repeat(97)}…' was pushed`,
+    },
+  },
+  {
     name: 'gitea tag deletion is unsupported',
     provider: 'gitea',
     event: 'delete',
@@ -414,6 +424,15 @@ describe('parseWebhook on variations', () => {
       'content-type': 'application/x-www-form-urlencoded',
     };
     expect(parseWebhook('github', headers, body)).toMatchObject({ kind: 'push', prNumber: 42 });
+  });
+
+  it('accepts a form delivery its caller already decoded to JSON', () => {
+    const body = raw('gitea-push');
+    const headers = {
+      ...signWebhook('gitea', body, 'secret'),
+      'content-type': 'application/x-www-form-urlencoded',
+    };
+    expect(parseWebhook('gitea', headers, body)).toMatchObject({ kind: 'push', prNumber: 7 });
   });
 
   it('tolerates a byte-order mark', () => {

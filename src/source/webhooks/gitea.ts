@@ -12,7 +12,15 @@ import {
   type WebhookAdapter,
   type WebhookEvent,
 } from './event.js';
-import { attempt, classifyRef, Fields, isZeroSha, missingHeader, repoRef } from './payload.js';
+import {
+  attempt,
+  brief,
+  classifyRef,
+  Fields,
+  isZeroSha,
+  missingHeader,
+  repoRef,
+} from './payload.js';
 import { hmacSha256Hex, verifyHmacSha256 } from './signature.js';
 
 const SIGNATURE_HEADER = 'x-gitea-signature';
@@ -46,7 +54,7 @@ export const gitea: WebhookAdapter = {
       case 'delete': {
         const root = Fields.root('gitea delete', body);
         const repo = attempt(() => repoOf(root));
-        const name = root.looseString('ref') ?? 'unknown';
+        const name = brief(root.looseString('ref') ?? 'unknown');
         if (root.looseString('ref_type') === 'branch') {
           return {
             kind: 'ignored',
@@ -56,7 +64,7 @@ export const gitea: WebhookAdapter = {
             detail: `branch '${name}' was deleted`,
           };
         }
-        const detail = `gitea deletion of ${root.looseString('ref_type') ?? 'ref'} '${name}' is not handled`;
+        const detail = `gitea deletion of ${brief(root.looseString('ref_type') ?? 'ref')} '${name}' is not handled`;
         return {
           kind: 'ignored',
           ...base,
@@ -69,7 +77,7 @@ export const gitea: WebhookAdapter = {
         throw missingHeader('gitea', EVENT_HEADER);
       default: {
         const repo = attempt(() => repoOf(Fields.root('gitea', body)));
-        const detail = `gitea event '${event}' is not handled`;
+        const detail = `gitea event '${brief(event)}' is not handled`;
         return {
           kind: 'ignored',
           ...base,

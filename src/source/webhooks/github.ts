@@ -12,6 +12,7 @@ import {
 } from './event.js';
 import {
   attempt,
+  brief,
   classifyRef,
   Fields,
   isZeroSha,
@@ -62,7 +63,7 @@ export const github: WebhookAdapter = {
         throw missingHeader('github', EVENT_HEADER);
       default: {
         const repo = attempt(() => repoOf(Fields.root('github', body)));
-        const detail = `github event '${event}' is not handled`;
+        const detail = `github event '${brief(event)}' is not handled`;
         return {
           kind: 'ignored',
           ...base,
@@ -108,7 +109,7 @@ function repoOf(root: Fields) {
   return repoRef(root.object('repository'), 'full_name', REPO_URL_KEYS);
 }
 
-/** The pushed tip; null when the push only deleted or carried no new commit. */
+/** The pushed tip; GitHub sends null when the push deleted the branch or carried no commit. */
 function headCommitOf(root: Fields): HeadCommit | undefined {
   const commit = root.optionalObject('head_commit');
   if (commit === undefined) return undefined;

@@ -14,6 +14,7 @@ import {
 } from './event.js';
 import {
   attempt,
+  brief,
   classifyRef,
   Fields,
   isZeroSha,
@@ -69,7 +70,7 @@ export const gitlab: WebhookAdapter = {
       default: {
         // System Hooks, Merge Request Hooks and the rest: well-formed, but nothing to deploy.
         const repo = attempt(() => projectOf(Fields.root('gitlab', body)));
-        const detail = `gitlab event '${event}' is not handled`;
+        const detail = `gitlab event '${brief(event)}' is not handled`;
         return {
           kind: 'ignored',
           ...base,
@@ -86,7 +87,7 @@ function parsePush(root: Fields, deliveryId: string): WebhookEvent {
   const base = { provider: 'gitlab', deliveryId } as const;
   const kind = root.optionalString('object_kind');
   if (kind !== undefined && kind !== 'push')
-    root.fail('object_kind', `must be 'push' in a Push Hook, got "${kind}"`);
+    root.fail('object_kind', `must be 'push' in a Push Hook, got "${brief(kind)}"`);
   const repo = projectOf(root);
   const target = classifyRef(root, 'ref');
   if (target.kind === 'ignored') return { ...target, ...base, repo };

@@ -8,7 +8,7 @@ import { headerValue } from './event.js';
 import { gitea } from './gitea.js';
 import { github } from './github.js';
 import { gitlab } from './gitlab.js';
-import { decodeBody } from './payload.js';
+import { brief, decodeBody } from './payload.js';
 import { bodyDigest } from './signature.js';
 
 export type {
@@ -106,7 +106,7 @@ function adapterOrThrow(provider: string): WebhookAdapter {
   if (adapter === undefined) {
     throw new GantryError(
       'GANTRY_ERR_WEBHOOK_PAYLOAD',
-      `unknown webhook provider '${String(provider).slice(0, 40)}'`,
+      `unknown webhook provider '${brief(String(provider))}'`,
     );
   }
   return adapter;

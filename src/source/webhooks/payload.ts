@@ -14,23 +14,28 @@ const ZERO_SHA = /^0+$/;
 
 /** Decodes a raw body into a JSON object, accepting the form encoding GitHub and Gitea offer. */
 export function decodeBody(context: string, headers: Headers, rawBody: Buffer): JsonObject {
-  let text = rawBody.toString('utf8');
+  let text = rawBody.toString('utf8').replace(/^\uFEFF/, '');
   const contentType = headerValue(headers, 'content-type')?.toLowerCase() ?? '';
   // Forges configured for "application/x-www-form-urlencoded" send the JSON as a `payload` field;
-  // the signature still covers the raw bytes, so only decoding differs.
-  if (contentType.startsWith('application/x-www-form-urlencoded')) {
+  // the signature still covers the raw bytes, so only decoding differs. A body that is already
+  // JSON (a caller that decoded the form itself) is left alone: forges percent-encode the '{'.
+  if (
+    contentType.startsWith('application/x-www-form-urlencoded') &&
+    !text.trimStart().startsWith('{')
+  ) {
     const payload = new URLSearchParams(text).get('payload');
     if (payload === null) throw payloadError(context, "form body has no 'payload' field");
     text = payload;
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw payloadError(context, 'body is not valid JSON', { cause });
   }
-  if (!isJsonObject(parsed))
+  if (!isJsonObject(parsed)) {
     throw payloadError(context, `body must be a JSON object, got ${describe(parsed)}`);
+  }
   return parsed;
 }
 
@@ -147,13 +152,17 @@ export function classifyRef(fields: Fields, key: string): RefTarget {
     return {
       kind: 'ignored',
       reason: 'tag-push',
-      detail: `tag '${ref.slice(TAG_PREFIX.length)}' was pushed`,
+      detail: `tag '${brief(ref.slice(TAG_PREFIX.length))}' was pushed`,
     };
   }
   if (!ref.startsWith(BRANCH_PREFIX)) {
     // Other refs (notes — Gantry writes its own — or forge-internal refs) are legitimate pushes
     // that cannot deploy anything; answering 400 would fill the forge's delivery log with failures.
-    return { kind: 'ignored', reason: 'unsupported-event', detail: `ref '${ref}' is not a branch` };
+    return {
+      kind: 'ignored',
+      reason: 'unsupported-event',
+      detail: `ref '${brief(ref)}' is not a branch`,
+    };
   }
   const branch = ref.slice(BRANCH_PREFIX.length);
   const problem = branchNameProblem(branch);
@@ -220,6 +229,16 @@ export function sniffJson(rawBody: Buffer): JsonObject | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * An untrusted name (tag, ref, event) made safe for an event's `detail`, which ends up in logs and
+ * the UI: control characters replaced, length capped.
+ */
+export function brief(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what we replace
+  const clean = value.replace(/[\x00-\x1f\x7f]/g, '?');
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
 }
 
 /** Runs a strict read and returns undefined instead of failing: for context on events we ignore. */

@@ -1,0 +1,187 @@
+/**
+ * The app spec, `gantry.yaml`: parsed safely, validated against the JSON Schema plus the rules a
+ * schema cannot express, defaulted, and turned into typed values (durations in ms, memory in bytes).
+ * Every problem is reported at once, each as `file:line:col: message`.
+ */
+import type { ValidateFunction } from 'ajv';
+import { appSpecRuleIssues } from './app-spec-rules.js';
+import { DEFAULT_HTTP_CHECK, appSpecJsonSchema, type RawAppSpec } from './app-spec-schema.js';
+import { dirSegments, joinSegments, relativeSegments, resolveInside } from './repo-path.js';
+import { compileSchema, schemaIssues } from './schema-issues.js';
+import { parseDuration, parseMemory } from './units.js';
+import { issueAt, parseYamlSource, sourceError, type SourceIssue } from './yaml-source.js';
+
+export { appSpecJsonSchema } from './app-spec-schema.js';
+export { parseDuration, parseMemory } from './units.js';
+
+/** How an instance's health is probed; each kind is exclusive. */
+export type HealthCheck =
+  | { readonly kind: 'http'; readonly path: string; readonly expect: number }
+  | { readonly kind: 'tcp' }
+  | { readonly kind: 'exec'; readonly command: readonly string[] };
+
+export interface BuildSpec {
+  /**
+   * Build context relative to the directory holding gantry.yaml, normalized (`./web/../api/` →
+   * `api`); it may climb (`../shared`) but is checked to stay inside the repository.
+   */
+  readonly context: string;
+  /** Dockerfile, normalized and relative to `context` (compose semantics, not `docker build -f`'s cwd). */
+  readonly dockerfile: string;
+  readonly target: string | undefined;
+  readonly args: Readonly<Record<string, string>>;
+}
+
+export interface RunSpec {
+  readonly port: number;
+  readonly replicas: number;
+  readonly env: Readonly<Record<string, string>>;
+  /** Names only: values come from the controller's secret store. */
+  readonly secrets: readonly string[];
+  /** Limits per instance; undefined means none. */
+  readonly resources: {
+    readonly cpu: number | undefined;
+    readonly memoryBytes: number | undefined;
+  };
+}
+
+export interface HealthSpec {
+  readonly check: HealthCheck;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly startPeriodMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+export interface RolloutSpec {
+  readonly maxSurge: number;
+  readonly maxUnavailable: number;
+  readonly progressDeadlineMs: number;
+  readonly bakeMs: number;
+  readonly autoRollback: boolean;
+}
+
+export interface EnvironmentSpec {
+  readonly branch: string;
+  /** A target named in the controller config. */
+  readonly target: string;
+  readonly domain: string | undefined;
+}
+
+/** A validated, fully defaulted app spec. */
+export interface AppSpec {
+  readonly app: string;
+  readonly build: BuildSpec;
+  readonly run: RunSpec;
+  readonly health: HealthSpec;
+  readonly rollout: RolloutSpec;
+  readonly environments: Readonly<Record<string, EnvironmentSpec>>;
+}
+
+const CODE = 'GANTRY_ERR_SPEC_INVALID';
+
+let validator: ValidateFunction<RawAppSpec> | undefined;
+
+/**
+ * Parses and validates a `gantry.yaml`. `file` is its path from the repository root (default
+ * `gantry.yaml`): it names the file in messages, and `build.context` is checked against its
+ * directory so it cannot climb out of the repository. Throws GantryError(GANTRY_ERR_SPEC_INVALID) listing every problem as `file:line:col: …`.
+ */
+export function parseAppSpec(text: string, file = 'gantry.yaml'): AppSpec {
+  const source = parseYamlSource(text, { file, code: CODE });
+  if (source.value === null) {
+    const issue = {
+      line: 1,
+      col: 1,
+      path: '',
+      message: 'the file is empty; it needs at least "app: <name>"',
+    };
+    throw sourceError(CODE, file, [issue]);
+  }
+  validator ??= compileSchema<RawAppSpec>(appSpecJsonSchema);
+  // Validation fills in the defaults, in place.
+  const valid = validator(source.value);
+  const issues: SourceIssue[] = valid ? [] : schemaIssues(validator.errors, source);
+  const specDir = dirSegments(file);
+  for (const rule of appSpecRuleIssues(source.value, specDir)) {
+    const issue = issueAt(source, rule.path, rule.predicate);
+    // One message per spot: where the schema already objected, the rule adds nothing.
+    if (!issues.some((i) => i.path === issue.path)) issues.push(issue);
+  }
+  if (issues.length > 0) throw sourceError(CODE, file, issues);
+  return toAppSpec(source.value as RawAppSpec, specDir);
+}
+
+/** Typed values from validated data; every check has passed, so nothing here can fail on input. */
+function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
+  const context = inside(specDir, raw.build.context, 'repository');
+  const { health, rollout } = raw;
+  return {
+    app: raw.app,
+    build: {
+      context: relativeSegments(specDir, context),
+      dockerfile: joinSegments(inside([], raw.build.dockerfile, 'build context')),
+      target: raw.build.target,
+      args: { ...raw.build.args },
+    },
+    run: {
+      port: raw.run.port,
+      replicas: raw.run.replicas,
+      env: { ...raw.run.env },
+      secrets: [...raw.run.secrets],
+      resources: {
+        cpu: raw.run.resources.cpu,
+        memoryBytes:
+          raw.run.resources.memory === undefined
+            ? undefined
+            : known(parseMemory(raw.run.resources.memory)),
+      },
+    },
+    health: {
+      check: healthCheck(health),
+      intervalMs: ms(health.interval),
+      timeoutMs: ms(health.timeout),
+      startPeriodMs: ms(health.startPeriod),
+      healthyThreshold: health.healthyThreshold,
+      unhealthyThreshold: health.unhealthyThreshold,
+    },
+    rollout: {
+      maxSurge: rollout.maxSurge,
+      maxUnavailable: rollout.maxUnavailable,
+      progressDeadlineMs: ms(rollout.progressDeadline),
+      bakeMs: ms(rollout.bake),
+      autoRollback: rollout.autoRollback,
+    },
+    environments: Object.fromEntries(
+      Object.entries(raw.environments).map(([name, env]) => [
+        name,
+        { branch: env.branch, target: env.target, domain: env.domain },
+      ]),
+    ),
+  };
+}
+
+function healthCheck(health: RawAppSpec['health']): HealthCheck {
+  if (health.tcp !== undefined) return { kind: 'tcp' };
+  if (health.exec !== undefined) return { kind: 'exec', command: [...health.exec] };
+  const http = health.http ?? DEFAULT_HTTP_CHECK;
+  return { kind: 'http', path: http.path, expect: http.expect };
+}
+
+function ms(text: string): number {
+  return known(parseDuration(text));
+}
+
+function inside(base: readonly string[], rel: string, rootName: string): string[] {
+  const resolved = resolveInside(base, rel, rootName);
+  if (!resolved.ok)
+    throw new Error(`unreachable: ${rel} passed validation but ${resolved.problem}`);
+  return resolved.segments;
+}
+
+function known(n: number | undefined): number {
+  if (n === undefined)
+    throw new Error('unreachable: a quantity passed validation but does not parse');
+  return n;
+}
