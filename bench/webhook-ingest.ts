@@ -21,7 +21,10 @@ import { startRedis } from '../src/devtools/redis-server.js';
 import { signWebhook } from '../src/source/webhooks/index.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, rates: { type: 'string', default: '250,500,1000,2000,4000' } },
+  options: {
+    seconds: { type: 'string', default: '5' },
+    rates: { type: 'string', default: '250,500,1000,2000,4000' },
+  },
 });
 const seconds = Number(values.seconds);
 const rates = values.rates.split(',').map(Number);
@@ -34,7 +37,13 @@ interface Row {
   errors: number;
 }
 
-async function load(url: string, body: Buffer, headers: Record<string, string>, rate: number, accept: number[]) {
+async function load(
+  url: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  rate: number,
+  accept: number[],
+) {
   let ok = 0;
   let answered = 0;
   const result = await autocannon({
@@ -83,10 +92,15 @@ async function main() {
     ].join('\n'),
   );
   // Workers off: this measures ingest (what a forge waits for), not the builds it queues.
-  const controller = await startController(config, { log: pino({ level: 'silent' }), workers: false });
+  const controller = await startController(config, {
+    log: pino({ level: 'silent' }),
+    workers: false,
+  });
 
   const peer = Fastify();
-  peer.post('/hook', async (req, reply) => reply.status(202).send({ ok: typeof req.body === 'object' }));
+  peer.post('/hook', async (req, reply) =>
+    reply.status(202).send({ ok: typeof req.body === 'object' }),
+  );
   const peerUrl = await peer.listen({ host: '127.0.0.1', port: 0 });
 
   const body = Buffer.from(
@@ -102,10 +116,14 @@ async function main() {
     ),
   );
   const headers = Object.fromEntries(
-    Object.entries(signWebhook('github', body, secret)).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    Object.entries(signWebhook('github', body, secret)).filter(
+      (e): e is [string, string] => typeof e[1] === 'string',
+    ),
   );
 
-  console.log(`webhook-ingest: ${seconds}s per rate, 64 connections, body ${body.length} bytes, node ${process.version}`);
+  console.log(
+    `webhook-ingest: ${seconds}s per rate, 64 connections, body ${body.length} bytes, node ${process.version}`,
+  );
   console.log(
     'offered/s | gantry accepted/s  p50 ms  p99 ms  errors | bare fastify ok/s  p50 ms  p99 ms | accepted ratio',
   );
@@ -118,8 +136,14 @@ async function main() {
           `${p.okPerSec.toFixed(0).padStart(17)} ${p.p50.toFixed(1).padStart(7)} ${p.p99.toFixed(1).padStart(7)} | ${(g.okPerSec / p.okPerSec).toFixed(2)}`,
       );
     }
-    const queued = await controller.queues.sources.getJobCounts('waiting', 'delayed', 'prioritized');
-    console.log(`jobs durably queued in Redis: ${Object.values(queued).reduce((a, b) => a + b, 0)}`);
+    const queued = await controller.queues.sources.getJobCounts(
+      'waiting',
+      'delayed',
+      'prioritized',
+    );
+    console.log(
+      `jobs durably queued in Redis: ${Object.values(queued).reduce((a, b) => a + b, 0)}`,
+    );
   } finally {
     await peer.close();
     await controller.close();

@@ -36,7 +36,10 @@ export interface ControllerOptions {
  * Wires the controller together: Redis → store and queues → workers → poller → HTTP.
  * Every part is also usable alone; this is only the table of contents.
  */
-export async function startController(config: ControllerConfig, opts: ControllerOptions): Promise<Controller> {
+export async function startController(
+  config: ControllerConfig,
+  opts: ControllerOptions,
+): Promise<Controller> {
   const { log } = opts;
   const redis = await connectRedis(config.redis.url);
   await checkRedisDurability(redis, log);
@@ -49,7 +52,12 @@ export async function startController(config: ControllerConfig, opts: Controller
     opts.workers === false
       ? undefined
       : startWorkers(
-          { redisUrl: config.redis.url, prefix: config.redis.prefix, buildConcurrency: config.build.concurrency, log },
+          {
+            redisUrl: config.redis.url,
+            prefix: config.redis.prefix,
+            buildConcurrency: config.build.concurrency,
+            log,
+          },
           { store, queues, repos, log, buildDebounceMs: config.build.debounceMs },
           {
             store,

@@ -7,7 +7,11 @@ import { GantryError } from './errors.js';
  * once (a webhook answers 503) instead of waiting in memory where a crash would lose them.
  */
 export async function connectRedis(url: string, timeoutMs = 10_000): Promise<Redis> {
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+  });
   redis.on('error', () => undefined); // reconnects on its own; failures surface on calls
   try {
     await Promise.race([
@@ -16,7 +20,11 @@ export async function connectRedis(url: string, timeoutMs = 10_000): Promise<Red
     ]);
   } catch (cause) {
     redis.disconnect();
-    throw new GantryError('GANTRY_ERR_QUEUE_UNAVAILABLE', `cannot connect to Redis at ${redactRedisUrl(url)}`, { cause });
+    throw new GantryError(
+      'GANTRY_ERR_QUEUE_UNAVAILABLE',
+      `cannot connect to Redis at ${redactRedisUrl(url)}`,
+      { cause },
+    );
   }
   return redis;
 }
@@ -34,10 +42,18 @@ export async function checkRedisDurability(redis: Redis, log: Logger): Promise<s
   try {
     const [, aof] = (await redis.config('GET', 'appendonly')) as string[];
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    if (aof !== 'yes') problems.push('Redis has AOF persistence off (appendonly no): queued work is lost if Redis restarts; set appendonly yes');
-    if (policy !== 'noeviction') problems.push(`Redis maxmemory-policy is ${policy}: it may evict queue keys; set maxmemory-policy noeviction`);
+    if (aof !== 'yes')
+      problems.push(
+        'Redis has AOF persistence off (appendonly no): queued work is lost if Redis restarts; set appendonly yes',
+      );
+    if (policy !== 'noeviction')
+      problems.push(
+        `Redis maxmemory-policy is ${policy}: it may evict queue keys; set maxmemory-policy noeviction`,
+      );
   } catch {
-    problems.push('cannot read Redis CONFIG (managed Redis?); make sure appendonly is yes and maxmemory-policy is noeviction');
+    problems.push(
+      'cannot read Redis CONFIG (managed Redis?); make sure appendonly is yes and maxmemory-policy is noeviction',
+    );
   }
   for (const p of problems) log.warn(p);
   return problems;

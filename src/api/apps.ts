@@ -18,7 +18,13 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
 
   app.get(
     '/api/apps',
-    { schema: { response: { 200: { type: 'object', properties: { apps: { type: 'array', items: appSchema } } } } } },
+    {
+      schema: {
+        response: {
+          200: { type: 'object', properties: { apps: { type: 'array', items: appSchema } } },
+        },
+      },
+    },
     async () => {
       const apps = await store.listApps();
       const withLatest = await Promise.all(
@@ -62,7 +68,14 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
 
   app.get<{ Params: { app: string } }>(
     '/api/apps/:app/builds',
-    { schema: { params: appNameParam, response: { 200: { type: 'object', properties: { builds: { type: 'array', items: buildSchema } } } } } },
+    {
+      schema: {
+        params: appNameParam,
+        response: {
+          200: { type: 'object', properties: { builds: { type: 'array', items: buildSchema } } },
+        },
+      },
+    },
     async (req) => ({ builds: await store.listBuilds(req.params.app) }),
   );
 
@@ -71,7 +84,8 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     { schema: { params: buildIdParam, response: { 200: buildSchema } } },
     async (req) => {
       const build = await store.getBuild(req.params.id);
-      if (!build) throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
+      if (!build)
+        throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
       return build;
     },
   );
@@ -81,7 +95,11 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     {
       schema: {
         params: buildIdParam,
-        querystring: { type: 'object', additionalProperties: false, properties: { from: { type: 'integer', minimum: 0 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { from: { type: 'integer', minimum: 0 } },
+        },
         response: {
           200: {
             type: 'object',
@@ -98,7 +116,8 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     },
     async (req) => {
       const build = await store.getBuild(req.params.id);
-      if (!build) throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
+      if (!build)
+        throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
       const from = req.query.from ?? 0;
       const lines = await store.readBuildLog(build.id, from);
       // `next` lets a reader poll for what was appended since, while the build runs.

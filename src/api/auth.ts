@@ -16,7 +16,10 @@ export interface Principal {
 }
 
 /** Finds the token's owner; every stored hash is compared, in constant time, whatever matches. */
-export function authenticate(tokens: TokenConfig[], header: string | undefined): Principal | undefined {
+export function authenticate(
+  tokens: TokenConfig[],
+  header: string | undefined,
+): Principal | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   if (!m) return undefined;
   const presented = Buffer.from(hashToken(m[1]!));
@@ -44,7 +47,10 @@ export function requireRole(tokens: TokenConfig[], role: Role) {
       throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
     }
     if (RANK[who.role] < RANK[role]) {
-      throw new GantryError('GANTRY_ERR_FORBIDDEN', `this needs the ${role} role; ${who.name} is a ${who.role}`);
+      throw new GantryError(
+        'GANTRY_ERR_FORBIDDEN',
+        `this needs the ${role} role; ${who.name} is a ${who.role}`,
+      );
     }
     req.principal = who;
   };

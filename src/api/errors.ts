@@ -26,12 +26,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(400).send({ code: 'GANTRY_ERR_BAD_REQUEST', message: fe.message });
     }
     if (fe.statusCode !== undefined && fe.statusCode < 500) {
-      return reply.status(fe.statusCode).send({ code: fe.code ?? 'GANTRY_ERR_BAD_REQUEST', message: fe.message });
+      return reply
+        .status(fe.statusCode)
+        .send({ code: fe.code ?? 'GANTRY_ERR_BAD_REQUEST', message: fe.message });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send({ code: 'GANTRY_ERR_INTERNAL', message: 'internal error' });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ code: 'GANTRY_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` }),
+    reply
+      .status(404)
+      .send({ code: 'GANTRY_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` }),
   );
 }

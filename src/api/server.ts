@@ -5,7 +5,9 @@ import { registerErrorHandler } from './errors.js';
 import { systemRoutes, type SystemDeps } from './system.js';
 import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 
-export type ServerDeps = WebhookDeps & AppRoutesDeps & SystemDeps & { log: Logger; apiBodyLimitBytes: number };
+export type ServerDeps = WebhookDeps &
+  AppRoutesDeps &
+  SystemDeps & { log: Logger; apiBodyLimitBytes: number };
 
 /** Builds the HTTP app without listening, so tests can `inject()` (fastify's testing guide). */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {

@@ -66,7 +66,9 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Pr
       const candidates = deps.repos
         .all()
         .map((r) => r.config)
-        .filter((r) => r.webhookSecret && verifyWebhook(provider, req.headers, raw, r.webhookSecret));
+        .filter(
+          (r) => r.webhookSecret && verifyWebhook(provider, req.headers, raw, r.webhookSecret),
+        );
       if (candidates.length === 0) {
         throw new GantryError(
           'GANTRY_ERR_WEBHOOK_SIGNATURE',
@@ -104,8 +106,16 @@ async function redisOr503<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function accept(deps: WebhookDeps, event: WebhookEvent, candidates: RepoConfig[]): Promise<Answer> {
-  const base = { provider: event.provider, deliveryId: event.deliveryId, at: new Date().toISOString() };
+async function accept(
+  deps: WebhookDeps,
+  event: WebhookEvent,
+  candidates: RepoConfig[],
+): Promise<Answer> {
+  const base = {
+    provider: event.provider,
+    deliveryId: event.deliveryId,
+    at: new Date().toISOString(),
+  };
   const record = async (a: Answer, extra: Partial<DeliveryRecord> = {}) => {
     await deps.store.logDelivery({ ...base, outcome: a.outcome, detail: a.detail, ...extra });
     return a;
@@ -123,7 +133,11 @@ async function accept(deps: WebhookDeps, event: WebhookEvent, candidates: RepoCo
   const where = { branch: event.branch, after: event.after };
   if (!repo) {
     return record(
-      { status: 202, outcome: 'ignored', detail: `repo ${event.repo.fullName} is not configured for this secret` },
+      {
+        status: 202,
+        outcome: 'ignored',
+        detail: `repo ${event.repo.fullName} is not configured for this secret`,
+      },
       where,
     );
   }
@@ -154,7 +168,12 @@ async function accept(deps: WebhookDeps, event: WebhookEvent, candidates: RepoCo
   // redelivery is accepted afresh (the jobId makes a half-done first attempt harmless).
   await deps.store.markDelivery(event.provider, event.deliveryId);
   return record(
-    { status: 202, outcome: 'accepted', detail: `sync of ${repo.name}@${event.branch} queued`, job: jobId },
+    {
+      status: 202,
+      outcome: 'accepted',
+      detail: `sync of ${repo.name}@${event.branch} queued`,
+      job: jobId,
+    },
     { ...where, repo: repo.name },
   );
 }

@@ -49,7 +49,10 @@ export async function runBuild(
   const record = await ensureRecord(deps.store, job);
   const revision = await deps.store.getRevision(job.app, job.sha);
   if (revision?.image) {
-    await finish(deps.store, record.id, 'reused', { image: revision.image, note: 'image already built' });
+    await finish(deps.store, record.id, 'reused', {
+      image: revision.image,
+      note: 'image already built',
+    });
     return { kind: 'reused', image: revision.image };
   }
   if (!job.force) {
@@ -127,7 +130,9 @@ async function buildAndPush(
     controller.abort();
   }, deps.timeoutSeconds * 1000);
   try {
-    log.line(`building ${tag} (dockerfile ${spec.build.dockerfile}${spec.build.target ? `, target ${spec.build.target}` : ''})`);
+    log.line(
+      `building ${tag} (dockerfile ${spec.build.dockerfile}${spec.build.target ? `, target ${spec.build.target}` : ''})`,
+    );
     await deps.builder.build({
       context: Buffer.isBuffer(ctx.tar) ? Readable.from([ctx.tar]) : ctx.tar,
       tag,

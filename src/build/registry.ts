@@ -23,11 +23,18 @@ export async function registryDigest(
       headers: { accept: MANIFEST_TYPES },
     });
   } catch (cause) {
-    throw new GantryError('GANTRY_ERR_REGISTRY_UNAVAILABLE', `registry ${registry} is not reachable`, { cause });
+    throw new GantryError(
+      'GANTRY_ERR_REGISTRY_UNAVAILABLE',
+      `registry ${registry} is not reachable`,
+      { cause },
+    );
   }
   if (res.status === 404) return undefined;
   if (!res.ok) {
-    throw new GantryError('GANTRY_ERR_REGISTRY_UNAVAILABLE', `registry ${registry} answered ${res.status}`);
+    throw new GantryError(
+      'GANTRY_ERR_REGISTRY_UNAVAILABLE',
+      `registry ${registry} answered ${res.status}`,
+    );
   }
   return res.headers.get('docker-content-digest') ?? undefined;
 }

@@ -17,14 +17,20 @@ export async function followBuildLog(
 ): Promise<BuildRecord> {
   let from = 0;
   for (;;) {
-    const page = await api<LogPage>(opts, `/api/builds/${encodeURIComponent(buildId)}/log?from=${from}`);
+    const page = await api<LogPage>(
+      opts,
+      `/api/builds/${encodeURIComponent(buildId)}/log?from=${from}`,
+    );
     for (const l of page.lines) how.write(l);
     from = page.next;
     if (page.finished || !how.follow) break;
     await sleep(how.pollMs ?? 300);
   }
   // One more read after the finish, so lines flushed with the final status are not missed.
-  const tail = await api<LogPage>(opts, `/api/builds/${encodeURIComponent(buildId)}/log?from=${from}`);
+  const tail = await api<LogPage>(
+    opts,
+    `/api/builds/${encodeURIComponent(buildId)}/log?from=${from}`,
+  );
   for (const l of tail.lines) how.write(l);
   return api<BuildRecord>(opts, `/api/builds/${encodeURIComponent(buildId)}`);
 }

@@ -44,10 +44,9 @@ async function serve(flags: Flags): Promise<void> {
 }
 
 async function apps(flags: Flags): Promise<void> {
-  const res = await api<{ apps: (AppRecord & { latestBuild?: BuildRecord; latestRevision?: Revision })[] }>(
-    clientOptions(flags),
-    '/api/apps',
-  );
+  const res = await api<{
+    apps: (AppRecord & { latestBuild?: BuildRecord; latestRevision?: Revision })[];
+  }>(clientOptions(flags), '/api/apps');
   if (flags.json) return void console.log(JSON.stringify(res.apps, null, 2));
   console.log(
     table(
@@ -71,7 +70,8 @@ async function status(app: string, flags: Flags): Promise<void> {
   );
   if (flags.json) return void console.log(JSON.stringify(res, null, 2));
   console.log(`app ${res.app.name} (repo ${res.app.repo}, path ${res.app.path})`);
-  if (res.app.specError) console.log(`spec error at ${short(res.app.specError.sha)}:\n${res.app.specError.message}`);
+  if (res.app.specError)
+    console.log(`spec error at ${short(res.app.specError.sha)}:\n${res.app.specError.message}`);
   console.log('\nbuilds');
   console.log(
     table(

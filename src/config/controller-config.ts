@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv } from 'ajv';
-import { parseDocument } from 'yaml';
+import type { ValidateFunction } from 'ajv';
 import { GantryError } from '../errors.js';
 import { controllerConfigSchema } from './controller-config-schema.js';
+import { compileSchema, schemaIssues } from './schema-issues.js';
+import { parseYamlSource, sourceError } from './yaml-source.js';
+
+const CODE = 'GANTRY_ERR_CONFIG_INVALID';
+let validator: ValidateFunction<unknown> | undefined;
 
 /** A git repository the controller follows. */
 export interface RepoConfig {
@@ -83,25 +87,11 @@ export function parseControllerConfig(
 ): ControllerConfig {
   const file = opts.file ?? 'gantry.config.yaml';
   const env = opts.env ?? process.env;
-  const doc = parseDocument(substituteEnv(text, env, file), { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
-    throw new GantryError(
-      'GANTRY_ERR_CONFIG_INVALID',
-      `${file}:${pos?.line ?? 1}:${pos?.col ?? 1}: ${e.message.split('\n')[0]}`,
-    );
-  }
-  // No aliases in the controller config: it is short, and aliases invite expansion bombs.
-  const raw: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
-  const validate = ajv.compile(controllerConfigSchema);
-  if (!validate(raw)) {
-    const lines = (validate.errors ?? []).map(
-      (er) => `${file}: ${er.instancePath || '(root)'} ${er.message ?? 'is invalid'}`,
-    );
-    throw new GantryError('GANTRY_ERR_CONFIG_INVALID', lines.join('\n'));
-  }
+  const source = parseYamlSource(substituteEnv(text, env, file), { file, code: CODE });
+  const raw: unknown = source.value ?? {};
+  validator ??= compileSchema<unknown>(controllerConfigSchema);
+  // Validation fills in the defaults, in place; errors name file, line and column.
+  if (!validator(raw)) throw sourceError(CODE, file, schemaIssues(validator.errors, source));
   const cfg = raw as Omit<ControllerConfig, 'repos'> & { repos: RawRepo[] };
   const baseDir = opts.baseDir ?? process.cwd();
   const repos = cfg.repos.map((r): RepoConfig => {

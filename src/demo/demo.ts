@@ -27,7 +27,9 @@ const detail = (s: string) => console.log(`    ${s}`);
 async function waitForBuild(client: ClientOptions, app: string, sha: string): Promise<BuildRecord> {
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
-    const res = await api<{ builds: BuildRecord[] }>(client, `/api/apps/${app}/builds`).catch(() => ({ builds: [] }));
+    const res = await api<{ builds: BuildRecord[] }>(client, `/api/apps/${app}/builds`).catch(
+      () => ({ builds: [] }),
+    );
     const build = res.builds.find((b) => b.sha === sha);
     if (build) return build;
     await sleep(200);
@@ -55,7 +57,9 @@ async function pushAndWebhook(
     after: sha,
     message,
   });
-  detail(`signed ${provider} push webhook → ${res.status} ${String(res.body.outcome)} (${String(res.body.detail)})`);
+  detail(
+    `signed ${provider} push webhook → ${res.status} ${String(res.body.outcome)} (${String(res.body.detail)})`,
+  );
   return sha;
 }
 
@@ -104,23 +108,39 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
 
   let ok = true;
   try {
-    say('pushing examples/hello to the git server and sending GitHub\'s push webhook');
+    say("pushing examples/hello to the git server and sending GitHub's push webhook");
     const wt = await Worktree.clone(repoUrl, path.join(work, 'clone'));
     await wt.copyFrom(path.join(ROOT, 'examples', 'hello'));
-    const good = await pushAndWebhook(controller, wt, 'github', secret, repoUrl, 'Add the hello app (#1)');
+    const good = await pushAndWebhook(
+      controller,
+      wt,
+      'github',
+      secret,
+      repoUrl,
+      'Add the hello app (#1)',
+    );
 
     say(`building ${good.slice(0, 12)} (log streamed from the API while it runs)`);
     const first = await waitForBuild(client, 'hello', good);
-    const built = await followBuildLog(client, first.id, { follow: true, write: (l) => detail(`│ ${l}`) });
+    const built = await followBuildLog(client, first.id, {
+      follow: true,
+      write: (l) => detail(`│ ${l}`),
+    });
     if (built.status !== 'succeeded' || !built.image) {
       ok = false;
       detail(`build ${built.status}: ${built.failure?.message ?? built.note ?? ''}`);
     } else {
-      const inRegistry = await registryDigest(services.registry.address, 'hello', good.slice(0, 12));
+      const inRegistry = await registryDigest(
+        services.registry.address,
+        'hello',
+        good.slice(0, 12),
+      );
       detail(`image    ${built.image.tag}`);
       detail(`digest   ${built.image.digest} (registry says ${inRegistry ?? 'nothing'})`);
       detail(`pinned   ${built.image.pinned}`);
-      detail(`registry tags for hello: ${(await registryTags(services.registry.address, 'hello')).join(', ')}`);
+      detail(
+        `registry tags for hello: ${(await registryTags(services.registry.address, 'hello')).join(', ')}`,
+      );
       ok &&= inRegistry === built.image.digest;
     }
 
@@ -131,15 +151,23 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     detail(`build ${failed.id}: ${failed.status}`);
     for (const l of failed.failure?.message.split('\n') ?? []) detail(`│ ${l}`);
     const badTag = await registryDigest(services.registry.address, 'hello', bad.slice(0, 12));
-    detail(`registry has ${bad.slice(0, 12)}: ${badTag ? 'yes (wrong!)' : 'no — nothing was built or deployed'}`);
+    detail(
+      `registry has ${bad.slice(0, 12)}: ${badTag ? 'yes (wrong!)' : 'no — nothing was built or deployed'}`,
+    );
     ok &&= failed.status === 'failed' && badTag === undefined;
 
     say('what the API says now (GET /api/apps/hello)');
     const status = await api<{ builds: BuildRecord[] }>(client, '/api/apps/hello');
     for (const b of status.builds) {
-      detail(`${b.id}  ${b.sha.slice(0, 12)}  ${b.status.padEnd(9)}  ${b.image?.digest ?? b.failure?.code ?? ''}`);
+      detail(
+        `${b.id}  ${b.sha.slice(0, 12)}  ${b.status.padEnd(9)}  ${b.image?.digest ?? b.failure?.code ?? ''}`,
+      );
     }
-    say(ok ? 'demo finished: the push became an immutable image, the broken spec was refused' : 'demo FAILED');
+    say(
+      ok
+        ? 'demo finished: the push became an immutable image, the broken spec was refused'
+        : 'demo FAILED',
+    );
 
     if (opts.keep) {
       say(`controller keeps running at ${controller.url} — Ctrl-C to stop`);

@@ -13,7 +13,11 @@ export interface PushInfo {
 /** A push payload shaped as the forge documents it (only the fields Gantry reads, plus a few). */
 export function pushPayload(provider: Provider, p: PushInfo): Record<string, unknown> {
   const ref = `refs/heads/${p.branch}`;
-  const commit = { id: p.after, message: p.message, author: { name: 'Ada Lovelace', email: 'ada@example.com' } };
+  const commit = {
+    id: p.after,
+    message: p.message,
+    author: { name: 'Ada Lovelace', email: 'ada@example.com' },
+  };
   if (provider === 'gitlab') {
     return {
       object_kind: 'push',
@@ -23,7 +27,11 @@ export function pushPayload(provider: Provider, p: PushInfo): Record<string, unk
       after: p.after,
       checkout_sha: p.after,
       user_username: 'ada',
-      project: { path_with_namespace: p.fullName, git_http_url: p.repoUrl, web_url: p.repoUrl.replace(/\.git$/, '') },
+      project: {
+        path_with_namespace: p.fullName,
+        git_http_url: p.repoUrl,
+        web_url: p.repoUrl.replace(/\.git$/, ''),
+      },
       commits: [commit],
       total_commits_count: 1,
     };
@@ -34,7 +42,11 @@ export function pushPayload(provider: Provider, p: PushInfo): Record<string, unk
     after: p.after,
     created: /^0+$/.test(p.before),
     deleted: false,
-    repository: { full_name: p.fullName, clone_url: p.repoUrl, html_url: p.repoUrl.replace(/\.git$/, '') },
+    repository: {
+      full_name: p.fullName,
+      clone_url: p.repoUrl,
+      html_url: p.repoUrl.replace(/\.git$/, ''),
+    },
     pusher: { name: 'ada', email: 'ada@example.com', username: 'ada' },
     head_commit: commit,
     commits: [commit],
@@ -52,7 +64,11 @@ export async function sendPushWebhook(
   const body = Buffer.from(JSON.stringify(pushPayload(provider, push)));
   const headers = signWebhook(provider, body, secret);
   const deliveryId = opts.deliveryId ?? randomUUID();
-  const idHeader = { github: 'x-github-delivery', gitlab: 'x-gitlab-event-uuid', gitea: 'x-gitea-delivery' }[provider];
+  const idHeader = {
+    github: 'x-github-delivery',
+    gitlab: 'x-gitlab-event-uuid',
+    gitea: 'x-gitea-delivery',
+  }[provider];
   const res = await fetch(`${controllerUrl}/webhooks/${provider}`, {
     method: 'POST',
     headers: { ...flatten(headers), [idHeader]: deliveryId, 'content-type': 'application/json' },
@@ -63,6 +79,7 @@ export async function sendPushWebhook(
 
 function flatten(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
 }

@@ -18,7 +18,12 @@ export class Lease {
   ) {}
 
   /** Takes the lease, or returns undefined when someone else holds it. */
-  static async acquire(redis: Redis, key: string, owner: string, ttlMs = 60_000): Promise<Lease | undefined> {
+  static async acquire(
+    redis: Redis,
+    key: string,
+    owner: string,
+    ttlMs = 60_000,
+  ): Promise<Lease | undefined> {
     const ok = await redis.set(key, owner, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') {
       // Re-entrant for the same owner: a redelivered job may already hold its own lease.

@@ -28,7 +28,11 @@ export function defaultJobOptions(attempts: number): JobsOptions {
  * Producer-side queues on the controller's own connection (connected, no offline queue): when
  * Redis is away they fail fast, so a webhook answers 503 at once and the forge keeps the delivery.
  */
-export async function createQueues(connection: Redis, prefix: string, attempts: number): Promise<Queues> {
+export async function createQueues(
+  connection: Redis,
+  prefix: string,
+  attempts: number,
+): Promise<Queues> {
   const common = {
     connection,
     prefix: bullPrefix(prefix),

@@ -58,7 +58,11 @@ export function startWorkers(
     async (job, token) => {
       // One build per app at a time, across every controller process: the next one then starts
       // from the newest head and skips what that head superseded.
-      const lease = await Lease.acquire(store.redis, store.keys.buildLease(job.data.app), job.id ?? '');
+      const lease = await Lease.acquire(
+        store.redis,
+        store.keys.buildLease(job.data.app),
+        job.id ?? '',
+      );
       if (!lease) {
         await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token);
         throw new DelayedError();

@@ -25,7 +25,12 @@ export async function pollRepo(deps: PollerDeps, repo: TrackedRepo): Promise<str
     const head = await repo.cache.headOf(branch);
     if (head === null) continue;
     if ((await deps.store.latestHead(repo.config.name, branch)) === head) continue;
-    const job: SyncJob = { repo: repo.config.name, branch, hintSha: head, trigger: { kind: 'poll' } };
+    const job: SyncJob = {
+      repo: repo.config.name,
+      branch,
+      hintSha: head,
+      trigger: { kind: 'poll' },
+    };
     // One job per observed head: several controllers polling the same head queue it once.
     const nonce = createHash('sha256').update(`poll\0${head}`).digest('hex').slice(0, 24);
     const jobId = syncJobId(repo.config.name, branch, nonce);
@@ -49,7 +54,8 @@ export function startPoller(deps: PollerDeps): () => void {
       running = true;
       try {
         const queued = await pollRepo(deps, repo);
-        if (queued.length > 0) deps.log.info({ repo: repo.config.name, queued }, 'poll found new heads');
+        if (queued.length > 0)
+          deps.log.info({ repo: repo.config.name, queued }, 'poll found new heads');
       } catch (e) {
         deps.log.warn({ repo: repo.config.name, err: errorMessage(e) }, 'poll failed');
       } finally {

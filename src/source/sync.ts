@@ -35,7 +35,12 @@ const APP_LINE = /^app:[ \t]*["']?([a-z][a-z0-9-]{0,62})["']?[ \t]*(?:#.*)?$/m;
  * An app's name when its spec is invalid: the last one seen at that path, else the name the
  * broken file states, else one made from the path, so the failure is filed where users look.
  */
-async function fallbackAppName(deps: SyncDeps, repo: TrackedRepo, appPath: string, text: string | undefined) {
+async function fallbackAppName(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  appPath: string,
+  text: string | undefined,
+) {
   const known = await deps.store.appAtPath(repo.config.name, appPath);
   if (known) return known;
   const stated = text === undefined ? undefined : APP_LINE.exec(text)?.[1];
@@ -52,7 +57,11 @@ async function fallbackAppName(deps: SyncDeps, repo: TrackedRepo, appPath: strin
  * 4. record the revision and enqueue its build (or record why it cannot be built);
  * 5. record the head last, so a build that sees a newer head knows that head's build is queued.
  */
-export async function syncBranch(deps: SyncDeps, job: SyncJob, jobId: string): Promise<SyncOutcome> {
+export async function syncBranch(
+  deps: SyncDeps,
+  job: SyncJob,
+  jobId: string,
+): Promise<SyncOutcome> {
   const repo = deps.repos.get(job.repo);
   if (!repo.config.branches.includes(job.branch)) return { kind: 'untracked' };
 
@@ -71,8 +80,7 @@ export async function syncBranch(deps: SyncDeps, job: SyncJob, jobId: string): P
     sha,
     message: info.message,
     author: info.author,
-    prNumber:
-      prNumberFromMessage(info.message) ?? (job.hintSha === sha ? job.prNumber : undefined),
+    prNumber: prNumberFromMessage(info.message) ?? (job.hintSha === sha ? job.prNumber : undefined),
   };
 
   const builds: string[] = [];
@@ -166,7 +174,14 @@ function revisionOf(
   commit: CommitMeta,
   now: string,
 ): Revision {
-  return { app, sha: commit.sha, repo: repo.config.name, branch: job.branch, commit, firstSeenAt: now };
+  return {
+    app,
+    sha: commit.sha,
+    repo: repo.config.name,
+    branch: job.branch,
+    commit,
+    firstSeenAt: now,
+  };
 }
 
 /** A commit whose spec is missing or invalid: recorded as a failed build, nothing deployed. */

@@ -1,12 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Keys } from './keys.js';
-import type {
-  AppRecord,
-  BuildRecord,
-  DeliveryRecord,
-  ImageRef,
-  Revision,
-} from './records.js';
+import type { AppRecord, BuildRecord, DeliveryRecord, ImageRef, Revision } from './records.js';
 
 const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
 const DELIVERIES_KEPT = 500;

@@ -3,10 +3,16 @@ import { registryDigest } from '../../src/build/registry.js';
 import { api } from '../../src/cli/client.js';
 import type { AppRecord, BuildRecord } from '../../src/store/records.js';
 import { testEnv } from '../support/env.js';
-import { finishedBuild, startFixture, waitFor, type Fixture } from '../support/controller-fixture.js';
+import {
+  finishedBuild,
+  startFixture,
+  waitFor,
+  type Fixture,
+} from '../support/controller-fixture.js';
 
 const SPEC = (app: string) => `app: ${app}\nrun:\n  port: 8080\n`;
-const DOCKERFILE = (run: string) => `FROM gantry.local/busybox:1\nRUN ${run}\nCMD ["httpd", "-f", "-p", "8080"]\n`;
+const DOCKERFILE = (run: string) =>
+  `FROM gantry.local/busybox:1\nRUN ${run}\nCMD ["httpd", "-f", "-p", "8080"]\n`;
 
 describe('failed builds say what is wrong and where, and deploy nothing', () => {
   let f: Fixture | undefined;
@@ -43,7 +49,10 @@ describe('failed builds say what is wrong and where, and deploy nothing', () => 
 
   it('a failing Dockerfile fails the build with the log tail; nothing is pushed', async () => {
     f = await startFixture();
-    await f.wt.write('Dockerfile', DOCKERFILE('echo compiling && echo "error: missing semicolon" && exit 3'));
+    await f.wt.write(
+      'Dockerfile',
+      DOCKERFILE('echo compiling && echo "error: missing semicolon" && exit 3'),
+    );
     const sha = await f.push('github', 'Break the build');
     const build = await finishedBuild(f, 'hello', sha);
     expect(build.status).toBe('failed');
@@ -67,13 +76,19 @@ describe('failed builds say what is wrong and where, and deploy nothing', () => 
   it('logs are readable while the build runs', async () => {
     f = await startFixture({ config: ['build: { debounceMs: 0 }'] });
     // A nonce defeats the layer cache; lines are matched whole, since the step line echoes the command.
-    await f.wt.write('Dockerfile', DOCKERFILE(`echo ${Date.now()} && echo step-one-done && sleep 4 && echo step-two-done`));
+    await f.wt.write(
+      'Dockerfile',
+      DOCKERFILE(`echo ${Date.now()} && echo step-one-done && sleep 4 && echo step-two-done`),
+    );
     const sha = await f.push('github', 'Slow but fine');
     const partial = await waitFor('log lines of a running build', async () => {
       const { builds } = await api<{ builds: BuildRecord[] }>(f!.client, '/api/apps/hello/builds');
       const b = builds.find((x) => x.sha === sha && x.status === 'running');
       if (!b) return undefined;
-      const log = await api<{ lines: string[]; finished: boolean }>(f!.client, `/api/builds/${b.id}/log`);
+      const log = await api<{ lines: string[]; finished: boolean }>(
+        f!.client,
+        `/api/builds/${b.id}/log`,
+      );
       return log.lines.some((l) => l.trim() === 'step-one-done') ? log : undefined;
     });
     expect(partial.finished).toBe(false);
@@ -83,7 +98,10 @@ describe('failed builds say what is wrong and where, and deploy nothing', () => 
   });
 
   it('an unreachable registry is retried with backoff, then recorded as failed', async () => {
-    f = await startFixture({ registry: '127.0.0.1:9', config: ['build: { attempts: 2, debounceMs: 0 }'] });
+    f = await startFixture({
+      registry: '127.0.0.1:9',
+      config: ['build: { attempts: 2, debounceMs: 0 }'],
+    });
     const sha = await f.push('github', 'Registry is down');
     const build = await finishedBuild(f, 'hello', sha, 60_000);
     expect(build.status).toBe('failed');

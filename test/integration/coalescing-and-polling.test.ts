@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import type { BuildRecord } from '../../src/store/records.js';
-import { finishedBuild, startFixture, waitFor, type Fixture } from '../support/controller-fixture.js';
+import {
+  finishedBuild,
+  startFixture,
+  waitFor,
+  type Fixture,
+} from '../support/controller-fixture.js';
 
 describe('coalescing and polling', () => {
   let f: Fixture | undefined;
@@ -25,7 +30,10 @@ describe('coalescing and polling', () => {
     expect(lastBuild.status).toBe('succeeded');
     // Let every queued build settle before counting.
     const builds = await waitFor('all builds to settle', async () => {
-      const { builds: all } = await api<{ builds: BuildRecord[] }>(f!.client, '/api/apps/hello/builds');
+      const { builds: all } = await api<{ builds: BuildRecord[] }>(
+        f!.client,
+        '/api/apps/hello/builds',
+      );
       return all.every((b) => b.status !== 'queued' && b.status !== 'running') ? all : undefined;
     });
     const ran = builds.filter((b) => b.startedAt !== undefined);

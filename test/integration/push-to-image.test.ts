@@ -43,7 +43,10 @@ describe('push → webhook → fetch → build → registry', () => {
       expect(rev?.commit.message).toContain(`Deploy from ${provider}`);
       expect(rev?.commit.prNumber).toBe(provider.length);
 
-      const log = await api<{ lines: string[]; finished: boolean }>(f.client, `/api/builds/${build.id}/log`);
+      const log = await api<{ lines: string[]; finished: boolean }>(
+        f.client,
+        `/api/builds/${build.id}/log`,
+      );
       expect(log.finished).toBe(true);
       expect(log.lines.join('\n')).toContain(`pushing ${registry}/hello:${tag}`);
     });
@@ -76,6 +79,8 @@ describe('push → webhook → fetch → build → registry', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const after = await api<AppView>(f.client, '/api/apps/hello');
     expect(after.builds.filter((b) => b.sha === newest.sha)).toHaveLength(1);
-    expect(after.revisions.find((r) => r.sha === newest.sha)?.image?.digest).toBe(newest.image?.digest);
+    expect(after.revisions.find((r) => r.sha === newest.sha)?.image?.digest).toBe(
+      newest.image?.digest,
+    );
   });
 });

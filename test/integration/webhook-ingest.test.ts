@@ -21,7 +21,12 @@ async function sourceJobs(f: Fixture): Promise<number> {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
-function post(f: Fixture, provider: string, body: Buffer | string, headers: Record<string, string>) {
+function post(
+  f: Fixture,
+  provider: string,
+  body: Buffer | string,
+  headers: Record<string, string>,
+) {
   return fetch(`${f.controller.url}/webhooks/${provider}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -59,15 +64,22 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
     const body = Buffer.from(JSON.stringify(pushPayload('github', push())));
     const wrong = flat(signWebhook('github', body, 'not-the-secret-at-all'));
     expect((await post(f, 'github', body, wrong)).status).toBe(401);
-    const { 'x-hub-signature-256': _sig, ...unsigned } = flat(signWebhook('github', body, f.secret));
+    const { 'x-hub-signature-256': _sig, ...unsigned } = flat(
+      signWebhook('github', body, f.secret),
+    );
     expect((await post(f, 'github', body, unsigned)).status).toBe(401);
     const gitlab = Buffer.from(JSON.stringify(pushPayload('gitlab', push())));
-    const res = await post(f, 'gitlab', gitlab, { ...flat(signWebhook('gitlab', gitlab, f.secret)), 'x-gitlab-token': 'nope' });
+    const res = await post(f, 'gitlab', gitlab, {
+      ...flat(signWebhook('gitlab', gitlab, f.secret)),
+      'x-gitlab-token': 'nope',
+    });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: 'GANTRY_ERR_WEBHOOK_SIGNATURE' });
     // A tampered body no longer matches its signature.
     const tampered = Buffer.from(body.toString().replace('refs/heads/main', 'refs/heads/evil'));
-    expect((await post(f, 'github', tampered, flat(signWebhook('github', body, f.secret)))).status).toBe(401);
+    expect(
+      (await post(f, 'github', tampered, flat(signWebhook('github', body, f.secret)))).status,
+    ).toBe(401);
     expect(await sourceJobs(f)).toBe(before);
   });
 
@@ -97,13 +109,20 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
 
   it('a redelivered delivery id is accepted once', async () => {
     const before = await sourceJobs(f);
-    const first = await sendPushWebhook(f.controller.url, 'github', f.secret, push(), { deliveryId: 'redeliver-1' });
-    const again = await sendPushWebhook(f.controller.url, 'github', f.secret, push(), { deliveryId: 'redeliver-1' });
+    const first = await sendPushWebhook(f.controller.url, 'github', f.secret, push(), {
+      deliveryId: 'redeliver-1',
+    });
+    const again = await sendPushWebhook(f.controller.url, 'github', f.secret, push(), {
+      deliveryId: 'redeliver-1',
+    });
     expect(first.status).toBe(202);
     expect(again.status).toBe(200);
     expect(again.body.outcome).toBe('duplicate');
     expect(await sourceJobs(f)).toBe(before + 1);
-    const { deliveries } = await api<{ deliveries: DeliveryRecord[] }>(f.client, '/api/webhooks/deliveries');
+    const { deliveries } = await api<{ deliveries: DeliveryRecord[] }>(
+      f.client,
+      '/api/webhooks/deliveries',
+    );
     const mine = deliveries.filter((d) => d.deliveryId === 'redeliver-1').map((d) => d.outcome);
     expect(mine.sort()).toEqual(['accepted', 'duplicate']);
   });
@@ -111,7 +130,12 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
   it('pings answer 200; tags, deletions and untracked branches are acknowledged and ignored', async () => {
     const before = await sourceJobs(f);
     const ping = Buffer.from(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }));
-    const pingRes = await post(f, 'github', ping, flat(signWebhook('github', ping, f.secret, { event: 'ping' })));
+    const pingRes = await post(
+      f,
+      'github',
+      ping,
+      flat(signWebhook('github', ping, f.secret, { event: 'ping' })),
+    );
     expect(pingRes.status).toBe(200);
 
     const tag = { ...pushPayload('github', push()), ref: 'refs/tags/v1.0.0' };
@@ -132,15 +156,16 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
 
   it('answers 503 when Redis is unreachable, so the forge keeps the delivery', async () => {
     const redis = await startRedis({ dir: path.join(testEnv().runDir, uniqueName('redis')) });
-    const g = await startFixture({ seed: false, redisUrl: redis.url }).catch(
-      async (e: unknown) => {
-        await redis.stop();
-        throw e;
-      },
-    );
+    const g = await startFixture({ seed: false, redisUrl: redis.url }).catch(async (e: unknown) => {
+      await redis.stop();
+      throw e;
+    });
     try {
       await redis.stop();
-      const res = await sendPushWebhook(g.controller.url, 'github', g.secret, { ...push(), repoUrl: g.repoUrl });
+      const res = await sendPushWebhook(g.controller.url, 'github', g.secret, {
+        ...push(),
+        repoUrl: g.repoUrl,
+      });
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ code: 'GANTRY_ERR_QUEUE_UNAVAILABLE' });
       expect((await fetch(`${g.controller.url}/healthz`)).status).toBe(503);

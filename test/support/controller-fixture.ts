@@ -9,7 +9,11 @@ import { parseControllerConfig } from '../../src/config/controller-config.js';
 import { startController, type Controller } from '../../src/controller.js';
 import { sendPushWebhook } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
-import { createBareRepo, startGitHttpServer, type GitHttpServer } from '../../src/devtools/git-http-server.js';
+import {
+  createBareRepo,
+  startGitHttpServer,
+  type GitHttpServer,
+} from '../../src/devtools/git-http-server.js';
 import type { Provider } from '../../src/source/webhooks/index.js';
 import type { BuildRecord } from '../../src/store/records.js';
 import { testEnv, uniqueName } from './env.js';
@@ -94,7 +98,8 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
           after: sha,
           message,
         });
-        if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
+        if (res.status !== 202)
+          throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
       }
       before = sha;
       return sha;
@@ -108,7 +113,11 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -126,7 +135,12 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 const DONE = ['succeeded', 'failed', 'superseded', 'reused'];
 
 /** Waits for the build of `sha` to finish and returns it. */
-export function finishedBuild(f: Fixture, app: string, sha: string, timeoutMs?: number): Promise<BuildRecord> {
+export function finishedBuild(
+  f: Fixture,
+  app: string,
+  sha: string,
+  timeoutMs?: number,
+): Promise<BuildRecord> {
   return waitFor(
     `a finished build of ${app}@${sha.slice(0, 12)}`,
     async () => {

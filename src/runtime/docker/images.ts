@@ -63,7 +63,9 @@ export class DockerImageBuilder implements ImageBuilder {
   private readonly docker: Docker;
 
   constructor(opts: { socketPath?: string | undefined; host?: string | undefined } = {}) {
-    this.docker = opts.host ? new Docker(tcpEndpoint(opts.host)) : new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
+    this.docker = opts.host
+      ? new Docker(tcpEndpoint(opts.host))
+      : new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
   }
 
   async ping(): Promise<void> {
