@@ -56,7 +56,7 @@ describe('controller config', () => {
     expect(cfg.registry.address).toBe('reg:5000');
   });
 
-  it.each([
+  it.each<[string, string, RegExp, NodeJS.ProcessEnv?]>([
     [
       'an unset variable',
       'repos: []\nregistry: { address: "${NOPE}" }\n',
@@ -76,7 +76,7 @@ describe('controller config', () => {
       /TOKEN, which is not set/,
     ],
     ['a bad GANTRY_PORT', MINIMAL, /GANTRY_PORT/, { GANTRY_PORT: 'eighty' }],
-  ])('refuses %s', (_name, text, message, env = {}) => {
-    expect(errorOf(text, env)).toMatch(message);
+  ])('refuses %s', (_name, text, message, env) => {
+    expect(errorOf(text, env ?? {})).toMatch(message);
   });
 });
