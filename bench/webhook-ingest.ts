@@ -5,13 +5,12 @@
  *
  *   npx tsx bench/webhook-ingest.ts [--seconds 5] [--rates 250,500,1000,2000,4000]
  *
- * Prints accepted/s and p50/p99 latency per rate for both, and the ratio. Bounded in time; traffic
- * goes to 127.0.0.1 only.
+ * Prints accepted/s and p50/p99 latency per rate for both, and the ratio. The load runs in its own
+ * process (bench/lib/load.ts). Bounded in time; traffic goes to 127.0.0.1 only.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { parseControllerConfig } from '../src/config/controller-config.js';
@@ -19,6 +18,7 @@ import { startController } from '../src/controller.js';
 import { pushPayload } from '../src/demo/forge.js';
 import { startRedis } from '../src/devtools/redis-server.js';
 import { signWebhook } from '../src/source/webhooks/index.js';
+import { runLoad } from './lib/run-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,40 +42,25 @@ async function load(
   body: Buffer,
   headers: Record<string, string>,
   rate: number,
-  accept: number[],
-) {
-  let ok = 0;
-  let answered = 0;
-  const result = await autocannon({
+): Promise<Row> {
+  const r = await runLoad({
     url,
-    method: 'POST',
-    connections: 64,
-    overallRate: rate,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        body: body.toString(),
-        headers: { ...headers, 'content-type': 'application/json' },
-        // A fresh delivery id per request, as a forge sends: redeliveries take a faster path.
-        setupRequest: (req) => ({
-          ...req,
-          headers: { ...req.headers, 'x-github-delivery': randomUUID() },
-        }),
-      },
-    ],
+    rate,
+    seconds,
+    body: body.toString(),
+    headers: { ...headers, 'content-type': 'application/json' },
+    // A fresh delivery id per request, as a forge sends: redeliveries take a faster path.
+    uniqueHeader: 'x-github-delivery',
   });
-  for (const [code, s] of Object.entries(result.statusCodeStats ?? {})) {
-    answered += s.count ?? 0;
-    if (accept.includes(Number(code))) ok += s.count ?? 0;
-  }
+  const answered = Object.values(r.codes).reduce((a, b) => a + b, 0);
+  const ok = r.codes['202'] ?? 0;
   return {
     rate,
     okPerSec: ok / seconds,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + (answered - ok),
-  } satisfies Row;
+    p50: r.p50,
+    p99: r.p99,
+    errors: r.errors + r.timeouts + (answered - ok),
+  };
 }
 
 async function main() {
@@ -122,15 +107,15 @@ async function main() {
   );
 
   console.log(
-    `webhook-ingest: ${seconds}s per rate, 64 connections, body ${body.length} bytes, node ${process.version}`,
+    `webhook-ingest: ${seconds}s per rate, 32 connections, load from a separate process, body ${body.length} bytes, node ${process.version}`,
   );
   console.log(
     'offered/s | gantry accepted/s  p50 ms  p99 ms  errors | bare fastify ok/s  p50 ms  p99 ms | accepted ratio',
   );
   try {
     for (const rate of rates) {
-      const g = await load(`${controller.url}/webhooks/github`, body, headers, rate, [202]);
-      const p = await load(`${peerUrl}/hook`, body, headers, rate, [202]);
+      const g = await load(`${controller.url}/webhooks/github`, body, headers, rate);
+      const p = await load(`${peerUrl}/hook`, body, headers, rate);
       console.log(
         `${String(rate).padStart(9)} | ${g.okPerSec.toFixed(0).padStart(17)} ${g.p50.toFixed(1).padStart(7)} ${g.p99.toFixed(1).padStart(7)} ${String(g.errors).padStart(7)} | ` +
           `${p.okPerSec.toFixed(0).padStart(17)} ${p.p50.toFixed(1).padStart(7)} ${p.p99.toFixed(1).padStart(7)} | ${(g.okPerSec / p.okPerSec).toFixed(2)}`,

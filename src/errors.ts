@@ -30,6 +30,10 @@ export const ERRORS = {
   GANTRY_ERR_NOT_FOUND: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_UNAUTHORIZED: { status: 401, disposition: 'stalled' },
   GANTRY_ERR_FORBIDDEN: { status: 403, disposition: 'stalled' },
+  GANTRY_ERR_INSTANCE_CONFLICT: { status: 409, disposition: 'stalled' },
+  GANTRY_ERR_INSTANCE_START: { status: 422, disposition: 'stalled' },
+  GANTRY_ERR_IMAGE_MISSING: { status: 404, disposition: 'stalled' },
+  GANTRY_ERR_EXEC_TIMEOUT: { status: 504, disposition: 'transient' },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,7 +4,7 @@
  * They run on the data even when the schema already found problems, so one push reports
  * everything; each check therefore looks only at values that have the right type.
  */
-import { branchNameProblem } from './branch-name.js';
+import { shortBranchNameProblem } from '../git/branch-name.js';
 import { resolveInside } from './repo-path.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './units.js';
 import type { PathSegment } from './yaml-source.js';
@@ -91,7 +91,7 @@ function branchIssues(environments: unknown): RuleIssue[] {
   if (!isRecord(environments)) return [];
   return Object.entries(environments).flatMap(([name, env]) => {
     const branch = field(env, 'branch');
-    const problem = typeof branch === 'string' ? branchNameProblem(branch) : undefined;
+    const problem = typeof branch === 'string' ? shortBranchNameProblem(branch) : undefined;
     return problem === undefined
       ? []
       : [{ path: ['environments', name, 'branch'], predicate: problem }];

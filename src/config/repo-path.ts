@@ -3,6 +3,7 @@
  * a root: the repository for the context, the context for the Dockerfile. Resolution is purely
  * lexical, on the path text: symlinks inside the git tree are the builder's concern, not the spec's.
  */
+import { resolveSegments } from '../git/repo-path.js';
 
 /** A path resolved inside its root, as segments (empty = the root itself), or why it cannot be. */
 export type ResolvedPath = { ok: true; segments: string[] } | { ok: false; problem: string };
@@ -25,13 +26,9 @@ export function resolveInside(
   if (rel.includes('\\')) return { ok: false, problem: 'must use "/" as separator, not "\\"' };
   if (rel.startsWith('/'))
     return { ok: false, problem: `must be a relative path inside the ${rootName}` };
-  const segments = [...base];
-  for (const part of rel.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part !== '..') segments.push(part);
-    else if (segments.pop() === undefined) {
-      return { ok: false, problem: `must stay inside the ${rootName} ("${rel}" climbs out of it)` };
-    }
+  const segments = resolveSegments(base, rel);
+  if (segments === undefined) {
+    return { ok: false, problem: `must stay inside the ${rootName} ("${rel}" climbs out of it)` };
   }
   return { ok: true, segments };
 }

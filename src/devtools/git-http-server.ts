@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GantryError } from '../errors.js';
-import { assertBranchName } from '../source/refs.js';
+import { assertBranchName } from '../git/branch-name.js';
 import { normalizeRepoPath } from '../source/repo-path.js';
 
 const run = promisify(execFile);

@@ -4,10 +4,10 @@
  */
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { assertSha } from '../git/commit-id.js';
 import { planBuildContext, ignoreFileFor } from './context-plan.js';
 import type { TreeEntry } from './git-tree.js';
 import type { RepoCache } from './repo-cache.js';
-import { assertSha } from './refs.js';
 import { normalizeRepoPath } from './repo-path.js';
 
 /** A build context ready to send to the engine, with what the build log should say about it. */

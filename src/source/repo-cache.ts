@@ -8,10 +8,11 @@ import path from 'node:path';
 import * as git from 'isomorphic-git';
 import nodeHttp, { type HttpClient } from 'isomorphic-git/http/node';
 import { GantryError } from '../errors.js';
+import { assertBranchName } from '../git/branch-name.js';
+import { assertSha } from '../git/commit-id.js';
 import { withExclusive, withShared } from './dir-lock.js';
 import { branchNotFound, commitNotCached, isIsoGitError, remoteFailure } from './git-errors.js';
 import type { TreeEntry } from './git-tree.js';
-import { assertBranchName, assertSha } from './refs.js';
 import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
 import { redactUrl, splitUrlCredentials, type RemoteCredentials } from './remote-url.js';
 

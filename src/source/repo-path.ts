@@ -4,6 +4,7 @@
  * reader asked for.
  */
 import { GantryError } from '../errors.js';
+import { pathSegments } from '../git/repo-path.js';
 
 /**
  * Normalizes a repository-relative path ("./a//b/" → "a/b", "." → ""); throws GANTRY_ERR_PATH_ESCAPE
@@ -19,7 +20,7 @@ export function normalizeRepoPath(input: string, what = 'path'): string {
       input,
     );
   }
-  const parts = input.split('/').filter((p) => p !== '' && p !== '.');
+  const parts = pathSegments(input);
   // `a/../b` would stay inside, but refusing every `..` keeps the rule obvious and the check trivial.
   if (parts.includes('..')) {
     throw pathEscape(`${what} ${JSON.stringify(input)} contains ".."`, input);
@@ -61,13 +62,13 @@ export function resolveSymlink(
   links: ReadonlyMap<string, string>,
 ): SymlinkResolution {
   const stack = linkPath.split('/').slice(0, -1);
-  let queue = target.split('/');
+  let queue = pathSegments(target);
   let hops = 0;
   if (target.startsWith('/')) return { ok: false, reason: 'absolute' };
   while (queue.length > 0) {
     const [part, ...rest] = queue;
     queue = rest;
-    if (part === undefined || part === '' || part === '.') continue;
+    if (part === undefined) continue;
     if (part === '..') {
       if (stack.length === 0) return { ok: false, reason: 'outside' };
       stack.pop();
@@ -80,7 +81,7 @@ export function resolveSymlink(
     if (next.startsWith('/')) return { ok: false, reason: 'absolute' };
     // The link is replaced by its target, read relative to the link's own directory.
     stack.pop();
-    queue = [...next.split('/'), ...queue];
+    queue = [...pathSegments(next), ...queue];
   }
   return { ok: true, path: stack.join('/') };
 }

@@ -51,15 +51,3 @@ export function normalizeRepoUrl(url: string): string {
     return url.replace(/\.git$/, '');
   }
 }
-
-/** Strips credentials from a URL before it appears in a message, a label or a log line. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

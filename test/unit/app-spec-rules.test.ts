@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { appSpecRuleIssues } from '../../src/config/app-spec-rules.js';
-import { branchNameProblem } from '../../src/config/branch-name.js';
 import { dirSegments, relativeSegments, resolveInside } from '../../src/config/repo-path.js';
 import { parseDuration, parseMemory } from '../../src/config/units.js';
 
@@ -52,48 +51,6 @@ describe('parseMemory', () => {
     { text: `${'9'.repeat(20)}Ti`, bytes: undefined },
   ])('$text → $bytes', ({ text, bytes }) => {
     expect(parseMemory(text)).toBe(bytes);
-  });
-});
-
-describe('branchNameProblem', () => {
-  it.each(['main', 'release/1.2', 'feature/JIRA-12_x', 'v1.0', 'a.b/c-d', 'deps@2', 'ünïcode'])(
-    'accepts %s',
-    (name) => {
-      expect(branchNameProblem(name)).toBeUndefined();
-    },
-  );
-
-  it.each<{ name: string; problem: string }>([
-    { name: '', problem: 'must not be empty' },
-    { name: 'a..b', problem: 'must not contain ".."' },
-    { name: 'my branch', problem: 'must not contain spaces' },
-    { name: '-main', problem: 'must not start with "-"' },
-    { name: 'a~1', problem: 'must not contain "~"' },
-    { name: 'a^', problem: 'must not contain "^"' },
-    { name: 'a:b', problem: 'must not contain ":"' },
-    { name: 'a?', problem: 'must not contain "?"' },
-    { name: 'a*', problem: 'must not contain "*"' },
-    { name: 'a[1]', problem: 'must not contain "["' },
-    { name: 'a\\b', problem: 'must not contain "\\"' },
-    { name: 'a\tb', problem: 'must not contain control characters (U+0009)' },
-    { name: 'a\u007fb', problem: 'must not contain control characters (U+007F)' },
-    { name: 'main.lock', problem: 'must not have a part ending with ".lock"' },
-    { name: 'x.lock/y', problem: 'must not have a part ending with ".lock"' },
-    { name: 'feature/', problem: 'must not start or end with "/" or contain "//"' },
-    { name: '/main', problem: 'must not start or end with "/" or contain "//"' },
-    { name: 'a//b', problem: 'must not start or end with "/" or contain "//"' },
-    { name: 'main.', problem: 'must not end with "."' },
-    { name: '.hidden', problem: 'must not have a part starting with "."' },
-    { name: 'a/.b', problem: 'must not have a part starting with "."' },
-    { name: 'a@{1}', problem: 'must not contain "@{"' },
-    { name: '@', problem: 'must not be "@"' },
-    { name: 'HEAD', problem: 'must not be "HEAD"' },
-    {
-      name: 'refs/heads/main',
-      problem: 'must be a branch name, not a full ref (drop "refs/heads/")',
-    },
-  ])('rejects $name: $problem', ({ name, problem }) => {
-    expect(branchNameProblem(name)).toBe(problem);
   });
 });
 

@@ -298,6 +298,12 @@ describe('parseAppSpec: every error names file, line and column', () => {
       message: 'gantry.yaml:3:25: environments.production.branch must not contain spaces',
     },
     {
+      name: 'branch given as a full ref',
+      text: 'app: hello\nenvironments:\n  production: { branch: refs/heads/main }\n',
+      message:
+        'gantry.yaml:3:25: environments.production.branch must be a branch name, not a full ref (drop "refs/heads/")',
+    },
+    {
       name: 'context escaping the repository via ../x',
       text: 'app: hello\nbuild:\n  context: ../x\n',
       message:

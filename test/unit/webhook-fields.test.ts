@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GantryError } from '../../src/errors.js';
-import { branchNameProblem } from '../../src/source/webhooks/payload.js';
 import {
   parseWebhook,
   signWebhook,
@@ -147,13 +146,13 @@ const CASES: Case[] = [
     name: "github branch containing '..'",
     provider: 'github',
     body: edited('github-push', (b) => (b.ref = 'refs/heads/a..b')),
-    message: "github push: field 'ref' must name a valid branch: it contains '..'",
+    message: 'github push: field \'ref\' must name a valid branch: the name must not contain ".."',
   },
   {
     name: 'github empty branch name',
     provider: 'github',
     body: edited('github-push', (b) => (b.ref = 'refs/heads/')),
-    message: "github push: field 'ref' must name a valid branch: the branch name is empty",
+    message: "github push: field 'ref' must name a valid branch: the name must not be empty",
   },
   {
     name: 'github after is not a SHA',
@@ -259,8 +258,7 @@ const CASES: Case[] = [
     name: 'gitlab branch with a space',
     provider: 'gitlab',
     body: edited('gitlab-push', (b) => (b.ref = 'refs/heads/my branch')),
-    message:
-      "gitlab push: field 'ref' must name a valid branch: it contains a space or control character",
+    message: "gitlab push: field 'ref' must name a valid branch: the name must not contain spaces",
   },
   // Gitea push fields.
   {
@@ -291,7 +289,8 @@ const CASES: Case[] = [
     name: 'gitea branch ending in .lock',
     provider: 'gitea',
     body: edited('gitea-push', (b) => (b.ref = 'refs/heads/feature.lock')),
-    message: "gitea push: field 'ref' must name a valid branch: a path component ends with '.lock'",
+    message:
+      'gitea push: field \'ref\' must name a valid branch: the name must not have a part ending with ".lock"',
   },
 ];
 
@@ -316,51 +315,5 @@ describe('parseWebhook payload errors name the field', () => {
     expect(() => parseWebhook('bitbucket' as Provider, {}, Buffer.from('{}'))).toThrow(
       "unknown webhook provider 'bitbucket'",
     );
-  });
-});
-
-describe('branchNameProblem (git check-ref-format --branch)', () => {
-  const valid = [
-    'main',
-    'feature/x',
-    'release/2024.05',
-    'user@example',
-    'ünïcode',
-    'a-b_c+d',
-    'v1.2',
-  ];
-  it.each(valid)('accepts %j', (name) => {
-    expect(branchNameProblem(name)).toBeUndefined();
-  });
-
-  const invalid: [string, string][] = [
-    ['', 'the branch name is empty'],
-    ['a..b', "it contains '..'"],
-    ['a b', 'it contains a space or control character'],
-    ['a\tb', 'it contains a space or control character'],
-    ['a\u0000b', 'it contains a space or control character'],
-    ['a\u007fb', 'it contains a space or control character'],
-    ['a~1', "it contains '~'"],
-    ['a^1', "it contains '^'"],
-    ['a:b', "it contains ':'"],
-    ['a?', "it contains '?'"],
-    ['a*', "it contains '*'"],
-    ['a[1]', "it contains '['"],
-    ['a\\b', "it contains '\\'"],
-    ['a@{1}', "it contains '@{'"],
-    ['@', "'@' is reserved"],
-    ['HEAD', "'HEAD' is reserved"],
-    ['-rf', "it starts with '-'"],
-    ['main.', "it ends with '.'"],
-    ['/main', "it has an empty path component (leading, trailing or double '/')"],
-    ['main/', "it has an empty path component (leading, trailing or double '/')"],
-    ['a//b', "it has an empty path component (leading, trailing or double '/')"],
-    ['.hidden', "a path component starts with '.'"],
-    ['a/.b', "a path component starts with '.'"],
-    ['a.lock', "a path component ends with '.lock'"],
-    ['a.lock/b', "a path component ends with '.lock'"],
-  ];
-  it.each(invalid)('rejects %j: %s', (name, problem) => {
-    expect(branchNameProblem(name)).toBe(problem);
   });
 });

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GantryError } from '../../src/errors.js';
+import { branchNameProblem } from '../../src/git/branch-name.js';
 import type { WebhookAdapter } from '../../src/source/webhooks/event.js';
 import { gitea } from '../../src/source/webhooks/gitea.js';
 import { github } from '../../src/source/webhooks/github.js';
 import { gitlab } from '../../src/source/webhooks/gitlab.js';
-import { branchNameProblem, decodeBody } from '../../src/source/webhooks/payload.js';
+import { decodeBody } from '../../src/source/webhooks/payload.js';
 import {
   parseWebhook,
   PROVIDERS,

@@ -3,13 +3,14 @@
  * the git-level checks (SHAs, branch names) every forge's push shares. Pure; throws only GantryError.
  */
 import { GantryError } from '../../errors.js';
+import { branchNameProblem } from '../../git/branch-name.js';
+import { isSha } from '../../git/commit-id.js';
 import { headerValue, type Headers, type IgnoredReason, type RepoRef } from './event.js';
 
 type JsonObject = Record<string, unknown>;
 
 const BRANCH_PREFIX = 'refs/heads/';
 const TAG_PREFIX = 'refs/tags/';
-const COMMIT_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
 const ZERO_SHA = /^0+$/;
 
 /** Decodes a raw body into a JSON object, accepting the form encoding GitHub and Gitea offer. */
@@ -133,11 +134,12 @@ export class Fields {
   /** A commit SHA (SHA-1 or SHA-256 object format), lower-cased. */
   sha(key: string): string {
     const value = this.raw(key);
-    if (typeof value !== 'string' || !COMMIT_SHA.test(value)) {
+    const sha = typeof value === 'string' ? value.toLowerCase() : undefined;
+    if (sha === undefined || !isSha(sha)) {
       const got = value === undefined ? 'it is missing' : `got ${describe(value)}`;
       return this.fail(key, `must be a 40- or 64-hex commit SHA, ${got}`);
     }
-    return value.toLowerCase();
+    return sha;
   }
 }
 
@@ -166,36 +168,14 @@ export function classifyRef(fields: Fields, key: string): RefTarget {
   }
   const branch = ref.slice(BRANCH_PREFIX.length);
   const problem = branchNameProblem(branch);
-  if (problem !== undefined) return fields.fail(key, `must name a valid branch: ${problem}`);
+  if (problem !== undefined)
+    return fields.fail(key, `must name a valid branch: the name ${problem}`);
   return { kind: 'branch', branch };
 }
 
 /** Whether a SHA is the all-zero SHA forges send for "no commit" (a created or deleted ref). */
 export function isZeroSha(sha: string): boolean {
   return ZERO_SHA.test(sha);
-}
-
-/**
- * Why a branch name is unacceptable, or undefined when it is fine. Follows `git check-ref-format
- * --branch`: the name later reaches git and log lines, so anything git would refuse is refused here.
- */
-export function branchNameProblem(name: string): string | undefined {
-  if (name === '') return 'the branch name is empty';
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what we reject
-  if (/[\x00-\x20\x7f]/.test(name)) return 'it contains a space or control character';
-  const forbidden = /[~^:?*[\\]/.exec(name);
-  if (forbidden !== null) return `it contains '${forbidden[0]}'`;
-  if (name.includes('..')) return "it contains '..'";
-  if (name.includes('@{')) return "it contains '@{'";
-  if (name === '@' || name === 'HEAD') return `'${name}' is reserved`;
-  if (name.startsWith('-')) return "it starts with '-'";
-  if (name.endsWith('.')) return "it ends with '.'";
-  for (const component of name.split('/')) {
-    if (component === '') return "it has an empty path component (leading, trailing or double '/')";
-    if (component.startsWith('.')) return "a path component starts with '.'";
-    if (component.endsWith('.lock')) return "a path component ends with '.lock'";
-  }
-  return undefined;
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * What the engine is asked to create for an instance, built purely so tests assert on the data
+ * (Kamal's habit: builders return, a thin executor sends).
+ */
+import { createHash } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { InstanceSpec } from '../runtime.js';
+import { LABEL } from './labels.js';
+
+/** Crash loops stay visible as a restart count, then stop: a rollout must see them fail. */
+export const MAX_RESTARTS = 3;
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+/** json-file rotation: an instance that logs in a loop cannot fill the host's disk. */
+export const LOG_MAX_SIZE = '10m';
+export const LOG_MAX_FILES = '3';
+
+/** Where published ports listen: loopback only; the edge proxy on the same host forwards to them. */
+export const PUBLISH_IP = '127.0.0.1';
+
+/**
+ * `gantry-<app>-<env>-<slot>`. Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; other characters
+ * become `-`, and then a short hash of the original keeps two different slots from colliding.
+ */
+export function containerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>): string {
+  const raw = `gantry-${spec.app}-${spec.env}-${spec.slot}`;
+  const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
+  if (clean === raw) return raw;
+  return `${clean}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+}
+
+/** The labels instances are found by; identifiers only, never a variable or secret value. */
+export function instanceLabels(spec: InstanceSpec): Record<string, string> {
+  return {
+    [LABEL.managed]: 'true',
+    [LABEL.app]: spec.app,
+    [LABEL.env]: spec.env,
+    [LABEL.revision]: spec.revision,
+    [LABEL.rollout]: spec.rolloutId,
+    [LABEL.slot]: spec.slot,
+    [LABEL.port]: String(spec.port),
+  };
+}
+
+/**
+ * The process environment, sorted so the same spec always builds the same options. Later layers
+ * win: `PORT` (a convention many frameworks read) < vars < secrets < `GANTRY_*`, which the
+ * controller owns so an app can always tell which revision it is.
+ */
+export function containerEnv(spec: InstanceSpec): string[] {
+  const env: Record<string, string> = {
+    PORT: String(spec.port),
+    ...spec.vars,
+    ...spec.secrets,
+    GANTRY_APP: spec.app,
+    GANTRY_ENV: spec.env,
+    GANTRY_REVISION: spec.revision,
+    GANTRY_SLOT: spec.slot,
+  };
+  return Object.keys(env)
+    .sort()
+    .map((k) => `${k}=${env[k] ?? ''}`);
+}
+
+/** The container port key the engine uses in ExposedPorts, PortBindings and inspect output. */
+export function portKey(port: number): string {
+  return `${port}/tcp`;
+}
+
+/** `POST /containers/create` for one instance. Pure. */
+export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCreateOptions {
+  const port = portKey(spec.port);
+  const stopTimeout = spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  return {
+    name: containerName(spec),
+    Image: spec.image,
+    Env: containerEnv(spec),
+    Labels: instanceLabels(spec),
+    ExposedPorts: { [port]: {} },
+    // The image's STOPSIGNAL is honoured (SIGTERM unless it says otherwise); the grace period is ours.
+    StopTimeout: stopTimeout,
+    Tty: false,
+    HostConfig: {
+      // HostPort '' lets the engine pick a free port: replicas of one app share a host.
+      PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] },
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES } },
+      ...(spec.cpu === undefined ? {} : { NanoCpus: Math.round(spec.cpu * 1e9) }),
+      // Swap equal to memory: the limit means what it says instead of paging to disk.
+      ...(spec.memoryBytes === undefined
+        ? {}
+        : { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }),
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/** Pure mapping from what the engine reports about a container to the runtime's `Instance`. */
+import type Docker from 'dockerode';
+import type { Instance, InstanceState } from '../runtime.js';
+import { PUBLISH_IP, portKey } from './container-spec.js';
+import { LABEL, isManaged } from './labels.js';
+
+const STATES: readonly InstanceState[] = [
+  'created',
+  'running',
+  'restarting',
+  'exited',
+  'dead',
+  'paused',
+  'removing',
+];
+
+/** The subset of `GET /containers/{id}/json` the mapping reads (so tests can build it by hand). */
+export type InspectLike = Pick<Docker.ContainerInspectInfo, 'Id' | 'Name' | 'RestartCount'> & {
+  State: Pick<Docker.ContainerInspectInfo['State'], 'Status' | 'ExitCode' | 'StartedAt'>;
+  Config: Pick<Docker.ContainerInspectInfo['Config'], 'Labels' | 'Image'>;
+  NetworkSettings: { Ports?: Docker.ContainerInspectInfo['NetworkSettings']['Ports'] | null };
+};
+
+/**
+ * The instance a container is, or undefined when Gantry did not create it (no managed label, or
+ * labels missing): such containers are never returned, so never touched.
+ */
+export function instanceOf(info: InspectLike, host: string): Instance | undefined {
+  const labels = info.Config.Labels ?? {};
+  if (!isManaged(labels)) return undefined;
+  const app = labels[LABEL.app];
+  const env = labels[LABEL.env];
+  const slot = labels[LABEL.slot];
+  if (app === undefined || env === undefined || slot === undefined) return undefined;
+  const state = stateOf(info.State.Status);
+  const port = Number(labels[LABEL.port]);
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    host,
+    app,
+    env,
+    revision: labels[LABEL.revision] ?? '',
+    rolloutId: labels[LABEL.rollout] ?? '',
+    slot,
+    image: info.Config.Image,
+    state,
+    // ExitCode is 0 for a container that never exited; it only means something once it has.
+    exitCode: state === 'exited' || state === 'dead' || state === 'restarting' ? info.State.ExitCode : undefined,
+    restartCount: info.RestartCount,
+    startedAt: timeOf(info.State.StartedAt),
+    hostPort: Number.isInteger(port) ? hostPortOf(info.NetworkSettings.Ports, port) : undefined,
+  };
+}
+
+/** Unknown states (a newer engine) read as `dead`: not running, not to be trusted with traffic. */
+export function stateOf(status: string): InstanceState {
+  return STATES.find((s) => s === status) ?? 'dead';
+}
+
+/** The engine writes the zero time `0001-01-01T00:00:00Z` for "never". */
+function timeOf(iso: string | undefined): number | undefined {
+  if (!iso || iso.startsWith('0001-')) return undefined;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The host port bound on 127.0.0.1 for the container port; the engine lists none while stopped. */
+export function hostPortOf(
+  ports: Docker.ContainerInspectInfo['NetworkSettings']['Ports'] | null | undefined,
+  port: number,
+): number | undefined {
+  // Only the loopback binding counts: it is the one the edge and the probes may use.
+  const binding = (ports?.[portKey(port)] ?? []).find((b) => b.HostIp === PUBLISH_IP);
+  const n = Number(binding?.HostPort);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}

@@ -1,0 +1,30 @@
+/**
+ * The one owner of Gantry's container label keys. Labels are how instances are found again after
+ * a controller restart, and how containers Gantry did not create are told apart and left alone.
+ * Secret values never go into labels: anyone with `docker ps` access can read them.
+ */
+
+export const LABEL = {
+  managed: 'dev.gantry.managed',
+  app: 'dev.gantry.app',
+  env: 'dev.gantry.env',
+  revision: 'dev.gantry.revision',
+  rollout: 'dev.gantry.rollout',
+  slot: 'dev.gantry.slot',
+  /** The container port, so the published host port can be read back without the spec. */
+  port: 'dev.gantry.port',
+} as const;
+
+/** The `label=` filters of the engine's list endpoints that select one app (and environment). */
+export function instanceLabelFilters(filter: { app: string; env?: string | undefined }): string[] {
+  return [
+    `${LABEL.managed}=true`,
+    `${LABEL.app}=${filter.app}`,
+    ...(filter.env === undefined ? [] : [`${LABEL.env}=${filter.env}`]),
+  ];
+}
+
+/** Whether a container's labels say Gantry created it. */
+export function isManaged(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[LABEL.managed] === 'true';
+}

@@ -1,0 +1,107 @@
+/**
+ * The runtime port: the one small interface the controller uses to run instances (containers or
+ * pods). Implementations live beside it (`docker/`); every one of them must pass the behavioural
+ * suite in `test/contract/runtime-contract.ts`. Nothing outside `src/runtime/` imports an engine
+ * client.
+ *
+ * Instances are found again by their labels, never from a list kept elsewhere: the runtime is the
+ * truth about what runs now.
+ */
+
+/** What to run: one replica of one revision of an app in one environment, on one host. */
+export interface InstanceSpec {
+  readonly app: string;
+  readonly env: string;
+  /** The commit SHA the image was built from. */
+  readonly revision: string;
+  readonly rolloutId: string;
+  /**
+   * Unique per app and environment and chosen deterministically by the caller (for instance from
+   * the rollout and the replica index): a retried start of the same slot finds the same instance.
+   */
+  readonly slot: string;
+  /** A pinned reference, `repo@sha256:…`: a moved tag can never change what runs. */
+  readonly image: string;
+  /** The port the process listens on inside the instance. */
+  readonly port: number;
+  readonly vars: Readonly<Record<string, string>>;
+  /** Values are never logged, never put in labels, never quoted in error messages. */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** CPUs (0.5 = half a core); undefined means no limit. */
+  readonly cpu?: number | undefined;
+  readonly memoryBytes?: number | undefined;
+  /** Seconds between SIGTERM and SIGKILL when the engine itself stops the instance (default 10). */
+  readonly stopTimeoutSeconds?: number | undefined;
+  /** One of `Runtime.hosts()`. */
+  readonly host: string;
+}
+
+/** The engine's word for where an instance is in its life; `restarting` means a crash loop. */
+export type InstanceState =
+  | 'created'
+  | 'running'
+  | 'restarting'
+  | 'exited'
+  | 'dead'
+  | 'paused'
+  | 'removing';
+
+/** A running or stopped replica as the runtime reports it now. */
+export interface Instance {
+  /** The engine's id (a container id). */
+  readonly id: string;
+  readonly name: string;
+  readonly host: string;
+  readonly app: string;
+  readonly env: string;
+  readonly revision: string;
+  readonly rolloutId: string;
+  readonly slot: string;
+  /** The image reference it was started from. */
+  readonly image: string;
+  readonly state: InstanceState;
+  /** Set once the process has exited (`exited`, `dead`, or between restarts). */
+  readonly exitCode?: number | undefined;
+  /** How many times the engine restarted it after a crash. */
+  readonly restartCount: number;
+  /** Epoch ms of the last start, undefined if never started. */
+  readonly startedAt?: number | undefined;
+  /** The port published on 127.0.0.1 of its host, undefined while not running. */
+  readonly hostPort?: number | undefined;
+}
+
+export interface InstanceFilter {
+  readonly app: string;
+  readonly env?: string | undefined;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  /** stdout and stderr interleaved as they arrived, the tail of it when long. */
+  readonly output: string;
+}
+
+/** The port itself. Every method is safe to repeat: BullMQ delivers at least once. */
+export interface Runtime {
+  /** Names of the hosts instances can be placed on. */
+  hosts(): string[];
+  /**
+   * Starts the instance for `spec.slot`, idempotently: if it exists it is returned (and started if
+   * it was stopped); otherwise the image is made present and the instance is created and started.
+   */
+  start(spec: InstanceSpec): Promise<Instance>;
+  /** SIGTERM, then SIGKILL after `timeoutSeconds`; stopping what is stopped or gone is a no-op. */
+  stop(instance: Instance, opts: { timeoutSeconds: number }): Promise<void>;
+  /** Removes the instance (stopping it hard if needed); removing what is gone is a no-op. */
+  remove(instance: Instance): Promise<void>;
+  /** The instances of an app (and environment) on every host, found by their labels. */
+  list(filter: InstanceFilter): Promise<Instance[]>;
+  /** Runs `argv` inside the instance; rejects with GANTRY_ERR_EXEC_TIMEOUT after `timeoutMs`. */
+  exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
+  /** The last `tailLines` lines of its output (stdout and stderr). */
+  logs(instance: Instance, tailLines: number): Promise<string[]>;
+  /** Makes `image` present on `host`, pulling it by digest from its registry if missing. */
+  ensureImage(host: string, image: string): Promise<void>;
+  /** Removes the app's images on `host` except the `keep` refs (and what is in use); returns the refs removed. */
+  removeImages(host: string, keep: readonly string[], app: string): Promise<string[]>;
+}
