@@ -163,17 +163,17 @@ async function accept(
   const nonce = createHash('sha256').update(`${event.provider}\0${event.deliveryId}`).digest('hex');
   const jobId = syncJobId(repo.name, event.branch, nonce.slice(0, 24));
   await deps.queues.sources.add('sync', job, { jobId });
-  await deps.store.setLatestSync(repo.name, event.branch, jobId);
-  // Marked only once the job is queued: a failure before this point is answered 503 and the
-  // redelivery is accepted afresh (the jobId makes a half-done first attempt harmless).
-  await deps.store.markDelivery(event.provider, event.deliveryId);
-  return record(
-    {
-      status: 202,
-      outcome: 'accepted',
-      detail: `sync of ${repo.name}@${event.branch} queued`,
-      job: jobId,
-    },
-    { ...where, repo: repo.name },
+  // Marked seen only once the job is queued: a failure before this point is answered 503 and
+  // the redelivery is accepted afresh (the jobId makes a half-done first attempt harmless).
+  const answer: Answer = {
+    status: 202,
+    outcome: 'accepted',
+    detail: `sync of ${repo.name}@${event.branch} queued`,
+    job: jobId,
+  };
+  await deps.store.acceptDelivery(
+    { ...base, outcome: answer.outcome, detail: answer.detail, ...where, repo: repo.name },
+    { repo: repo.name, branch: event.branch, jobId },
   );
+  return answer;
 }

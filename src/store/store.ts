@@ -182,8 +182,18 @@ export class Store {
     return (await this.redis.exists(this.keys.delivery(provider, id))) === 1;
   }
 
-  async markDelivery(provider: string, id: string): Promise<void> {
-    await this.redis.set(this.keys.delivery(provider, id), '1', 'EX', DELIVERY_TTL_SECONDS);
+  /**
+   * After a delivery's sync job is queued: point the branch's coalescing pointer at it, mark the
+   * delivery seen and log it — one round trip, since a forge is waiting on the answer.
+   */
+  async acceptDelivery(rec: DeliveryRecord, sync: { repo: string; branch: string; jobId: string }) {
+    await this.redis
+      .multi()
+      .set(this.keys.latestSync(sync.repo, sync.branch), sync.jobId)
+      .set(this.keys.delivery(rec.provider, rec.deliveryId), '1', 'EX', DELIVERY_TTL_SECONDS)
+      .lpush(this.keys.deliveries(), JSON.stringify(rec))
+      .ltrim(this.keys.deliveries(), 0, DELIVERIES_KEPT - 1)
+      .exec();
   }
 
   async logDelivery(rec: DeliveryRecord): Promise<void> {

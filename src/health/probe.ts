@@ -1,0 +1,54 @@
+/**
+ * One health probe of one instance. Probes report what they saw; deciding healthy or unhealthy
+ * (thresholds, start period) belongs to the rollout core, which gets these results as data.
+ */
+import type { HealthCheck } from '../config/app-spec.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
+import { execProbe } from './exec-probe.js';
+import { httpProbe } from './http-probe.js';
+import { tcpProbe } from './tcp-probe.js';
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  /** Short evidence: "GET /healthz → 503 after 12 ms", "connect ECONNREFUSED", "exit 1: …". */
+  readonly detail: string;
+  /** The HTTP status, for http checks that got an answer. */
+  readonly status?: number | undefined;
+  /** Epoch ms when the probe finished. */
+  readonly at: number;
+}
+
+export interface ProbeTarget {
+  /** The instance's port on 127.0.0.1 of the controller's host; undefined when not published. */
+  readonly hostPort: number | undefined;
+  readonly instance: Instance;
+}
+
+/** Runs `check` once against `target`; never throws, a failure is a result with `ok: false`. */
+export async function probe(
+  check: HealthCheck,
+  target: ProbeTarget,
+  runtime: Runtime,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  switch (check.kind) {
+    case 'http':
+      if (target.hostPort === undefined) return unpublished();
+      return httpProbe(target.hostPort, check.path, check.expect, timeoutMs);
+    case 'tcp':
+      if (target.hostPort === undefined) return unpublished();
+      return tcpProbe(target.hostPort, timeoutMs);
+    case 'exec':
+      return execProbe(runtime, target.instance, check.command, timeoutMs);
+    default:
+      return assertNever(check);
+  }
+}
+
+function unpublished(): ProbeResult {
+  return { ok: false, detail: 'no published port (instance not running?)', at: Date.now() };
+}
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled health check ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,186 @@
+/**
+ * The Docker runtime: a thin executor over dockerode, one client per host. What to create is
+ * decided by `containerCreateOptions`, what a container is by `instanceOf`; this file only sends
+ * requests and sorts their failures.
+ */
+import Docker from 'dockerode';
+import { GantryError } from '../../errors.js';
+import type { ExecResult, Instance, InstanceFilter, InstanceSpec, Runtime } from '../runtime.js';
+import { execIn, logsOf } from './container-io.js';
+import { containerCreateOptions, containerName } from './container-spec.js';
+import { engineError, statusOf } from './docker-errors.js';
+import { dockerOptions, validateHosts, type DockerHostConfig } from './hosts.js';
+import { ensureImage, removeImages } from './image-store.js';
+import { instanceLabelFilters, isManaged } from './labels.js';
+import { instanceOf } from './instance-of.js';
+
+export interface DockerRuntimeOptions {
+  readonly hosts: readonly DockerHostConfig[];
+}
+
+/** Runs instances as containers on one or more Docker engines. */
+export class DockerRuntime implements Runtime {
+  private readonly clients = new Map<string, Docker>();
+
+  constructor(opts: DockerRuntimeOptions) {
+    validateHosts(opts.hosts);
+    for (const host of opts.hosts) this.clients.set(host.name, new Docker(dockerOptions(host)));
+  }
+
+  hosts(): string[] {
+    return [...this.clients.keys()];
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const docker = this.client(spec.host);
+    const name = containerName(spec);
+    const secrets = Object.values(spec.secrets);
+    let info = await this.inspect(docker, spec.host, name);
+    if (info === undefined) {
+      await ensureImage(docker, spec.host, spec.image);
+      try {
+        await docker.createContainer(containerCreateOptions(spec));
+      } catch (e) {
+        // 409: a concurrent start of the same slot created it first; carry on with that one.
+        if (statusOf(e) !== 409) {
+          throw engineError(e, `create ${name}`, spec.host, 'GANTRY_ERR_INSTANCE_START', secrets);
+        }
+      }
+      info = await this.inspect(docker, spec.host, name);
+      if (info === undefined) {
+        throw new GantryError('GANTRY_ERR_DOCKER_UNAVAILABLE', `${name} vanished right after its creation on host "${spec.host}"`);
+      }
+    }
+    const found = this.owned(info, spec);
+    if (found.state === 'created' || found.state === 'exited') {
+      try {
+        await docker.getContainer(found.id).start();
+      } catch (e) {
+        // 304: started by someone else in between, which is what we wanted.
+        if (statusOf(e) !== 304) {
+          throw engineError(e, `start ${name}`, spec.host, 'GANTRY_ERR_INSTANCE_START', secrets);
+        }
+      }
+      info = (await this.inspect(docker, spec.host, found.id)) ?? info;
+    } else if (found.state === 'dead') {
+      throw new GantryError('GANTRY_ERR_INSTANCE_START', `${name} on host "${spec.host}" is dead; remove it and start again`);
+    }
+    return this.owned(info, spec);
+  }
+
+  async stop(instance: Instance, opts: { timeoutSeconds: number }): Promise<void> {
+    const docker = this.client(instance.host);
+    const info = await this.inspect(docker, instance.host, instance.id);
+    if (info === undefined) return;
+    this.assertManaged(info, instance);
+    if (!info.State.Running && !info.State.Restarting && !info.State.Paused) return;
+    try {
+      // The engine sends the stop signal, waits `t` seconds, then SIGKILL; the call returns after.
+      await docker.getContainer(instance.id).stop({ t: Math.max(0, Math.round(opts.timeoutSeconds)) });
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 304 || status === 404) return; // already stopped, or gone
+      throw engineError(e, `stop ${instance.name}`, instance.host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+    }
+  }
+
+  async remove(instance: Instance): Promise<void> {
+    const docker = this.client(instance.host);
+    const info = await this.inspect(docker, instance.host, instance.id);
+    if (info === undefined) return;
+    this.assertManaged(info, instance);
+    try {
+      await docker.getContainer(instance.id).remove({ force: true, v: true });
+    } catch (e) {
+      const status = statusOf(e);
+      // 404: gone; 409: "removal already in progress" — a retried job racing its first attempt.
+      if (status === 404 || status === 409) return;
+      throw engineError(e, `remove ${instance.name}`, instance.host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+    }
+  }
+
+  async list(filter: InstanceFilter): Promise<Instance[]> {
+    // Every host or none: a partial answer would look like missing replicas and start more.
+    const perHost = await Promise.all(this.hosts().map((host) => this.listOn(host, filter)));
+    return perHost
+      .flat()
+      .sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+  }
+
+  exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult> {
+    const container = this.client(instance.host).getContainer(instance.id);
+    return execIn(container, instance.host, argv, timeoutMs);
+  }
+
+  logs(instance: Instance, tailLines: number): Promise<string[]> {
+    const container = this.client(instance.host).getContainer(instance.id);
+    return logsOf(container, instance.host, tailLines);
+  }
+
+  ensureImage(host: string, image: string): Promise<void> {
+    return ensureImage(this.client(host), host, image);
+  }
+
+  removeImages(host: string, keep: readonly string[], app: string): Promise<string[]> {
+    return removeImages(this.client(host), host, keep, app);
+  }
+
+  private async listOn(host: string, filter: InstanceFilter): Promise<Instance[]> {
+    const docker = this.client(host);
+    let entries: Docker.ContainerInfo[];
+    try {
+      entries = await docker.listContainers({
+        all: true,
+        filters: { label: instanceLabelFilters(filter) },
+      });
+    } catch (e) {
+      throw engineError(e, `list ${filter.app}`, host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+    }
+    // The list lacks restart counts and exit codes; inspect each (a handful per app and host).
+    const infos = await Promise.all(entries.map((c) => this.inspect(docker, host, c.Id)));
+    return infos
+      .map((info) => (info === undefined ? undefined : instanceOf(info, host)))
+      .filter((i): i is Instance => i !== undefined);
+  }
+
+  private client(host: string): Docker {
+    const docker = this.clients.get(host);
+    if (docker === undefined) {
+      throw new GantryError('GANTRY_ERR_CONFIG_INVALID', `unknown Docker host "${host}"; known: ${this.hosts().join(', ')}`);
+    }
+    return docker;
+  }
+
+  /** Inspect by id or name; undefined when there is no such container. */
+  private async inspect(docker: Docker, host: string, idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await docker.getContainer(idOrName).inspect();
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw engineError(e, `inspect ${idOrName}`, host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+    }
+  }
+
+  /** The instance in a slot's container, if it is ours and holds what the spec asks for. */
+  private owned(info: Docker.ContainerInspectInfo, spec: InstanceSpec): Instance {
+    const instance = instanceOf(info, spec.host);
+    const name = containerName(spec);
+    if (instance === undefined) {
+      throw new GantryError('GANTRY_ERR_INSTANCE_CONFLICT', `the name ${name} on host "${spec.host}" is held by a container Gantry did not create`);
+    }
+    // A slot is deterministic per rollout: another revision in it means two plans disagree.
+    if (instance.revision !== spec.revision || instance.image !== spec.image) {
+      throw new GantryError(
+        'GANTRY_ERR_INSTANCE_CONFLICT',
+        `slot ${spec.slot} of ${spec.app}/${spec.env} on host "${spec.host}" already runs revision ${instance.revision.slice(0, 12)}`,
+      );
+    }
+    return instance;
+  }
+
+  private assertManaged(info: Docker.ContainerInspectInfo, instance: Instance): void {
+    if (!isManaged(info.Config.Labels)) {
+      throw new GantryError('GANTRY_ERR_INSTANCE_CONFLICT', `container ${instance.id.slice(0, 12)} on host "${instance.host}" was not created by Gantry; not touching it`);
+    }
+  }
+}
