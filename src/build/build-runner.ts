@@ -117,6 +117,7 @@ async function buildAndPush(
   const ctx = await buildContextTar(repo.cache, job.sha, contextDir, {
     dockerfile: spec.build.dockerfile,
   });
+  for (const note of ctx.notes) log.line(`note: ${note}`);
   log.line(
     `context ${contextDir}: ${ctx.files} files, ${ctx.bytes} bytes from the commit's tree` +
       (ctx.excluded > 0 ? ` (${ctx.excluded} excluded by .dockerignore)` : ''),

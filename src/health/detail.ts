@@ -23,16 +23,18 @@ export function execDetail(exitCode: number, output: string): string {
 }
 
 /**
- * The most telling words of a network failure: Node wraps socket errors (`fetch failed`), and the
- * code of the cause (`ECONNREFUSED`) is what a person recognises.
+ * The most telling words of a network failure. Node wraps socket errors (`fetch failed`); the
+ * errno code of a cause (`ECONNREFUSED`) is what a person recognises, else the innermost message
+ * (`other side closed`).
  */
 export function networkReason(e: unknown): string {
-  let err: unknown = e;
-  for (let depth = 0; depth < 4 && err !== null && typeof err === 'object'; depth++) {
+  let innermost = e;
+  for (let err: unknown = e, depth = 0; depth < 5 && typeof err === 'object' && err !== null; depth++) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    innermost = err;
     err = (err as { cause?: unknown }).cause;
   }
-  const message = e instanceof Error ? e.message : String(e);
+  const message = innermost instanceof Error ? innermost.message : String(innermost);
   return message.length > 200 ? `${message.slice(0, 199)}…` : message;
 }

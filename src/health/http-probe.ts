@@ -16,7 +16,7 @@ export async function httpProbe(
       signal: AbortSignal.timeout(timeoutMs),
       // A redirect is an answer in itself; following it could leave the loopback interface.
       redirect: 'manual',
-      headers: { 'user-agent': 'gantry-health/1', connection: 'close' },
+      headers: { 'user-agent': 'gantry-health/1' },
     });
     // Drain the body so the socket is released, but do not wait on a slow one: the status is in.
     void res.body?.cancel().catch(() => undefined);

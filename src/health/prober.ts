@@ -1,0 +1,70 @@
+/**
+ * Probes instances on an interval and hands every result to a callback. It keeps no verdict: the
+ * rollout core counts successes and failures against its thresholds. One probe per instance is
+ * in flight at a time; the next starts `intervalMs` after the previous one finished, so a slow
+ * app is never hit by a pile-up of probes.
+ */
+import type { HealthCheck } from '../config/app-spec.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { probe, type ProbeResult, type ProbeTarget } from './probe.js';
+
+export interface ProbeSchedule {
+  readonly check: HealthCheck;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export type ProbeListener = (instanceId: string, result: ProbeResult) => void;
+
+/** The probe function, injectable so the scheduling is tested without sockets. */
+export type ProbeFn = typeof probe;
+
+interface Watch {
+  timer: NodeJS.Timeout | undefined;
+  stopped: boolean;
+}
+
+export class Prober {
+  private readonly watches = new Map<string, Watch>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly onResult: ProbeListener,
+    private readonly probeFn: ProbeFn = probe,
+  ) {}
+
+  /** Starts probing `target.instance` now and then every interval; watching it again replaces the schedule. */
+  watch(target: ProbeTarget, schedule: ProbeSchedule): void {
+    const id = target.instance.id;
+    this.unwatch(id);
+    const watch: Watch = { timer: undefined, stopped: false };
+    this.watches.set(id, watch);
+    const tick = async (): Promise<void> => {
+      const result = await this.probeFn(schedule.check, target, this.runtime, schedule.timeoutMs).catch(
+        (e: unknown): ProbeResult => ({ ok: false, detail: `probe crashed: ${String(e)}`, at: Date.now() }),
+      );
+      // An unwatch during the probe means nobody wants this result any more.
+      if (watch.stopped) return;
+      this.onResult(id, result);
+      if (!watch.stopped) watch.timer = setTimeout(() => void tick(), schedule.intervalMs);
+    };
+    void tick();
+  }
+
+  unwatch(instanceId: string): void {
+    const watch = this.watches.get(instanceId);
+    if (watch === undefined) return;
+    watch.stopped = true;
+    clearTimeout(watch.timer);
+    this.watches.delete(instanceId);
+  }
+
+  /** The instance ids being probed. */
+  watching(): string[] {
+    return [...this.watches.keys()];
+  }
+
+  stop(): void {
+    for (const id of [...this.watches.keys()]) this.unwatch(id);
+  }
+}
