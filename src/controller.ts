@@ -3,10 +3,20 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildServer } from './api/server.js';
 import type { ControllerConfig } from './config/controller-config.js';
+import { GantryError } from './errors.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { startWorkers, type Workers } from './queue/workers.js';
 import { checkRedisDurability, connectRedis } from './redis.js';
 import { DockerImageBuilder } from './runtime/docker/images.js';
+import { DockerRuntime } from './runtime/docker/docker-runtime.js';
+import type { Runtime } from './runtime/runtime.js';
+import type { Edge } from './edge/edge.js';
+import { CaddyEdge } from './edge/caddy/caddy-edge.js';
+import { startCaddyPair, type CaddyPair } from './devtools/caddy-server.js';
+import { enqueueAfterBuild } from './deploy/enqueue.js';
+import type { RolloutDeps } from './deploy/rollout-runner.js';
+import { RolloutStore } from './store/rollouts.js';
+import path from 'node:path';
 import { startPoller } from './source/poller.js';
 import { RepoRegistry } from './source/repos.js';
 import { Store } from './store/store.js';
@@ -21,6 +31,9 @@ export interface Controller {
   workers: Workers | undefined;
   repos: RepoRegistry;
   redis: Redis;
+  rollouts: RolloutStore;
+  runtime: Runtime | undefined;
+  edge: Edge | undefined;
   close(): Promise<void>;
 }
 
@@ -47,6 +60,8 @@ export async function startController(
   const queues = await createQueues(redis, config.redis.prefix, config.build.attempts);
   const repos = new RepoRegistry(config.repos, config.dataDir);
   const builder = new DockerImageBuilder(config.docker);
+  const rollouts = new RolloutStore(redis, store.keys);
+  const deploy = config.deploy.enabled ? await startDeploy(config, store, rollouts, repos, log) : undefined;
 
   const workers =
     opts.workers === false
@@ -57,6 +72,15 @@ export async function startController(
             prefix: config.redis.prefix,
             buildConcurrency: config.build.concurrency,
             log,
+            afterBuild: deploy
+              ? async (job) => {
+                  const build = await store.getBuild(job.buildId);
+                  await enqueueAfterBuild(
+                    { store, rollouts, queues, log },
+                    { ...job, trigger: build?.trigger ?? { kind: 'poll' } },
+                  );
+                }
+              : undefined,
           },
           { store, queues, repos, log, buildDebounceMs: config.build.debounceMs },
           {
@@ -68,6 +92,7 @@ export async function startController(
             logLines: config.build.logLines,
             log,
           },
+          deploy?.deps,
         );
   const stopPoller = startPoller({ repos, store, queues, log });
 
@@ -92,6 +117,9 @@ export async function startController(
     workers,
     repos,
     redis,
+    rollouts,
+    runtime: deploy?.deps.runtime,
+    edge: deploy?.deps.edge,
     async close() {
       stopPoller();
       await app.close();
@@ -101,6 +129,60 @@ export async function startController(
         new Promise((r) => setTimeout(r, opts.closeGraceMs ?? CLOSE_GRACE_MS).unref()),
       ]);
       redis.disconnect();
+      await deploy?.caddy?.stop();
     },
   };
+}
+
+/** The rollout side: the Docker runtime, the Caddy edge (started here when managed), routes. */
+async function startDeploy(
+  config: ControllerConfig,
+  store: Store,
+  rollouts: RolloutStore,
+  repos: RepoRegistry,
+  log: Logger,
+): Promise<{ deps: RolloutDeps; caddy: CaddyPair | undefined }> {
+  const runtime = new DockerRuntime({ hosts: config.runtime.hosts });
+  let caddy: CaddyPair | undefined;
+  let edgeUrls: { front: string; back: string; logDir: string };
+  if (config.edge.manage) {
+    caddy = await startCaddyPair({ dir: path.join(config.dataDir, 'edge') });
+    edgeUrls = { front: caddy.front.adminUrl, back: caddy.back.adminUrl, logDir: caddy.logDir };
+  } else {
+    const { frontAdminUrl, backAdminUrl, logDir } = config.edge;
+    if (!frontAdminUrl || !backAdminUrl || !logDir) {
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        'edge.manage is false: set edge.frontAdminUrl, edge.backAdminUrl and edge.logDir',
+      );
+    }
+    edgeUrls = { front: frontAdminUrl, back: backAdminUrl, logDir };
+  }
+  const edge = new CaddyEdge({
+    frontAdminUrl: edgeUrls.front,
+    backAdminUrl: edgeUrls.back,
+    logDir: edgeUrls.logDir,
+    name: `gantry-${config.redis.prefix}`.slice(0, 60),
+  });
+  const deps: RolloutDeps = {
+    store,
+    rollouts,
+    repos,
+    runtime,
+    edge,
+    log,
+    tickMs: config.deploy.tickMs,
+    secretsEnv: process.env,
+    // Each environment gets its own listener the first time it is deployed, kept from then on.
+    async routeFor(app, env, spec) {
+      const n = await store.redis.incr(store.keys.edgePorts());
+      const domain = spec.environments[env]?.domain;
+      return {
+        id: `${app}-${env}`,
+        listen: { host: config.edge.listenHost, port: config.edge.basePort + n - 1 },
+        ...(domain ? { domain } : {}),
+      };
+    },
+  };
+  return { deps, caddy };
 }

@@ -30,6 +30,8 @@ export const ERRORS = {
   GANTRY_ERR_NOT_FOUND: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_UNAUTHORIZED: { status: 401, disposition: 'stalled' },
   GANTRY_ERR_FORBIDDEN: { status: 403, disposition: 'stalled' },
+  GANTRY_ERR_EDGE_UNAVAILABLE: { status: 503, disposition: 'transient' },
+  GANTRY_ERR_EDGE_REJECTED: { status: 502, disposition: 'stalled' },
   GANTRY_ERR_INSTANCE_CONFLICT: { status: 409, disposition: 'stalled' },
   GANTRY_ERR_INSTANCE_START: { status: 422, disposition: 'stalled' },
   GANTRY_ERR_IMAGE_MISSING: { status: 404, disposition: 'stalled' },

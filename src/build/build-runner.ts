@@ -1,14 +1,13 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { parseAppSpec } from '../config/app-spec.js';
 import { GantryError, errorMessage, isGantryError } from '../errors.js';
 import type { BuildJob } from '../queue/jobs.js';
 import type { ImageBuilder } from '../runtime/image-builder.js';
 import { buildContextTar } from '../source/build-context.js';
 import { redactUrl } from '../source/remote-url.js';
 import type { RepoRegistry } from '../source/repos.js';
-import { specPath } from '../source/sync.js';
+import { specAt } from '../source/spec-at.js';
 import type { BuildRecord, ImageRef } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { BuildLog } from './build-log.js';
@@ -107,11 +106,7 @@ async function buildAndPush(
 ): Promise<ImageRef> {
   const repo = deps.repos.get(job.repo);
   log.line(`fetching ${redactUrl(repo.config.url)} @ ${job.sha}`);
-  await repo.cache.ensureCommit(job.sha, job.branch);
-  const file = specPath(job.appPath);
-  const text = await repo.cache.readFile(job.sha, file);
-  if (text === null) throw new GantryError('GANTRY_ERR_SPEC_MISSING', `${file}: not found`);
-  const spec = parseAppSpec(text.toString('utf8'), file);
+  const spec = await specAt(repo, job.appPath, job.sha, job.branch);
 
   const contextDir = path.posix.join(job.appPath, spec.build.context);
   const ctx = await buildContextTar(repo.cache, job.sha, contextDir, {

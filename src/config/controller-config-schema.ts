@@ -42,6 +42,50 @@ export const controllerConfigSchema = {
       properties: { socketPath: { type: 'string' }, host: { type: 'string' } },
     },
     dataDir: { type: 'string', default: '.gantry/data' },
+    runtime: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        hosts: {
+          type: 'array',
+          minItems: 1,
+          default: [{ name: 'local', endpoint: 'unix:///var/run/docker.sock' }],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'endpoint'],
+            properties: {
+              name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+              endpoint: { type: 'string', pattern: '^(unix|tcp)://' },
+            },
+          },
+        },
+      },
+    },
+    edge: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Start and stop the Caddy pair with the controller (else point at running ones). */
+        manage: { type: 'boolean', default: true },
+        frontAdminUrl: { type: 'string' },
+        backAdminUrl: { type: 'string' },
+        logDir: { type: 'string' },
+        listenHost: { type: 'string', default: '127.0.0.1' },
+        basePort: { type: 'integer', minimum: 1, maximum: 65000, default: 8800 },
+      },
+    },
+    deploy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        tickMs: { type: 'integer', minimum: 50, maximum: 10000, default: 250 },
+      },
+    },
     build: {
       type: 'object',
       additionalProperties: false,

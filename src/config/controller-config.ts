@@ -41,6 +41,16 @@ export interface ControllerConfig {
   registry: { address: string };
   docker: { socketPath?: string | undefined; host?: string | undefined };
   dataDir: string;
+  runtime: { hosts: { name: string; endpoint: string }[] };
+  edge: {
+    manage: boolean;
+    frontAdminUrl?: string | undefined;
+    backAdminUrl?: string | undefined;
+    logDir?: string | undefined;
+    listenHost: string;
+    basePort: number;
+  };
+  deploy: { enabled: boolean; tickMs: number };
   build: {
     concurrency: number;
     timeoutSeconds: number;

@@ -53,8 +53,10 @@ export interface SecondDocker {
  * Why a second engine cannot run here, or undefined if it can: root, `dockerd` and `ip` are needed.
  */
 export async function secondDockerUnavailable(): Promise<string | undefined> {
-  if (process.platform !== 'linux') return `a second dockerd needs Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'a second dockerd needs root (it creates a bridge, mounts and cgroups)';
+  if (process.platform !== 'linux')
+    return `a second dockerd needs Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0)
+    return 'a second dockerd needs root (it creates a bridge, mounts and cgroups)';
   for (const bin of ['dockerd', 'containerd', 'docker-proxy', 'ip']) {
     if ((await findOnPath(bin)) === undefined) return `${bin} is not on PATH`;
   }
@@ -82,21 +84,27 @@ export function secondDockerArgs(layout: SecondDockerLayout): string[] {
  * Two /24s in 10.213.0.0/16 that no route overlaps: one for the bridge, one for the pool. Pure:
  * `routes` are destinations from `ip -4 route` (`a.b.c.d/len` or `default`), `random` picks.
  */
-export function pickSubnets(routes: readonly string[], random: () => number = Math.random): { bridge: string; pool: string } {
+export function pickSubnets(
+  routes: readonly string[],
+  random: () => number = Math.random,
+): { bridge: string; pool: string } {
   const used = routes.map(parseCidr).filter((r): r is Cidr => r !== undefined);
   const free: number[] = [];
   for (let third = 1; third < 255; third++) {
     const candidate: Cidr = { base: ip(10, 213, third, 0), bits: 24 };
     if (!used.some((r) => overlaps(r, candidate))) free.push(third);
   }
-  if (free.length < 2) throw new Error('no free /24 left in 10.213.0.0/16 for a second Docker bridge');
+  if (free.length < 2)
+    throw new Error('no free /24 left in 10.213.0.0/16 for a second Docker bridge');
   const at = Math.floor(random() * (free.length - 1));
   const [a, b] = [free[at] as number, free[at + 1] as number];
   return { bridge: `10.213.${a}.1/24`, pool: `10.213.${b}.0/24` };
 }
 
 /** Starts a second dockerd in `opts.dir` (default: a fresh directory under the OS temp dir). */
-export async function startSecondDocker(opts: { dir?: string; readyTimeoutMs?: number } = {}): Promise<SecondDocker> {
+export async function startSecondDocker(
+  opts: { dir?: string; readyTimeoutMs?: number } = {},
+): Promise<SecondDocker> {
   const reason = await secondDockerUnavailable();
   if (reason !== undefined) throw new Error(`cannot start a second Docker engine: ${reason}`);
   // Unix socket paths are capped at 108 bytes and dockerd nests sockets deep under exec-root:
@@ -135,12 +143,26 @@ export async function startSecondDocker(opts: { dir?: string; readyTimeoutMs?: n
     await run('ip', ['addr', 'add', layout.bridgeAddress, 'dev', layout.bridge]);
     await run('ip', ['link', 'set', layout.bridge, 'up']);
     const dockerd = (await findOnPath('dockerd')) ?? 'dockerd';
-    daemon = await spawnDaemon({ name: 'dockerd (second)', command: dockerd, args: secondDockerArgs(layout), logFile: layout.logFile, cwd: dir });
-    await waitReady(daemon, `GET /_ping on ${layout.socketPath}`, () => ping(layout.socketPath), opts.readyTimeoutMs ?? 60_000);
+    daemon = await spawnDaemon({
+      name: 'dockerd (second)',
+      command: dockerd,
+      args: secondDockerArgs(layout),
+      logFile: layout.logFile,
+      cwd: dir,
+    });
+    await waitReady(
+      daemon,
+      `GET /_ping on ${layout.socketPath}`,
+      () => ping(layout.socketPath),
+      opts.readyTimeoutMs ?? 60_000,
+    );
   } catch (e) {
     const log = daemon ? await daemon.logTail(15) : '';
     await cleanup().catch(() => undefined);
-    throw new Error(`cannot start a second Docker engine: ${errorMessage(e)}${log ? `\n${log}` : ''}`, { cause: e });
+    throw new Error(
+      `cannot start a second Docker engine: ${errorMessage(e)}${log ? `\n${log}` : ''}`,
+      { cause: e },
+    );
   }
   let stopped = false;
   return {
@@ -181,7 +203,13 @@ async function unmountUnder(dir: string): Promise<void> {
 async function findOnPath(bin: string): Promise<string | undefined> {
   for (const d of (process.env.PATH ?? '').split(delimiter)) {
     const path = join(d, bin);
-    if (await access(path).then(() => true, () => false)) return path;
+    if (
+      await access(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
   }
   return undefined;
 }
@@ -206,5 +234,5 @@ function parseCidr(text: string): Cidr | undefined {
 function overlaps(x: Cidr, y: Cidr): boolean {
   const bits = Math.min(x.bits, y.bits);
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((x.base & mask) >>> 0) === ((y.base & mask) >>> 0);
+  return (x.base & mask) >>> 0 === (y.base & mask) >>> 0;
 }

@@ -29,7 +29,11 @@ export function execDetail(exitCode: number, output: string): string {
  */
 export function networkReason(e: unknown): string {
   let innermost = e;
-  for (let err: unknown = e, depth = 0; depth < 5 && typeof err === 'object' && err !== null; depth++) {
+  for (
+    let err: unknown = e, depth = 0;
+    depth < 5 && typeof err === 'object' && err !== null;
+    depth++
+  ) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
     innermost = err;

@@ -2,7 +2,7 @@
 import { errorMessage, isGantryError } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { execDetail } from './detail.js';
-import type { ProbeResult } from './probe.js';
+import type { ProbeResult } from './probe-result.js';
 
 export async function execProbe(
   runtime: Runtime,

@@ -1,6 +1,6 @@
 /** HTTP health check: GET on the published loopback port, the status is the verdict. */
 import { httpDetail, networkReason } from './detail.js';
-import type { ProbeResult } from './probe.js';
+import type { ProbeResult } from './probe-result.js';
 
 export async function httpProbe(
   hostPort: number,
@@ -21,7 +21,12 @@ export async function httpProbe(
     // Drain the body so the socket is released, but do not wait on a slow one: the status is in.
     void res.body?.cancel().catch(() => undefined);
     const ms = elapsed();
-    return { ok: res.status === expect, detail: httpDetail(path, res.status, expect, ms), status: res.status, at: Date.now() };
+    return {
+      ok: res.status === expect,
+      detail: httpDetail(path, res.status, expect, ms),
+      status: res.status,
+      at: Date.now(),
+    };
   } catch (e) {
     const name = (e as { name?: unknown } | null)?.name;
     const detail =

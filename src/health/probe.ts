@@ -3,26 +3,13 @@
  * (thresholds, start period) belongs to the rollout core, which gets these results as data.
  */
 import type { HealthCheck } from '../config/app-spec.js';
-import type { Instance, Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { execProbe } from './exec-probe.js';
+import type { ProbeResult, ProbeTarget } from './probe-result.js';
 import { httpProbe } from './http-probe.js';
 import { tcpProbe } from './tcp-probe.js';
 
-export interface ProbeResult {
-  readonly ok: boolean;
-  /** Short evidence: "GET /healthz → 503 after 12 ms", "connect ECONNREFUSED", "exit 1: …". */
-  readonly detail: string;
-  /** The HTTP status, for http checks that got an answer. */
-  readonly status?: number | undefined;
-  /** Epoch ms when the probe finished. */
-  readonly at: number;
-}
-
-export interface ProbeTarget {
-  /** The instance's port on 127.0.0.1 of the controller's host; undefined when not published. */
-  readonly hostPort: number | undefined;
-  readonly instance: Instance;
-}
+export type { ProbeResult, ProbeTarget } from './probe-result.js';
 
 /** Runs `check` once against `target`; never throws, a failure is a result with `ok: false`. */
 export async function probe(

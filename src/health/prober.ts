@@ -40,9 +40,16 @@ export class Prober {
     const watch: Watch = { timer: undefined, stopped: false };
     this.watches.set(id, watch);
     const tick = async (): Promise<void> => {
-      const result = await this.probeFn(schedule.check, target, this.runtime, schedule.timeoutMs).catch(
-        (e: unknown): ProbeResult => ({ ok: false, detail: `probe crashed: ${String(e)}`, at: Date.now() }),
-      );
+      const result = await this.probeFn(
+        schedule.check,
+        target,
+        this.runtime,
+        schedule.timeoutMs,
+      ).catch((e: unknown): ProbeResult => ({
+        ok: false,
+        detail: `probe crashed: ${String(e)}`,
+        at: Date.now(),
+      }));
       // An unwatch during the probe means nobody wants this result any more.
       if (watch.stopped) return;
       this.onResult(id, result);

@@ -1,7 +1,7 @@
 /** TCP health check: a connection to the published loopback port that stays open. */
 import { connect } from 'node:net';
 import { networkReason } from './detail.js';
-import type { ProbeResult } from './probe.js';
+import type { ProbeResult } from './probe-result.js';
 
 /**
  * How long an accepted connection must stay open to count. Docker's userland proxy owns published
@@ -25,7 +25,10 @@ export function tcpProbe(hostPort: number, timeoutMs: number): Promise<ProbeResu
       resolve({ ok, detail, at: Date.now() });
     };
     let settle: NodeJS.Timeout | undefined;
-    const deadline = setTimeout(() => finish(false, `connect: no answer within ${timeoutMs} ms`), timeoutMs);
+    const deadline = setTimeout(
+      () => finish(false, `connect: no answer within ${timeoutMs} ms`),
+      timeoutMs,
+    );
     socket.once('connect', () => {
       const connectedMs = elapsed();
       const wait = Math.max(0, Math.min(TCP_SETTLE_MS, timeoutMs - connectedMs));
@@ -33,8 +36,18 @@ export function tcpProbe(hostPort: number, timeoutMs: number): Promise<ProbeResu
     });
     // Data (a banner) proves a live peer; a close before the settle time proves the opposite.
     socket.once('data', () => finish(true, `connected in ${elapsed()} ms`));
-    socket.once('end', () => finish(false, `connection closed by the peer after ${elapsed()} ms (nothing listening behind the port?)`));
-    socket.once('close', () => finish(false, `connection closed by the peer after ${elapsed()} ms (nothing listening behind the port?)`));
+    socket.once('end', () =>
+      finish(
+        false,
+        `connection closed by the peer after ${elapsed()} ms (nothing listening behind the port?)`,
+      ),
+    );
+    socket.once('close', () =>
+      finish(
+        false,
+        `connection closed by the peer after ${elapsed()} ms (nothing listening behind the port?)`,
+      ),
+    );
     socket.once('error', (e) => finish(false, `connect ${networkReason(e)}`));
   });
 }

@@ -21,3 +21,15 @@ export interface BuildJob {
   /** Manual builds of an older commit must not be skipped as superseded. */
   force: boolean;
 }
+
+export type RolloutKind = 'deploy' | 'rollback' | 'auto-rollback';
+
+/** Move one environment of an app to the revision `sha` (already built, pinned by digest). */
+export interface RolloutJob {
+  rolloutId: string;
+  app: string;
+  env: string;
+  sha: string;
+  kind: RolloutKind;
+  trigger: Trigger;
+}

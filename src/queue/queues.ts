@@ -1,11 +1,12 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { BuildJob, SyncJob } from './jobs.js';
+import type { BuildJob, RolloutJob, SyncJob } from './jobs.js';
 import { QUEUE } from './names.js';
 
 export interface Queues {
   sources: Queue<SyncJob>;
   builds: Queue<BuildJob>;
+  rollouts: Queue<RolloutJob>;
   close(): Promise<void>;
 }
 
@@ -41,14 +42,16 @@ export async function createQueues(
   };
   const sources = new Queue<SyncJob>(QUEUE.sources, common);
   const builds = new Queue<BuildJob>(QUEUE.builds, common);
+  const rollouts = new Queue<RolloutJob>(QUEUE.rollouts, common);
   // Errors surface on the calls that fail; an 'error' event without a listener would crash.
-  for (const q of [sources, builds]) q.on('error', () => undefined);
-  await Promise.all([sources.waitUntilReady(), builds.waitUntilReady()]);
+  for (const q of [sources, builds, rollouts] as Queue[]) q.on('error', () => undefined);
+  await Promise.all([sources, builds, rollouts].map((q) => q.waitUntilReady()));
   return {
     sources,
     builds,
+    rollouts,
     async close() {
-      await Promise.all([sources.close(), builds.close()]);
+      await Promise.all([sources.close(), builds.close(), rollouts.close()]);
     },
   };
 }

@@ -1,25 +1,35 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { runBuild, shouldRetry, type BuildDeps } from '../build/build-runner.js';
+import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from '../build/build-runner.js';
+import { runRollout, type RolloutDeps } from '../deploy/rollout-runner.js';
 import { errorMessage } from '../errors.js';
 import { syncBranch, type SyncDeps } from '../source/sync.js';
 import { Lease } from './app-lock.js';
-import type { BuildJob, SyncJob } from './jobs.js';
+import type { BuildJob, RolloutJob, SyncJob } from './jobs.js';
 import { QUEUE } from './names.js';
 import { bullPrefix } from './queues.js';
 
 const LEASE_RETRY_MS = 500;
+/**
+ * A rollout's BullMQ lock and its environment lease are short, so a rollout whose controller died
+ * (kill -9) is picked up by another process within seconds and resumed from its persisted state.
+ */
+const ROLLOUT_LOCK_MS = 10_000;
+const ROLLOUT_LEASE_MS = 10_000;
 
 export interface WorkerOptions {
   redisUrl: string;
   prefix: string;
   buildConcurrency: number;
   log: Logger;
+  /** Called once a build produced (or reused) an image: queues its rollouts. */
+  afterBuild?: (job: BuildJob, outcome: BuildOutcome) => Promise<void>;
 }
 
 export interface Workers {
   sources: Worker<SyncJob>;
   builds: Worker<BuildJob>;
+  rollouts: Worker<RolloutJob> | undefined;
   close(): Promise<void>;
 }
 
@@ -41,6 +51,7 @@ export function startWorkers(
   opts: WorkerOptions,
   syncDeps: SyncDeps,
   buildDeps: BuildDeps,
+  rolloutDeps?: RolloutDeps,
 ): Workers {
   const common = {
     connection: { url: opts.redisUrl, maxRetriesPerRequest: null },
@@ -67,17 +78,40 @@ export function startWorkers(
         await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token);
         throw new DelayedError();
       }
+      let outcome: BuildOutcome;
       try {
-        return await withDisposition(job, () =>
+        outcome = await withDisposition(job, () =>
           runBuild(buildDeps, job.data, job.attemptsMade + 1, job.opts.attempts ?? 1),
         );
       } finally {
         await lease.release();
       }
+      if (outcome.kind !== 'superseded') await opts.afterBuild?.(job.data, outcome);
+      return outcome;
     },
     { ...common, concurrency: opts.buildConcurrency },
   );
-  for (const w of [sources, builds] as Worker[]) {
+  const rollouts =
+    rolloutDeps &&
+    new Worker<RolloutJob>(
+      QUEUE.rollouts,
+      async (job, token) => {
+        // Never two rollouts of one app environment at once, whichever process runs them.
+        const key = store.keys.rolloutLease(job.data.app, job.data.env);
+        const lease = await Lease.acquire(store.redis, key, job.id ?? '', ROLLOUT_LEASE_MS);
+        if (!lease) {
+          await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token);
+          throw new DelayedError();
+        }
+        try {
+          return await withDisposition(job, () => runRollout(rolloutDeps, job.data));
+        } finally {
+          await lease.release();
+        }
+      },
+      { ...common, concurrency: 4, lockDuration: ROLLOUT_LOCK_MS, stalledInterval: ROLLOUT_LOCK_MS / 2, maxStalledCount: 10 },
+    );
+  for (const w of [sources, builds, rollouts].filter((w) => w !== undefined) as Worker[]) {
     w.on('failed', (job, err) =>
       opts.log.warn({ queue: w.name, job: job?.id, err: err.message }, 'job failed'),
     );
@@ -86,8 +120,9 @@ export function startWorkers(
   return {
     sources,
     builds,
+    rollouts,
     async close() {
-      await Promise.all([sources.close(), builds.close()]);
+      await Promise.all([sources.close(), builds.close(), rollouts?.close()]);
     },
   };
 }

@@ -39,7 +39,10 @@ export interface RuntimeView {
 }
 
 /** A tally for an instance nobody has probed yet. */
-export function freshTally(restartBaseline: number, status: HealthStatus = 'starting'): HealthTally {
+export function freshTally(
+  restartBaseline: number,
+  status: HealthStatus = 'starting',
+): HealthTally {
   return {
     status,
     cause: null,
@@ -61,7 +64,7 @@ export function tallyHealth(prev: HealthTally, view: RuntimeView, rules: HealthR
   for (const probe of fresh) tally = countProbe(tally, probe, view.startedAt, rules);
   // A dead process cannot be healthy, whatever its last probe said; waiting for
   // unhealthyThreshold more failures would only delay the rollback.
-  if (view.state === 'exited')
+  if (view.state === 'exited' || view.state === 'dead')
     return unhealthy(tally, 'exited', `exited with code ${view.exitCode ?? 'unknown'}`);
   const restarts = view.restartCount - prev.restartBaseline;
   if (restarts >= rules.maxRestarts)
@@ -69,13 +72,27 @@ export function tallyHealth(prev: HealthTally, view: RuntimeView, rules: HealthR
   return tally;
 }
 
-function countProbe(t: HealthTally, probe: Probe, startedAt: number, rules: HealthRules): HealthTally {
+function countProbe(
+  t: HealthTally,
+  probe: Probe,
+  startedAt: number,
+  rules: HealthRules,
+): HealthTally {
   const recent = [...t.recent, probe].slice(-evidenceLength(rules));
   const lastProbeAt = probe.at;
   if (probe.ok) {
     const passes = t.passes + 1;
     if (passes < rules.healthyThreshold) return { ...t, passes, fails: 0, recent, lastProbeAt };
-    return { ...t, status: 'healthy', cause: null, detail: null, passes, fails: 0, recent, lastProbeAt };
+    return {
+      ...t,
+      status: 'healthy',
+      cause: null,
+      detail: null,
+      passes,
+      fails: 0,
+      recent,
+      lastProbeAt,
+    };
   }
   // Docker's start period: a booting process may fail probes without counting against it,
   // until it has once been healthy.

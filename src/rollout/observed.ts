@@ -11,7 +11,9 @@ export interface Probe {
   readonly detail: string;
 }
 
-export type RuntimeState = 'running' | 'exited' | 'restarting';
+/** The engine's word for where an instance is in its life (the runtime port's `InstanceState`). */
+export type RuntimeState =
+  'created' | 'running' | 'restarting' | 'exited' | 'dead' | 'paused' | 'removing';
 
 export interface ObservedInstance {
   /** The runtime's id (a container id). */

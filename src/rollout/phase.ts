@@ -33,7 +33,9 @@ export function phaseOf(plan: RolloutPlan, state: RolloutState): Phase {
       case 'succeeded':
         return { kind: 'succeeded' };
       case 'failed':
-        return done.restored ? { kind: 'rolled-back' } : { kind: 'failed', check: state.failure?.check ?? null };
+        return done.restored
+          ? { kind: 'rolled-back' }
+          : { kind: 'failed', check: state.failure?.check ?? null };
       case 'aborted':
         return { kind: 'aborted' };
       case 'superseded':
@@ -45,9 +47,11 @@ export function phaseOf(plan: RolloutPlan, state: RolloutState): Phase {
   if (state.startedAt === null) return { kind: 'pending' };
   const dir = directionOf(plan, state);
   const step = stepOf(state.instances, dir);
-  if (state.revert !== null) return { kind: 'rolling-back', cause: state.revert.cause, step, of: dir.desired };
+  if (state.revert !== null)
+    return { kind: 'rolling-back', cause: state.revert.cause, step, of: dir.desired };
   if (state.pausedAt !== null) return { kind: 'paused', step, of: dir.desired };
-  if (state.bakeStartedAt !== null) return { kind: 'baking', until: state.bakeStartedAt + plan.bakeMs };
+  if (state.bakeStartedAt !== null)
+    return { kind: 'baking', until: state.bakeStartedAt + plan.bakeMs };
   return { kind: 'progressing', step, of: dir.desired };
 }
 

@@ -77,7 +77,8 @@ export function planRollout(input: PlanInput): RolloutPlan {
   const { spec } = input;
   const { maxSurge, maxUnavailable } = spec.rollout;
   if (input.hosts.length === 0) throw new RangeError('a rollout needs at least one host');
-  if (input.rolloutId === '') throw new RangeError('a rollout needs an id: slots are named after it');
+  if (input.rolloutId === '')
+    throw new RangeError('a rollout needs an id: slots are named after it');
   // With neither surge nor unavailability, no instance could ever be replaced; the spec rules
   // reject it, so meeting it here is a caller's bug.
   if (maxSurge === 0 && maxUnavailable === 0)

@@ -6,7 +6,7 @@
  */
 import type { HealthStatus, HealthTally } from './health.js';
 import type { Probe, RuntimeState } from './observed.js';
-import type { RolloutPlan } from './plan.js';
+import type { Revision, RolloutPlan } from './plan.js';
 
 /** Which revision an instance runs, relative to the rollout: new, old, or some third one. */
 export type Role = 'to' | 'from' | 'other';
@@ -134,8 +134,8 @@ export function initialState(plan: RolloutPlan): RolloutState {
 /** Where the rollout is heading now: the revision to bring to full strength and its role. */
 export interface Direction {
   readonly target: 'to' | 'from';
-  readonly image: string | null;
-  readonly sha: string | null;
+  /** Null when going back to nothing (a failed first deploy). */
+  readonly revision: Revision | null;
   /** How many instances of the target should serve at the end: 0 when going back to nothing. */
   readonly desired: number;
   /** Why the instances leaving now leave. */
@@ -145,11 +145,10 @@ export interface Direction {
 /** Forward to the new revision, or back to the old one after a failure or an abort. */
 export function directionOf(plan: RolloutPlan, state: RolloutState): Direction {
   if (state.revert === null)
-    return { target: 'to', image: plan.to.image, sha: plan.to.sha, desired: plan.replicas, reason: 'replaced' };
+    return { target: 'to', revision: plan.to, desired: plan.replicas, reason: 'replaced' };
   const reason = state.revert.cause === 'abort' ? 'aborted' : 'rolled-back';
-  const from = plan.from;
-  if (from === null) return { target: 'from', image: null, sha: null, desired: 0, reason };
-  return { target: 'from', image: from.image, sha: from.sha, desired: plan.replicas, reason };
+  const desired = plan.from === null ? 0 : plan.replicas;
+  return { target: 'from', revision: plan.from, desired, reason };
 }
 
 /** Keeps the newest entries of a bounded list. */

@@ -38,13 +38,7 @@ export interface InstanceSpec {
 
 /** The engine's word for where an instance is in its life; `restarting` means a crash loop. */
 export type InstanceState =
-  | 'created'
-  | 'running'
-  | 'restarting'
-  | 'exited'
-  | 'dead'
-  | 'paused'
-  | 'removing';
+  'created' | 'running' | 'restarting' | 'exited' | 'dead' | 'paused' | 'removing';
 
 /** A running or stopped replica as the runtime reports it now. */
 export interface Instance {
@@ -77,7 +71,7 @@ export interface InstanceFilter {
 
 export interface ExecResult {
   readonly exitCode: number;
-  /** stdout and stderr interleaved as they arrived, the tail of it when long. */
+  /** stdout and stderr as they arrived (their relative order is not guaranteed), the tail when long. */
   readonly output: string;
 }
 

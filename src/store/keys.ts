@@ -65,6 +65,42 @@ export class Keys {
   buildLease(app: string): string {
     return this.k('build-lease', app);
   }
+  /** JSON: one rollout record with its persisted plan and state. */
+  rollout(id: string): string {
+    return this.k('rollout', id);
+  }
+  /** Sorted set of an environment's rollouts by creation time. */
+  rollouts(app: string, env: string): string {
+    return this.k('rollouts', app, env);
+  }
+  /** List of one rollout's events (capped). */
+  rolloutEvents(id: string): string {
+    return this.k('rollout-events', id);
+  }
+  /** List of pause / resume / abort requests waiting for the rollout's next step. */
+  rolloutIntents(id: string): string {
+    return this.k('rollout-intents', id);
+  }
+  /** JSON: where one environment stands (current revision, desired revision, route). */
+  envState(app: string, env: string): string {
+    return this.k('env', app, env);
+  }
+  /** The newest revision a deploy was requested for (its own key: written outside the lease). */
+  envDesired(app: string, env: string): string {
+    return this.k('env-desired', app, env);
+  }
+  /** Lease held by the one rollout of an app environment that may run at a time. */
+  rolloutLease(app: string, env: string): string {
+    return this.k('rollout-lease', app, env);
+  }
+  /** Set of commits that failed to roll out to an environment: never retried automatically. */
+  failedRevisions(app: string, env: string): string {
+    return this.k('failed-revisions', app, env);
+  }
+  /** Counter of edge listener ports handed out to environments. */
+  edgePorts(): string {
+    return this.k('edge-ports');
+  }
   /** Counter used to build sortable ids. */
   sequence(): string {
     return this.k('seq');

@@ -91,3 +91,51 @@ export interface DeliveryRecord {
   branch?: string | undefined;
   after?: string | undefined;
 }
+
+/** A revision as deployed: the commit and the pinned image it runs. */
+export interface DeployedRevision {
+  sha: string;
+  image: string;
+}
+
+/** Where one environment of an app stands now. */
+export interface EnvState {
+  app: string;
+  env: string;
+  /** What serves now (the last succeeded rollout, or what a failed one restored). */
+  current: (DeployedRevision & { rolloutId: string; since: string }) | null;
+  /** The newest revision a deploy was requested for; older queued deploys are superseded. */
+  desired: string | null;
+  /** The edge listener that serves this environment. */
+  route: { id: string; host: string; port: number; domain?: string | undefined; url: string } | null;
+}
+
+export type RolloutOutcome = 'succeeded' | 'failed' | 'aborted' | 'superseded';
+
+/**
+ * One rollout: what it moves from and to, why, and its working state. `plan` and `state` belong
+ * to the pure core (src/rollout) and are stored as it returns them, after every step.
+ */
+export interface RolloutRecord {
+  id: string;
+  app: string;
+  env: string;
+  kind: 'deploy' | 'rollback' | 'auto-rollback';
+  trigger: Trigger;
+  from: DeployedRevision | null;
+  to: DeployedRevision;
+  createdAt: string;
+  finishedAt?: string | undefined;
+  outcome?: RolloutOutcome | undefined;
+  /** Why it ended, in a line (the failure's detail, or what superseded it). */
+  reason?: string | undefined;
+  plan?: unknown;
+  state?: unknown;
+}
+
+/** One line of a rollout's event stream, for history, SSE and CLI progress. */
+export interface RolloutEventRecord {
+  at: number;
+  kind: string;
+  text: string;
+}

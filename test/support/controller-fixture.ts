@@ -16,6 +16,7 @@ import {
 } from '../../src/devtools/git-http-server.js';
 import type { Provider } from '../../src/source/webhooks/index.js';
 import type { BuildRecord } from '../../src/store/records.js';
+import { freePort } from '../../src/devtools/daemon.js';
 import { testEnv, uniqueName } from './env.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,6 +29,8 @@ export interface FixtureOptions {
   config?: string[];
   registry?: string;
   redisUrl?: string;
+  /** Run rollouts after builds (starts a Caddy pair; default false: most tests stop at the image). */
+  deploy?: boolean;
   /** Seed the repo with the example app at the root (default true). */
   seed?: boolean;
 }
@@ -64,6 +67,9 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
       `registry: { address: "${opts.registry ?? env.registry}" }`,
       `dataDir: "${path.join(dir, 'data')}"`,
       `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }]`,
+      opts.deploy
+        ? `edge: { basePort: ${await freePort()} }\ndeploy: { tickMs: 200 }`
+        : 'deploy: { enabled: false }',
       ...(opts.config ?? []),
       'repos:',
       `  - name: app`,

@@ -22,11 +22,16 @@ export async function execIn(
 ): Promise<ExecResult> {
   let stream: Duplex | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      timedOut = true;
       stream?.destroy();
       reject(
-        new GantryError('GANTRY_ERR_EXEC_TIMEOUT', `exec ${argv[0] ?? ''} gave no exit within ${timeoutMs} ms`),
+        new GantryError(
+          'GANTRY_ERR_EXEC_TIMEOUT',
+          `exec ${argv[0] ?? ''} gave no exit within ${timeoutMs} ms`,
+        ),
       );
     }, timeoutMs);
   });
@@ -39,7 +44,10 @@ export async function execIn(
       Tty: false,
     });
     stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+    // Past the deadline nobody waits for this: hang up rather than read on in the background.
+    if (timedOut) stream.destroy();
     const output = await readAll(stream);
+    if (timedOut) return { exitCode: -1, output };
     return { exitCode: await exitCodeOf(exec), output };
   };
   try {
@@ -82,24 +90,40 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number> {
 
 function execError(e: unknown, id: string, host: string): GantryError {
   const status = statusOf(e);
-  if (status === 404) return new GantryError('GANTRY_ERR_NOT_FOUND', `instance ${id.slice(0, 12)} is gone`);
+  if (status === 404)
+    return new GantryError('GANTRY_ERR_NOT_FOUND', `instance ${id.slice(0, 12)} is gone`);
   if (status === 409) {
-    return new GantryError('GANTRY_ERR_INSTANCE_CONFLICT', `instance ${id.slice(0, 12)} is not running`);
+    return new GantryError(
+      'GANTRY_ERR_INSTANCE_CONFLICT',
+      `instance ${id.slice(0, 12)} is not running`,
+    );
   }
   return engineError(e, `exec in ${id.slice(0, 12)}`, host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
 }
 
 /** The last `tailLines` lines of stdout and stderr, oldest first. */
-export async function logsOf(container: Docker.Container, host: string, tailLines: number): Promise<string[]> {
+export async function logsOf(
+  container: Docker.Container,
+  host: string,
+  tailLines: number,
+): Promise<string[]> {
   if (tailLines <= 0) return [];
   let body: Buffer | string;
   try {
     body = await container.logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
   } catch (e) {
     if (statusOf(e) === 404) {
-      throw new GantryError('GANTRY_ERR_NOT_FOUND', `instance ${container.id.slice(0, 12)} is gone`);
+      throw new GantryError(
+        'GANTRY_ERR_NOT_FOUND',
+        `instance ${container.id.slice(0, 12)} is gone`,
+      );
     }
-    throw engineError(e, `logs of ${container.id.slice(0, 12)}`, host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+    throw engineError(
+      e,
+      `logs of ${container.id.slice(0, 12)}`,
+      host,
+      'GANTRY_ERR_DOCKER_UNAVAILABLE',
+    );
   }
   const text = typeof body === 'string' ? body : decodeFrames(body);
   return textLines(text).slice(-tailLines);

@@ -83,7 +83,10 @@ export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCrea
       // HostPort '' lets the engine pick a free port: replicas of one app share a host.
       PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] },
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
-      LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES } },
+      LogConfig: {
+        Type: 'json-file',
+        Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES },
+      },
       ...(spec.cpu === undefined ? {} : { NanoCpus: Math.round(spec.cpu * 1e9) }),
       // Swap equal to memory: the limit means what it says instead of paging to disk.
       ...(spec.memoryBytes === undefined

@@ -69,6 +69,9 @@ export function engineError(
   }
   const status = statusOf(e);
   // 5xx without a sentence of its own is the engine in trouble, not a verdict on the request.
-  const code = status === undefined || (status >= 500 && message === '') ? 'GANTRY_ERR_DOCKER_UNAVAILABLE' : refused;
+  const code =
+    status === undefined || (status >= 500 && message === '')
+      ? 'GANTRY_ERR_DOCKER_UNAVAILABLE'
+      : refused;
   return new GantryError(code, `${what} on host "${host}": ${message}`, opts);
 }

@@ -3,6 +3,7 @@
  * decided by `containerCreateOptions`, what a container is by `instanceOf`; this file only sends
  * requests and sorts their failures.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { GantryError } from '../../errors.js';
 import type { ExecResult, Instance, InstanceFilter, InstanceSpec, Runtime } from '../runtime.js';
@@ -13,6 +14,9 @@ import { dockerOptions, validateHosts, type DockerHostConfig } from './hosts.js'
 import { ensureImage, removeImages } from './image-store.js';
 import { instanceLabelFilters, isManaged } from './labels.js';
 import { instanceOf } from './instance-of.js';
+
+/** How long a start that lost the race for a slot's name waits for the winner's container. */
+const RACE_WAIT_MS = 10_000;
 
 export interface DockerRuntimeOptions {
   readonly hosts: readonly DockerHostConfig[];
@@ -38,17 +42,27 @@ export class DockerRuntime implements Runtime {
     let info = await this.inspect(docker, spec.host, name);
     if (info === undefined) {
       await ensureImage(docker, spec.host, spec.image);
+      let raced = false;
       try {
         await docker.createContainer(containerCreateOptions(spec));
       } catch (e) {
-        // 409: a concurrent start of the same slot created it first; carry on with that one.
+        // 409: a concurrent start of the same slot claimed the name first; carry on with its container.
         if (statusOf(e) !== 409) {
           throw engineError(e, `create ${name}`, spec.host, 'GANTRY_ERR_INSTANCE_START', secrets);
         }
+        raced = true;
       }
       info = await this.inspect(docker, spec.host, name);
+      // The engine reserves a name before the container can be inspected: give the winner a moment.
+      for (let waited = 0; raced && info === undefined && waited < RACE_WAIT_MS; waited += 50) {
+        await sleep(50);
+        info = await this.inspect(docker, spec.host, name);
+      }
       if (info === undefined) {
-        throw new GantryError('GANTRY_ERR_DOCKER_UNAVAILABLE', `${name} vanished right after its creation on host "${spec.host}"`);
+        throw new GantryError(
+          'GANTRY_ERR_DOCKER_UNAVAILABLE',
+          `${name} on host "${spec.host}" could not be found right after its creation`,
+        );
       }
     }
     const found = this.owned(info, spec);
@@ -63,7 +77,10 @@ export class DockerRuntime implements Runtime {
       }
       info = (await this.inspect(docker, spec.host, found.id)) ?? info;
     } else if (found.state === 'dead') {
-      throw new GantryError('GANTRY_ERR_INSTANCE_START', `${name} on host "${spec.host}" is dead; remove it and start again`);
+      throw new GantryError(
+        'GANTRY_ERR_INSTANCE_START',
+        `${name} on host "${spec.host}" is dead; remove it and start again`,
+      );
     }
     return this.owned(info, spec);
   }
@@ -76,7 +93,9 @@ export class DockerRuntime implements Runtime {
     if (!info.State.Running && !info.State.Restarting && !info.State.Paused) return;
     try {
       // The engine sends the stop signal, waits `t` seconds, then SIGKILL; the call returns after.
-      await docker.getContainer(instance.id).stop({ t: Math.max(0, Math.round(opts.timeoutSeconds)) });
+      await docker
+        .getContainer(instance.id)
+        .stop({ t: Math.max(0, Math.round(opts.timeoutSeconds)) });
     } catch (e) {
       const status = statusOf(e);
       if (status === 304 || status === 404) return; // already stopped, or gone
@@ -95,7 +114,12 @@ export class DockerRuntime implements Runtime {
       const status = statusOf(e);
       // 404: gone; 409: "removal already in progress" — a retried job racing its first attempt.
       if (status === 404 || status === 409) return;
-      throw engineError(e, `remove ${instance.name}`, instance.host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+      throw engineError(
+        e,
+        `remove ${instance.name}`,
+        instance.host,
+        'GANTRY_ERR_DOCKER_UNAVAILABLE',
+      );
     }
   }
 
@@ -146,13 +170,20 @@ export class DockerRuntime implements Runtime {
   private client(host: string): Docker {
     const docker = this.clients.get(host);
     if (docker === undefined) {
-      throw new GantryError('GANTRY_ERR_CONFIG_INVALID', `unknown Docker host "${host}"; known: ${this.hosts().join(', ')}`);
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `unknown Docker host "${host}"; known: ${this.hosts().join(', ')}`,
+      );
     }
     return docker;
   }
 
   /** Inspect by id or name; undefined when there is no such container. */
-  private async inspect(docker: Docker, host: string, idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  private async inspect(
+    docker: Docker,
+    host: string,
+    idOrName: string,
+  ): Promise<Docker.ContainerInspectInfo | undefined> {
     try {
       return await docker.getContainer(idOrName).inspect();
     } catch (e) {
@@ -166,7 +197,10 @@ export class DockerRuntime implements Runtime {
     const instance = instanceOf(info, spec.host);
     const name = containerName(spec);
     if (instance === undefined) {
-      throw new GantryError('GANTRY_ERR_INSTANCE_CONFLICT', `the name ${name} on host "${spec.host}" is held by a container Gantry did not create`);
+      throw new GantryError(
+        'GANTRY_ERR_INSTANCE_CONFLICT',
+        `the name ${name} on host "${spec.host}" is held by a container Gantry did not create`,
+      );
     }
     // A slot is deterministic per rollout: another revision in it means two plans disagree.
     if (instance.revision !== spec.revision || instance.image !== spec.image) {
@@ -180,7 +214,10 @@ export class DockerRuntime implements Runtime {
 
   private assertManaged(info: Docker.ContainerInspectInfo, instance: Instance): void {
     if (!isManaged(info.Config.Labels)) {
-      throw new GantryError('GANTRY_ERR_INSTANCE_CONFLICT', `container ${instance.id.slice(0, 12)} on host "${instance.host}" was not created by Gantry; not touching it`);
+      throw new GantryError(
+        'GANTRY_ERR_INSTANCE_CONFLICT',
+        `container ${instance.id.slice(0, 12)} on host "${instance.host}" was not created by Gantry; not touching it`,
+      );
     }
   }
 }

@@ -48,7 +48,10 @@ export function validateHosts(hosts: readonly DockerHostConfig[]): void {
   const seen = new Set<string>();
   for (const host of hosts) {
     if (seen.has(host.name)) {
-      throw new GantryError('GANTRY_ERR_CONFIG_INVALID', `Docker host "${host.name}" is listed twice`);
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `Docker host "${host.name}" is listed twice`,
+      );
     }
     seen.add(host.name);
     dockerOptions(host);

@@ -46,7 +46,10 @@ export async function ensureImage(docker: Docker, host: string, image: string): 
   if (failure !== undefined) throw pullError(undefined, failure, host, image);
   // The engine can end a pull "successfully" without the digest we asked for; trust only inspect.
   if (!(await hasImage(docker, host, image))) {
-    throw new GantryError('GANTRY_ERR_IMAGE_MISSING', `pull of ${image} on host "${host}" left no such image`);
+    throw new GantryError(
+      'GANTRY_ERR_IMAGE_MISSING',
+      `pull of ${image} on host "${host}" left no such image`,
+    );
   }
 }
 

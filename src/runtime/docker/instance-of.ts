@@ -46,7 +46,10 @@ export function instanceOf(info: InspectLike, host: string): Instance | undefine
     image: info.Config.Image,
     state,
     // ExitCode is 0 for a container that never exited; it only means something once it has.
-    exitCode: state === 'exited' || state === 'dead' || state === 'restarting' ? info.State.ExitCode : undefined,
+    exitCode:
+      state === 'exited' || state === 'dead' || state === 'restarting'
+        ? info.State.ExitCode
+        : undefined,
     restartCount: info.RestartCount,
     startedAt: timeOf(info.State.StartedAt),
     hostPort: Number.isInteger(port) ? hostPortOf(info.NetworkSettings.Ports, port) : undefined,

@@ -8,7 +8,12 @@ const HEADER = 8;
 
 function isHeader(buf: Buffer, at: number): boolean {
   const type = buf[at];
-  return (type === 0 || type === 1 || type === 2) && buf[at + 1] === 0 && buf[at + 2] === 0 && buf[at + 3] === 0;
+  return (
+    (type === 0 || type === 1 || type === 2) &&
+    buf[at + 1] === 0 &&
+    buf[at + 2] === 0 &&
+    buf[at + 3] === 0
+  );
 }
 
 /** Incremental decoder: feed chunks as they arrive, get payloads back; a raw (TTY) stream passes through. */

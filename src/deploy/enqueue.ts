@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { RolloutJob, RolloutKind } from '../queue/jobs.js';
+import { PRIORITY, rolloutJobId } from '../queue/names.js';
+import type { Queues } from '../queue/queues.js';
+import type { Trigger } from '../store/records.js';
+import type { RolloutStore } from '../store/rollouts.js';
+import type { Store } from '../store/store.js';
+
+export interface EnqueueDeps {
+  store: Store;
+  rollouts: RolloutStore;
+  queues: Queues;
+  log: Logger;
+}
+
+/** Queues one rollout; deploys mark the environment's desired revision so older ones are superseded. */
+export async function enqueueRollout(
+  deps: EnqueueDeps,
+  req: { app: string; env: string; sha: string; kind: RolloutKind; trigger: Trigger },
+): Promise<string> {
+  const rolloutId = await deps.store.nextId('r');
+  if (req.kind === 'deploy') await deps.rollouts.setDesired(req.app, req.env, req.sha);
+  const job: RolloutJob = { rolloutId, ...req };
+  await deps.queues.rollouts.add('rollout', job, {
+    jobId: rolloutJobId(req.app, req.env, req.sha, req.kind, rolloutId),
+    priority: req.kind === 'deploy' ? PRIORITY.deploy : PRIORITY.rollback,
+    // A rollout is not retried blindly: its own loop already rolls back; a crash resumes it.
+    attempts: 1,
+  });
+  return rolloutId;
+}
+
+/**
+ * After a build: roll the revision out to every environment bound to its branch — except where
+ * this exact commit already failed (it is not retried automatically for the same commit).
+ */
+export async function enqueueAfterBuild(
+  deps: EnqueueDeps,
+  build: { app: string; sha: string; branch: string; trigger: Trigger },
+): Promise<string[]> {
+  const app = await deps.store.getApp(build.app);
+  const ids: string[] = [];
+  for (const [env, binding] of Object.entries(app?.environments ?? {})) {
+    if (binding.branch !== build.branch) continue;
+    if (await deps.rollouts.hasFailed(build.app, env, build.sha)) {
+      deps.log.info({ app: build.app, env, sha: build.sha }, 'not rolling out a revision that failed here before');
+      continue;
+    }
+    ids.push(await enqueueRollout(deps, { app: build.app, env, sha: build.sha, kind: 'deploy', trigger: build.trigger }));
+  }
+  return ids;
+}

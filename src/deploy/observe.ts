@@ -1,0 +1,56 @@
+import type { Observed, ObservedInstance, Probe } from '../rollout/index.js';
+import type { Instance } from '../runtime/runtime.js';
+
+const PROBES_KEPT = 20;
+
+/** `127.0.0.1:<port>`: how the edge reaches an instance published on the controller's host. */
+export function upstreamOf(instance: Instance): string | undefined {
+  return instance.hostPort === undefined ? undefined : `127.0.0.1:${instance.hostPort}`;
+}
+
+/** The recent probe results of each instance, as the prober reports them (a ring per instance). */
+export class ProbeLog {
+  private readonly byInstance = new Map<string, Probe[]>();
+
+  add(instanceId: string, probe: Probe): void {
+    const ring = this.byInstance.get(instanceId) ?? [];
+    ring.push(probe);
+    if (ring.length > PROBES_KEPT) ring.shift();
+    this.byInstance.set(instanceId, ring);
+  }
+
+  of(instanceId: string): readonly Probe[] {
+    return this.byInstance.get(instanceId) ?? [];
+  }
+
+  forget(instanceId: string): void {
+    this.byInstance.delete(instanceId);
+  }
+}
+
+/** What the core gets to see: the runtime's instances, whether the edge routes them, and probes. */
+export function observe(
+  instances: readonly Instance[],
+  routed: ReadonlySet<string>,
+  probes: ProbeLog,
+  edge: Observed['edge'],
+): Observed {
+  const seen: ObservedInstance[] = instances
+    .filter((i) => i.state !== 'removing')
+    .map((i) => {
+      const upstream = upstreamOf(i);
+      return {
+        id: i.id,
+        slot: i.slot,
+        revision: i.revision,
+        host: i.host,
+        state: i.state,
+        restartCount: i.restartCount,
+        exitCode: i.exitCode ?? null,
+        startedAt: i.startedAt ?? null,
+        routed: upstream !== undefined && routed.has(upstream),
+        probes: probes.of(i.id),
+      };
+    });
+  return { instances: seen, edge };
+}

@@ -1,0 +1,134 @@
+/**
+ * Caddy processes for the edge, driven only through their admin API: for tests, the demo, and
+ * `gantry serve` when the config says `edge: { caddy: { manage: true } }`. Nothing here binds :80
+ * or :443, nothing is persisted between runs (the controller re-applies routes), and each
+ * process is killed when this one exits.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { ACCESS_LOG_NAMESPACE } from '../edge/caddy/names.js';
+import { GantryError, errorMessage } from '../errors.js';
+import { freePort, spawnDaemon, waitReady } from './daemon.js';
+
+export interface CaddyServer {
+  /** `http://127.0.0.1:PORT`, the admin API. */
+  readonly adminUrl: string;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/** The two Caddy processes the Caddy edge drives (see src/edge/caddy/caddy-edge.ts for why two). */
+export interface CaddyPair {
+  readonly front: CaddyServer;
+  readonly back: CaddyServer;
+  /** Where the edge should point both tiers' access logs (`CaddyEdgeOptions.logDir`). */
+  readonly logDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Caddy's initial config: admin on 127.0.0.1:`adminPort` only, storage under `dir`, no autosave,
+ * an empty HTTP app for the edge to fill. The edge's access logs are kept out of the process log.
+ */
+export function caddyInitialConfig(dir: string, adminPort: number): Record<string, unknown> {
+  return {
+    admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: false } },
+    storage: { module: 'file_system', root: join(dir, 'storage') },
+    logging: {
+      logs: {
+        default: { writer: { output: 'stderr' }, level: 'INFO', exclude: [ACCESS_LOG_NAMESPACE] },
+      },
+    },
+    // Servers the edge adds disable automatic HTTPS each; with none here nothing else listens.
+    apps: { http: { servers: {} } },
+  };
+}
+
+/** Starts `caddy run` with its config and log in `dir`; waits until its admin API answers. */
+export async function startCaddy(opts: { dir: string; name?: string }): Promise<CaddyServer> {
+  await mkdir(opts.dir, { recursive: true });
+  const name = opts.name ?? 'caddy';
+  const configFile = join(opts.dir, 'caddy.json');
+  const logFile = join(opts.dir, 'caddy.log');
+  // A free port can be taken between picking and binding; pick again.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const adminUrl = `http://127.0.0.1:${port}`;
+    try {
+      const config = caddyInitialConfig(opts.dir, port);
+      await writeFile(configFile, JSON.stringify(config, null, 2));
+      const daemon = await spawnDaemon({
+        name,
+        command: 'caddy',
+        args: ['run', '--config', configFile],
+        logFile,
+        cwd: opts.dir,
+      });
+      await waitReady(daemon, `GET ${adminUrl}/config/`, async () => {
+        // The storage root names this process: whoever answers on the port must report ours.
+        const root = await adminGet(port, '/config/storage/root');
+        return root === JSON.stringify(join(opts.dir, 'storage'));
+      });
+      return { adminUrl, logFile, stop: () => daemon.stop() };
+    } catch (e) {
+      if (attempt < 3 && /address already in use/i.test(errorMessage(e))) continue;
+      throw new GantryError(
+        'GANTRY_ERR_EDGE_UNAVAILABLE',
+        `cannot start Caddy: ${errorMessage(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+}
+
+/** Starts the front and back Caddy under `dir/front` and `dir/back`; access logs go to `dir`. */
+export async function startCaddyPair(opts: { dir: string }): Promise<CaddyPair> {
+  const [front, back] = await Promise.allSettled([
+    startCaddy({ dir: join(opts.dir, 'front'), name: 'caddy-front' }),
+    startCaddy({ dir: join(opts.dir, 'back'), name: 'caddy-back' }),
+  ]);
+  if (front.status === 'rejected' || back.status === 'rejected') {
+    // Do not leave the half that started running.
+    if (front.status === 'fulfilled') await front.value.stop();
+    if (back.status === 'fulfilled') await back.value.stop();
+    throw front.status === 'rejected' ? front.reason : (back as PromiseRejectedResult).reason;
+  }
+  return {
+    front: front.value,
+    back: back.value,
+    logDir: opts.dir,
+    stop: async () => {
+      await Promise.all([front.value.stop(), back.value.stop()]);
+    },
+  };
+}
+
+// The body as text, or undefined on any failure; a fresh connection (Caddy restarts its admin
+// server on every config load).
+function adminGet(port: number, path: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: false,
+        timeout: 1_000,
+        headers: { connection: 'close' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
+        res.on('error', () => resolve(undefined));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * The back tier's server for one route (pure): listens on the route's tier socket, balances over
+ * the live upstreams, and holds the draining ones where Caddy keeps counting their requests.
+ */
+import type { RouteId, Upstream } from '../edge.js';
+import type { JsonObject } from './json.js';
+import { isJsonObject } from './json.js';
+import { backServerId, drainHolderId, liveRouteId, routeLoggerName, tierSocket } from './names.js';
+import { UPSTREAM_HEADER } from './names.js';
+import { DIAL_TIMEOUT, FAIL_DURATION, MAX_FAILS, TRY_DURATION, TRY_INTERVAL } from './policy.js';
+
+/** What the back server says about a route's upstreams; derived from Caddy's config, not stored. */
+export interface BackState {
+  /** Where new requests go. */
+  readonly live: readonly Upstream[];
+  /** Removed from `live` and not yet drained. */
+  readonly draining: readonly Upstream[];
+}
+
+export const EMPTY_BACK_STATE: BackState = { live: [], draining: [] };
+
+/** The state after `setUpstreams(upstreams)`: whatever leaves `live` starts draining. */
+export function withLive(current: BackState, upstreams: readonly Upstream[]): BackState {
+  const live = [...new Set(upstreams)];
+  const draining = [...new Set([...current.live, ...current.draining])].filter(
+    (u) => !live.includes(u),
+  );
+  return { live, draining };
+}
+
+/** The state once `upstream` has drained: Caddy may forget it. */
+export function withoutDraining(current: BackState, upstream: Upstream): BackState {
+  return { live: current.live, draining: current.draining.filter((u) => u !== upstream) };
+}
+
+export function sameBackState(a: BackState, b: BackState): boolean {
+  const same = (x: readonly string[], y: readonly string[]) =>
+    x.length === y.length && x.every((v, i) => v === y[i]);
+  return same(a.live, b.live) && same(a.draining, b.draining);
+}
+
+/** The whole back server for `routeId`; replacing it with one PATCH is one atomic config load. */
+export function backServerConfig(edgeName: string, routeId: RouteId, state: BackState): JsonObject {
+  const routes: JsonObject[] = [];
+  if (state.draining.length > 0) {
+    // Caddy 2.6 forgets an upstream's in-flight count the moment the config that named it is
+    // replaced, while the requests themselves run on. Naming the draining upstreams in a route
+    // that never matches keeps them in Caddy's upstream pool, so /reverse_proxy/upstreams keeps
+    // reporting their `num_requests` until drain() sees zero and lets go.
+    routes.push({
+      '@id': drainHolderId(routeId),
+      match: [{ not: [{}] }],
+      handle: [{ handler: 'reverse_proxy', upstreams: state.draining.map((dial) => ({ dial })) }],
+    });
+  }
+  routes.push({
+    '@id': liveRouteId(routeId),
+    handle: [state.live.length > 0 ? liveProxy(state.live) : noUpstreams()],
+  });
+  return {
+    '@id': backServerId(routeId),
+    listen: [tierSocket(edgeName, routeId)],
+    automatic_https: { disable: true },
+    logs: { default_logger_name: routeLoggerName(routeId) },
+    routes,
+  };
+}
+
+function liveProxy(live: readonly Upstream[]): JsonObject {
+  return {
+    handler: 'reverse_proxy',
+    upstreams: live.map((dial) => ({ dial })),
+    load_balancing: {
+      selection_policy: { policy: 'least_conn' },
+      // A try that fails to connect is always retried on another upstream; one that fails after
+      // the request was sent is retried only for GET (Caddy's default: the app may have acted).
+      try_duration: TRY_DURATION,
+      try_interval: TRY_INTERVAL,
+    },
+    health_checks: { passive: { fail_duration: FAIL_DURATION, max_fails: MAX_FAILS } },
+    transport: { protocol: 'http', dial_timeout: DIAL_TIMEOUT },
+    headers: {
+      request: {
+        // The front already set these from the real client; a request arriving over a Unix
+        // socket has no client address, and Caddy would drop them.
+        set: {
+          'X-Forwarded-For': ['{http.request.header.X-Forwarded-For}'],
+          'X-Forwarded-Proto': ['{http.request.header.X-Forwarded-Proto}'],
+          'X-Forwarded-Host': ['{http.request.header.X-Forwarded-Host}'],
+        },
+      },
+      // Names the upstream in this tier's access log (per-upstream stats); the front strips it.
+      response: { set: { [UPSTREAM_HEADER]: ['{http.reverse_proxy.upstream.hostport}'] } },
+    },
+  };
+}
+
+// An empty upstream list would make every request wait TRY_DURATION, then fail with 502.
+function noUpstreams(): JsonObject {
+  return {
+    handler: 'static_response',
+    status_code: 503,
+    headers: { 'Retry-After': ['5'] },
+    body: 'no instance is serving this route yet\n',
+  };
+}
+
+/** Reads the state back from a back server's config as Caddy returns it; tolerant of shape. */
+export function backStateOf(routeId: RouteId, server: unknown): BackState {
+  if (!isJsonObject(server) || !Array.isArray(server.routes)) return EMPTY_BACK_STATE;
+  let live: Upstream[] = [];
+  let draining: Upstream[] = [];
+  for (const route of server.routes) {
+    if (!isJsonObject(route)) continue;
+    if (route['@id'] === liveRouteId(routeId)) live = dialsOf(route);
+    if (route['@id'] === drainHolderId(routeId)) draining = dialsOf(route);
+  }
+  return { live, draining };
+}
+
+function dialsOf(route: JsonObject): Upstream[] {
+  const dials: Upstream[] = [];
+  const handlers = Array.isArray(route.handle) ? route.handle : [];
+  for (const h of handlers) {
+    if (!isJsonObject(h) || h.handler !== 'reverse_proxy' || !Array.isArray(h.upstreams)) continue;
+    for (const u of h.upstreams) {
+      if (isJsonObject(u) && typeof u.dial === 'string') dials.push(u.dial);
+    }
+  }
+  return dials;
+}

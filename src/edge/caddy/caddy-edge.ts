@@ -1,0 +1,287 @@
+/**
+ * The Edge on Caddy, driven through its admin API. Two Caddy processes, because every change to a
+ * Caddy 2.6 config — even one upstream of one route — reloads every server in the process, and a
+ * reload closes the idle keep-alive connections of all of them: a client that sent its next
+ * request on such a connection at that instant gets a reset (measured: a few per switch at 300
+ * req/s). So:
+ *   - the front Caddy owns the client-facing listeners and changes only when routes are added or
+ *     removed; each route proxies to
+ *   - the back Caddy, one server per route on a Unix socket, which holds the upstream lists and
+ *     reloads on every `setUpstreams`. The front opens a fresh socket connection per request,
+ *     so the back has no idle connection to close under it.
+ * Caddy's config is the only state: every call reads what it needs back from Caddy, so a
+ * restarted controller picks up where the last one stopped.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GantryError } from '../../errors.js';
+import {
+  isRouteId,
+  isUpstream,
+  type DrainResult,
+  type Edge,
+  type RouteId,
+  type RouteSpec,
+  type RouteStats,
+  type Upstream,
+} from '../edge.js';
+import { LogFollower } from './access-log.js';
+import { adminClient, type AdminClient } from './admin-client.js';
+import {
+  EMPTY_BACK_STATE,
+  backServerConfig,
+  backStateOf,
+  sameBackState,
+  withLive,
+  withoutDraining,
+  type BackState,
+} from './back-config.js';
+import { frontRoutesOf, frontServerConfig, listenOf, withFrontRoute } from './front-config.js';
+import { canonicalJson, isJsonObject, type JsonObject } from './json.js';
+import { accessLogConfig } from './log-config.js';
+import {
+  EDGE_LOG_NAME,
+  FRONT_SERVER_PREFIX,
+  accessLogFile,
+  backServerId,
+  frontServerId,
+  type Tier,
+} from './names.js';
+import { DRAIN_POLL_MS, DRAIN_QUIET_MS } from './policy.js';
+import { TrafficLedger } from './traffic-ledger.js';
+
+export interface CaddyEdgeOptions {
+  /** Admin API of the Caddy that clients connect to, e.g. `http://127.0.0.1:2019`. */
+  readonly frontAdminUrl: string;
+  /** Admin API of the Caddy that holds the upstream lists. */
+  readonly backAdminUrl: string;
+  /** Where both Caddy processes write their access logs; this process reads them for `stats`. */
+  readonly logDir: string;
+  /** Keeps this edge's sockets apart from another's on the same machine. Default `gantry`. */
+  readonly name?: string;
+  /** How long `stats` remembers requests. Default one hour. */
+  readonly retentionMs?: number;
+}
+
+const SERVERS = '/config/apps/http/servers';
+
+export class CaddyEdge implements Edge {
+  private readonly name: string;
+  private readonly clients: Readonly<Record<Tier, AdminClient>>;
+  private readonly logs: Readonly<Record<Tier, LogFollower>>;
+  private readonly ledger: TrafficLedger;
+  private setup: Promise<void> | undefined;
+  private reading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: CaddyEdgeOptions) {
+    this.name = opts.name ?? 'gantry';
+    if (!isRouteId(this.name))
+      throw rejected(`edge name ${JSON.stringify(this.name)} is not [a-z0-9-]`);
+    this.clients = { front: adminClient(opts.frontAdminUrl), back: adminClient(opts.backAdminUrl) };
+    this.logs = {
+      front: new LogFollower(accessLogFile(opts.logDir, 'front')),
+      back: new LogFollower(accessLogFile(opts.logDir, 'back')),
+    };
+    this.ledger = new TrafficLedger(opts.retentionMs);
+  }
+
+  async ensureRoute(route: RouteSpec): Promise<{ url: string }> {
+    checkRoute(route);
+    await this.ready();
+    // Back first: the front route dials the back's socket.
+    const backId = backServerId(route.id);
+    const back = await this.clients.back.get(`/id/${backId}`);
+    const state = back === undefined ? EMPTY_BACK_STATE : backStateOf(route.id, back);
+    await this.apply('back', backId, back, backServerConfig(this.name, route.id, state));
+
+    const servers = await this.frontServers();
+    const targetId = frontServerId(route.listen);
+    const target = servers.get(targetId);
+    const routes = withFrontRoute(frontRoutesOf(target), {
+      id: route.id,
+      ...(route.domain === undefined ? {} : { domain: route.domain.toLowerCase() }),
+    });
+    await this.apply('front', targetId, target, frontServerConfig(this.name, route.listen, routes));
+    // Moved to another listener: the old one lets go only now, so the route is never unserved.
+    for (const [id, server] of servers) {
+      if (id !== targetId) await this.dropFrontRoute(id, server, route.id);
+    }
+    const host =
+      route.domain ?? (route.listen.host === '0.0.0.0' ? '127.0.0.1' : route.listen.host);
+    return { url: `http://${host}:${route.listen.port}` };
+  }
+
+  async setUpstreams(routeId: RouteId, upstreams: readonly Upstream[]): Promise<void> {
+    const bad = upstreams.find((u) => !isUpstream(u));
+    if (bad !== undefined) throw rejected(`upstream ${JSON.stringify(bad)} is not host:port`);
+    const current = await this.backState(routeId);
+    await this.writeBack(routeId, current, withLive(current, upstreams));
+  }
+
+  async upstreams(routeId: RouteId): Promise<Upstream[]> {
+    return [...(await this.backState(routeId)).live];
+  }
+
+  async drain(
+    routeId: RouteId,
+    upstream: Upstream,
+    opts: { timeoutMs: number },
+  ): Promise<DrainResult> {
+    const started = Date.now();
+    const state = await this.backState(routeId);
+    if (state.live.includes(upstream)) {
+      throw rejected(`cannot drain ${upstream}: route ${routeId} still sends it requests`);
+    }
+    // Not held: never routed, or drained and let go before (drain is safe to repeat).
+    if (!state.draining.includes(upstream)) return { drained: true, inFlight: 0, waitedMs: 0 };
+
+    let quietSince: number | undefined;
+    for (;;) {
+      const inFlight = await this.inFlight(upstream);
+      const now = Date.now();
+      quietSince = inFlight === 0 ? (quietSince ?? now) : undefined;
+      const quiet = quietSince !== undefined && now - quietSince >= DRAIN_QUIET_MS;
+      // At the deadline, zero seen is zero: the quiet period is a margin, not a requirement.
+      if (quiet || (now - started >= opts.timeoutMs && inFlight === 0)) break;
+      if (now - started >= opts.timeoutMs) {
+        return { drained: false, inFlight, waitedMs: now - started };
+      }
+      await sleep(DRAIN_POLL_MS);
+    }
+    const latest = await this.backState(routeId);
+    await this.writeBack(routeId, latest, withoutDraining(latest, upstream));
+    return { drained: true, inFlight: 0, waitedMs: Date.now() - started };
+  }
+
+  async stats(routeId: RouteId, since?: number): Promise<RouteStats> {
+    await this.ready();
+    // One reader at a time: two would read the same bytes twice.
+    const read = this.reading.then(() => this.readLogs());
+    this.reading = read.catch(() => undefined);
+    await read;
+    return this.ledger.stats(routeId, since);
+  }
+
+  async removeRoute(routeId: RouteId): Promise<void> {
+    for (const [id, server] of await this.frontServers()) {
+      await this.dropFrontRoute(id, server, routeId);
+    }
+    // Requests already inside the back server finish: Caddy lets the old config's requests run.
+    await this.clients.back.call('DELETE', `${SERVERS}/${backServerId(routeId)}`);
+    this.ledger.forget(routeId);
+  }
+
+  /** Closes the log files; the routes stay in Caddy. */
+  async close(): Promise<void> {
+    await Promise.all([this.logs.front.close(), this.logs.back.close()]);
+  }
+
+  // Access logging on both tiers, and the config paths we write under, once per edge.
+  private ready(): Promise<void> {
+    this.setup ??= (async () => {
+      for (const tier of ['front', 'back'] as const) {
+        const client = this.clients[tier];
+        await ensurePath(client, ['apps', 'http', 'servers']);
+        await ensurePath(client, ['logging', 'logs']);
+        const path = `/config/logging/logs/${EDGE_LOG_NAME}`;
+        const want = accessLogConfig(accessLogFile(this.opts.logDir, tier), tier);
+        if (canonicalJson(await client.get(path)) !== canonicalJson(want)) {
+          await client.call('POST', path, want);
+        }
+      }
+    })().catch((e: unknown) => {
+      this.setup = undefined;
+      throw e;
+    });
+    return this.setup;
+  }
+
+  private async backState(routeId: RouteId): Promise<BackState> {
+    const back = await this.clients.back.get(`/id/${backServerId(routeId)}`);
+    if (back === undefined) {
+      throw new GantryError('GANTRY_ERR_NOT_FOUND', `the edge has no route ${routeId}`);
+    }
+    return backStateOf(routeId, back);
+  }
+
+  // One PATCH of the whole server: Caddy swaps it in one config load, listeners stay open.
+  private async writeBack(routeId: RouteId, from: BackState, to: BackState): Promise<void> {
+    if (sameBackState(from, to)) return;
+    const id = backServerId(routeId);
+    await this.clients.back.call('PATCH', `/id/${id}`, backServerConfig(this.name, routeId, to));
+  }
+
+  // Upsert unless Caddy already has exactly this: every load costs the tier its idle connections.
+  private async apply(tier: Tier, id: string, current: unknown, want: JsonObject): Promise<void> {
+    if (current !== undefined && canonicalJson(current) === canonicalJson(want)) return;
+    await this.clients[tier].call('POST', `${SERVERS}/${id}`, want);
+  }
+
+  private async frontServers(): Promise<Map<string, unknown>> {
+    const all = await this.clients.front.get(SERVERS);
+    const ours = new Map<string, unknown>();
+    if (!isJsonObject(all)) return ours;
+    for (const [id, server] of Object.entries(all)) {
+      if (id.startsWith(FRONT_SERVER_PREFIX)) ours.set(id, server);
+    }
+    return ours;
+  }
+
+  private async dropFrontRoute(id: string, server: unknown, routeId: RouteId): Promise<void> {
+    const routes = frontRoutesOf(server);
+    if (!routes.some((r) => r.id === routeId)) return;
+    const rest = routes.filter((r) => r.id !== routeId);
+    const listen = listenOf(server);
+    if (rest.length === 0 || listen === undefined) {
+      await this.clients.front.call('DELETE', `${SERVERS}/${id}`);
+    } else {
+      await this.apply('front', id, server, frontServerConfig(this.name, listen, rest));
+    }
+  }
+
+  private async inFlight(upstream: Upstream): Promise<number> {
+    const list = await this.clients.back.call('GET', '/reverse_proxy/upstreams');
+    if (!Array.isArray(list)) return 0;
+    for (const u of list) {
+      if (isJsonObject(u) && u.address === upstream && typeof u.num_requests === 'number') {
+        return u.num_requests;
+      }
+    }
+    return 0;
+  }
+
+  private async readLogs(): Promise<void> {
+    for (const r of await this.logs.front.read()) this.ledger.add(r, 'total');
+    for (const r of await this.logs.back.read()) this.ledger.add(r, 'upstream');
+  }
+}
+
+/** Creates each missing object along `/config/a/b/…` (POST to a map key creates it). */
+async function ensurePath(client: AdminClient, keys: readonly string[]): Promise<void> {
+  let path = '/config';
+  for (const key of keys) {
+    const next = `${path}/${key}`;
+    if (!isJsonObject(await client.get(next))) await client.call('POST', next, {});
+    path = next;
+  }
+}
+
+function checkRoute(route: RouteSpec): void {
+  if (!isRouteId(route.id)) {
+    throw rejected(
+      `route id ${JSON.stringify(route.id)} must be lower-case letters, digits, dashes`,
+    );
+  }
+  const { port, host } = route.listen;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw rejected(`bad port ${port}`);
+  if (!/^[A-Za-z0-9.-]+$/.test(host)) throw rejected(`bad listen host ${JSON.stringify(host)}`);
+  if (
+    route.domain !== undefined &&
+    !/^[A-Za-z0-9*](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(route.domain)
+  ) {
+    throw rejected(`bad domain ${JSON.stringify(route.domain)}`);
+  }
+}
+
+function rejected(message: string): GantryError {
+  return new GantryError('GANTRY_ERR_EDGE_REJECTED', message);
+}

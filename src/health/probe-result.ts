@@ -1,0 +1,18 @@
+/** What a probe reports: evidence, not a verdict (the rollout core applies the thresholds). */
+import type { Instance } from '../runtime/runtime.js';
+
+export interface ProbeResult {
+  readonly ok: boolean;
+  /** Short evidence: "GET /healthz → 503 after 12 ms", "connect ECONNREFUSED", "exit 1: …". */
+  readonly detail: string;
+  /** The HTTP status, for http checks that got an answer. */
+  readonly status?: number | undefined;
+  /** Epoch ms when the probe finished. */
+  readonly at: number;
+}
+
+export interface ProbeTarget {
+  /** The instance's port on 127.0.0.1 of the controller's host; undefined when not published. */
+  readonly hostPort: number | undefined;
+  readonly instance: Instance;
+}

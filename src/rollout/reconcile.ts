@@ -1,0 +1,189 @@
+/**
+ * Folds what the runtime reports into the tracked instances. The runtime is the truth about what
+ * exists: instances it reports that the state does not know are adopted (a crash between acting
+ * and persisting, or another process), instances the state knows that vanished are dropped, and
+ * start requests not yet honoured stay pending so the start is asked for again (idempotently).
+ */
+import type { RolloutEvent } from './events.js';
+import { freshTally, tallyHealth } from './health.js';
+import type { Observed, ObservedInstance } from './observed.js';
+import { slotNumber, type RolloutPlan } from './plan.js';
+import {
+  MAX_EVIDENCE,
+  boundedPush,
+  directionOf,
+  type Evidence,
+  type Role,
+  type RolloutState,
+  type TrackedInstance,
+} from './state.js';
+import type { Stepped } from './step.js';
+
+/** Matches observed instances to tracked ones, adopts and drops, and updates every health tally. */
+export function reconcile(
+  plan: RolloutPlan,
+  state: RolloutState,
+  observed: Observed,
+  now: number,
+): Stepped {
+  const target = directionOf(plan, state).target;
+  const claimed = new Set<ObservedInstance>();
+  const events: RolloutEvent[] = [];
+  const evidence: Evidence[] = [];
+  const instances: TrackedInstance[] = [];
+  const lostRoutes: string[] = [];
+  let progressed = false;
+
+  for (const tracked of state.instances) {
+    const seen = match(tracked, observed.instances, claimed);
+    if (seen === undefined) {
+      if (tracked.id === null) {
+        // Asked for but never seen: keep asking, unless it is no longer wanted.
+        if (tracked.retire === null) instances.push(tracked);
+        continue;
+      }
+      const removed = tracked.retire !== null;
+      progressed ||= removed;
+      events.push({
+        kind: removed ? 'instance-removed' : 'instance-lost',
+        at: now,
+        slot: tracked.slot,
+        instanceId: tracked.id,
+      });
+      // A route to something gone is dead weight in the edge; asking to drop it is harmless.
+      if (tracked.routed) lostRoutes.push(tracked.id);
+      continue;
+    }
+    claimed.add(seen);
+    const next = observe(plan, tracked, seen, now);
+    if (next.health.status !== tracked.health.status) {
+      const e = evidenceOf(next, now);
+      evidence.push(e);
+      events.push({ kind: 'instance-health', at: now, evidence: e });
+      progressed ||= next.role === target && next.health.status === 'healthy';
+    }
+    instances.push(next);
+  }
+
+  let nextSlot = state.nextSlot;
+  for (const o of observed.instances) {
+    if (claimed.has(o)) continue;
+    const n = slotNumber(plan, o.slot);
+    if (n !== null) nextSlot = Math.max(nextSlot, n + 1);
+    const adopted = adopt(plan, o, n !== null, now);
+    instances.push(adopted);
+    events.push({
+      kind: 'instance-adopted',
+      at: now,
+      slot: o.slot,
+      instanceId: o.id,
+      role: adopted.role,
+    });
+  }
+
+  return {
+    state: {
+      ...state,
+      instances,
+      nextSlot,
+      evidence: boundedPush(state.evidence, evidence, MAX_EVIDENCE),
+      lastProgressAt: progressed ? now : state.lastProgressAt,
+    },
+    events,
+    actions: lostRoutes.length > 0 ? [{ kind: 'unroute', instanceIds: lostRoutes }] : [],
+  };
+}
+
+/** The observed instance a tracked one is: by id once known, by slot before. */
+function match(
+  tracked: TrackedInstance,
+  observed: readonly ObservedInstance[],
+  claimed: ReadonlySet<ObservedInstance>,
+): ObservedInstance | undefined {
+  if (tracked.id !== null) return observed.find((o) => o.id === tracked.id && !claimed.has(o));
+  return observed.find((o) => o.slot === tracked.slot && !claimed.has(o));
+}
+
+function observe(
+  plan: RolloutPlan,
+  t: TrackedInstance,
+  o: ObservedInstance,
+  now: number,
+): TrackedInstance {
+  const seenAt = t.seenAt ?? now;
+  const health = tallyHealth(
+    t.health,
+    {
+      state: o.state,
+      restartCount: o.restartCount,
+      exitCode: o.exitCode,
+      startedAt: o.startedAt ?? seenAt,
+      probes: o.probes,
+    },
+    plan.health,
+  );
+  return {
+    ...t,
+    id: o.id,
+    seenAt,
+    host: o.host,
+    runtime: o.state,
+    exitCode: o.exitCode,
+    routed: o.routed,
+    everRouted: t.everRouted || o.routed,
+    health,
+  };
+}
+
+/**
+ * An instance found running that the state does not know. One that serves traffic is taken as
+ * healthy (only healthy instances are ever routed); restarts from before are not held against it,
+ * unless its slot is this rollout's own, in which case it was started for this rollout.
+ */
+function adopt(
+  plan: RolloutPlan,
+  o: ObservedInstance,
+  ours: boolean,
+  now: number,
+): TrackedInstance {
+  const serving = o.routed && o.state === 'running';
+  const baseline = ours ? 0 : o.restartCount;
+  const fresh = freshTally(baseline, serving ? 'healthy' : 'starting');
+  const seed: TrackedInstance = {
+    slot: o.slot,
+    role: roleOf(plan, o.revision),
+    revision: o.revision,
+    host: o.host,
+    request: null,
+    id: o.id,
+    seenAt: now,
+    runtime: o.state,
+    exitCode: o.exitCode,
+    routed: o.routed,
+    // Its past is unknown: it may have been unrouted a moment ago by a decision whose state was
+    // lost, so it gets a full drain before any stop.
+    everRouted: true,
+    health: fresh,
+    retire: null,
+  };
+  // Count what the prober already has, so an adopted instance's verdict is not delayed.
+  return observe(plan, seed, o, now);
+}
+
+function roleOf(plan: RolloutPlan, revision: string): Role {
+  if (revision === plan.to.sha) return 'to';
+  if (revision === plan.from?.sha) return 'from';
+  return 'other';
+}
+
+function evidenceOf(i: TrackedInstance, now: number): Evidence {
+  return {
+    at: now,
+    slot: i.slot,
+    instanceId: i.id,
+    role: i.role,
+    status: i.health.status,
+    detail: i.health.detail,
+    probes: i.health.recent,
+  };
+}

@@ -1,0 +1,18 @@
+import { parseAppSpec, type AppSpec } from '../config/app-spec.js';
+import { GantryError } from '../errors.js';
+import type { TrackedRepo } from './repos.js';
+import { specPath } from './sync.js';
+
+/** The app spec exactly as the commit holds it (fetching the commit first if the cache lacks it). */
+export async function specAt(
+  repo: TrackedRepo,
+  appPath: string,
+  sha: string,
+  branch: string,
+): Promise<AppSpec> {
+  await repo.cache.ensureCommit(sha, branch);
+  const file = specPath(appPath);
+  const text = await repo.cache.readFile(sha, file);
+  if (text === null) throw new GantryError('GANTRY_ERR_SPEC_MISSING', `${file}: not found`);
+  return parseAppSpec(text.toString('utf8'), file);
+}

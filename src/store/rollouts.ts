@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+import type { EnvState, RolloutEventRecord, RolloutRecord } from './records.js';
+
+const EVENTS_KEPT = 500;
+
+/** Redis-backed rollout records, environment states and rollout intents. */
+export class RolloutStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  private async getJson<T>(key: string): Promise<T | undefined> {
+    const raw = await this.redis.get(key);
+    return raw === null ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async put(rec: RolloutRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.rollout(rec.id), JSON.stringify(rec))
+      .zadd(this.keys.rollouts(rec.app, rec.env), Date.parse(rec.createdAt), rec.id)
+      .exec();
+  }
+
+  get(id: string): Promise<RolloutRecord | undefined> {
+    return this.getJson<RolloutRecord>(this.keys.rollout(id));
+  }
+
+  /** Newest first. */
+  async list(app: string, env: string, limit = 50): Promise<RolloutRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.rollouts(app, env), 0, limit - 1);
+    const recs = await Promise.all(ids.map((id) => this.get(id)));
+    return recs.filter((r): r is RolloutRecord => r !== undefined);
+  }
+
+  async appendEvents(id: string, events: RolloutEventRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.redis
+      .multi()
+      .rpush(this.keys.rolloutEvents(id), ...events.map((e) => JSON.stringify(e)))
+      .ltrim(this.keys.rolloutEvents(id), -EVENTS_KEPT, -1)
+      .exec();
+  }
+
+  async events(id: string, from = 0): Promise<RolloutEventRecord[]> {
+    const raw = await this.redis.lrange(this.keys.rolloutEvents(id), from, -1);
+    return raw.map((r) => JSON.parse(r) as RolloutEventRecord);
+  }
+
+  async pushIntent(id: string, intent: string): Promise<void> {
+    await this.redis.rpush(this.keys.rolloutIntents(id), intent);
+  }
+
+  /** Takes every waiting intent at once, so each is applied exactly once. */
+  async takeIntents(id: string): Promise<string[]> {
+    const [[, items] = [null, []]] = ((await this.redis
+      .multi()
+      .lrange(this.keys.rolloutIntents(id), 0, -1)
+      .del(this.keys.rolloutIntents(id))
+      .exec()) ?? []) as [Error | null, string[]][];
+    return items;
+  }
+
+  async env(app: string, env: string): Promise<EnvState> {
+    const [state, desired] = await Promise.all([
+      this.getJson<EnvState>(this.keys.envState(app, env)),
+      this.redis.get(this.keys.envDesired(app, env)),
+    ]);
+    return { app, env, current: null, route: null, ...state, desired };
+  }
+
+  /** Only the rollout holding the environment's lease writes this. */
+  async updateEnv(app: string, env: string, patch: Partial<Omit<EnvState, 'desired'>>) {
+    const { desired: _d, ...rest } = { ...(await this.env(app, env)), ...patch };
+    await this.redis.set(this.keys.envState(app, env), JSON.stringify(rest));
+  }
+
+  async setDesired(app: string, env: string, sha: string): Promise<void> {
+    await this.redis.set(this.keys.envDesired(app, env), sha);
+  }
+
+  async markFailed(app: string, env: string, sha: string): Promise<void> {
+    await this.redis.sadd(this.keys.failedRevisions(app, env), sha);
+  }
+
+  async hasFailed(app: string, env: string, sha: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.failedRevisions(app, env), sha)) === 1;
+  }
+}

@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RolloutRecord } from '../../src/store/records.js';
+import { uniqueName } from '../support/env.js';
+import { EXAMPLE, finishedBuild, startFixture, waitFor, type Fixture } from '../support/controller-fixture.js';
+
+/** The finished rollout of `sha` to production. */
+function finishedRollout(f: Fixture, app: string, sha: string): Promise<RolloutRecord> {
+  return waitFor(
+    `a finished rollout of ${app}@${sha.slice(0, 12)}`,
+    async () => {
+      const all = await f.controller.rollouts.list(app, 'production');
+      return all.find((r) => r.to.sha === sha && r.outcome !== undefined);
+    },
+    180_000,
+  );
+}
+
+describe('rolling replacement on Docker behind the Caddy edge', () => {
+  let f: Fixture;
+  // A name of its own: instances are found by app and env labels on the shared Docker engine.
+  const app = uniqueName('roll').replace(/-/g, '');
+
+  beforeAll(async () => {
+    f = await startFixture({ deploy: true });
+    const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
+    await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
+  });
+  afterAll(async () => {
+    const runtime = f?.controller.runtime;
+    if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
+    await f?.close();
+  });
+
+  it('deploys 3 replicas, then rolls a revision with a failing health check back by itself', async () => {
+    await f.wt.write('www/index.html', '<h1>good revision</h1>\n');
+    const good = await f.push('github', 'Good revision');
+    expect((await finishedBuild(f, app, good)).status).toBe('succeeded');
+    const first = await finishedRollout(f, app, good);
+    expect(first.outcome, first.reason).toBe('succeeded');
+
+    const env = await f.controller.rollouts.env(app, 'production');
+    expect(env.current?.sha).toBe(good);
+    const url = env.route!.url;
+    expect(await (await fetch(url)).text()).toContain('good revision');
+    const running = await f.controller.runtime!.list({ app, env: 'production' });
+    expect(running.filter((i) => i.state === 'running' && i.revision === good)).toHaveLength(3);
+
+    // The broken revision serves pages but not its health check.
+    const { rm } = await import('node:fs/promises');
+    await rm(path.join(f.wt.dir, 'www', 'healthz'));
+    await f.wt.write('www/index.html', '<h1>bad revision</h1>\n');
+    const bad = await f.push('gitea', 'Bad revision');
+    expect((await finishedBuild(f, app, bad)).status).toBe('succeeded');
+    const second = await finishedRollout(f, app, bad);
+    expect(second.outcome).toBe('failed');
+    expect(second.reason).toMatch(/healthz|404|unhealthy/i);
+
+    const after = await f.controller.rollouts.env(app, 'production');
+    expect(after.current?.sha).toBe(good);
+    const left = await f.controller.runtime!.list({ app, env: 'production' });
+    expect(left.filter((i) => i.revision === bad)).toHaveLength(0);
+    expect(left.filter((i) => i.state === 'running' && i.revision === good)).toHaveLength(3);
+    expect(await (await fetch(url)).text()).toContain('good revision');
+  });
+});
