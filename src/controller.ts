@@ -98,6 +98,7 @@ export async function startController(
 
   const app = await buildServer({
     store,
+    rollouts,
     queues,
     repos,
     redis,

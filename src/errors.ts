@@ -28,6 +28,7 @@ export const ERRORS = {
   GANTRY_ERR_WEBHOOK_UNKNOWN_REPO: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_QUEUE_UNAVAILABLE: { status: 503, disposition: 'transient' },
   GANTRY_ERR_NOT_FOUND: { status: 404, disposition: 'stalled' },
+  GANTRY_ERR_ROLLOUT_FINISHED: { status: 409, disposition: 'stalled' },
   GANTRY_ERR_UNAUTHORIZED: { status: 401, disposition: 'stalled' },
   GANTRY_ERR_FORBIDDEN: { status: 403, disposition: 'stalled' },
   GANTRY_ERR_EDGE_UNAVAILABLE: { status: 503, disposition: 'transient' },

@@ -2,10 +2,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
 import { registerErrorHandler } from './errors.js';
+import { rolloutRoutes, type RolloutRoutesDeps } from './rollouts.js';
 import { systemRoutes, type SystemDeps } from './system.js';
 import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 
 export type ServerDeps = WebhookDeps &
+  RolloutRoutesDeps &
   AppRoutesDeps &
   SystemDeps & { log: Logger; apiBodyLimitBytes: number };
 
@@ -20,5 +22,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => appRoutes(scope, deps));
   await app.register(async (scope) => systemRoutes(scope, deps));
+  await app.register(async (scope) => rolloutRoutes(scope, deps));
   return app;
 }

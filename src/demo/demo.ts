@@ -11,7 +11,14 @@ import { api, type ClientOptions } from '../cli/client.js';
 import { parseControllerConfig } from '../config/controller-config.js';
 import { startController, type Controller } from '../controller.js';
 import { createBareRepo, startGitHttpServer } from '../devtools/git-http-server.js';
-import { BASE_IMAGE, ensureDocker, hasImage, startLocalServices } from '../devtools/services.js';
+import {
+  BASE_IMAGE,
+  ensureDocker,
+  freePort,
+  hasImage,
+  startLocalServices,
+} from '../devtools/services.js';
+import { followRollout, type RolloutView } from '../cli/follow-rollout.js';
 import type { Provider } from '../source/webhooks/index.js';
 import type { BuildRecord } from '../store/records.js';
 import { sendPushWebhook } from './forge.js';
@@ -22,6 +29,52 @@ const ZERO = '0'.repeat(40);
 
 const say = (s: string) => console.log(`\n==> ${s}`);
 const detail = (s: string) => console.log(`    ${s}`);
+
+function page(version: string): string {
+  return `<!doctype html>\n<title>hello</title>\n<h1>hello from gantry, version ${version}</h1>\n`;
+}
+
+/** The heading of the page the edge serves (what a user would see). */
+async function firstLine(url: string): Promise<string> {
+  try {
+    const res = await fetch(url);
+    const text = await res.text();
+    const h1 = text.split('\n').find((l) => l.includes('<h1>')) ?? '';
+    return `${res.status} "${h1.replace(/<[^>]+>/g, '').trim()}"`;
+  } catch (e) {
+    return `unreachable (${String(e)})`;
+  }
+}
+
+async function edgeUrl(client: ClientOptions): Promise<string> {
+  const res = await api<{ environments: { route: { url: string } | null }[] }>(
+    client,
+    '/api/apps/hello/rollouts?env=production',
+  );
+  return res.environments[0]?.route?.url ?? '(no route yet)';
+}
+
+const BUILD_LINE =
+  /^(Step |Successfully|pushing|image |context |fetching|ERROR|[0-9a-f]{12}: digest)/;
+
+/** Streams a build's log (only the milestones when `brief`) and returns the finished build. */
+async function showBuild(client: ClientOptions, sha: string, brief = false): Promise<BuildRecord> {
+  const first = await waitForBuild(client, 'hello', sha);
+  const built = await followBuildLog(client, first.id, {
+    follow: true,
+    write: (l) => {
+      if (!brief || BUILD_LINE.test(l)) detail(`│ ${l}`);
+    },
+  });
+  if (built.status !== 'succeeded') {
+    detail(`build ${built.status}: ${built.failure?.message ?? built.note ?? ''}`);
+  }
+  return built;
+}
+
+function showRollout(client: ClientOptions, sha: string): Promise<RolloutView> {
+  return followRollout(client, 'hello', 'production', sha, { write: (l) => detail(`▸ ${l}`) });
+}
 
 /** Waits until the app has a finished build for `sha`. */
 async function waitForBuild(client: ClientOptions, app: string, sha: string): Promise<BuildRecord> {
@@ -87,6 +140,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
   const repoUrl = git.repoUrl('hello.git');
   detail(`redis ${services.redis.url}, registry ${services.registry.address}, git ${repoUrl}`);
 
+  const edgePort = await freePort();
   const secret = randomBytes(24).toString('hex');
   const token = randomBytes(24).toString('base64url');
   const config = parseControllerConfig(
@@ -95,7 +149,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
       `redis: { url: "${services.redis.url}" }`,
       `registry: { address: "${services.registry.address}" }`,
       `dataDir: "${path.join(work, 'data')}"`,
-      'build: { timeoutSeconds: 300 }',
+      'build: { timeoutSeconds: 300, debounceMs: 500 }',
+      `edge: { basePort: ${edgePort} }`,
+      'deploy: { tickMs: 200 }',
       'tokens: [{ name: demo, role: admin, hash: "' + hashToken(token) + '" }]',
       `repos: [{ name: hello, url: "${repoUrl}", branches: [main], webhookSecret: "${secret}" }]`,
     ].join('\n'),
@@ -111,6 +167,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     say("pushing examples/hello to the git server and sending GitHub's push webhook");
     const wt = await Worktree.clone(repoUrl, path.join(work, 'clone'));
     await wt.copyFrom(path.join(ROOT, 'examples', 'hello'));
+    await wt.write('www/index.html', page('1'));
     const good = await pushAndWebhook(
       controller,
       wt,
@@ -121,38 +178,44 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     );
 
     say(`building ${good.slice(0, 12)} (log streamed from the API while it runs)`);
-    const first = await waitForBuild(client, 'hello', good);
-    const built = await followBuildLog(client, first.id, {
-      follow: true,
-      write: (l) => detail(`│ ${l}`),
-    });
-    if (built.status !== 'succeeded' || !built.image) {
-      ok = false;
-      detail(`build ${built.status}: ${built.failure?.message ?? built.note ?? ''}`);
-    } else {
-      const inRegistry = await registryDigest(
-        services.registry.address,
-        'hello',
-        good.slice(0, 12),
-      );
-      detail(`image    ${built.image.tag}`);
-      detail(`digest   ${built.image.digest} (registry says ${inRegistry ?? 'nothing'})`);
-      detail(`pinned   ${built.image.pinned}`);
-      detail(
-        `registry tags for hello: ${(await registryTags(services.registry.address, 'hello')).join(', ')}`,
-      );
-      ok &&= inRegistry === built.image.digest;
-    }
+    const built = await showBuild(client, good);
+    if (built.status !== 'succeeded' || !built.image) return false;
+    const inRegistry = await registryDigest(services.registry.address, 'hello', good.slice(0, 12));
+    detail(`image    ${built.image.tag}`);
+    detail(`digest   ${built.image.digest} (registry says ${inRegistry ?? 'nothing'})`);
+    ok &&= inRegistry === built.image.digest;
+
+    say(
+      'rolling it out: 3 replicas behind the Caddy edge, each health-checked before it gets traffic',
+    );
+    const first = await showRollout(client, good);
+    const url = await edgeUrl(client);
+    detail(`edge ${url} → ${await firstLine(url)}`);
+    ok &&= first.outcome === 'succeeded';
+
+    say(
+      'pushing version 2 with a broken health check (/healthz is gone): it must roll back by itself',
+    );
+    await rm(path.join(wt.dir, 'www', 'healthz'));
+    await wt.write('www/index.html', page('2 (broken)'));
+    const bad = await pushAndWebhook(controller, wt, 'github', secret, repoUrl, 'Version 2 (#2)');
+    const badBuild = await showBuild(client, bad, true);
+    ok &&= badBuild.status === 'succeeded';
+    const second = await showRollout(client, bad);
+    detail(`outcome: ${second.outcome ?? '?'} — ${second.reason ?? ''}`);
+    const served = await firstLine(url);
+    detail(`edge ${url} → ${served}`);
+    ok &&= second.outcome === 'failed' && served.includes('version 1');
 
     say('pushing a broken gantry.yaml (sent as a Gitea webhook): it must fail with file:line:col');
+    await wt.write('www/healthz', 'ok\n');
     await wt.write('gantry.yaml', 'app: hello\nrun:\n  port: 8080\n  replicas: three\n');
-    const bad = await pushAndWebhook(controller, wt, 'gitea', secret, repoUrl, 'Scale to three');
-    const failed = await waitForBuild(client, 'hello', bad);
-    detail(`build ${failed.id}: ${failed.status}`);
+    const broken = await pushAndWebhook(controller, wt, 'gitea', secret, repoUrl, 'Scale to three');
+    const failed = await waitForBuild(client, 'hello', broken);
     for (const l of failed.failure?.message.split('\n') ?? []) detail(`│ ${l}`);
-    const badTag = await registryDigest(services.registry.address, 'hello', bad.slice(0, 12));
+    const badTag = await registryDigest(services.registry.address, 'hello', broken.slice(0, 12));
     detail(
-      `registry has ${bad.slice(0, 12)}: ${badTag ? 'yes (wrong!)' : 'no — nothing was built or deployed'}`,
+      `registry has ${broken.slice(0, 12)}: ${badTag ? 'yes (wrong!)' : 'no — nothing was built or deployed'}`,
     );
     ok &&= failed.status === 'failed' && badTag === undefined;
 
@@ -165,7 +228,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     }
     say(
       ok
-        ? 'demo finished: the push became an immutable image, the broken spec was refused'
+        ? `demo finished: version 1 serves at ${await edgeUrl(client)}; the broken health check and the broken spec never reached users`
         : 'demo FAILED',
     );
 
@@ -176,6 +239,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
   } finally {
+    // The demo's containers go with it; `--keep` left them serving until Ctrl-C.
+    const runtime = controller.runtime;
+    if (runtime) for (const i of await runtime.list({ app: 'hello' })) await runtime.remove(i);
     await controller.close();
     await git.close();
     await services.stop();

@@ -25,7 +25,7 @@ interface TestUpstream {
   close(): Promise<void>;
 }
 
-/** An upstream that answers its name; `/slow` after 1.5 s, `/fail` with a 500. */
+/** An upstream that answers its name; `/work` after 25 ms, `/slow` after 1.5 s, `/fail` with 500. */
 async function startUpstream(name: string): Promise<TestUpstream> {
   const server: Server = createServer((req, res) => {
     up.inFlight++;
@@ -40,6 +40,7 @@ async function startUpstream(name: string): Promise<TestUpstream> {
       res.end(name);
     };
     if (path.startsWith('/slow')) setTimeout(reply, 1_500);
+    else if (path.startsWith('/work')) setTimeout(reply, 25);
     else reply();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -129,12 +130,14 @@ async function underLoad(
   method: 'GET' | 'POST' = 'GET',
 ) {
   const load = autocannon({
-    url,
+    url: `${url}/work`,
     connections: 10,
     overallRate: 300,
     duration: seconds,
     method,
-    ...(method === 'POST' ? { body: '{"n":1}', headers: { 'content-type': 'application/json' } } : {}),
+    ...(method === 'POST'
+      ? { body: '{"n":1}', headers: { 'content-type': 'application/json' } }
+      : {}),
   });
   const [result] = await Promise.all([load, during()]);
   const summary = {
@@ -147,6 +150,24 @@ async function underLoad(
   };
   console.log(`[edge-caddy] ${method} ${url} under load:`, JSON.stringify(summary));
   return summary;
+}
+
+/** Load on [A, D] with D's process killed 1.5 s in. */
+async function killMidLoad(id: string, method: 'GET' | 'POST') {
+  const a = await upstream('A');
+  const doomed = await startUpstreamProcess('D');
+  const url = await route(id);
+  await edge.setUpstreams(id, [a.address, doomed.address]);
+  const summary = await underLoad(
+    url,
+    4,
+    async () => {
+      await sleep(1_500);
+      doomed.child.kill('SIGKILL');
+    },
+    method,
+  );
+  return { summary, a };
 }
 
 let pair: CaddyPair;
@@ -226,7 +247,8 @@ describe('CaddyEdge on Caddy 2.6', () => {
     }
   });
 
-  it('switches A→B→C→D→E under 300 req/s without a single failed request', async () => {
+  // POSTs, which Caddy never retries: zero failures come from switching and draining alone.
+  it('switches U0→U1→U2→U3→U4 under 300 POST/s without a single failed request', async () => {
     const id = 'switch-load';
     const url = await route(id);
     let current = await upstream('U0');
@@ -234,20 +256,26 @@ describe('CaddyEdge on Caddy 2.6', () => {
     const served: Record<string, number> = {};
     const drains: number[] = [];
 
-    const summary = await underLoad(url, 6, async () => {
-      for (let i = 1; i <= 4; i++) {
-        await sleep(1_100);
-        const next = await upstream(`U${i}`);
-        await edge.setUpstreams(id, [next.address]);
-        const result = await edge.drain(id, current.address, { timeoutMs: 5_000 });
-        expect(result.drained).toBe(true);
-        drains.push(result.waitedMs);
-        // Abrupt: any request still running on it would be reset and show up as an error.
-        await current.close();
-        served[current.name] = current.served;
-        current = next;
-      }
-    });
+    const summary = await underLoad(
+      url,
+      6,
+      async () => {
+        for (let i = 1; i <= 4; i++) {
+          await sleep(1_000);
+          const next = await upstream(`U${i}`);
+          await edge.setUpstreams(id, [next.address]);
+          const result = await edge.drain(id, current.address, { timeoutMs: 5_000 });
+          expect(result.drained).toBe(true);
+          drains.push(result.waitedMs);
+          // Abrupt: a request still running on it would be reset. (Closing right after the
+          // switch, without the drain, fails ~40 of these requests.)
+          await current.close();
+          served[current.name] = current.served;
+          current = next;
+        }
+      },
+      'POST',
+    );
     served[current.name] = current.served;
     console.log('[edge-caddy] served per upstream:', served, 'drain ms:', drains);
 
@@ -313,21 +341,22 @@ describe('CaddyEdge on Caddy 2.6', () => {
     expect(Object.keys((await edge.stats('switch-basic')).byUpstream)).not.toContain(bad.address);
   });
 
-  it('hides an upstream process killed mid-load behind retries', async () => {
-    const id = 'abrupt-death';
-    const a = await upstream('A');
-    const doomed = await startUpstreamProcess('D');
-    const url = await route(id);
-    await edge.setUpstreams(id, [a.address, doomed.address]);
-
-    const summary = await underLoad(url, 4, async () => {
-      await sleep(1_500);
-      doomed.child.kill('SIGKILL');
-    });
+  it('hides an upstream process killed mid-load from GET clients (retries)', async () => {
+    const { summary, a } = await killMidLoad('abrupt-death-get', 'GET');
     expect(summary.errors).toBe(0);
     expect(summary.timeouts).toBe(0);
     expect(summary.non2xx).toBe(0);
     expect(a.served).toBeGreaterThan(summary.requests / 2);
+  });
+
+  // A POST that was running on the killed process, or reached it before its first failure took it
+  // out of rotation, cannot be retried safely (the app may have acted) — and Caddy 2.6 cannot
+  // retry bodies at all. Those few fail; none of the others may.
+  it('limits the POSTs lost to an upstream killed mid-load to those that were on it', async () => {
+    const { summary } = await killMidLoad('abrupt-death-post', 'POST');
+    expect(summary.errors).toBe(0);
+    expect(summary.timeouts).toBe(0);
+    expect(summary.non2xx).toBeLessThanOrEqual(10);
   });
 
   it('routes by Host on a shared listener, and removes routes one by one', async () => {

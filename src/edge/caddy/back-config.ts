@@ -5,7 +5,14 @@
 import type { RouteId, Upstream } from '../edge.js';
 import type { JsonObject } from './json.js';
 import { isJsonObject } from './json.js';
-import { backServerId, drainHolderId, liveRouteId, routeLoggerName, tierSocket } from './names.js';
+import {
+  backServerId,
+  drainHolderId,
+  liveRouteId,
+  retryRouteId,
+  routeLoggerName,
+  tierSocket,
+} from './names.js';
 import { UPSTREAM_HEADER } from './names.js';
 import { DIAL_TIMEOUT, FAIL_DURATION, MAX_FAILS, TRY_DURATION, TRY_INTERVAL } from './policy.js';
 
@@ -53,10 +60,21 @@ export function backServerConfig(edgeName: string, routeId: RouteId, state: Back
       handle: [{ handler: 'reverse_proxy', upstreams: state.draining.map((dial) => ({ dial })) }],
     });
   }
-  routes.push({
-    '@id': liveRouteId(routeId),
-    handle: [state.live.length > 0 ? liveProxy(state.live) : noUpstreams()],
-  });
+  if (state.live.length === 0) {
+    routes.push({ '@id': liveRouteId(routeId), handle: [noUpstreams()] });
+  } else {
+    // Two handlers over the same upstreams (Caddy shares in-flight counts and failure marks
+    // between them by address). Only requests without a body may be retried: Caddy 2.6 closes
+    // the request body when a connect fails, so retrying a POST fails with "invalid Read on
+    // closed Body" — and charges that failure to the healthy upstream it was retried on, which
+    // can take every upstream out of rotation (caddyserver/caddy#5454, fixed only in 2.11).
+    routes.push({
+      '@id': retryRouteId(routeId),
+      match: [{ method: [...RETRYABLE_METHODS] }],
+      handle: [liveProxy(state.live, true)],
+    });
+    routes.push({ '@id': liveRouteId(routeId), handle: [liveProxy(state.live, false)] });
+  }
   return {
     '@id': backServerId(routeId),
     listen: [tierSocket(edgeName, routeId)],
@@ -66,16 +84,18 @@ export function backServerConfig(edgeName: string, routeId: RouteId, state: Back
   };
 }
 
-function liveProxy(live: readonly Upstream[]): JsonObject {
+/** Methods whose requests carry no body in practice, and so survive Caddy 2.6's retries. */
+export const RETRYABLE_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
+
+function liveProxy(live: readonly Upstream[], retry: boolean): JsonObject {
   return {
     handler: 'reverse_proxy',
     upstreams: live.map((dial) => ({ dial })),
     load_balancing: {
-      selection_policy: { policy: 'least_conn' },
-      // A try that fails to connect is always retried on another upstream; one that fails after
-      // the request was sent is retried only for GET (Caddy's default: the app may have acted).
-      try_duration: TRY_DURATION,
-      try_interval: TRY_INTERVAL,
+      selection_policy: { policy: 'round_robin' },
+      // With retries, a try that fails to connect moves on to another upstream, and so does a
+      // GET that fails after it was sent (Caddy's default; the app may have acted on others).
+      ...(retry ? { try_duration: TRY_DURATION, try_interval: TRY_INTERVAL } : {}),
     },
     health_checks: { passive: { fail_duration: FAIL_DURATION, max_fails: MAX_FAILS } },
     transport: { protocol: 'http', dial_timeout: DIAL_TIMEOUT },

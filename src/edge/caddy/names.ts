@@ -60,9 +60,14 @@ export function backServerId(routeId: RouteId): string {
   return `gantry-back-${routeId}`;
 }
 
-/** `@id` of the back route that carries traffic. */
+/** `@id` of the back route that carries the other requests (and names the live upstreams). */
 export function liveRouteId(routeId: RouteId): string {
   return `gantry-live-${routeId}`;
+}
+
+/** `@id` of the back route for requests that may be retried on another upstream. */
+export function retryRouteId(routeId: RouteId): string {
+  return `gantry-retry-${routeId}`;
 }
 
 /** `@id` of the back route that never matches and only holds draining upstreams. */

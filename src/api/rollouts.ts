@@ -1,0 +1,127 @@
+import type { FastifyInstance } from 'fastify';
+import type { TokenConfig } from '../config/controller-config.js';
+import { GantryError } from '../errors.js';
+import { describePhase, phaseOf, type RolloutPlan, type RolloutState } from '../rollout/index.js';
+import type { RolloutRecord } from '../store/records.js';
+import type { RolloutStore } from '../store/rollouts.js';
+import type { Store } from '../store/store.js';
+import { requireRole } from './auth.js';
+import { appNameParam } from './schemas.js';
+
+export interface RolloutRoutesDeps {
+  store: Store;
+  rollouts: RolloutStore;
+  tokens: TokenConfig[];
+}
+
+const rolloutIdParam = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^r-[a-z0-9]+-[a-z0-9]+$' } },
+} as const;
+
+/** A rollout as clients see it: the record, its derived phase, and no internal working state. */
+export function rolloutView(rec: RolloutRecord) {
+  const { plan, state, ...rest } = rec;
+  const phase =
+    plan && state
+      ? describePhase(phaseOf(plan as RolloutPlan, state as RolloutState))
+      : (rec.outcome ?? 'pending');
+  const s = state as RolloutState | undefined;
+  return {
+    ...rest,
+    phase,
+    instances: (s?.instances ?? []).map((i) => ({
+      slot: i.slot,
+      role: i.role,
+      revision: i.revision,
+      host: i.host,
+      id: i.id,
+      runtime: i.runtime,
+      routed: i.routed,
+      health: i.health,
+      retiring: i.retire?.reason ?? null,
+    })),
+    failure: s?.failure ?? null,
+    evidence: s?.evidence ?? [],
+  };
+}
+
+async function load(rollouts: RolloutStore, id: string): Promise<RolloutRecord> {
+  const rec = await rollouts.get(id);
+  if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `rollout ${id} is not known`);
+  return rec;
+}
+
+/** Rollouts: list, one with its events, and pause / resume / abort for deployers. */
+export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDeps): Promise<void> {
+  const { rollouts, store } = deps;
+
+  app.register(async (read) => {
+    read.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+    read.get<{ Params: { app: string }; Querystring: { env?: string } }>(
+      '/api/apps/:app/rollouts',
+      {
+        schema: {
+          params: appNameParam,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+          },
+        },
+      },
+      async (req) => {
+        const rec = await store.getApp(req.params.app);
+        if (!rec)
+          throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
+        const envs = req.query.env ? [req.query.env] : Object.keys(rec.environments);
+        const lists = await Promise.all(envs.map((e) => rollouts.list(rec.name, e)));
+        const all = lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+        const states = await Promise.all(envs.map((e) => rollouts.env(rec.name, e)));
+        return { environments: states, rollouts: all.map(rolloutView) };
+      },
+    );
+    read.get<{ Params: { id: string }; Querystring: { from?: number } }>(
+      '/api/rollouts/:id',
+      {
+        schema: {
+          params: rolloutIdParam,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { from: { type: 'integer', minimum: 0 } },
+          },
+        },
+      },
+      async (req) => {
+        const rec = await load(rollouts, req.params.id);
+        const from = req.query.from ?? 0;
+        const events = await rollouts.events(rec.id, from);
+        return { rollout: rolloutView(rec), events, next: from + events.length };
+      },
+    );
+  });
+
+  app.register(async (write) => {
+    write.addHook('preHandler', requireRole(deps.tokens, 'deployer'));
+    for (const intent of ['pause', 'resume', 'abort'] as const) {
+      write.post<{ Params: { id: string } }>(
+        `/api/rollouts/:id/${intent}`,
+        { schema: { params: rolloutIdParam } },
+        async (req, reply) => {
+          const rec = await load(rollouts, req.params.id);
+          if (rec.outcome) {
+            throw new GantryError(
+              'GANTRY_ERR_ROLLOUT_FINISHED',
+              `rollout ${rec.id} already ended: ${rec.outcome}`,
+            );
+          }
+          // Collected here, applied once by the rollout's next decision (in whichever process runs it).
+          await rollouts.pushIntent(rec.id, intent);
+          return reply.status(202).send({ accepted: intent, rollout: rec.id });
+        },
+      );
+    }
+  });
+}
