@@ -173,6 +173,7 @@ async function startDeploy(
     edge,
     log,
     tickMs: config.deploy.tickMs,
+    keepImages: config.deploy.keepImages,
     secretsEnv: process.env,
     // Each environment gets its own listener the first time it is deployed, kept from then on.
     async routeFor(app, env, spec) {

@@ -84,6 +84,7 @@ export const controllerConfigSchema = {
       properties: {
         enabled: { type: 'boolean', default: true },
         tickMs: { type: 'integer', minimum: 50, maximum: 10000, default: 250 },
+        keepImages: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
       },
     },
     build: {

@@ -50,7 +50,7 @@ export interface ControllerConfig {
     listenHost: string;
     basePort: number;
   };
-  deploy: { enabled: boolean; tickMs: number };
+  deploy: { enabled: boolean; tickMs: number; keepImages: number };
   build: {
     concurrency: number;
     timeoutSeconds: number;

@@ -39,6 +39,8 @@ export interface RolloutDeps {
   routeFor(app: string, env: string, spec: AppSpec): Promise<RouteSpec>;
   /** How often the loop observes and decides. */
   tickMs: number;
+  /** Succeeded revisions per environment whose images stay on every host (the rollback window). */
+  keepImages: number;
   secretsEnv: NodeJS.ProcessEnv;
 }
 
@@ -310,8 +312,33 @@ class Loop {
     const reason =
       action.failure?.detail ??
       (action.outcome === 'succeeded' ? `${this.plan.replicas} × ${short(this.rec.to.sha)} serving` : action.outcome);
+    if (action.outcome === 'succeeded') await pruneImages(this.deps, app);
     const phase = describePhase(phaseOf(this.plan, this.state));
     this.deps.log.info({ rollout: this.rec.id, app, env, outcome: action.outcome, phase }, 'rollout finished');
     return finishRecord(this.deps, { ...this.rec, state: this.state }, action.outcome, reason);
+  }
+}
+
+/**
+ * Removes an app's images from every host except the rollback window: the revisions each
+ * environment runs and the last `keepImages` that succeeded there. Images stay in the registry,
+ * so even a pruned revision can be pulled back; pruning is a courtesy and never fails a rollout.
+ */
+async function pruneImages(deps: RolloutDeps, app: string): Promise<void> {
+  const record = await deps.store.getApp(app);
+  const keep = new Set<string>();
+  for (const env of Object.keys(record?.environments ?? {})) {
+    const state = await deps.rollouts.env(app, env);
+    if (state.current) keep.add(state.current.image);
+    const recent = (await deps.rollouts.list(app, env, 100)).filter((r) => r.outcome === 'succeeded');
+    for (const r of recent.slice(0, deps.keepImages)) keep.add(r.to.image);
+  }
+  for (const host of deps.runtime.hosts()) {
+    try {
+      const removed = await deps.runtime.removeImages(host, [...keep], app);
+      if (removed.length > 0) deps.log.info({ app, host, removed }, 'pruned images outside the rollback window');
+    } catch (e) {
+      deps.log.warn({ app, host, err: String(e) }, 'image pruning failed');
+    }
   }
 }

@@ -356,7 +356,7 @@ describe('CaddyEdge on Caddy 2.6', () => {
     const { summary } = await killMidLoad('abrupt-death-post', 'POST');
     expect(summary.errors).toBe(0);
     expect(summary.timeouts).toBe(0);
-    expect(summary.non2xx).toBeLessThanOrEqual(10);
+    expect(summary.non2xx).toBeLessThanOrEqual(15); // measured: 5–7; the bug it guards against: ~450
   });
 
   it('routes by Host on a shared listener, and removes routes one by one', async () => {

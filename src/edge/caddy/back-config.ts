@@ -29,7 +29,7 @@ export const EMPTY_BACK_STATE: BackState = { live: [], draining: [] };
 /** The state after `setUpstreams(upstreams)`: whatever leaves `live` starts draining. */
 export function withLive(current: BackState, upstreams: readonly Upstream[]): BackState {
   const live = [...new Set(upstreams)];
-  const draining = [...new Set([...current.live, ...current.draining])].filter(
+  const draining = [...new Set([...current.draining, ...current.live])].filter(
     (u) => !live.includes(u),
   );
   return { live, draining };
