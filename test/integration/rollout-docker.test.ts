@@ -1,9 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../../src/cli/client.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 import { uniqueName } from '../support/env.js';
-import { EXAMPLE, finishedBuild, startFixture, waitFor, type Fixture } from '../support/controller-fixture.js';
+import {
+  EXAMPLE,
+  finishedBuild,
+  startFixture,
+  waitFor,
+  type Fixture,
+} from '../support/controller-fixture.js';
 
 /** The finished rollout of `sha` to production. */
 function finishedRollout(f: Fixture, app: string, sha: string): Promise<RolloutRecord> {
@@ -63,5 +70,33 @@ describe('rolling replacement on Docker behind the Caddy edge', () => {
     expect(left.filter((i) => i.revision === bad)).toHaveLength(0);
     expect(left.filter((i) => i.state === 'running' && i.revision === good)).toHaveLength(3);
     expect(await (await fetch(url)).text()).toContain('good revision');
+  });
+
+  it('aborts a rollout on request through the API: the previous revision keeps serving', async () => {
+    await f.wt.write('www/healthz', 'ok\n');
+    await f.wt.write('www/index.html', '<h1>third revision</h1>\n');
+    const third = await f.push('github', 'Third revision');
+    expect((await finishedBuild(f, app, third)).status).toBe('succeeded');
+    const running = await waitFor('the third rollout to start', async () =>
+      (await f.controller.rollouts.list(app, 'production')).find((r) => r.to.sha === third),
+    );
+    // A viewer may look but not act.
+    await expect(
+      api(f.client, `/api/rollouts/${running.id}/abort`, { method: 'POST' }),
+    ).rejects.toThrow(/403/);
+    await api(f.deployer, `/api/rollouts/${running.id}/abort`, { method: 'POST' });
+    const done = await finishedRollout(f, app, third);
+    expect(done.outcome).toBe('aborted');
+    const env = await f.controller.rollouts.env(app, 'production');
+    expect(env.current?.sha).not.toBe(third);
+    const left = await f.controller.runtime!.list({ app, env: 'production' });
+    expect(left.filter((i) => i.revision === third)).toHaveLength(0);
+    expect(await (await fetch(env.route!.url)).text()).toContain('good revision');
+    const view = await api<{ rollout: { phase: string }; events: { text: string }[] }>(
+      f.client,
+      `/api/rollouts/${running.id}`,
+    );
+    expect(view.rollout.phase).toBe('aborted');
+    expect(view.events.map((e) => e.text).join('\n')).toMatch(/abort applied/);
   });
 });

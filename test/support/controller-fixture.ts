@@ -43,7 +43,10 @@ export interface Fixture {
   wt: Worktree;
   secret: string;
   token: string;
+  /** Viewer token. */
   client: ClientOptions;
+  /** Deployer token: may deploy, roll back, pause, resume, abort. */
+  deployer: ClientOptions;
   prefix: string;
   /** Commits what is staged (or an empty commit), pushes, and sends a signed webhook. */
   push(provider: Provider, message: string, opts?: { webhook?: boolean }): Promise<string>;
@@ -59,6 +62,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   const repoUrl = git.repoUrl('app.git');
   const secret = randomBytes(20).toString('hex');
   const token = randomBytes(20).toString('hex');
+  const deployerToken = randomBytes(20).toString('hex');
   const prefix = name;
   const config = parseControllerConfig(
     [
@@ -66,7 +70,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
       `redis: { url: "${opts.redisUrl ?? env.redisUrl}", prefix: "${prefix}" }`,
       `registry: { address: "${opts.registry ?? env.registry}" }`,
       `dataDir: "${path.join(dir, 'data')}"`,
-      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }]`,
+      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, hash: "${hashToken(deployerToken)}" }]`,
       opts.deploy
         ? `edge: { basePort: ${await freePort()} }\ndeploy: { tickMs: 200 }`
         : 'deploy: { enabled: false }',
@@ -92,6 +96,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     token,
     prefix,
     client: { url: controller.url, token },
+    deployer: { url: controller.url, token: deployerToken },
     async push(provider, message, pushOpts = {}) {
       const sha = await wt.commit(message);
       await wt.push();

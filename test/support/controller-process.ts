@@ -31,6 +31,23 @@ import { EXAMPLE, ROOT, waitFor } from './controller-fixture.js';
 import { testEnv, uniqueName } from './env.js';
 
 const BIN = path.join(ROOT, 'bin', 'gantry.js');
+
+/**
+ * The example app, but stopping at once on SIGTERM: busybox httpd as PID 1 ignores it, so every
+ * stop would wait the full 10 s grace period. A shell with a trap is PID 1 here instead.
+ */
+export const QUICK_STOP_DOCKERFILE = `FROM gantry.local/busybox:1
+COPY www/ /www/
+RUN chmod 0755 /www/cgi-bin/info
+USER app
+EXPOSE 8080
+CMD ["busybox", "sh", "-c", "trap 'exit 0' TERM; busybox httpd -f -p 8080 -h /www & wait"]
+`;
+
+/** The spec with another health threshold (at a 1 s interval: ~N s until healthy). */
+export function withHealthyThreshold(spec: string, n: number): string {
+  return spec.replace(/healthyThreshold: \d+/, `healthyThreshold: ${n}`);
+}
 const READY_TIMEOUT_MS = 30_000;
 
 /** One `node bin/gantry.js serve --config FILE` process. */
@@ -207,6 +224,8 @@ export interface Rig {
   readonly dir: string;
   readonly prefix: string;
   readonly wt: Worktree;
+  /** The gantry.yaml first committed (the example's, under the rig's app name). */
+  readonly spec: string;
   readonly redis: Redis;
   readonly store: Store;
   readonly rollouts: RolloutStore;
@@ -246,8 +265,9 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
   const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
   await wt.copyFrom(EXAMPLE);
   const example = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-  const spec = example.replace('app: hello', `app: ${opts.app}`);
-  await wt.write('gantry.yaml', opts.spec ? opts.spec(spec) : spec);
+  const named = example.replace('app: hello', `app: ${opts.app}`);
+  const spec = opts.spec ? opts.spec(named) : named;
+  await wt.write('gantry.yaml', spec);
 
   const redis = await connectRedis(env.redisUrl);
   const store = new Store(redis, prefix);
@@ -285,6 +305,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     dir,
     prefix,
     wt,
+    spec,
     redis,
     store,
     rollouts,

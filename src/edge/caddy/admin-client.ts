@@ -5,12 +5,30 @@ import { GantryError, errorMessage } from '../../errors.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
+/** A config value and the ETag to change it only if nobody else has since (`If-Match`). */
+export interface Versioned {
+  /** undefined when the path does not exist (Caddy answers `null` or 404). */
+  readonly value: unknown;
+  readonly etag: string | undefined;
+}
+
 export interface AdminClient {
   readonly url: string;
-  /** The decoded body (undefined when empty). Throws GantryError; `NOT_FOUND` for a 404. */
-  call(method: Method, path: string, body?: unknown): Promise<unknown>;
+  /**
+   * The decoded body (undefined when empty). With `ifMatch`, Caddy applies the change only if
+   * the config under the ETag's path is unchanged, else throws a conflict (see `isConflict`).
+   * Throws GantryError; `NOT_FOUND` for a 404.
+   */
+  call(method: Method, path: string, body?: unknown, ifMatch?: string): Promise<unknown>;
   /** Like `call('GET', …)` but undefined for a missing object instead of an error. */
   get(path: string): Promise<unknown>;
+  /** The value at a `/config/…` path with its ETag. */
+  read(path: string): Promise<Versioned>;
+}
+
+/** Whether `e` is Caddy refusing an `If-Match` change because the config moved on meanwhile. */
+export function isConflict(e: unknown): boolean {
+  return e instanceof GantryError && e.details?.status === 412;
 }
 
 // Every config load restarts Caddy's admin server and closes its connections (2.6), so a pooled
@@ -23,10 +41,15 @@ const TIMEOUT_MS = 15_000;
 /** A client for the admin endpoint at `url` (`http://127.0.0.1:PORT`). */
 export function adminClient(url: string): AdminClient {
   const base = new URL(url);
-  const call = async (method: Method, path: string, body?: unknown): Promise<unknown> => {
+  const send = async (
+    method: Method,
+    path: string,
+    body?: unknown,
+    ifMatch?: string,
+  ): Promise<Answer> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await once(base, method, path, body);
+        return await once(base, method, path, body, ifMatch);
       } catch (e) {
         if (e instanceof GantryError || attempt >= RETRIES) {
           throw e instanceof GantryError
@@ -41,21 +64,37 @@ export function adminClient(url: string): AdminClient {
       }
     }
   };
+  const read = async (path: string): Promise<Versioned> => {
+    try {
+      const { value, etag } = await send('GET', path);
+      return { value: value ?? undefined, etag };
+    } catch (e) {
+      if (e instanceof GantryError && e.code === 'GANTRY_ERR_NOT_FOUND') {
+        return { value: undefined, etag: undefined };
+      }
+      throw e;
+    }
+  };
   return {
     url,
-    call,
-    get: async (path) => {
-      try {
-        return await call('GET', path);
-      } catch (e) {
-        if (e instanceof GantryError && e.code === 'GANTRY_ERR_NOT_FOUND') return undefined;
-        throw e;
-      }
-    },
+    call: async (method, path, body, ifMatch) => (await send(method, path, body, ifMatch)).value,
+    get: async (path) => (await read(path)).value,
+    read,
   };
 }
 
-function once(base: URL, method: Method, path: string, body: unknown): Promise<unknown> {
+interface Answer {
+  readonly value: unknown;
+  readonly etag: string | undefined;
+}
+
+function once(
+  base: URL,
+  method: Method,
+  path: string,
+  body: unknown,
+  ifMatch: string | undefined,
+): Promise<Answer> {
   const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
@@ -68,6 +107,7 @@ function once(base: URL, method: Method, path: string, body: unknown): Promise<u
         timeout: TIMEOUT_MS,
         headers: {
           connection: 'close',
+          ...(ifMatch === undefined ? {} : { 'if-match': ifMatch }),
           ...(data === undefined
             ? {}
             : { 'content-type': 'application/json', 'content-length': data.length }),
@@ -81,8 +121,13 @@ function once(base: URL, method: Method, path: string, body: unknown): Promise<u
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
+            // Caddy 2.6 sends the ETag as a trailer, after the body.
+            const etag = res.trailers.etag ?? res.headers.etag;
             try {
-              resolve(text.trim() === '' ? undefined : (JSON.parse(text) as unknown));
+              resolve({
+                value: text.trim() === '' ? undefined : (JSON.parse(text) as unknown),
+                etag,
+              });
             } catch (e) {
               reject(
                 new GantryError('GANTRY_ERR_EDGE_UNAVAILABLE', `bad JSON from Caddy`, { cause: e }),
