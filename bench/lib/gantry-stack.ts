@@ -25,7 +25,12 @@ export interface GantryStack {
   /** Pushes HEAD and sends a signed GitHub push webhook for it. */
   pushHead(sha: string, message: string): Promise<void>;
   /** Polls until the rollout of `sha` to `env` has an outcome. */
-  finishedRollout(app: string, sha: string, timeoutMs: number, env?: string): Promise<RolloutRecord>;
+  finishedRollout(
+    app: string,
+    sha: string,
+    timeoutMs: number,
+    env?: string,
+  ): Promise<RolloutRecord>;
   close(): Promise<void>;
 }
 

@@ -40,7 +40,12 @@ export interface LoadJob {
 }
 
 function loadArgs(job: LoadJob & { untilStdin?: boolean }): string[] {
-  return ['--import', 'tsx', path.join(here, 'load.ts'), JSON.stringify({ connections: 32, ...job })];
+  return [
+    '--import',
+    'tsx',
+    path.join(here, 'load.ts'),
+    JSON.stringify({ connections: 32, ...job }),
+  ];
 }
 
 /** Runs bench/lib/load.ts in a child process for `job.seconds` and returns its summary. */

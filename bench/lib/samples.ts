@@ -52,4 +52,3 @@ export function samplesOf(r: LoadResult): Sample[] {
   if (r.samples === undefined) throw new Error('the load ran without samples: true');
   return r.samples;
 }
-

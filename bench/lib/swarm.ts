@@ -110,7 +110,14 @@ export function serviceRemoveArgs(name: string): string[] {
 }
 
 export function taskContainerArgs(taskId: string): string[] {
-  return ['inspect', '--type', 'task', '--format', '{{.Status.ContainerStatus.ContainerID}}', taskId];
+  return [
+    'inspect',
+    '--type',
+    'task',
+    '--format',
+    '{{.Status.ContainerStatus.ContainerID}}',
+    taskId,
+  ];
 }
 
 export function containerStateArgs(containerId: string): string[] {
@@ -169,7 +176,9 @@ export async function updateAndWait(
       return { startedAt, endedAt: now, status };
     }
     if (now - startedAt > opts.timeoutMs) {
-      throw new Error(`swarm update of ${name} did not end in ${opts.timeoutMs} ms: ${JSON.stringify(status)}`);
+      throw new Error(
+        `swarm update of ${name} did not end in ${opts.timeoutMs} ms: ${JSON.stringify(status)}`,
+      );
     }
     await sleep(opts.pollMs ?? 100);
   }

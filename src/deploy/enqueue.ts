@@ -43,10 +43,21 @@ export async function enqueueAfterBuild(
   for (const [env, binding] of Object.entries(app?.environments ?? {})) {
     if (binding.branch !== build.branch) continue;
     if (await deps.rollouts.hasFailed(build.app, env, build.sha)) {
-      deps.log.info({ app: build.app, env, sha: build.sha }, 'not rolling out a revision that failed here before');
+      deps.log.info(
+        { app: build.app, env, sha: build.sha },
+        'not rolling out a revision that failed here before',
+      );
       continue;
     }
-    ids.push(await enqueueRollout(deps, { app: build.app, env, sha: build.sha, kind: 'deploy', trigger: build.trigger }));
+    ids.push(
+      await enqueueRollout(deps, {
+        app: build.app,
+        env,
+        sha: build.sha,
+        kind: 'deploy',
+        trigger: build.trigger,
+      }),
+    );
   }
   return ids;
 }

@@ -44,6 +44,8 @@ export interface RolloutDeps {
   secretsEnv: NodeJS.ProcessEnv;
 }
 
+const DRAIN_MS = 1000;
+
 /** One line for the event stream from a core event. */
 export function eventText(e: RolloutEvent): string {
   switch (e.kind) {
@@ -69,7 +71,9 @@ export function eventText(e: RolloutEvent): string {
 }
 
 function parseIntents(raw: string[]): Intent[] {
-  return raw.filter((r): r is Intent['kind'] => ['pause', 'resume', 'abort'].includes(r)).map((kind) => ({ kind }));
+  return raw
+    .filter((r): r is Intent['kind'] => ['pause', 'resume', 'abort'].includes(r))
+    .map((kind) => ({ kind }));
 }
 
 /**
@@ -84,7 +88,10 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
   if (!appRec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${job.app} is not known`);
   const revision = await deps.store.getRevision(job.app, job.sha);
   if (!revision?.image) {
-    throw new GantryError('GANTRY_ERR_NOT_FOUND', `${job.app}@${job.sha.slice(0, 12)} has no built image`);
+    throw new GantryError(
+      'GANTRY_ERR_NOT_FOUND',
+      `${job.app}@${job.sha.slice(0, 12)} has no built image`,
+    );
   }
   const repo = deps.repos.get(appRec.repo);
   const spec = await specAt(repo, appRec.path, job.sha, revision.branch);
@@ -103,7 +110,12 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
     };
     // A newer deploy asked for after this one was queued makes it moot (rollbacks never are).
     if (job.kind === 'deploy' && envState.desired && envState.desired !== job.sha) {
-      return finishRecord(deps, rec, 'superseded', `superseded by ${envState.desired.slice(0, 12)}`);
+      return finishRecord(
+        deps,
+        rec,
+        'superseded',
+        `superseded by ${envState.desired.slice(0, 12)}`,
+      );
     }
     if (envState.current?.sha === job.sha && job.kind === 'deploy') {
       return finishRecord(deps, rec, 'succeeded', 'already running this revision');
@@ -116,6 +128,9 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
       to: rec.to,
       hosts: deps.runtime.hosts(),
       kind: job.kind,
+      // The edge's drain waits for the instance's in-flight requests to finish before each stop;
+      // the core's own pause only lets the route change reach the proxy first.
+      drainMs: DRAIN_MS,
     });
     rec = { ...rec, plan, state: initialState(plan) };
     await deps.rollouts.put(rec);
@@ -124,7 +139,11 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
 
   const known = envState.route;
   const route: RouteSpec = known
-    ? { id: known.id, listen: { host: known.host, port: known.port }, ...(known.domain ? { domain: known.domain } : {}) }
+    ? {
+        id: known.id,
+        listen: { host: known.host, port: known.port },
+        ...(known.domain ? { domain: known.domain } : {}),
+      }
     : await deps.routeFor(job.app, job.env, spec);
   const { url } = await deps.edge.ensureRoute(route);
   if (!known) {
@@ -178,7 +197,9 @@ class Loop {
   ) {
     this.plan = rec.plan as RolloutPlan;
     this.state = rec.state as RolloutState;
-    this.prober = new Prober(deps.runtime, (id, r) => this.probes.add(id, { at: r.at, ok: r.ok, detail: r.detail }));
+    this.prober = new Prober(deps.runtime, (id, r) =>
+      this.probes.add(id, { at: r.at, ok: r.ok, detail: r.detail }),
+    );
   }
 
   close(): void {
@@ -198,7 +219,11 @@ class Loop {
       await this.deps.rollouts.put(this.rec);
       await this.deps.rollouts.appendEvents(
         this.rec.id,
-        decision.events.map((e): RolloutEventRecord => ({ at: e.at, kind: e.kind, text: eventText(e) })),
+        decision.events.map((e): RolloutEventRecord => ({
+          at: e.at,
+          kind: e.kind,
+          text: eventText(e),
+        })),
       );
       for (const action of decision.actions) {
         const finished = await this.apply(action);
@@ -220,7 +245,10 @@ class Loop {
         .map(upstreamOf)
         .filter((u): u is string => u !== undefined);
       const t = trafficOf(stats, ups);
-      edgeStats = { requests: t.requests, errorRate: t.requests === 0 ? 0 : t.errors5xx / t.requests };
+      edgeStats = {
+        requests: t.requests,
+        errorRate: t.requests === 0 ? 0 : t.errors5xx / t.requests,
+      };
     }
     return observe(this.instances, routed, this.probes, edgeStats);
   }
@@ -234,7 +262,11 @@ class Loop {
       if (!this.prober.watching().includes(i.id)) {
         this.prober.watch(
           { hostPort: i.hostPort, instance: i },
-          { check: this.plan.health.check, intervalMs: this.plan.health.intervalMs, timeoutMs: this.plan.health.timeoutMs },
+          {
+            check: this.plan.health.check,
+            intervalMs: this.plan.health.intervalMs,
+            timeoutMs: this.plan.health.timeoutMs,
+          },
         );
       }
     }
@@ -281,7 +313,10 @@ class Loop {
       case 'unroute': {
         const current = await this.deps.edge.upstreams(this.routeId);
         const remove = new Set(this.upstreamsOf(action.instanceIds));
-        await this.deps.edge.setUpstreams(this.routeId, current.filter((u) => !remove.has(u)));
+        await this.deps.edge.setUpstreams(
+          this.routeId,
+          current.filter((u) => !remove.has(u)),
+        );
         return undefined;
       }
       case 'stop': {
@@ -289,7 +324,8 @@ class Loop {
         if (!instance) return undefined;
         const upstream = upstreamOf(instance);
         // Drain before stop: requests still running on it would be reset by SIGTERM.
-        if (upstream) await this.deps.edge.drain(this.routeId, upstream, { timeoutMs: this.plan.drainMs });
+        if (upstream)
+          await this.deps.edge.drain(this.routeId, upstream, { timeoutMs: this.plan.drainMs });
         await this.deps.runtime.stop(instance, { timeoutSeconds: 10 });
         await this.deps.runtime.remove(instance);
         return undefined;
@@ -311,10 +347,15 @@ class Loop {
     }
     const reason =
       action.failure?.detail ??
-      (action.outcome === 'succeeded' ? `${this.plan.replicas} × ${short(this.rec.to.sha)} serving` : action.outcome);
+      (action.outcome === 'succeeded'
+        ? `${this.plan.replicas} × ${short(this.rec.to.sha)} serving`
+        : action.outcome);
     if (action.outcome === 'succeeded') await pruneImages(this.deps, app);
     const phase = describePhase(phaseOf(this.plan, this.state));
-    this.deps.log.info({ rollout: this.rec.id, app, env, outcome: action.outcome, phase }, 'rollout finished');
+    this.deps.log.info(
+      { rollout: this.rec.id, app, env, outcome: action.outcome, phase },
+      'rollout finished',
+    );
     return finishRecord(this.deps, { ...this.rec, state: this.state }, action.outcome, reason);
   }
 }
@@ -330,13 +371,16 @@ async function pruneImages(deps: RolloutDeps, app: string): Promise<void> {
   for (const env of Object.keys(record?.environments ?? {})) {
     const state = await deps.rollouts.env(app, env);
     if (state.current) keep.add(state.current.image);
-    const recent = (await deps.rollouts.list(app, env, 100)).filter((r) => r.outcome === 'succeeded');
+    const recent = (await deps.rollouts.list(app, env, 100)).filter(
+      (r) => r.outcome === 'succeeded',
+    );
     for (const r of recent.slice(0, deps.keepImages)) keep.add(r.to.image);
   }
   for (const host of deps.runtime.hosts()) {
     try {
       const removed = await deps.runtime.removeImages(host, [...keep], app);
-      if (removed.length > 0) deps.log.info({ app, host, removed }, 'pruned images outside the rollback window');
+      if (removed.length > 0)
+        deps.log.info({ app, host, removed }, 'pruned images outside the rollback window');
     } catch (e) {
       deps.log.warn({ app, host, err: String(e) }, 'image pruning failed');
     }

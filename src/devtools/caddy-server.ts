@@ -41,6 +41,10 @@ export function caddyInitialConfig(dir: string, adminPort: number): Record<strin
       },
     },
     // Servers the edge adds disable automatic HTTPS each; with none here nothing else listens.
+    // No grace_period: in 2.6.2 a config load does not wait for the servers it replaces (their
+    // shutdown context is cancelled at once, logged as "server shutdown … context canceled"),
+    // and requests already running on them run to completion however long they take — a 300 ms
+    // grace_period cut nothing off a 1.5 s request. The edge's drain has its own timeout.
     apps: { http: { servers: {} } },
   };
 }

@@ -91,7 +91,10 @@ describe('a controller killed mid-rollout (kill -9)', () => {
     // Only the old replicas were ever adopted (at the start): every new one was asked for, and
     // persisted as asked for, before it was started, so the new process found nothing unknown.
     const adopted = events.filter((e) => e.kind === 'instance-adopted').map((e) => e.text);
-    expect(adopted.every((t) => t.endsWith('(from)')), adopted.join('; ')).toBe(true);
+    expect(
+      adopted.every((t) => t.endsWith('(from)')),
+      adopted.join('; '),
+    ).toBe(true);
 
     const envState = await rig.rollouts.env(app, rig.env);
     expect(envState.current?.sha).toBe(second);

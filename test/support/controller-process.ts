@@ -24,7 +24,11 @@ import { createQueues, type Queues } from '../../src/queue/queues.js';
 import { connectRedis } from '../../src/redis.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import type { Instance } from '../../src/runtime/runtime.js';
-import type { BuildRecord, RolloutRecord } from '../../src/store/records.js';
+import {
+  FINISHED_BUILD_STATUSES,
+  type BuildRecord,
+  type RolloutRecord,
+} from '../../src/store/records.js';
 import { RolloutStore } from '../../src/store/rollouts.js';
 import { Store } from '../../src/store/store.js';
 import { EXAMPLE, ROOT, waitFor } from './controller-fixture.js';
@@ -68,6 +72,17 @@ export interface ControllerProcess {
   stop(graceMs?: number): Promise<void>;
   exited(): boolean;
   logTail(lines?: number): Promise<string>;
+  /** Its log so far, one parsed pino line each (lines that are not JSON are skipped). */
+  logLines(): Promise<LogLine[]>;
+}
+
+/** The fields of a pino line the tests look at. */
+export interface LogLine {
+  readonly time: number;
+  readonly level: number;
+  readonly msg: string;
+  readonly rollout?: string;
+  readonly action?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -181,6 +196,17 @@ function launch(
       const text = await readFile(logFile, 'utf8').catch(() => '');
       return text.trimEnd().split('\n').slice(-lines).join('\n');
     },
+    async logLines() {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      return text.split('\n').flatMap((line) => {
+        if (!line.startsWith('{')) return [];
+        try {
+          return [JSON.parse(line) as LogLine];
+        } catch {
+          return []; // the last line may be half written
+        }
+      });
+    },
   };
 }
 
@@ -238,7 +264,7 @@ export interface Rig {
   start(name: string, dataDir?: string): Promise<ControllerProcess>;
   /** Commits what is staged (or an empty commit), pushes, and sends a signed webhook to `via`. */
   push(via: ControllerProcess, message: string): Promise<string>;
-  /** Waits for the finished build of `sha`. */
+  /** Waits for the build of `sha` to end (succeeded, failed, reused, or superseded). */
   built(sha: string, timeoutMs?: number): Promise<BuildRecord>;
   /** Waits for the finished rollout of `sha` (the newest one, when there are several). */
   rolledOut(sha: string, timeoutMs?: number): Promise<RolloutRecord>;
@@ -260,7 +286,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
   const secret = randomBytes(20).toString('hex');
   const prefix = name;
   const basePort = await freePort();
-  const caddy = opts.edge === 'shared' ? await startCaddyPair({ dir: path.join(dir, 'edge') }) : undefined;
+  const caddy =
+    opts.edge === 'shared' ? await startCaddyPair({ dir: path.join(dir, 'edge') }) : undefined;
 
   const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
   await wt.copyFrom(EXAMPLE);
@@ -344,7 +371,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         `a finished build of ${sha.slice(0, 12)}`,
         async () =>
           (await store.listBuilds(opts.app)).find(
-            (b) => b.sha === sha && ['succeeded', 'failed', 'reused'].includes(b.status),
+            (b) => b.sha === sha && FINISHED_BUILD_STATUSES.includes(b.status),
           ),
         timeoutMs,
       );

@@ -4,7 +4,6 @@ import {
   EMPTY_BACK_STATE,
   backServerConfig,
   backStateOf,
-  sameBackState,
   withLive,
   withoutDraining,
   type BackState,
@@ -125,15 +124,6 @@ describe('back state transitions', () => {
       draining: [B],
     });
     expect(withoutDraining({ live: [C], draining: [] }, C)).toEqual({ live: [C], draining: [] });
-  });
-
-  it('compares states by order too (order is the round-robin order)', () => {
-    expect(sameBackState({ live: [A, B], draining: [] }, { live: [A, B], draining: [] })).toBe(
-      true,
-    );
-    expect(sameBackState({ live: [A, B], draining: [] }, { live: [B, A], draining: [] })).toBe(
-      false,
-    );
   });
 });
 

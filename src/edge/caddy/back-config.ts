@@ -40,12 +40,6 @@ export function withoutDraining(current: BackState, upstream: Upstream): BackSta
   return { live: current.live, draining: current.draining.filter((u) => u !== upstream) };
 }
 
-export function sameBackState(a: BackState, b: BackState): boolean {
-  const same = (x: readonly string[], y: readonly string[]) =>
-    x.length === y.length && x.every((v, i) => v === y[i]);
-  return same(a.live, b.live) && same(a.draining, b.draining);
-}
-
 /** The whole back server for `routeId`; replacing it with one PATCH is one atomic config load. */
 export function backServerConfig(edgeName: string, routeId: RouteId, state: BackState): JsonObject {
   const routes: JsonObject[] = [];

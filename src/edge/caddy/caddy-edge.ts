@@ -25,17 +25,22 @@ import {
   type Upstream,
 } from '../edge.js';
 import { LogFollower } from './access-log.js';
-import { adminClient, type AdminClient } from './admin-client.js';
+import { adminClient, isConflict, type AdminClient } from './admin-client.js';
 import {
   EMPTY_BACK_STATE,
   backServerConfig,
   backStateOf,
-  sameBackState,
   withLive,
   withoutDraining,
   type BackState,
 } from './back-config.js';
-import { frontRoutesOf, frontServerConfig, listenOf, withFrontRoute } from './front-config.js';
+import {
+  frontRoutesOf,
+  frontServerConfig,
+  listenOf,
+  withFrontRoute,
+  type FrontRoute,
+} from './front-config.js';
 import { canonicalJson, isJsonObject, type JsonObject } from './json.js';
 import { accessLogConfig } from './log-config.js';
 import {
@@ -44,6 +49,7 @@ import {
   accessLogFile,
   backServerId,
   frontServerId,
+  tierSocket,
   type Tier,
 } from './names.js';
 import { DRAIN_POLL_MS, DRAIN_QUIET_MS } from './policy.js';
@@ -63,6 +69,9 @@ export interface CaddyEdgeOptions {
 }
 
 const SERVERS = '/config/apps/http/servers';
+
+/** Writes refused because the config changed under us are recomputed this many times. */
+const CONFLICT_RETRIES = 10;
 
 export class CaddyEdge implements Edge {
   private readonly name: string;
@@ -85,25 +94,29 @@ export class CaddyEdge implements Edge {
   }
 
   async ensureRoute(route: RouteSpec): Promise<{ url: string }> {
-    checkRoute(route);
+    checkRoute(this.name, route);
+    // Checked again on every ensure (a few GETs): a restarted Caddy comes back without it.
+    this.setup = undefined;
     await this.ready();
     // Back first: the front route dials the back's socket.
-    const backId = backServerId(route.id);
-    const back = await this.clients.back.get(`/id/${backId}`);
-    const state = back === undefined ? EMPTY_BACK_STATE : backStateOf(route.id, back);
-    await this.apply('back', backId, back, backServerConfig(this.name, route.id, state));
-
-    const servers = await this.frontServers();
-    const targetId = frontServerId(route.listen);
-    const target = servers.get(targetId);
-    const routes = withFrontRoute(frontRoutesOf(target), {
+    await this.updateServer('back', backServerId(route.id), (current) =>
+      backServerConfig(
+        this.name,
+        route.id,
+        current === undefined ? EMPTY_BACK_STATE : backStateOf(route.id, current),
+      ),
+    );
+    const entry: FrontRoute = {
       id: route.id,
       ...(route.domain === undefined ? {} : { domain: route.domain.toLowerCase() }),
-    });
-    await this.apply('front', targetId, target, frontServerConfig(this.name, route.listen, routes));
+    };
+    const targetId = frontServerId(route.listen);
+    await this.updateServer('front', targetId, (current) =>
+      frontServerConfig(this.name, route.listen, withFrontRoute(frontRoutesOf(current), entry)),
+    );
     // Moved to another listener: the old one lets go only now, so the route is never unserved.
-    for (const [id, server] of servers) {
-      if (id !== targetId) await this.dropFrontRoute(id, server, route.id);
+    for (const id of await this.frontServerIds()) {
+      if (id !== targetId) await this.dropFrontRoute(id, route.id);
     }
     const host =
       route.domain ?? (route.listen.host === '0.0.0.0' ? '127.0.0.1' : route.listen.host);
@@ -113,8 +126,14 @@ export class CaddyEdge implements Edge {
   async setUpstreams(routeId: RouteId, upstreams: readonly Upstream[]): Promise<void> {
     const bad = upstreams.find((u) => !isUpstream(u));
     if (bad !== undefined) throw rejected(`upstream ${JSON.stringify(bad)} is not host:port`);
-    const current = await this.backState(routeId);
-    await this.writeBack(routeId, current, withLive(current, upstreams));
+    await this.updateServer('back', backServerId(routeId), (current) => {
+      if (current === undefined) throw noRoute(routeId);
+      return backServerConfig(
+        this.name,
+        routeId,
+        withLive(backStateOf(routeId, current), upstreams),
+      );
+    });
   }
 
   async upstreams(routeId: RouteId): Promise<Upstream[]> {
@@ -142,13 +161,21 @@ export class CaddyEdge implements Edge {
       const quiet = quietSince !== undefined && now - quietSince >= DRAIN_QUIET_MS;
       // At the deadline, zero seen is zero: the quiet period is a margin, not a requirement.
       if (quiet || (now - started >= opts.timeoutMs && inFlight === 0)) break;
+      // Timed out: keep holding it, so that a later drain still sees its requests.
       if (now - started >= opts.timeoutMs) {
         return { drained: false, inFlight, waitedMs: now - started };
       }
       await sleep(DRAIN_POLL_MS);
     }
-    const latest = await this.backState(routeId);
-    await this.writeBack(routeId, latest, withoutDraining(latest, upstream));
+    await this.updateServer('back', backServerId(routeId), (current) =>
+      current === undefined
+        ? undefined
+        : backServerConfig(
+            this.name,
+            routeId,
+            withoutDraining(backStateOf(routeId, current), upstream),
+          ),
+    );
     return { drained: true, inFlight: 0, waitedMs: Date.now() - started };
   }
 
@@ -162,11 +189,9 @@ export class CaddyEdge implements Edge {
   }
 
   async removeRoute(routeId: RouteId): Promise<void> {
-    for (const [id, server] of await this.frontServers()) {
-      await this.dropFrontRoute(id, server, routeId);
-    }
+    for (const id of await this.frontServerIds()) await this.dropFrontRoute(id, routeId);
     // Requests already inside the back server finish: Caddy lets the old config's requests run.
-    await this.clients.back.call('DELETE', `${SERVERS}/${backServerId(routeId)}`);
+    await this.updateServer('back', backServerId(routeId), () => null);
     this.ledger.forget(routeId);
   }
 
@@ -197,45 +222,61 @@ export class CaddyEdge implements Edge {
 
   private async backState(routeId: RouteId): Promise<BackState> {
     const back = await this.clients.back.get(`/id/${backServerId(routeId)}`);
-    if (back === undefined) {
-      throw new GantryError('GANTRY_ERR_NOT_FOUND', `the edge has no route ${routeId}`);
-    }
+    if (back === undefined) throw noRoute(routeId);
     return backStateOf(routeId, back);
   }
 
-  // One PATCH of the whole server: Caddy swaps it in one config load, listeners stay open.
-  private async writeBack(routeId: RouteId, from: BackState, to: BackState): Promise<void> {
-    if (sameBackState(from, to)) return;
-    const id = backServerId(routeId);
-    await this.clients.back.call('PATCH', `/id/${id}`, backServerConfig(this.name, routeId, to));
+  /**
+   * Read, compute, write one server — `compute` returns the server wanted, `null` to delete it,
+   * `undefined` to leave it — guarded by Caddy's ETag so that a concurrent change (another route
+   * on the same listener, a drain letting go while upstreams are set, another controller) is
+   * never overwritten: Caddy refuses the write, and we compute again from the new config.
+   * Unchanged configs are not written: every load costs the tier its idle client connections.
+   */
+  private async updateServer(
+    tier: Tier,
+    id: string,
+    compute: (current: unknown) => JsonObject | null | undefined,
+  ): Promise<void> {
+    const client = this.clients[tier];
+    const path = `${SERVERS}/${id}`;
+    for (let attempt = 1; ; attempt++) {
+      const { value: current, etag } = await client.read(path);
+      const want = compute(current);
+      try {
+        if (want === undefined) return;
+        if (want === null) {
+          if (current !== undefined) await client.call('DELETE', path, undefined, etag);
+        } else if (current === undefined) {
+          await client.call('POST', path, want, etag);
+        } else if (canonicalJson(current) !== canonicalJson(want)) {
+          // The whole server in one PATCH: one config load, listeners stay open.
+          await client.call('PATCH', `/id/${id}`, want, etag);
+        }
+        return;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= CONFLICT_RETRIES) throw e;
+      }
+    }
   }
 
-  // Upsert unless Caddy already has exactly this: every load costs the tier its idle connections.
-  private async apply(tier: Tier, id: string, current: unknown, want: JsonObject): Promise<void> {
-    if (current !== undefined && canonicalJson(current) === canonicalJson(want)) return;
-    await this.clients[tier].call('POST', `${SERVERS}/${id}`, want);
-  }
-
-  private async frontServers(): Promise<Map<string, unknown>> {
+  private async frontServerIds(): Promise<string[]> {
     const all = await this.clients.front.get(SERVERS);
-    const ours = new Map<string, unknown>();
-    if (!isJsonObject(all)) return ours;
-    for (const [id, server] of Object.entries(all)) {
-      if (id.startsWith(FRONT_SERVER_PREFIX)) ours.set(id, server);
-    }
-    return ours;
+    return isJsonObject(all)
+      ? Object.keys(all).filter((id) => id.startsWith(FRONT_SERVER_PREFIX))
+      : [];
   }
 
-  private async dropFrontRoute(id: string, server: unknown, routeId: RouteId): Promise<void> {
-    const routes = frontRoutesOf(server);
-    if (!routes.some((r) => r.id === routeId)) return;
-    const rest = routes.filter((r) => r.id !== routeId);
-    const listen = listenOf(server);
-    if (rest.length === 0 || listen === undefined) {
-      await this.clients.front.call('DELETE', `${SERVERS}/${id}`);
-    } else {
-      await this.apply('front', id, server, frontServerConfig(this.name, listen, rest));
-    }
+  private async dropFrontRoute(id: string, routeId: RouteId): Promise<void> {
+    await this.updateServer('front', id, (current) => {
+      const routes = frontRoutesOf(current);
+      if (!routes.some((r) => r.id === routeId)) return undefined;
+      const rest = routes.filter((r) => r.id !== routeId);
+      const listen = listenOf(current);
+      return rest.length === 0 || listen === undefined
+        ? null
+        : frontServerConfig(this.name, listen, rest);
+    });
   }
 
   private async inFlight(upstream: Upstream): Promise<number> {
@@ -265,11 +306,15 @@ async function ensurePath(client: AdminClient, keys: readonly string[]): Promise
   }
 }
 
-function checkRoute(route: RouteSpec): void {
+function checkRoute(edgeName: string, route: RouteSpec): void {
   if (!isRouteId(route.id)) {
     throw rejected(
       `route id ${JSON.stringify(route.id)} must be lower-case letters, digits, dashes`,
     );
+  }
+  // A Unix socket name (abstract ones too) has 107 bytes at most.
+  if (tierSocket(edgeName, route.id).length - 'unix/'.length > 107) {
+    throw rejected(`route id ${route.id} is too long for edge ${edgeName}`);
   }
   const { port, host } = route.listen;
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw rejected(`bad port ${port}`);
@@ -280,6 +325,10 @@ function checkRoute(route: RouteSpec): void {
   ) {
     throw rejected(`bad domain ${JSON.stringify(route.domain)}`);
   }
+}
+
+function noRoute(routeId: RouteId): GantryError {
+  return new GantryError('GANTRY_ERR_NOT_FOUND', `the edge has no route ${routeId}`);
 }
 
 function rejected(message: string): GantryError {

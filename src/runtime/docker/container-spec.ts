@@ -83,6 +83,9 @@ export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCrea
       // HostPort '' lets the engine pick a free port: replicas of one app share a host.
       PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] },
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
+      // An init as PID 1 (Docker's tini) passes SIGTERM on and reaps zombies: a server that runs
+      // as PID 1 itself ignores SIGTERM, and every stop would wait out the grace period.
+      Init: true,
       LogConfig: {
         Type: 'json-file',
         Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES },

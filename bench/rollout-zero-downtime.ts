@@ -1,0 +1,421 @@
+/**
+ * bench/rollout-zero-downtime: a steady GET load on the edge (autocannon at a fixed rate, in its
+ * own process) while Gantry rolls a 4-replica app to a new revision, and while it rolls a revision
+ * whose health check fails back by itself. Next to it, in the same run: the same good and bad
+ * update done by Docker Swarm (start-first, rollback on failure, the same health check) as the
+ * peer for durations, and a naive stop-then-start replacement behind the same Caddy as the
+ * control for failed requests.
+ *
+ *   npx tsx bench/rollout-zero-downtime.ts [--rate 500] [--steady 10] [--no-swarm] [--no-naive]
+ *
+ * Prints, per row: the rollout's duration, failure-detection time (first failing check that
+ * counted → old revision fully back), requests answered during the load, failed ones (non-2xx,
+ * resets, timeouts), and p99 latency during the rollout against steady state. Bounded in time;
+ * traffic goes to 127.0.0.1 only; removes the containers, service and images it created.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { freePort } from '../src/devtools/services.js';
+import type { RolloutState } from '../src/rollout/index.js';
+import type { RolloutRecord } from '../src/store/records.js';
+import { startGantryStack, type GantryStack } from './lib/gantry-stack.js';
+import { naiveReplace, startNaiveFleet } from './lib/naive.js';
+import { runLoad, startLoad, type LoadJob, type LoadResult } from './lib/run-load.js';
+import { samplesOf, windowStats, type WindowStats } from './lib/samples.js';
+import * as swarm from './lib/swarm.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const EXAMPLE = path.join(ROOT, 'examples', 'hello');
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '500' },
+    steady: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    'no-swarm': { type: 'boolean', default: false },
+    'no-naive': { type: 'boolean', default: false },
+  },
+});
+const RATE = Number(values.rate);
+const STEADY_S = Number(values.steady);
+const CONNECTIONS = Number(values.connections);
+const REPLICAS = 4;
+/** Load before the change and after the rollout ends, so its edges are inside the window. */
+const MARGIN_MS = 1_000;
+const ROLLOUT_TIMEOUT_MS = 150_000;
+/** The health check, for both Gantry (gantry.yaml) and Swarm (--health-*). */
+const HEALTH = { intervalS: 1, timeoutS: 1, startPeriodS: 2, retries: 3 };
+/** `docker stop`'s default grace, used by Gantry's runner and the naive control alike. */
+const STOP_TIMEOUT_S = 10;
+
+interface Row {
+  name: string;
+  rolloutMs?: number;
+  detectMs?: number;
+  load?: WindowStats;
+  /** p99 of 2xx answers during the rollout window only. */
+  p99?: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const commands: string[] = [];
+
+function loadJob(url: string, seconds: number): LoadJob {
+  return { url, rate: RATE, seconds, connections: CONNECTIONS, method: 'GET', samples: true };
+}
+
+/** Holds the load on `url` while `work` runs (plus a margin on each side). */
+async function underLoad<T>(
+  url: string,
+  work: () => Promise<T>,
+): Promise<{ value: T; load: LoadResult }> {
+  const load = await startLoad(loadJob(url, ROLLOUT_TIMEOUT_MS / 1000 + 60));
+  try {
+    await sleep(MARGIN_MS);
+    const value = await work();
+    await sleep(MARGIN_MS);
+    return { value, load: await load.stop() };
+  } catch (e) {
+    await load.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+function gantrySpec(original: string, app: string): string {
+  return original
+    .replace(/^app: .*$/m, `app: ${app}`)
+    .replace(/replicas: \d+/, `replicas: ${REPLICAS}`);
+}
+
+/** Builds the worktree as a local image for Swarm (same Dockerfile and files as Gantry builds). */
+async function dockerBuild(dir: string, tag: string): Promise<void> {
+  await run('docker', ['build', '-q', '-t', tag, dir], { maxBuffer: 16 * 1024 * 1024 });
+}
+
+function iso(ms: string | undefined): number {
+  const t = ms === undefined ? Number.NaN : Date.parse(ms);
+  if (Number.isNaN(t)) throw new Error(`not a timestamp: ${ms}`);
+  return t;
+}
+
+/** First failing probe that counted against the bad instance → the rollout's end (restored). */
+function detection(
+  rec: RolloutRecord,
+): { firstFail: number; declared: number; restored: number } | undefined {
+  const state = rec.state as RolloutState | undefined;
+  const failure = state?.failure;
+  const finished = state?.finished;
+  if (!failure || !finished) return undefined;
+  const fails =
+    failure.check === 'unhealthy' ? failure.probes.filter((p) => !p.ok).map((p) => p.at) : [];
+  const firstFail = fails.length > 0 ? Math.min(...fails) : failure.at;
+  return { firstFail, declared: failure.at, restored: finished.at };
+}
+
+async function gantryRollout(
+  g: GantryStack,
+  app: string,
+  url: string,
+  name: string,
+  message: string,
+): Promise<RolloutRecord> {
+  const sha = await g.wt.commit(message);
+  const { value: rec, load } = await underLoad(url, async () => {
+    await g.pushHead(sha, message);
+    return g.finishedRollout(app, sha, ROLLOUT_TIMEOUT_MS);
+  });
+  const from = iso(rec.createdAt);
+  const to = iso(rec.finishedAt);
+  const samples = samplesOf(load);
+  const d = detection(rec);
+  rows.push({
+    name,
+    rolloutMs: to - from,
+    ...(d ? { detectMs: d.restored - d.firstFail } : {}),
+    load: windowStats(samples),
+    p99: windowStats(samples, from, to).p99,
+    note: `${rec.outcome}: ${rec.reason ?? ''}`,
+  });
+  if (d) {
+    notes.push(
+      `${name}: first counted failing check → declared failed ${((d.declared - d.firstFail) / 1000).toFixed(1)} s → old revision fully back ${((d.restored - d.declared) / 1000).toFixed(1)} s`,
+    );
+  }
+  notes.push(
+    `${name}: push → rollout finished ${((to - load.startedAt - MARGIN_MS) / 1000).toFixed(1)} s (includes the build); autocannon's own p99 over the whole load ${load.p99} ms`,
+  );
+  return rec;
+}
+
+async function gantryPart(g: GantryStack, app: string, swarmImages: Record<string, string>) {
+  const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
+  await g.wt.copyFrom(EXAMPLE);
+  await g.wt.write('gantry.yaml', gantrySpec(spec, app));
+  await g.wt.write('www/index.html', '<h1>revision 1</h1>\n');
+  await dockerBuild(g.wt.dir, swarmImages.good1!);
+  const first = await g.wt.commit('revision 1');
+  await g.pushHead(first, 'revision 1');
+  const initial = await g.finishedRollout(app, first, ROLLOUT_TIMEOUT_MS);
+  if (initial.outcome !== 'succeeded')
+    throw new Error(`first rollout ${initial.outcome}: ${initial.reason}`);
+  const env = await g.controller.rollouts.env(app, 'production');
+  const url = env.route?.url;
+  if (!url) throw new Error('the environment has no route');
+  notes.push(
+    `gantry: first deploy of ${REPLICAS} replicas took ${((iso(initial.finishedAt) - iso(initial.createdAt)) / 1000).toFixed(1)} s; edge ${url}`,
+  );
+
+  // Warm the edge's connections before measuring anything.
+  await runLoad({ ...loadJob(url, 2), samples: false });
+  const steady = await runLoad(loadJob(url, STEADY_S));
+  const steadyStats = windowStats(samplesOf(steady));
+  rows.push({ name: 'gantry: steady state (no rollout)', load: steadyStats, p99: steadyStats.p99 });
+
+  await g.wt.write('www/index.html', '<h1>revision 2</h1>\n');
+  await dockerBuild(g.wt.dir, swarmImages.good2!);
+  const good = await gantryRollout(
+    g,
+    app,
+    url,
+    `gantry: ${REPLICAS}-replica rolling update`,
+    'revision 2',
+  );
+
+  // The broken revision serves pages but not its health check.
+  await rm(path.join(g.wt.dir, 'www', 'healthz'));
+  await g.wt.write('www/index.html', '<h1>revision 3 (bad)</h1>\n');
+  await dockerBuild(g.wt.dir, swarmImages.bad!);
+  await gantryRollout(
+    g,
+    app,
+    url,
+    'gantry: bad update → automatic rollback',
+    'revision 3, no /healthz',
+  );
+
+  const after = await g.controller.rollouts.env(app, 'production');
+  const running = (await g.controller.runtime!.list({ app, env: 'production' })).filter(
+    (i) => i.state === 'running',
+  );
+  notes.push(
+    `gantry: after the rollback, current = ${after.current?.sha === good.to.sha ? 'revision 2' : after.current?.sha}; running: ${running.length} × ${[...new Set(running.map((i) => (i.revision === good.to.sha ? 'revision 2' : i.revision.slice(0, 12))))].join(', ')}`,
+  );
+  return {
+    steady: steadyStats,
+    images: { good1: initial.to.image, good2: good.to.image },
+    revisions: { good1: first, good2: good.to.sha },
+  };
+}
+
+async function naivePart(
+  g: GantryStack,
+  app: string,
+  images: { good1: string; good2: string },
+  revisions: { good1: string; good2: string },
+) {
+  const { runtime, edge } = g.controller;
+  if (!runtime || !edge) throw new Error('the controller has no runtime or edge');
+  const routeId = `${app}-naive`;
+  const { url } = await edge.ensureRoute({
+    id: routeId,
+    listen: { host: '127.0.0.1', port: await freePort() },
+  });
+  const fleet = await startNaiveFleet(
+    {
+      runtime,
+      edge,
+      routeId,
+      base: {
+        app: `${app}naive`,
+        env: 'bench',
+        port: 8080,
+        vars: {},
+        secrets: {},
+        host: runtime.hosts()[0]!,
+        stopTimeoutSeconds: STOP_TIMEOUT_S,
+      },
+    },
+    revisions.good2,
+    images.good2,
+    REPLICAS,
+  );
+  try {
+    await runLoad({ ...loadJob(url, 2), samples: false });
+    let window = { from: 0, to: 0 };
+    const { load } = await underLoad(url, async () => {
+      const from = Date.now();
+      await naiveReplace(fleet, revisions.good1, images.good1, STOP_TIMEOUT_S);
+      window = { from, to: Date.now() };
+    });
+    const samples = samplesOf(load);
+    rows.push({
+      name: `naive stop-then-start, ${REPLICAS} replicas (control)`,
+      rolloutMs: window.to - window.from,
+      load: windowStats(samples),
+      p99: windowStats(samples, window.from, window.to).p99,
+    });
+  } finally {
+    for (const i of await runtime.list({ app: `${app}naive` })) await runtime.remove(i);
+    await edge.removeRoute(routeId);
+  }
+}
+
+async function swarmPart(app: string, images: Record<string, string>) {
+  let initialised = false;
+  const service = `${app}-swarm`;
+  let created = false;
+  try {
+    ({ initialised } = await swarm.ensureSwarm());
+    if (initialised) commands.push(`docker ${swarm.swarmInitArgs().join(' ')}`);
+    const spec: swarm.SwarmServiceSpec = {
+      name: service,
+      image: images.good1!,
+      replicas: REPLICAS,
+      health: { cmd: 'wget -q -O /dev/null http://127.0.0.1:8080/healthz', ...HEALTH },
+      monitorS: 1,
+    };
+    commands.push(`docker ${shellJoin(swarm.serviceCreateArgs(spec))}`);
+    await swarm.docker(swarm.serviceCreateArgs(spec));
+    created = true;
+    await swarm.waitRunning(service, images.good1!, REPLICAS, 60_000);
+
+    commands.push(`docker ${shellJoin(swarm.serviceUpdateImageArgs(service, images.good2!))}`);
+    const good = await swarm.updateAndWait(service, images.good2!, {
+      timeoutMs: ROLLOUT_TIMEOUT_MS,
+    });
+    rows.push({
+      name: `swarm: ${REPLICAS}-replica start-first update`,
+      rolloutMs: good.endedAt - good.startedAt,
+      note: `${good.status.State} (${good.status.Message ?? ''})`,
+    });
+
+    commands.push(`docker ${shellJoin(swarm.serviceUpdateImageArgs(service, images.bad!))}`);
+    const bad = await swarm.updateAndWait(service, images.bad!, { timeoutMs: ROLLOUT_TIMEOUT_MS });
+    const firstFail = await swarm.firstCountedFailure(
+      service,
+      images.bad!,
+      HEALTH.startPeriodS * 1000,
+    );
+    rows.push({
+      name: 'swarm: bad update → rollback',
+      rolloutMs: bad.endedAt - bad.startedAt,
+      ...(firstFail === undefined ? {} : { detectMs: bad.endedAt - firstFail }),
+      note: `${bad.status.State} (${bad.status.Message ?? ''})`,
+    });
+    const back = (await swarm.tasks(service)).filter(
+      (t) => t.desired === 'Running' && t.current.startsWith('Running'),
+    );
+    notes.push(
+      `swarm: after the rollback, running: ${back.length} × ${[...new Set(back.map((t) => t.image))].join(', ')}`,
+    );
+  } catch (e) {
+    notes.push(`swarm: not measured: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    if (created) await swarm.docker(swarm.serviceRemoveArgs(service)).catch(() => undefined);
+    if (initialised) {
+      // Tasks must be gone before the node leaves, or their containers linger.
+      await sleep(2_000);
+      await swarm.docker(swarm.swarmLeaveArgs()).catch(() => undefined);
+    }
+  }
+}
+
+function shellJoin(args: readonly string[]): string {
+  return args
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+function printTable(steady: WindowStats | undefined) {
+  const header = ['', 'rollout s', 'detect s', 'requests', 'failed', 'p99 ms', 'p99 / steady'];
+  const lines = rows.map((r) => [
+    r.name,
+    r.rolloutMs === undefined ? '—' : (r.rolloutMs / 1000).toFixed(1),
+    r.detectMs === undefined ? '—' : (r.detectMs / 1000).toFixed(1),
+    r.load ? String(r.load.requests) : 'n/a',
+    r.load ? String(r.load.failed) : 'n/a',
+    r.p99 === undefined ? 'n/a' : r.p99.toFixed(0),
+    r.p99 === undefined || !steady ? 'n/a' : `${(r.p99 / steady.p99).toFixed(1)}×`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (l: string[]) =>
+    l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(fmt(header));
+  for (const l of lines) console.log(fmt(l));
+  for (const r of rows) {
+    if (r.load && r.load.failed > 0)
+      console.log(
+        `  ${r.name}: failures by status (0 = reset/timeout) ${JSON.stringify(r.load.failures)}`,
+      );
+  }
+}
+
+async function main() {
+  const started = Date.now();
+  const app = `zd${randomBytes(3).toString('hex')}`;
+  const dir = path.resolve('.gantry', 'bench', `zero-downtime-${Date.now()}`);
+  const swarmImages = {
+    good1: `gantry-bench/${app}:good1`,
+    good2: `gantry-bench/${app}:good2`,
+    bad: `gantry-bench/${app}:bad`,
+  };
+  const { stdout: dockerVersion } = await run('docker', [
+    'version',
+    '--format',
+    '{{.Server.Version}}',
+  ]);
+  const { stdout: caddyVersion } = await run('caddy', ['version']);
+  console.log(
+    `rollout-zero-downtime: GET / at ${RATE} req/s, ${CONNECTIONS} connections, load from a separate process (autocannon); ` +
+      `${REPLICAS} replicas of examples/hello; health GET /healthz every ${HEALTH.intervalS}s, start period ${HEALTH.startPeriodS}s, ` +
+      `${HEALTH.retries} failures → unhealthy; docker ${dockerVersion.trim()}, caddy ${caddyVersion.trim().split(' ')[0]}, node ${process.version}`,
+  );
+  const g = await startGantryStack({ dir, tickMs: 200, logLevel: process.env.GANTRY_BENCH_LOG });
+  let steady: WindowStats | undefined;
+  try {
+    const r = await gantryPart(g, app, swarmImages);
+    steady = r.steady;
+    if (!values['no-naive']) await naivePart(g, app, r.images, r.revisions);
+    if (!values['no-swarm']) await swarmPart(app, swarmImages);
+  } finally {
+    const runtime = g.controller.runtime;
+    if (runtime) {
+      for (const i of await runtime.list({ app })) await runtime.remove(i).catch(() => undefined);
+      for (const host of runtime.hosts())
+        await runtime.removeImages(host, [], app).catch(() => undefined);
+    }
+    await g.close();
+    await run('docker', ['rmi', ...Object.values(swarmImages)]).catch(() => undefined);
+  }
+
+  console.log('');
+  printTable(steady);
+  console.log('');
+  console.log(
+    'requests/failed: every answer during the load window (1 s before the change to 1 s after the rollout ended); ' +
+      'failed = non-2xx + resets + timeouts. p99: 2xx answers completed during the rollout itself. ' +
+      'detect: first failing check that counted (after the start period) → old revision fully back. ' +
+      'Swarm carries no load here (its routing mesh needs IPVS): it is the peer for durations.',
+  );
+  for (const n of notes) console.log(`- ${n}`);
+  console.log('');
+  console.log('commands:');
+  console.log(
+    `  load: autocannon GET <edge>/ overallRate ${RATE}, ${CONNECTIONS} connections (bench/lib/load.ts in a child process)`,
+  );
+  console.log(
+    '  gantry: git push + signed GitHub push webhook → build → rollout (maxSurge 1, maxUnavailable 0)',
+  );
+  for (const c of commands) console.log(`  ${c}`);
+  console.log(`whole bench: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+await main();
