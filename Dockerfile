@@ -2,6 +2,9 @@
 # It runs the TypeScript sources with tsx, so the image is the repo minus dev tooling.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# The controller runs its edge (a pair of Caddy processes) itself.
+RUN apt-get update && apt-get install -y --no-install-recommends caddy ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/gantry
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund

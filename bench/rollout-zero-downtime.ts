@@ -1,16 +1,19 @@
 /**
- * bench/rollout-zero-downtime: a steady GET load on the edge (autocannon at a fixed rate, in its
- * own process) while Gantry rolls a 4-replica app to a new revision, and while it rolls a revision
+ * bench/rollout-zero-downtime: a steady load on the edge (autocannon at a fixed rate, in separate
+ * processes) while Gantry rolls a 4-replica app to a new revision, and while it rolls a revision
  * whose health check fails back by itself. Next to it, in the same run: the same good and bad
  * update done by Docker Swarm (start-first, rollback on failure, the same health check) as the
  * peer for durations, and a naive stop-then-start replacement behind the same Caddy as the
  * control for failed requests.
  *
- *   npx tsx bench/rollout-zero-downtime.ts [--rate 500] [--steady 10] [--no-swarm] [--no-naive]
+ *   npx tsx bench/rollout-zero-downtime.ts [--rate 500] [--post-rate 50] [--steady 10]
+ *                                          [--no-swarm] [--no-naive] [--events]
  *
+ * The load is GET / plus a share of POST /cgi-bin/info: the edge retries a failed GET on another
+ * instance, never a POST, so the POSTs show every reset or refused connection a rollout causes.
  * Prints, per row: the rollout's duration, failure-detection time (first failing check that
- * counted → old revision fully back), requests answered during the load, failed ones (non-2xx,
- * resets, timeouts), and p99 latency during the rollout against steady state. Bounded in time;
+ * counted → old revision fully back), requests answered, failed ones (non-2xx, resets, timeouts)
+ * by method, and p99 GET latency during the rollout against steady state. Bounded in time;
  * traffic goes to 127.0.0.1 only; removes the containers, service and images it created.
  */
 import { execFile } from 'node:child_process';
@@ -24,9 +27,15 @@ import { freePort } from '../src/devtools/services.js';
 import type { RolloutState } from '../src/rollout/index.js';
 import type { RolloutRecord } from '../src/store/records.js';
 import { startGantryStack, type GantryStack } from './lib/gantry-stack.js';
+import {
+  mixStats,
+  runMix,
+  startMix,
+  type MixOptions,
+  type MixResult,
+  type MixStats,
+} from './lib/mixed-load.js';
 import { naiveReplace, startNaiveFleet } from './lib/naive.js';
-import { runLoad, startLoad, type LoadJob, type LoadResult } from './lib/run-load.js';
-import { samplesOf, windowStats, type WindowStats } from './lib/samples.js';
 import * as swarm from './lib/swarm.js';
 
 const run = promisify(execFile);
@@ -36,13 +45,16 @@ const EXAMPLE = path.join(ROOT, 'examples', 'hello');
 const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '500' },
+    'post-rate': { type: 'string', default: '50' },
     steady: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     'no-swarm': { type: 'boolean', default: false },
     'no-naive': { type: 'boolean', default: false },
+    events: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(values.rate);
+const POST_RATE = Number(values['post-rate']);
 const STEADY_S = Number(values.steady);
 const CONNECTIONS = Number(values.connections);
 const REPLICAS = 4;
@@ -51,33 +63,40 @@ const MARGIN_MS = 1_000;
 const ROLLOUT_TIMEOUT_MS = 150_000;
 /** The health check, for both Gantry (gantry.yaml) and Swarm (--health-*). */
 const HEALTH = { intervalS: 1, timeoutS: 1, startPeriodS: 2, retries: 3 };
-/** `docker stop`'s default grace, used by Gantry's runner and the naive control alike. */
+/** `docker stop`'s default grace; the naive control stops with it, as a script would. */
 const STOP_TIMEOUT_S = 10;
 
 interface Row {
   name: string;
   rolloutMs?: number;
   detectMs?: number;
-  load?: WindowStats;
-  /** p99 of 2xx answers during the rollout window only. */
+  /** Every answer of the load window. */
+  load?: MixStats;
+  /** p99 of 2xx GET answers during the rollout window only. */
   p99?: number;
-  note?: string;
 }
 
 const rows: Row[] = [];
 const notes: string[] = [];
 const commands: string[] = [];
 
-function loadJob(url: string, seconds: number): LoadJob {
-  return { url, rate: RATE, seconds, connections: CONNECTIONS, method: 'GET', samples: true };
+function mix(url: string): MixOptions {
+  return {
+    url,
+    rate: RATE,
+    postRate: POST_RATE,
+    getPath: '/',
+    postPath: '/cgi-bin/info',
+    connections: CONNECTIONS,
+  };
 }
 
 /** Holds the load on `url` while `work` runs (plus a margin on each side). */
 async function underLoad<T>(
   url: string,
   work: () => Promise<T>,
-): Promise<{ value: T; load: LoadResult }> {
-  const load = await startLoad(loadJob(url, ROLLOUT_TIMEOUT_MS / 1000 + 60));
+): Promise<{ value: T; load: MixResult }> {
+  const load = await startMix(mix(url), ROLLOUT_TIMEOUT_MS / 1000 + 60);
   try {
     await sleep(MARGIN_MS);
     const value = await work();
@@ -106,6 +125,10 @@ function iso(ms: string | undefined): number {
   return t;
 }
 
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
 /** First failing probe that counted against the bad instance → the rollout's end (restored). */
 function detection(
   rec: RolloutRecord,
@@ -114,6 +137,7 @@ function detection(
   const failure = state?.failure;
   const finished = state?.finished;
   if (!failure || !finished) return undefined;
+  // The tally keeps the last unhealthyThreshold results: the failures that counted.
   const fails =
     failure.check === 'unhealthy' ? failure.probes.filter((p) => !p.ok).map((p) => p.at) : [];
   const firstFail = fails.length > 0 ? Math.min(...fails) : failure.at;
@@ -134,24 +158,27 @@ async function gantryRollout(
   });
   const from = iso(rec.createdAt);
   const to = iso(rec.finishedAt);
-  const samples = samplesOf(load);
   const d = detection(rec);
   rows.push({
     name,
     rolloutMs: to - from,
     ...(d ? { detectMs: d.restored - d.firstFail } : {}),
-    load: windowStats(samples),
-    p99: windowStats(samples, from, to).p99,
-    note: `${rec.outcome}: ${rec.reason ?? ''}`,
+    load: mixStats(load),
+    p99: mixStats(load, from, to).get.p99,
   });
+  notes.push(
+    `${name}: ${rec.outcome} (${rec.reason ?? ''}); push → rollout finished ${seconds(to - load.get.startedAt - MARGIN_MS)} s, build included`,
+  );
   if (d) {
     notes.push(
-      `${name}: first counted failing check → declared failed ${((d.declared - d.firstFail) / 1000).toFixed(1)} s → old revision fully back ${((d.restored - d.declared) / 1000).toFixed(1)} s`,
+      `${name}: first counted failing check → declared failed ${seconds(d.declared - d.firstFail)} s → old revision fully back ${seconds(d.restored - d.declared)} s`,
     );
   }
-  notes.push(
-    `${name}: push → rollout finished ${((to - load.startedAt - MARGIN_MS) / 1000).toFixed(1)} s (includes the build); autocannon's own p99 over the whole load ${load.p99} ms`,
-  );
+  if (values.events) {
+    for (const e of await g.controller.rollouts.events(rec.id)) {
+      notes.push(`${name}: +${seconds(e.at - from)} s ${e.kind}: ${e.text}`);
+    }
+  }
   return rec;
 }
 
@@ -164,20 +191,20 @@ async function gantryPart(g: GantryStack, app: string, swarmImages: Record<strin
   const first = await g.wt.commit('revision 1');
   await g.pushHead(first, 'revision 1');
   const initial = await g.finishedRollout(app, first, ROLLOUT_TIMEOUT_MS);
-  if (initial.outcome !== 'succeeded')
+  if (initial.outcome !== 'succeeded') {
     throw new Error(`first rollout ${initial.outcome}: ${initial.reason}`);
+  }
   const env = await g.controller.rollouts.env(app, 'production');
   const url = env.route?.url;
   if (!url) throw new Error('the environment has no route');
   notes.push(
-    `gantry: first deploy of ${REPLICAS} replicas took ${((iso(initial.finishedAt) - iso(initial.createdAt)) / 1000).toFixed(1)} s; edge ${url}`,
+    `gantry: first deploy of ${REPLICAS} replicas took ${seconds(iso(initial.finishedAt) - iso(initial.createdAt))} s; edge ${url}`,
   );
 
   // Warm the edge's connections before measuring anything.
-  await runLoad({ ...loadJob(url, 2), samples: false });
-  const steady = await runLoad(loadJob(url, STEADY_S));
-  const steadyStats = windowStats(samplesOf(steady));
-  rows.push({ name: 'gantry: steady state (no rollout)', load: steadyStats, p99: steadyStats.p99 });
+  await runMix(mix(url), 2);
+  const steady = mixStats(await runMix(mix(url), STEADY_S));
+  rows.push({ name: 'gantry: steady state (no rollout)', load: steady, p99: steady.get.p99 });
 
   await g.wt.write('www/index.html', '<h1>revision 2</h1>\n');
   await dockerBuild(g.wt.dir, swarmImages.good2!);
@@ -205,11 +232,12 @@ async function gantryPart(g: GantryStack, app: string, swarmImages: Record<strin
   const running = (await g.controller.runtime!.list({ app, env: 'production' })).filter(
     (i) => i.state === 'running',
   );
+  const label = (sha: string | undefined) => (sha === good.to.sha ? 'revision 2' : sha);
   notes.push(
-    `gantry: after the rollback, current = ${after.current?.sha === good.to.sha ? 'revision 2' : after.current?.sha}; running: ${running.length} × ${[...new Set(running.map((i) => (i.revision === good.to.sha ? 'revision 2' : i.revision.slice(0, 12))))].join(', ')}`,
+    `gantry: after the rollback, current = ${label(after.current?.sha)}; running: ${running.length} × ${[...new Set(running.map((i) => label(i.revision)))].join(', ')}`,
   );
   return {
-    steady: steadyStats,
+    steady,
     images: { good1: initial.to.image, good2: good.to.image },
     revisions: { good1: first, good2: good.to.sha },
   };
@@ -228,42 +256,42 @@ async function naivePart(
     id: routeId,
     listen: { host: '127.0.0.1', port: await freePort() },
   });
-  const fleet = await startNaiveFleet(
-    {
-      runtime,
-      edge,
-      routeId,
-      base: {
-        app: `${app}naive`,
-        env: 'bench',
-        port: 8080,
-        vars: {},
-        secrets: {},
-        host: runtime.hosts()[0]!,
-        stopTimeoutSeconds: STOP_TIMEOUT_S,
-      },
-    },
-    revisions.good2,
-    images.good2,
-    REPLICAS,
-  );
+  const naiveApp = `${app}naive`;
   try {
-    await runLoad({ ...loadJob(url, 2), samples: false });
+    const fleet = await startNaiveFleet(
+      {
+        runtime,
+        edge,
+        routeId,
+        base: {
+          app: naiveApp,
+          env: 'bench',
+          port: 8080,
+          vars: {},
+          secrets: {},
+          host: runtime.hosts()[0]!,
+          stopTimeoutSeconds: STOP_TIMEOUT_S,
+        },
+      },
+      revisions.good2,
+      images.good2,
+      REPLICAS,
+    );
+    await runMix(mix(url), 2);
     let window = { from: 0, to: 0 };
     const { load } = await underLoad(url, async () => {
       const from = Date.now();
       await naiveReplace(fleet, revisions.good1, images.good1, STOP_TIMEOUT_S);
       window = { from, to: Date.now() };
     });
-    const samples = samplesOf(load);
     rows.push({
       name: `naive stop-then-start, ${REPLICAS} replicas (control)`,
       rolloutMs: window.to - window.from,
-      load: windowStats(samples),
-      p99: windowStats(samples, window.from, window.to).p99,
+      load: mixStats(load),
+      p99: mixStats(load, window.from, window.to).get.p99,
     });
   } finally {
-    for (const i of await runtime.list({ app: `${app}naive` })) await runtime.remove(i);
+    for (const i of await runtime.list({ app: naiveApp })) await runtime.remove(i);
     await edge.removeRoute(routeId);
   }
 }
@@ -294,8 +322,8 @@ async function swarmPart(app: string, images: Record<string, string>) {
     rows.push({
       name: `swarm: ${REPLICAS}-replica start-first update`,
       rolloutMs: good.endedAt - good.startedAt,
-      note: `${good.status.State} (${good.status.Message ?? ''})`,
     });
+    notes.push(`swarm: update ended ${good.status.State} (${good.status.Message ?? ''})`);
 
     commands.push(`docker ${shellJoin(swarm.serviceUpdateImageArgs(service, images.bad!))}`);
     const bad = await swarm.updateAndWait(service, images.bad!, { timeoutMs: ROLLOUT_TIMEOUT_MS });
@@ -308,8 +336,8 @@ async function swarmPart(app: string, images: Record<string, string>) {
       name: 'swarm: bad update → rollback',
       rolloutMs: bad.endedAt - bad.startedAt,
       ...(firstFail === undefined ? {} : { detectMs: bad.endedAt - firstFail }),
-      note: `${bad.status.State} (${bad.status.Message ?? ''})`,
     });
+    notes.push(`swarm: bad update ended ${bad.status.State} (${bad.status.Message ?? ''})`);
     const back = (await swarm.tasks(service)).filter(
       (t) => t.desired === 'Running' && t.current.startsWith('Running'),
     );
@@ -334,16 +362,27 @@ function shellJoin(args: readonly string[]): string {
     .join(' ');
 }
 
-function printTable(steady: WindowStats | undefined) {
-  const header = ['', 'rollout s', 'detect s', 'requests', 'failed', 'p99 ms', 'p99 / steady'];
+function printTable(steady: MixStats | undefined) {
+  const header = [
+    '',
+    'rollout s',
+    'detect s',
+    'requests',
+    'failed GET',
+    'failed POST',
+    'p99 GET ms',
+    'vs steady',
+  ];
+  const na = 'n/a';
   const lines = rows.map((r) => [
     r.name,
-    r.rolloutMs === undefined ? '—' : (r.rolloutMs / 1000).toFixed(1),
-    r.detectMs === undefined ? '—' : (r.detectMs / 1000).toFixed(1),
-    r.load ? String(r.load.requests) : 'n/a',
-    r.load ? String(r.load.failed) : 'n/a',
-    r.p99 === undefined ? 'n/a' : r.p99.toFixed(0),
-    r.p99 === undefined || !steady ? 'n/a' : `${(r.p99 / steady.p99).toFixed(1)}×`,
+    r.rolloutMs === undefined ? '—' : seconds(r.rolloutMs),
+    r.detectMs === undefined ? '—' : seconds(r.detectMs),
+    r.load ? String(r.load.get.requests + (r.load.post?.requests ?? 0)) : na,
+    r.load ? String(r.load.get.failed) : na,
+    r.load?.post ? String(r.load.post.failed) : na,
+    r.p99 === undefined ? na : r.p99.toFixed(0),
+    r.p99 === undefined || !steady ? na : `${(r.p99 / steady.get.p99).toFixed(2)}×`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (l: string[]) =>
@@ -351,10 +390,12 @@ function printTable(steady: WindowStats | undefined) {
   console.log(fmt(header));
   for (const l of lines) console.log(fmt(l));
   for (const r of rows) {
-    if (r.load && r.load.failed > 0)
+    const failures = { GET: r.load?.get.failures, POST: r.load?.post?.failures };
+    if ((r.load?.get.failed ?? 0) + (r.load?.post?.failed ?? 0) > 0) {
       console.log(
-        `  ${r.name}: failures by status (0 = reset/timeout) ${JSON.stringify(r.load.failures)}`,
+        `  ${r.name}: failures by status (0 = reset/timeout) ${JSON.stringify(failures)}`,
       );
+    }
   }
 }
 
@@ -374,12 +415,13 @@ async function main() {
   ]);
   const { stdout: caddyVersion } = await run('caddy', ['version']);
   console.log(
-    `rollout-zero-downtime: GET / at ${RATE} req/s, ${CONNECTIONS} connections, load from a separate process (autocannon); ` +
-      `${REPLICAS} replicas of examples/hello; health GET /healthz every ${HEALTH.intervalS}s, start period ${HEALTH.startPeriodS}s, ` +
-      `${HEALTH.retries} failures → unhealthy; docker ${dockerVersion.trim()}, caddy ${caddyVersion.trim().split(' ')[0]}, node ${process.version}`,
+    `rollout-zero-downtime: ${RATE} req/s on the edge (GET / at ${RATE - POST_RATE}/s, POST /cgi-bin/info at ${POST_RATE}/s), ` +
+      `autocannon in separate processes; ${REPLICAS} replicas of examples/hello; health GET /healthz every ${HEALTH.intervalS}s, ` +
+      `start period ${HEALTH.startPeriodS}s, ${HEALTH.retries} failures → unhealthy; ` +
+      `docker ${dockerVersion.trim()}, caddy ${caddyVersion.trim().split(' ')[0]}, node ${process.version}`,
   );
   const g = await startGantryStack({ dir, tickMs: 200, logLevel: process.env.GANTRY_BENCH_LOG });
-  let steady: WindowStats | undefined;
+  let steady: MixStats | undefined;
   try {
     const r = await gantryPart(g, app, swarmImages);
     steady = r.steady;
@@ -389,8 +431,9 @@ async function main() {
     const runtime = g.controller.runtime;
     if (runtime) {
       for (const i of await runtime.list({ app })) await runtime.remove(i).catch(() => undefined);
-      for (const host of runtime.hosts())
+      for (const host of runtime.hosts()) {
         await runtime.removeImages(host, [], app).catch(() => undefined);
+      }
     }
     await g.close();
     await run('docker', ['rmi', ...Object.values(swarmImages)]).catch(() => undefined);
@@ -400,19 +443,27 @@ async function main() {
   printTable(steady);
   console.log('');
   console.log(
-    'requests/failed: every answer during the load window (1 s before the change to 1 s after the rollout ended); ' +
-      'failed = non-2xx + resets + timeouts. p99: 2xx answers completed during the rollout itself. ' +
-      'detect: first failing check that counted (after the start period) → old revision fully back. ' +
-      'Swarm carries no load here (its routing mesh needs IPVS): it is the peer for durations.',
+    [
+      'requests, failed: every answer from 1 s before the change to 1 s after the rollout ended; failed = non-2xx,',
+      'resets and timeouts. The edge retries a failed GET on another instance for up to 5 s, never a POST.',
+      'p99 GET: 2xx answers completed during the rollout itself. rollout s: Gantry from its rollout record',
+      '(created → finished, the build before it not included), Swarm from `docker service update` to the end',
+      'state (polled every 100 ms). detect s: first failing check that counted (after the start period) → old',
+      'revision fully back. Swarm carries no load (its routing mesh needs IPVS): it is the peer for durations.',
+    ].join('\n'),
   );
   for (const n of notes) console.log(`- ${n}`);
   console.log('');
   console.log('commands:');
   console.log(
-    `  load: autocannon GET <edge>/ overallRate ${RATE}, ${CONNECTIONS} connections (bench/lib/load.ts in a child process)`,
+    `  load: autocannon, fixed overall rate, one process per method (bench/lib/load.ts): GET <edge>/ ${RATE - POST_RATE}/s, ` +
+      `${CONNECTIONS} connections; POST <edge>/cgi-bin/info ${POST_RATE}/s`,
   );
   console.log(
     '  gantry: git push + signed GitHub push webhook → build → rollout (maxSurge 1, maxUnavailable 0)',
+  );
+  console.log(
+    `  naive: per instance: docker stop (${STOP_TIMEOUT_S} s grace) + rm, start the new one, swap it into the route`,
   );
   for (const c of commands) console.log(`  ${c}`);
   console.log(`whole bench: ${((Date.now() - started) / 1000).toFixed(0)} s`);

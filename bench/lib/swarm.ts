@@ -53,6 +53,8 @@ export function serviceCreateArgs(s: SwarmServiceSpec): string[] {
     '--replicas',
     String(s.replicas),
     '--no-resolve-image',
+    // An init as PID 1 forwards SIGTERM, as Gantry's instances have (busybox httpd ignores it as PID 1).
+    '--init',
     '--health-cmd',
     s.health.cmd,
     '--health-interval',

@@ -68,16 +68,24 @@ export interface ControllerConfig {
 const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
 
 function substituteEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
-  return text.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
-    const value = env[name] ?? fallback;
-    if (value === undefined) {
-      throw new GantryError(
-        'GANTRY_ERR_CONFIG_INVALID',
-        `${file}: environment variable ${name} is referenced but not set`,
-      );
-    }
-    return value;
-  });
+  // Comment lines are documentation: `${NAME}` there is an example, not a reference.
+  return text
+    .split('\n')
+    .map((line) =>
+      line.trimStart().startsWith('#')
+        ? line
+        : line.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+            const value = env[name] ?? fallback;
+            if (value === undefined) {
+              throw new GantryError(
+                'GANTRY_ERR_CONFIG_INVALID',
+                `${file}: environment variable ${name} is referenced but not set`,
+              );
+            }
+            return value;
+          }),
+    )
+    .join('\n');
 }
 
 interface RawRepo {

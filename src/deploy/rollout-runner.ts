@@ -23,7 +23,7 @@ import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { RepoRegistry } from '../source/repos.js';
 import { specAt } from '../source/spec-at.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
-import type { RolloutStore } from '../store/rollouts.js';
+import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { instanceSpec, resolveSecrets } from './instance-spec.js';
 import { observe, ProbeLog, upstreamOf } from './observe.js';
@@ -45,6 +45,23 @@ export interface RolloutDeps {
 }
 
 const DRAIN_MS = 1000;
+
+/**
+ * The environment's lease as the runner sees it. A process that stalled (frozen, paused) past its
+ * lease may wake up while another one runs this or the next rollout of the environment: it checks
+ * before every step and every action, and each state write is conditional on the lease in Redis.
+ */
+export interface Fence extends LeaseRef {
+  /** Throws when this process may no longer act for the environment. */
+  check(): void;
+  /** Called when a write conditional on the lease found it taken; throws. */
+  lose(): never;
+}
+
+/** Writes the record, only while `fence` (when given) is held. */
+async function persist(deps: RolloutDeps, rec: RolloutRecord, fence: Fence | undefined) {
+  if (!(await deps.rollouts.put(rec, fence))) fence?.lose();
+}
 
 /** One line for the event stream from a core event. */
 export function eventText(e: RolloutEvent): string {
@@ -81,7 +98,12 @@ function parseIntents(raw: string[]): Intent[] {
  * observe → decide → persist → act, until the core says it is finished. Another process that
  * picks the job up after a crash resumes from the persisted state and what the runtime reports.
  */
-export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<RolloutRecord> {
+export async function runRollout(
+  deps: RolloutDeps,
+  job: RolloutJob,
+  fence?: Fence,
+): Promise<RolloutRecord> {
+  fence?.check();
   let rec = await deps.rollouts.get(job.rolloutId);
   if (rec?.outcome) return rec;
   const appRec = await deps.store.getApp(job.app);
@@ -115,10 +137,11 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
         rec,
         'superseded',
         `superseded by ${envState.desired.slice(0, 12)}`,
+        fence,
       );
     }
     if (envState.current?.sha === job.sha && job.kind === 'deploy') {
-      return finishRecord(deps, rec, 'succeeded', 'already running this revision');
+      return finishRecord(deps, rec, 'succeeded', 'already running this revision', fence);
     }
     const plan = planRollout({
       rolloutId: rec.id,
@@ -133,8 +156,12 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
       drainMs: DRAIN_MS,
     });
     rec = { ...rec, plan, state: initialState(plan) };
-    await deps.rollouts.put(rec);
+    await persist(deps, rec, fence);
     await event(deps, rec.id, 'created', `${job.kind} ${short(rec.from?.sha)} → ${short(job.sha)}`);
+  } else {
+    // An earlier attempt stopped halfway (its process died, or stalled past its lease): carry on
+    // from the persisted state and what the runtime reports now.
+    await event(deps, rec.id, 'resumed', 'resumed from its persisted state');
   }
 
   const known = envState.route;
@@ -152,7 +179,7 @@ export async function runRollout(deps: RolloutDeps, job: RolloutJob): Promise<Ro
   }
 
   const secrets = resolveSecrets(spec, deps.secretsEnv);
-  const loop = new Loop(deps, rec, spec, route.id, secrets);
+  const loop = new Loop(deps, rec, spec, route.id, secrets, fence);
   try {
     return await loop.run();
   } finally {
@@ -173,9 +200,10 @@ async function finishRecord(
   rec: RolloutRecord,
   outcome: NonNullable<RolloutRecord['outcome']>,
   reason: string,
+  fence: Fence | undefined,
 ): Promise<RolloutRecord> {
   const done = { ...rec, outcome, reason, finishedAt: new Date().toISOString() };
-  await deps.rollouts.put(done);
+  await persist(deps, done, fence);
   await event(deps, rec.id, 'finished', `${outcome}: ${reason}`);
   return done;
 }
@@ -194,6 +222,7 @@ class Loop {
     private readonly spec: AppSpec,
     private readonly routeId: string,
     private readonly secrets: Record<string, string>,
+    private readonly fence: Fence | undefined,
   ) {
     this.plan = rec.plan as RolloutPlan;
     this.state = rec.state as RolloutState;
@@ -210,13 +239,15 @@ class Loop {
     for (;;) {
       const now = Date.now();
       const observed = await this.observeWorld();
+      // Before taking intents: a process that lost the lease must leave them to the holder.
+      this.fence?.check();
       const intents = parseIntents(await this.deps.rollouts.takeIntents(this.rec.id));
       const decision = decide({ plan: this.plan, state: this.state, observed, intents, now });
       this.state = decision.state;
       // Persist before acting: a process that dies mid-action resumes from a state that already
       // asked for it, and every action is safe to repeat.
       this.rec = { ...this.rec, state: this.state };
-      await this.deps.rollouts.put(this.rec);
+      await persist(this.deps, this.rec, this.fence);
       await this.deps.rollouts.appendEvents(
         this.rec.id,
         decision.events.map((e): RolloutEventRecord => ({
@@ -226,6 +257,8 @@ class Loop {
         })),
       );
       for (const action of decision.actions) {
+        // An action can take seconds (a drain, a stop): check again before each one.
+        this.fence?.check();
         const finished = await this.apply(action);
         if (finished) return finished;
       }
@@ -287,7 +320,10 @@ class Loop {
 
   /** Applies one action; returns the final record when the rollout is over. */
   private async apply(action: Action): Promise<RolloutRecord | undefined> {
-    this.deps.log.debug({ rollout: this.rec.id, action: describeAction(action) }, 'rollout action');
+    this.deps.log.debug(
+      { rollout: this.rec.id, attempt: this.fence?.owner, action: describeAction(action) },
+      'rollout action',
+    );
     switch (action.kind) {
       case 'start': {
         await this.deps.runtime.start(
@@ -356,7 +392,13 @@ class Loop {
       { rollout: this.rec.id, app, env, outcome: action.outcome, phase },
       'rollout finished',
     );
-    return finishRecord(this.deps, { ...this.rec, state: this.state }, action.outcome, reason);
+    return finishRecord(
+      this.deps,
+      { ...this.rec, state: this.state },
+      action.outcome,
+      reason,
+      this.fence,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from '../build/build-runner.js';
@@ -44,6 +45,13 @@ async function withDisposition<T>(job: Job, run: () => Promise<T>): Promise<T> {
     if (shouldRetry(e, job.attemptsMade + 1, job.opts.attempts ?? 1)) throw e;
     throw new UnrecoverableError(errorMessage(e));
   }
+}
+
+/** Puts the job back to be tried again shortly (BullMQ's manual delay). */
+async function retryLater(job: Job, token: string | undefined): Promise<never> {
+  // Fails when the job's lock is lost too: another process has the job, and it is not ours to move.
+  await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token).catch(() => undefined);
+  throw new DelayedError();
 }
 
 /** Starts the consumers of the sources and builds queues in this process. */
@@ -96,20 +104,35 @@ export function startWorkers(
     new Worker<RolloutJob>(
       QUEUE.rollouts,
       async (job, token) => {
-        // Never two rollouts of one app environment at once, whichever process runs them.
+        // Never two rollouts of one app environment at once, whichever process runs them. The
+        // owner names this attempt, not the job: when this process stalls and BullMQ hands the
+        // job to another, the two attempts must not both pass for the holder.
         const key = store.keys.rolloutLease(job.data.app, job.data.env);
-        const lease = await Lease.acquire(store.redis, key, job.id ?? '', ROLLOUT_LEASE_MS);
-        if (!lease) {
-          await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token);
-          throw new DelayedError();
-        }
+        const owner = `${job.id ?? ''}@${token ?? randomUUID()}`;
+        const lease = await Lease.acquire(store.redis, key, owner, ROLLOUT_LEASE_MS);
+        if (!lease) return retryLater(job, token);
         try {
-          return await withDisposition(job, () => runRollout(rolloutDeps, job.data));
+          return await withDisposition(job, () => runRollout(rolloutDeps, job.data, lease));
+        } catch (e) {
+          if (lease.held()) throw e;
+          // This process stalled past its lease and stopped mid-rollout. The rollout resumes
+          // from its persisted state wherever the job runs next (here, if its lock is still ours).
+          opts.log.warn(
+            { job: job.id, rollout: job.data.rolloutId, err: errorMessage(e) },
+            'rollout lease lost: stopped acting',
+          );
+          return retryLater(job, token);
         } finally {
           await lease.release();
         }
       },
-      { ...common, concurrency: 4, lockDuration: ROLLOUT_LOCK_MS, stalledInterval: ROLLOUT_LOCK_MS / 2, maxStalledCount: 10 },
+      {
+        ...common,
+        concurrency: 4,
+        lockDuration: ROLLOUT_LOCK_MS,
+        stalledInterval: ROLLOUT_LOCK_MS / 2,
+        maxStalledCount: 10,
+      },
     );
   for (const w of [sources, builds, rollouts].filter((w) => w !== undefined) as Worker[]) {
     w.on('failed', (job, err) =>

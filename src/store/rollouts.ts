@@ -4,6 +4,18 @@ import type { EnvState, RolloutEventRecord, RolloutRecord } from './records.js';
 
 const EVENTS_KEPT = 500;
 
+// KEYS: record, environment index, lease; ARGV: record JSON, score, id, lease owner.
+const PUT_IF_HELD = `if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1`;
+
+/** A lease a write is made conditional on: written only while `key` still holds `owner`. */
+export interface LeaseRef {
+  readonly key: string;
+  readonly owner: string;
+}
+
 /** Redis-backed rollout records, environment states and rollout intents. */
 export class RolloutStore {
   constructor(
@@ -16,12 +28,22 @@ export class RolloutStore {
     return raw === null ? undefined : (JSON.parse(raw) as T);
   }
 
-  async put(rec: RolloutRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.keys.rollout(rec.id), JSON.stringify(rec))
-      .zadd(this.keys.rollouts(rec.app, rec.env), Date.parse(rec.createdAt), rec.id)
-      .exec();
+  /**
+   * Writes the record; with a `lease`, only while the lease is still held (atomically), and
+   * returns false when it is not: a holder that stalled past its lease must not overwrite the
+   * state of whoever took over.
+   */
+  async put(rec: RolloutRecord, lease?: LeaseRef): Promise<boolean> {
+    const key = this.keys.rollout(rec.id);
+    const index = this.keys.rollouts(rec.app, rec.env);
+    const json = JSON.stringify(rec);
+    const score = Date.parse(rec.createdAt);
+    if (lease) {
+      const args = [json, String(score), rec.id, lease.owner];
+      return (await this.redis.eval(PUT_IF_HELD, 3, key, index, lease.key, ...args)) === 1;
+    }
+    await this.redis.multi().set(key, json).zadd(index, score, rec.id).exec();
+    return true;
   }
 
   get(id: string): Promise<RolloutRecord | undefined> {

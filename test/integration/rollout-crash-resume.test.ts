@@ -8,7 +8,6 @@ import type { RolloutState } from '../../src/rollout/index.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 import { waitFor } from '../support/controller-fixture.js';
 import {
-  QUICK_STOP_DOCKERFILE,
   startRig,
   withHealthyThreshold,
   type ControllerProcess,
@@ -25,7 +24,6 @@ describe('a controller killed mid-rollout (kill -9)', () => {
 
   beforeAll(async () => {
     rig = await startRig({ app, edge: 'managed' });
-    await rig.wt.write('Dockerfile', QUICK_STOP_DOCKERFILE);
     a = await rig.start('a');
   });
   afterAll(async () => {

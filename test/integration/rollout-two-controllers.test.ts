@@ -16,7 +16,6 @@ import type { RolloutState } from '../../src/rollout/index.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 import { waitFor } from '../support/controller-fixture.js';
 import {
-  QUICK_STOP_DOCKERFILE,
   startRig,
   withHealthyThreshold,
   type ControllerProcess,
@@ -75,7 +74,6 @@ describe('two controller processes against one Redis', () => {
   beforeAll(async () => {
     // Healthy at the first passing probe: each rollout takes seconds, so many fit in the test.
     rig = await startRig({ app, edge: 'shared', spec: (s) => withHealthyThreshold(s, 1) });
-    await rig.wt.write('Dockerfile', QUICK_STOP_DOCKERFILE);
     // Two hosts in all but name: a data directory each, one Redis prefix, one edge.
     [a, b] = await Promise.all([
       rig.start('a', path.join(rig.dir, 'data-a')),

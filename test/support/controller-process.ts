@@ -36,18 +36,6 @@ import { testEnv, uniqueName } from './env.js';
 
 const BIN = path.join(ROOT, 'bin', 'gantry.js');
 
-/**
- * The example app, but stopping at once on SIGTERM: busybox httpd as PID 1 ignores it, so every
- * stop would wait the full 10 s grace period. A shell with a trap is PID 1 here instead.
- */
-export const QUICK_STOP_DOCKERFILE = `FROM gantry.local/busybox:1
-COPY www/ /www/
-RUN chmod 0755 /www/cgi-bin/info
-USER app
-EXPOSE 8080
-CMD ["busybox", "sh", "-c", "trap 'exit 0' TERM; busybox httpd -f -p 8080 -h /www & wait"]
-`;
-
 /** The spec with another health threshold (at a 1 s interval: ~N s until healthy). */
 export function withHealthyThreshold(spec: string, n: number): string {
   return spec.replace(/healthyThreshold: \d+/, `healthyThreshold: ${n}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseControllerConfig } from '../../src/config/controller-config.js';
+import { loadControllerConfig, parseControllerConfig } from '../../src/config/controller-config.js';
 import { isGantryError } from '../../src/errors.js';
 
 const MINIMAL = 'repos: [{ name: app, url: "https://git.example.com/acme/app.git" }]\n';
@@ -41,6 +41,17 @@ describe('controller config', () => {
     expect(cfg.redis.url).toBe('redis://127.0.0.1:6390');
     expect(cfg.repos[0]?.webhookSecret).toBe('s3cret-s3cret-s3cret');
     expect(cfg.repos[0]?.credentials).toEqual({ username: 'x-access-token', password: 'tok' });
+  });
+
+  it('accepts the example file the README and docker-compose.yml point at', () => {
+    const cfg = loadControllerConfig('gantry.config.example.yaml', {
+      GANTRY_ADMIN_TOKEN_SHA256: 'a'.repeat(64),
+      HELLO_WEBHOOK_SECRET: 'x'.repeat(24),
+      HELLO_GIT_TOKEN: 'token',
+    });
+    expect(cfg.repos[0]?.credentials?.password).toBe('token');
+    expect(cfg.runtime.hosts).toEqual([{ name: 'local', endpoint: 'unix:///var/run/docker.sock' }]);
+    expect(cfg.edge).toMatchObject({ manage: true, basePort: 8800 });
   });
 
   it('lets GANTRY_* variables override the file', () => {
