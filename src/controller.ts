@@ -61,7 +61,9 @@ export async function startController(
   const repos = new RepoRegistry(config.repos, config.dataDir);
   const builder = new DockerImageBuilder(config.docker);
   const rollouts = new RolloutStore(redis, store.keys);
-  const deploy = config.deploy.enabled ? await startDeploy(config, store, rollouts, repos, log) : undefined;
+  const deploy = config.deploy.enabled
+    ? await startDeploy(config, store, rollouts, repos, log)
+    : undefined;
 
   const workers =
     opts.workers === false

@@ -2,7 +2,12 @@
  * A load generator in its own process (so it never shares an event loop with the server it
  * measures): autocannon at a fixed offered rate, one request shape (POST with a body by default,
  * or a GET), optionally a fresh delivery id per request. Reads its job as JSON from argv[2];
- * prints autocannon's result summary as JSON on stdout.
+ * prints a summary as JSON on stdout.
+ *
+ * autocannon paces a rate per connection per wall-clock second: every connection sends its
+ * quota back to back at the start of each second, so the whole rate arrives as one burst. With
+ * `spread: k`, k autocannon instances share the rate and the connections, started 1/k s apart,
+ * so the same rate arrives in k smaller bursts a second.
  *
  * With `untilStdin`, it runs until a line arrives on stdin (or `seconds` pass, whichever is
  * first), so a caller can hold the load over a window it does not know the length of. With
@@ -10,6 +15,7 @@
  * a socket error or a timeout), so the caller can cut the run into windows afterwards.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 
 interface LoadJob {
@@ -24,64 +30,103 @@ interface LoadJob {
   uniqueHeader?: string;
   samples?: boolean;
   untilStdin?: boolean;
+  /** autocannon instances sharing the rate, staggered over each second (default 1). */
+  spread?: number;
 }
 
 /** One answer: when it completed (epoch ms), how long it took (ms), its status (0: no answer). */
 export type Sample = [doneAt: number, latencyMs: number, status: number];
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
+const spread = Math.max(1, Math.min(job.spread ?? 1, job.rate, job.connections));
 const samples: Sample[] = [];
 const started = Date.now();
-const instance = autocannon(
-  {
-    url: job.url,
-    connections: job.connections,
-    overallRate: job.rate,
-    duration: job.seconds,
-    requests: [
+const instances: autocannon.Instance[] = [];
+let stopped = false;
+
+/** Splits `n` into `k` integer shares that differ by at most one. */
+function share(n: number, k: number, i: number): number {
+  return Math.floor(n / k) + (i < n % k ? 1 : 0);
+}
+
+function runOne(i: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
       {
-        method: job.method ?? 'POST',
-        ...(job.body === undefined ? {} : { body: job.body }),
-        headers: job.headers ?? {},
-        setupRequest: (req) =>
-          job.uniqueHeader
-            ? { ...req, headers: { ...req.headers, [job.uniqueHeader]: randomUUID() } }
-            : req,
+        url: job.url,
+        connections: share(job.connections, spread, i),
+        overallRate: share(job.rate, spread, i),
+        duration: Math.max(1, job.seconds - i / spread),
+        requests: [
+          {
+            method: job.method ?? 'POST',
+            ...(job.body === undefined ? {} : { body: job.body }),
+            headers: job.headers ?? {},
+            setupRequest: (req) =>
+              job.uniqueHeader
+                ? { ...req, headers: { ...req.headers, [job.uniqueHeader]: randomUUID() } }
+                : req,
+          },
+        ],
       },
-    ],
-  },
-  (err, result) => {
-    if (err) throw err;
-    const codes: Record<string, number> = {};
-    for (const [code, s] of Object.entries(result.statusCodeStats ?? {}))
-      codes[code] = s.count ?? 0;
-    process.stdout.write(
-      JSON.stringify({
-        codes,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        sent: result.requests.sent,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        seconds: (Date.now() - started) / 1000,
-        startedAt: started,
-        ...(job.samples ? { samples } : {}),
-      }),
-      // stdin may still be open: leave once the summary is written.
-      () => process.exit(0),
+      (err, result) => (err ? reject(err) : resolve(result)),
     );
-  },
-);
-if (job.samples) {
-  instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-    samples.push([Date.now(), responseTime, statusCode]);
+    instances.push(instance);
+    if (stopped) instance.stop();
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      samples.push([Date.now(), responseTime, statusCode]);
+    });
+    instance.on('reqError', () => {
+      samples.push([Date.now(), -1, 0]);
+    });
   });
-  instance.on('reqError', () => {
-    samples.push([Date.now(), -1, 0]);
-  });
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+}
+
+const runs: Promise<autocannon.Result>[] = [];
+for (let i = 0; i < spread; i++) {
+  if (i > 0) await sleep(1000 / spread);
+  if (stopped) break;
+  runs.push(runOne(i));
 }
 if (job.untilStdin) {
   // The caller starts measuring once the first requests are on their way.
-  instance.once('start', () => process.stderr.write('ready\n'));
-  process.stdin.once('data', () => instance.stop());
+  process.stderr.write('ready\n');
+  process.stdin.once('data', () => {
+    stopped = true;
+    for (const instance of instances) instance.stop();
+  });
 }
+const results = await Promise.all(runs);
+
+const codes: Record<string, number> = {};
+for (const result of results) {
+  for (const [code, s] of Object.entries(result.statusCodeStats ?? {}))
+    codes[code] = (codes[code] ?? 0) + (s.count ?? 0);
+}
+const sum = (f: (r: autocannon.Result) => number) => results.reduce((a, r) => a + f(r), 0);
+// One instance: autocannon's own percentiles, as before. Several: from the answers themselves.
+const ok = samples
+  .filter(([, , status]) => status >= 200 && status < 300)
+  .map(([, latency]) => latency)
+  .sort((a, b) => a - b);
+const first = results[0];
+process.stdout.write(
+  JSON.stringify({
+    codes,
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    sent: sum((r) => r.requests.sent),
+    p50: results.length === 1 && first ? first.latency.p50 : quantile(ok, 0.5),
+    p99: results.length === 1 && first ? first.latency.p99 : quantile(ok, 0.99),
+    seconds: (Date.now() - started) / 1000,
+    startedAt: started,
+    ...(job.samples ? { samples } : {}),
+  }),
+  // stdin may still be open: leave once the summary is written.
+  () => process.exit(0),
+);

@@ -37,6 +37,8 @@ export interface LoadJob {
   uniqueHeader?: string;
   /** Return every answer with its completion time, latency and status. */
   samples?: boolean;
+  /** autocannon instances sharing the rate, staggered over each second (see load.ts). */
+  spread?: number;
 }
 
 function loadArgs(job: LoadJob & { untilStdin?: boolean }): string[] {

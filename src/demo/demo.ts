@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { hashToken } from '../api/auth.js';
-import { registryDigest, registryTags } from '../build/registry.js';
+import { registryDigest } from '../build/registry.js';
 import { followBuildLog } from '../cli/follow.js';
 import { api, type ClientOptions } from '../cli/client.js';
 import { parseControllerConfig } from '../config/controller-config.js';

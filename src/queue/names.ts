@@ -22,6 +22,12 @@ export function syncJobId(repo: string, branch: string, nonce: string): string {
 }
 
 /** One rollout job per app, env, revision and kind: a redelivered request is queued once. */
-export function rolloutJobId(app: string, env: string, sha: string, kind: string, nonce: string): string {
+export function rolloutJobId(
+  app: string,
+  env: string,
+  sha: string,
+  kind: string,
+  nonce: string,
+): string {
   return `rollout.${app}.${env}.${sha.slice(0, 12)}.${kind}.${nonce}`;
 }

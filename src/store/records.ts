@@ -107,7 +107,13 @@ export interface EnvState {
   /** The newest revision a deploy was requested for; older queued deploys are superseded. */
   desired: string | null;
   /** The edge listener that serves this environment. */
-  route: { id: string; host: string; port: number; domain?: string | undefined; url: string } | null;
+  route: {
+    id: string;
+    host: string;
+    port: number;
+    domain?: string | undefined;
+    url: string;
+  } | null;
 }
 
 export type RolloutOutcome = 'succeeded' | 'failed' | 'aborted' | 'superseded';

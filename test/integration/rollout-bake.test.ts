@@ -1,25 +1,14 @@
 import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RolloutRecord } from '../../src/store/records.js';
 import { uniqueName } from '../support/env.js';
 import {
   finishedBuild,
   startFixture,
-  waitFor,
   type Fixture,
+  finishedRollout,
+  closeWithInstances,
 } from '../support/controller-fixture.js';
-
-function finishedRollout(f: Fixture, app: string, sha: string): Promise<RolloutRecord> {
-  return waitFor(
-    `a finished rollout of ${app}@${sha.slice(0, 12)}`,
-    async () =>
-      (await f.controller.rollouts.list(app, 'production')).find(
-        (r) => r.to.sha === sha && r.outcome !== undefined,
-      ),
-    180_000,
-  );
-}
 
 describe('the bake period watches the edge', () => {
   let f: Fixture;
@@ -38,9 +27,7 @@ describe('the bake period watches the edge', () => {
     );
   });
   afterAll(async () => {
-    const runtime = f?.controller.runtime;
-    if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
-    await f?.close();
+    await closeWithInstances(f, app);
   });
 
   it(

@@ -71,6 +71,9 @@ describe('a controller killed mid-rollout (kill -9)', () => {
     expect(stateOf(done).startedAt).toBe(stateOf(atKill).startedAt);
     const events = await rig.rollouts.events(done.id);
     expect(events.filter((e) => e.kind === 'created')).toHaveLength(1);
+    const resumed = events.filter((e) => e.kind === 'resumed');
+    expect(resumed).toHaveLength(1);
+    expect(resumed[0]!.at).toBeGreaterThan(killedAt);
     expect(events.some((e) => e.at < killedAt)).toBe(true);
     expect(events.some((e) => e.at > killedAt && e.kind === 'finished')).toBe(true);
     // BullMQ saw the job stall (its worker died holding it) and handed it to the new process.

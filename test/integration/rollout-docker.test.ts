@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
-import type { RolloutRecord } from '../../src/store/records.js';
 import { uniqueName } from '../support/env.js';
 import {
   EXAMPLE,
@@ -10,19 +9,9 @@ import {
   startFixture,
   waitFor,
   type Fixture,
+  finishedRollout,
+  closeWithInstances,
 } from '../support/controller-fixture.js';
-
-/** The finished rollout of `sha` to production. */
-function finishedRollout(f: Fixture, app: string, sha: string): Promise<RolloutRecord> {
-  return waitFor(
-    `a finished rollout of ${app}@${sha.slice(0, 12)}`,
-    async () => {
-      const all = await f.controller.rollouts.list(app, 'production');
-      return all.find((r) => r.to.sha === sha && r.outcome !== undefined);
-    },
-    180_000,
-  );
-}
 
 describe('rolling replacement on Docker behind the Caddy edge', () => {
   let f: Fixture;
@@ -35,9 +24,7 @@ describe('rolling replacement on Docker behind the Caddy edge', () => {
     await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
   });
   afterAll(async () => {
-    const runtime = f?.controller.runtime;
-    if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
-    await f?.close();
+    await closeWithInstances(f, app);
   });
 
   it('deploys 3 replicas, then rolls a revision with a failing health check back by itself', async () => {

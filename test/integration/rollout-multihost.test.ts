@@ -6,29 +6,18 @@ import {
   startSecondDocker,
   type SecondDocker,
 } from '../../src/devtools/second-docker.js';
-import type { RolloutRecord } from '../../src/store/records.js';
 import { uniqueName } from '../support/env.js';
 import {
   EXAMPLE,
   finishedBuild,
   startFixture,
-  waitFor,
   type Fixture,
+  finishedRollout,
+  closeWithInstances,
 } from '../support/controller-fixture.js';
 
 const unavailable = await secondDockerUnavailable();
 if (unavailable) console.log(`multi-host rollout test skipped: ${unavailable}`);
-
-function finishedRollout(f: Fixture, app: string, sha: string): Promise<RolloutRecord> {
-  return waitFor(
-    `a finished rollout of ${app}@${sha.slice(0, 12)}`,
-    async () =>
-      (await f.controller.rollouts.list(app, 'production')).find(
-        (r) => r.to.sha === sha && r.outcome !== undefined,
-      ),
-    180_000,
-  );
-}
 
 describe.skipIf(unavailable !== undefined)('one environment on two Docker hosts', () => {
   let f: Fixture;
@@ -50,9 +39,7 @@ describe.skipIf(unavailable !== undefined)('one environment on two Docker hosts'
     await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
   });
   afterAll(async () => {
-    const runtime = f?.controller.runtime;
-    if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
-    await f?.close();
+    await closeWithInstances(f, app);
     await second?.stop();
   });
 

@@ -15,7 +15,7 @@ import {
   type GitHttpServer,
 } from '../../src/devtools/git-http-server.js';
 import type { Provider } from '../../src/source/webhooks/index.js';
-import type { BuildRecord } from '../../src/store/records.js';
+import type { BuildRecord, RolloutRecord } from '../../src/store/records.js';
 import { freePort } from '../../src/devtools/daemon.js';
 import { testEnv, uniqueName } from './env.js';
 
@@ -160,4 +160,28 @@ export function finishedBuild(
     },
     timeoutMs,
   );
+}
+
+/** Waits for the rollout of `sha` to `env` to end and returns its record. */
+export function finishedRollout(
+  f: Fixture,
+  app: string,
+  sha: string,
+  env = 'production',
+): Promise<RolloutRecord> {
+  return waitFor(
+    `a finished rollout of ${app}@${sha.slice(0, 12)}`,
+    async () =>
+      (await f.controller.rollouts.list(app, env)).find(
+        (r) => r.to.sha === sha && r.outcome !== undefined,
+      ),
+    180_000,
+  );
+}
+
+/** Removes every container of `app` (tests share one Docker engine), then closes the fixture. */
+export async function closeWithInstances(f: Fixture | undefined, app: string): Promise<void> {
+  const runtime = f?.controller.runtime;
+  if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
+  await f?.close();
 }

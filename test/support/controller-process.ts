@@ -70,6 +70,8 @@ export interface LogLine {
   readonly level: number;
   readonly msg: string;
   readonly rollout?: string;
+  /** The lease owner of the attempt that logged it (rollout actions). */
+  readonly attempt?: string;
   readonly action?: string;
 }
 
