@@ -7,7 +7,7 @@
  * control for failed requests.
  *
  *   npx tsx bench/rollout-zero-downtime.ts [--rate 500] [--post-rate 50] [--steady 10]
- *                                          [--no-swarm] [--no-naive] [--events]
+ *     [--connections 32] [--spread 10] [--no-swarm] [--no-naive] [--events]
  *
  * The load is GET / plus a share of POST /cgi-bin/info: the edge retries a failed GET on another
  * instance, never a POST, so the POSTs show every reset or refused connection a rollout causes.
@@ -36,6 +36,7 @@ import {
   type MixStats,
 } from './lib/mixed-load.js';
 import { naiveReplace, startNaiveFleet } from './lib/naive.js';
+import { outlierNote, printTable, seconds, shellJoin, type Row } from './lib/report.js';
 import * as swarm from './lib/swarm.js';
 
 const run = promisify(execFile);
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     'post-rate': { type: 'string', default: '50' },
     steady: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
+    spread: { type: 'string', default: '10' },
     'no-swarm': { type: 'boolean', default: false },
     'no-naive': { type: 'boolean', default: false },
     events: { type: 'boolean', default: false },
@@ -57,6 +59,7 @@ const RATE = Number(values.rate);
 const POST_RATE = Number(values['post-rate']);
 const STEADY_S = Number(values.steady);
 const CONNECTIONS = Number(values.connections);
+const SPREAD = Number(values.spread);
 const REPLICAS = 4;
 /** Load before the change and after the rollout ends, so its edges are inside the window. */
 const MARGIN_MS = 1_000;
@@ -66,19 +69,13 @@ const HEALTH = { intervalS: 1, timeoutS: 1, startPeriodS: 2, retries: 3 };
 /** `docker stop`'s default grace; the naive control stops with it, as a script would. */
 const STOP_TIMEOUT_S = 10;
 
-interface Row {
-  name: string;
-  rolloutMs?: number;
-  detectMs?: number;
-  /** Every answer of the load window. */
-  load?: MixStats;
-  /** p99 of 2xx GET answers during the rollout window only. */
-  p99?: number;
-}
-
 const rows: Row[] = [];
 const notes: string[] = [];
 const commands: string[] = [];
+
+function pushNote(note: string | undefined): void {
+  if (note !== undefined) notes.push(note);
+}
 
 function mix(url: string): MixOptions {
   return {
@@ -88,6 +85,7 @@ function mix(url: string): MixOptions {
     getPath: '/',
     postPath: '/cgi-bin/info',
     connections: CONNECTIONS,
+    spread: SPREAD,
   };
 }
 
@@ -125,10 +123,6 @@ function iso(ms: string | undefined): number {
   return t;
 }
 
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(1);
-}
-
 /** First failing probe that counted against the bad instance → the rollout's end (restored). */
 function detection(
   rec: RolloutRecord,
@@ -164,8 +158,9 @@ async function gantryRollout(
     rolloutMs: to - from,
     ...(d ? { detectMs: d.restored - d.firstFail } : {}),
     load: mixStats(load),
-    p99: mixStats(load, from, to).get.p99,
+    during: mixStats(load, from, to),
   });
+  pushNote(outlierNote(name, load, from));
   notes.push(
     `${name}: ${rec.outcome} (${rec.reason ?? ''}); push → rollout finished ${seconds(to - load.get.startedAt - MARGIN_MS)} s, build included`,
   );
@@ -203,8 +198,12 @@ async function gantryPart(g: GantryStack, app: string, swarmImages: Record<strin
 
   // Warm the edge's connections before measuring anything.
   await runMix(mix(url), 2);
-  const steady = mixStats(await runMix(mix(url), STEADY_S));
-  rows.push({ name: 'gantry: steady state (no rollout)', load: steady, p99: steady.get.p99 });
+  const steadyLoad = await runMix(mix(url), STEADY_S);
+  const steady = mixStats(steadyLoad);
+  rows.push({ name: 'gantry: steady state (no rollout)', load: steady, during: steady });
+  pushNote(
+    outlierNote('gantry: steady state', steadyLoad, steadyLoad.get.startedAt, 'the load start'),
+  );
 
   await g.wt.write('www/index.html', '<h1>revision 2</h1>\n');
   await dockerBuild(g.wt.dir, swarmImages.good2!);
@@ -288,8 +287,9 @@ async function naivePart(
       name: `naive stop-then-start, ${REPLICAS} replicas (control)`,
       rolloutMs: window.to - window.from,
       load: mixStats(load),
-      p99: mixStats(load, window.from, window.to).get.p99,
+      during: mixStats(load, window.from, window.to),
     });
+    pushNote(outlierNote(rows.at(-1)!.name, load, window.from));
   } finally {
     for (const i of await runtime.list({ app: naiveApp })) await runtime.remove(i);
     await edge.removeRoute(routeId);
@@ -356,49 +356,6 @@ async function swarmPart(app: string, images: Record<string, string>) {
   }
 }
 
-function shellJoin(args: readonly string[]): string {
-  return args
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
-}
-
-function printTable(steady: MixStats | undefined) {
-  const header = [
-    '',
-    'rollout s',
-    'detect s',
-    'requests',
-    'failed GET',
-    'failed POST',
-    'p99 GET ms',
-    'vs steady',
-  ];
-  const na = 'n/a';
-  const lines = rows.map((r) => [
-    r.name,
-    r.rolloutMs === undefined ? '—' : seconds(r.rolloutMs),
-    r.detectMs === undefined ? '—' : seconds(r.detectMs),
-    r.load ? String(r.load.get.requests + (r.load.post?.requests ?? 0)) : na,
-    r.load ? String(r.load.get.failed) : na,
-    r.load?.post ? String(r.load.post.failed) : na,
-    r.p99 === undefined ? na : r.p99.toFixed(0),
-    r.p99 === undefined || !steady ? na : `${(r.p99 / steady.get.p99).toFixed(2)}×`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (l: string[]) =>
-    l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(fmt(header));
-  for (const l of lines) console.log(fmt(l));
-  for (const r of rows) {
-    const failures = { GET: r.load?.get.failures, POST: r.load?.post?.failures };
-    if ((r.load?.get.failed ?? 0) + (r.load?.post?.failed ?? 0) > 0) {
-      console.log(
-        `  ${r.name}: failures by status (0 = reset/timeout) ${JSON.stringify(failures)}`,
-      );
-    }
-  }
-}
-
 async function main() {
   const started = Date.now();
   const app = `zd${randomBytes(3).toString('hex')}`;
@@ -437,16 +394,19 @@ async function main() {
     }
     await g.close();
     await run('docker', ['rmi', ...Object.values(swarmImages)]).catch(() => undefined);
+    // The registry's blobs and Redis's files are of no use afterwards; the edge's logs are.
+    await rm(path.join(dir, 'services'), { recursive: true, force: true });
   }
 
   console.log('');
-  printTable(steady);
+  printTable(rows, steady);
   console.log('');
   console.log(
     [
       'requests, failed: every answer from 1 s before the change to 1 s after the rollout ended; failed = non-2xx,',
-      'resets and timeouts. The edge retries a failed GET on another instance for up to 5 s, never a POST.',
-      'p99 GET: 2xx answers completed during the rollout itself. rollout s: Gantry from its rollout record',
+      'resets and timeouts. ≥1 s: answers that took a second or more (GET and POST). The edge retries a failed',
+      'GET on another instance for up to 5 s, never a POST.',
+      '≥1 s, p99 GET (of 2xx answers): during the rollout itself. rollout s: Gantry from its rollout record',
       '(created → finished, the build before it not included), Swarm from `docker service update` to the end',
       'state (polled every 100 ms). detect s: first failing check that counted (after the start period) → old',
       'revision fully back. Swarm carries no load (its routing mesh needs IPVS): it is the peer for durations.',
@@ -457,7 +417,8 @@ async function main() {
   console.log('commands:');
   console.log(
     `  load: autocannon, fixed overall rate, one process per method (bench/lib/load.ts): GET <edge>/ ${RATE - POST_RATE}/s, ` +
-      `${CONNECTIONS} connections; POST <edge>/cgi-bin/info ${POST_RATE}/s`,
+      `${CONNECTIONS} connections; POST <edge>/cgi-bin/info ${POST_RATE}/s; each rate split over ${SPREAD} ` +
+      "autocannon instances started 1/n s apart (one instance sends a whole second's quota as one burst)",
   );
   console.log(
     '  gantry: git push + signed GitHub push webhook → build → rollout (maxSurge 1, maxUnavailable 0)',
@@ -466,6 +427,7 @@ async function main() {
     `  naive: per instance: docker stop (${STOP_TIMEOUT_S} s grace) + rm, start the new one, swap it into the route`,
   );
   for (const c of commands) console.log(`  ${c}`);
+  console.log(`edge access and error logs: ${path.join(dir, 'data', 'edge')}`);
   console.log(`whole bench: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 

@@ -17,6 +17,12 @@ export interface MixOptions {
   readonly getPath: string;
   readonly postPath: string;
   readonly connections: number;
+  /**
+   * autocannon instances per method, staggered over each second (see load.ts): one instance
+   * sends the whole rate as a burst at the top of each second, which overflows busybox httpd's
+   * listen queue and turns ~1% of requests into 1 s SYN retransmits, in steady state too.
+   */
+  readonly spread: number;
 }
 
 export interface MixResult {
@@ -37,6 +43,7 @@ function jobs(o: MixOptions, seconds: number): { get: LoadJob; post: LoadJob | u
       url: `${o.url}${o.getPath}`,
       rate: o.rate - o.postRate,
       connections: o.connections,
+      spread: o.spread,
       method: 'GET',
     },
     post:
@@ -47,6 +54,7 @@ function jobs(o: MixOptions, seconds: number): { get: LoadJob; post: LoadJob | u
             rate: o.postRate,
             // Enough connections that one slow answer does not hold back the rate.
             connections: Math.max(2, Math.ceil(o.connections / 4)),
+            spread: Math.max(1, Math.ceil(o.spread / 2)),
             method: 'POST',
             body: 'bench=1',
             headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -10,6 +10,8 @@ export interface WindowStats {
   p50: number;
   p99: number;
   max: number;
+  /** Answers (any status) that took a second or more: a SYN retransmit, a retry, a stall. */
+  slow: number;
   /** Failure counts by status (`0` = socket error or timeout). */
   failures: Record<string, number>;
 }
@@ -30,9 +32,11 @@ export function windowStats(
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
   let requests = 0;
+  let slow = 0;
   for (const [at, latency, status] of samples) {
     if (at < from || at > to) continue;
     requests++;
+    if (latency >= 1_000) slow++;
     if (status >= 200 && status < 300) latencies.push(latency);
     else failures[String(status)] = (failures[String(status)] ?? 0) + 1;
   }
@@ -43,6 +47,7 @@ export function windowStats(
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     max: latencies.at(-1) ?? Number.NaN,
+    slow,
     failures,
   };
 }
@@ -51,4 +56,11 @@ export function windowStats(
 export function samplesOf(r: LoadResult): Sample[] {
   if (r.samples === undefined) throw new Error('the load ran without samples: true');
   return r.samples;
+}
+
+/** The answers that failed or took at least `slowMs`, in completion order. */
+export function outliers(samples: readonly Sample[], slowMs: number): Sample[] {
+  return samples
+    .filter(([, latency, status]) => status < 200 || status >= 300 || latency >= slowMs)
+    .sort((a, b) => a[0] - b[0]);
 }
