@@ -268,7 +268,7 @@ class Loop {
 
   private async observeWorld() {
     this.instances = await this.deps.runtime.list({ app: this.rec.app, env: this.rec.env });
-    const routed = new Set(await this.deps.edge.upstreams(this.routeId));
+    const routed = new Set(await this.dropStrays(await this.deps.edge.upstreams(this.routeId)));
     this.watchProbes();
     let edgeStats = null;
     if (this.state.bakeStartedAt !== null) {
@@ -284,6 +284,26 @@ class Loop {
       };
     }
     return observe(this.instances, routed, this.probes, edgeStats);
+  }
+
+  /**
+   * Drops upstreams that no instance of this environment answers to any more. They are what an
+   * attempt that died or stalled in the middle of changing the route leaves behind (its write may
+   * land after another process changed the route), or what a crashed instance leaves: only the
+   * lease holder writes the route, so it puts the route back in line with the runtime.
+   */
+  private async dropStrays(upstreams: string[]): Promise<string[]> {
+    const answering = new Set(this.instances.map(upstreamOf));
+    const strays = upstreams.filter((u) => !answering.has(u));
+    if (strays.length === 0) return upstreams;
+    this.fence?.check();
+    const kept = upstreams.filter((u) => answering.has(u));
+    await this.deps.edge.setUpstreams(this.routeId, kept);
+    this.deps.log.warn(
+      { rollout: this.rec.id, route: this.routeId, strays },
+      'dropped upstreams no instance answers to',
+    );
+    return kept;
   }
 
   /** Probe every running instance of this environment; forget the ones that are gone. */
@@ -343,12 +363,15 @@ class Loop {
       case 'route': {
         const current = await this.deps.edge.upstreams(this.routeId);
         const add = this.upstreamsOf(action.instanceIds);
+        // Between reading the route and writing it back: a stale write would undo the holder's.
+        this.fence?.check();
         await this.deps.edge.setUpstreams(this.routeId, [...new Set([...current, ...add])]);
         return undefined;
       }
       case 'unroute': {
         const current = await this.deps.edge.upstreams(this.routeId);
         const remove = new Set(this.upstreamsOf(action.instanceIds));
+        this.fence?.check();
         await this.deps.edge.setUpstreams(
           this.routeId,
           current.filter((u) => !remove.has(u)),
@@ -362,6 +385,8 @@ class Loop {
         // Drain before stop: requests still running on it would be reset by SIGTERM.
         if (upstream)
           await this.deps.edge.drain(this.routeId, upstream, { timeoutMs: this.plan.drainMs });
+        // The drain took a while: whoever holds the lease now may count on this instance.
+        this.fence?.check();
         await this.deps.runtime.stop(instance, { timeoutSeconds: 10 });
         await this.deps.runtime.remove(instance);
         return undefined;

@@ -104,7 +104,8 @@ describe('a controller killed mid-rollout (kill -9)', () => {
 
     console.log(
       `crash-resume: killed ${a.name} with ${midway.news} new + ${midway.olds} old running; ` +
-        `${b.name} finished ${done.id} ${(Date.parse(done.finishedAt!) - killedAt) / 1000}s after the kill`,
+        `${b.name} resumed ${done.id} ${(resumed[0]!.at - killedAt) / 1000}s after the kill and ` +
+        `finished it ${(Date.parse(done.finishedAt!) - killedAt) / 1000}s after`,
     );
   }, 240_000);
 });

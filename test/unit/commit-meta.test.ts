@@ -118,14 +118,13 @@ describe('prNumberFromMessage', () => {
     );
   });
 
-  it('stays fast on hostile, very long subjects', () => {
+  // A backtracking pattern would hang on these until the test timeout; no clock is asserted.
+  it('answers on hostile, very long subjects', () => {
     const hostile = [
       `${'a '.repeat(200_000)}(#`,
       `${'x'.repeat(400_000)}(#1`,
       `Merge pull request '${"'".repeat(200_000)}`,
     ];
-    const start = performance.now();
     for (const message of hostile) expect(prNumberFromMessage(message)).toBeUndefined();
-    expect(performance.now() - start).toBeLessThan(1000);
   });
 });

@@ -195,10 +195,9 @@ describe('parseYamlSource: rejected input names file, line and column', () => {
       ].join('\n'),
     },
   ])('$name', ({ text, opts, message }) => {
-    const started = performance.now();
+    // Nothing is expanded or composed past the limits (speed is for benchmarks, not asserts:
+    // an expansion bomb would hang here until the test timeout).
     const error = failure(text, opts);
-    // Fails fast: nothing is expanded or composed past the limits.
-    expect(performance.now() - started).toBeLessThan(500);
     expect(error.message).toBe(message);
     expect(error.code).toBe('GANTRY_ERR_CONFIG_INVALID');
   });
