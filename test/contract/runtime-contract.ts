@@ -319,10 +319,8 @@ export function runtimeContract(name: string, makeFixture: () => Promise<Contrac
         'the app to serve',
         async () => (await get(instance.hostPort ?? 0, '/healthz'))?.status === 200 || undefined,
       );
-      const t0 = Date.now();
       await fx.runtime.stop(instance, { timeoutSeconds: 20 });
-      // The trap exits at once; only an ignored SIGTERM would wait out the 20 s.
-      expect(Date.now() - t0).toBeLessThan(10_000);
+      // The trap saw SIGTERM and exited 0: a SIGKILL after the grace period would show 137.
       expect(await fx.runtime.logs(instance, 10)).toContain('contract-app: got SIGTERM');
       const stopped = await find(instance);
       expect(stopped).toMatchObject({ state: 'exited', exitCode: 0 });
