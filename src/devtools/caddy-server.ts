@@ -4,7 +4,8 @@
  * or :443, nothing is persisted between runs (the controller re-applies routes), and each
  * process is killed when this one exits.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { ACCESS_LOG_NAMESPACE } from '../edge/caddy/names.js';
@@ -49,12 +50,32 @@ export function caddyInitialConfig(dir: string, adminPort: number): Record<strin
   };
 }
 
+/**
+ * A controller killed with SIGKILL cannot stop its Caddy: the orphan keeps the listeners, and the
+ * next controller's Caddy could never take them. The pid file lets the next start end it first —
+ * only if that process still runs `caddy` with this directory's config, never a stranger.
+ */
+async function stopLeftover(pidFile: string, configFile: string): Promise<void> {
+  const pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes('caddy') || !cmdline.includes(configFile)) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 50; i++) {
+    if (!(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))) break;
+    await sleep(100);
+  }
+  await rm(pidFile, { force: true });
+}
+
 /** Starts `caddy run` with its config and log in `dir`; waits until its admin API answers. */
 export async function startCaddy(opts: { dir: string; name?: string }): Promise<CaddyServer> {
   await mkdir(opts.dir, { recursive: true });
   const name = opts.name ?? 'caddy';
   const configFile = join(opts.dir, 'caddy.json');
   const logFile = join(opts.dir, 'caddy.log');
+  const pidFile = join(opts.dir, 'caddy.pid');
+  await stopLeftover(pidFile, configFile);
   // A free port can be taken between picking and binding; pick again.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -69,6 +90,7 @@ export async function startCaddy(opts: { dir: string; name?: string }): Promise<
         logFile,
         cwd: opts.dir,
       });
+      await writeFile(pidFile, String(daemon.pid));
       await waitReady(daemon, `GET ${adminUrl}/config/`, async () => {
         // The storage root names this process: whoever answers on the port must report ours.
         const root = await adminGet(port, '/config/storage/root');
