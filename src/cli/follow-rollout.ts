@@ -12,6 +12,7 @@ export interface RolloutView {
   outcome?: string;
   reason?: string;
   phase: string;
+  failureLogs?: { slot: string; lines: string[] };
   createdAt: string;
   finishedAt?: string;
 }

@@ -203,6 +203,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     ok &&= badBuild.status === 'succeeded';
     const second = await showRollout(client, bad);
     detail(`outcome: ${second.outcome ?? '?'} — ${second.reason ?? ''}`);
+    for (const l of second.failureLogs?.lines.slice(-5) ?? []) {
+      detail(`  log of ${second.failureLogs?.slot}: ${l}`);
+    }
     const served = await firstLine(url);
     detail(`edge ${url} → ${served}`);
     ok &&= second.outcome === 'failed' && served.includes('version 1');

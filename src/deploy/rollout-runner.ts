@@ -45,6 +45,7 @@ export interface RolloutDeps {
 }
 
 const DRAIN_MS = 1000;
+const FAILURE_LOG_LINES = 30;
 
 /**
  * The environment's lease as the runner sees it. A process that stalled (frozen, paused) past its
@@ -256,6 +257,7 @@ class Loop {
           text: eventText(e),
         })),
       );
+      await this.keepFailureLogs(decision.events);
       for (const action of decision.actions) {
         // An action can take seconds (a drain, a stop): check again before each one.
         this.fence?.check();
@@ -263,6 +265,23 @@ class Loop {
         if (finished) return finished;
       }
       await sleep(this.deps.tickMs);
+    }
+  }
+
+  /**
+   * When an instance is judged unhealthy, its last log lines join the evidence now: the
+   * rollback removes the container, and its logs with it.
+   */
+  private async keepFailureLogs(events: readonly RolloutEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.kind !== 'failed') continue;
+      const failure = e.failure;
+      if (failure.check !== 'unhealthy' || !failure.instanceId) continue;
+      const instance = this.instances.find((i) => i.id === failure.instanceId);
+      if (!instance) continue;
+      const lines = await this.deps.runtime.logs(instance, FAILURE_LOG_LINES).catch(() => []);
+      this.rec = { ...this.rec, failureLogs: { slot: instance.slot, lines } };
+      await persist(this.deps, this.rec, this.fence);
     }
   }
 

@@ -137,6 +137,8 @@ export interface RolloutRecord {
   reason?: string | undefined;
   plan?: unknown;
   state?: unknown;
+  /** The last log lines of the instance whose failure decided the rollout. */
+  failureLogs?: { slot: string; lines: string[] } | undefined;
 }
 
 /** One line of a rollout's event stream, for history, SSE and CLI progress. */

@@ -50,6 +50,8 @@ describe('rolling replacement on Docker behind the Caddy edge', () => {
     const second = await finishedRollout(f, app, bad);
     expect(second.outcome).toBe('failed');
     expect(second.reason).toMatch(/healthz|404|unhealthy/i);
+    // busybox httpd -v logs each answer: the failing checks' 404s are in the kept log tail.
+    expect(second.failureLogs?.lines.join('\n')).toMatch(/response:404/);
 
     const after = await f.controller.rollouts.env(app, 'production');
     expect(after.current?.sha).toBe(good);
