@@ -205,7 +205,8 @@ async function finishRecord(
 ): Promise<RolloutRecord> {
   const done = { ...rec, outcome, reason, finishedAt: new Date().toISOString() };
   await persist(deps, done, fence);
-  await event(deps, rec.id, 'finished', `${outcome}: ${reason}`);
+  // The core's own `finished` event says how it ended; this one records the outcome's reason.
+  await event(deps, rec.id, 'outcome', `${outcome}: ${reason}`);
   return done;
 }
 

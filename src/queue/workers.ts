@@ -11,6 +11,8 @@ import { QUEUE } from './names.js';
 import { bullPrefix } from './queues.js';
 
 const LEASE_RETRY_MS = 500;
+const DEPLOY_RETRY_MS = 1000;
+const ROLLBACK_RETRY_MS = 200;
 /**
  * A rollout's BullMQ lock and its environment lease are short, so a rollout whose controller died
  * (kill -9) is picked up by another process within seconds and resumed from its persisted state.
@@ -48,9 +50,13 @@ async function withDisposition<T>(job: Job, run: () => Promise<T>): Promise<T> {
 }
 
 /** Puts the job back to be tried again shortly (BullMQ's manual delay). */
-async function retryLater(job: Job, token: string | undefined): Promise<never> {
+async function retryLater(
+  job: Job,
+  token: string | undefined,
+  delayMs = LEASE_RETRY_MS,
+): Promise<never> {
   // Fails when the job's lock is lost too: another process has the job, and it is not ours to move.
-  await job.moveToDelayed(Date.now() + LEASE_RETRY_MS, token).catch(() => undefined);
+  await job.moveToDelayed(Date.now() + delayMs, token).catch(() => undefined);
   throw new DelayedError();
 }
 
@@ -110,7 +116,14 @@ export function startWorkers(
         const key = store.keys.rolloutLease(job.data.app, job.data.env);
         const owner = `${job.id ?? ''}@${token ?? randomUUID()}`;
         const lease = await Lease.acquire(store.redis, key, owner, ROLLOUT_LEASE_MS);
-        if (!lease) return retryLater(job, token);
+        // Rollbacks jump the queue: BullMQ's priority orders what waits, and a rollback waiting
+        // on a busy environment also asks again sooner than a deploy does.
+        if (!lease)
+          return retryLater(
+            job,
+            token,
+            job.data.kind === 'deploy' ? DEPLOY_RETRY_MS : ROLLBACK_RETRY_MS,
+          );
         try {
           return await withDisposition(job, () => runRollout(rolloutDeps, job.data, lease));
         } catch (e) {
