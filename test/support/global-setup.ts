@@ -3,7 +3,9 @@
  * `.gantry/test/<run>/`, on free ports. It installs and starts nothing else: `bash scripts/test.sh`
  * prepares the machine (Docker engine, binaries, base image) first.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -49,9 +51,27 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('runDir', runDir);
 }
 
+/**
+ * Every image this run built is tagged for its private registry (`127.0.0.1:<port>/…`); left
+ * behind, they would pile up on the machine run after run. Best effort: a failure only logs.
+ */
+async function removeRunImages(registry: string): Promise<void> {
+  const run = promisify(execFile);
+  try {
+    const { stdout } = await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    const refs = stdout.split('\n').filter((r) => r.startsWith(`${registry}/`));
+    for (let i = 0; i < refs.length; i += 50) {
+      await run('docker', ['rmi', '--force', ...refs.slice(i, i + 50)]).catch(() => undefined);
+    }
+  } catch (e) {
+    console.warn(`could not remove this run's images: ${errorMessage(e)}`);
+  }
+}
+
 export async function teardown(): Promise<void> {
   if (!services) return;
   const { root } = services;
+  await removeRunImages(services.registry.address);
   await services.stop();
   services = undefined;
   // GANTRY_KEEP_TEST_DATA=1 keeps the Redis AOF, registry blobs and logs for a post-mortem.
