@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
 import { startController, type Controller } from '../../src/controller.js';
-import { sendPushWebhook } from '../../src/demo/forge.js';
+import { ForgeRepo } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
 import {
   createBareRepo,
@@ -72,22 +72,13 @@ export async function startGantryStack(opts: {
     });
     stops.push(() => controller.close());
     const wt = await Worktree.clone(repoUrl, path.join(opts.dir, 'clone'));
-    let before = '0'.repeat(40);
+    const forge = new ForgeRepo({ repoUrl, fullName: 'acme/app', secret });
     return {
       controller,
       wt,
       async pushHead(sha, message) {
         await wt.push();
-        const res = await sendPushWebhook(controller.url, 'github', secret, {
-          repoUrl,
-          fullName: 'acme/app',
-          branch: 'main',
-          before,
-          after: sha,
-          message,
-        });
-        if (res.status !== 202) throw new Error(`webhook answered ${res.status}`);
-        before = sha;
+        await forge.accepted(controller.url, 'github', sha, message);
       },
       async finishedRollout(app, sha, timeoutMs, env = 'production') {
         const deadline = Date.now() + timeoutMs;

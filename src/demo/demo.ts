@@ -21,11 +21,10 @@ import {
 import { followRollout, type RolloutView } from '../cli/follow-rollout.js';
 import type { Provider } from '../source/webhooks/index.js';
 import type { BuildRecord } from '../store/records.js';
-import { sendPushWebhook } from './forge.js';
+import { ForgeRepo } from './forge.js';
 import { Worktree } from './worktree.js';
 
 const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const ZERO = '0'.repeat(40);
 
 const say = (s: string) => console.log(`\n==> ${s}`);
 const detail = (s: string) => console.log(`    ${s}`);
@@ -92,24 +91,16 @@ async function waitForBuild(client: ClientOptions, app: string, sha: string): Pr
 
 async function pushAndWebhook(
   c: Controller,
-  wt: Worktree,
-  provider: Provider,
-  secret: string,
   repoUrl: string,
+  wt: Worktree,
+  forge: ForgeRepo,
+  provider: Provider,
   message: string,
 ): Promise<string> {
-  const before = (await wt.git('rev-parse', '--verify', '--quiet', 'HEAD').catch(() => '')) || ZERO;
   const sha = await wt.commit(message);
   await wt.push();
   detail(`git push → ${repoUrl} (${sha.slice(0, 12)} "${message}")`);
-  const res = await sendPushWebhook(c.url, provider, secret, {
-    repoUrl,
-    fullName: 'demo/hello',
-    branch: 'main',
-    before,
-    after: sha,
-    message,
-  });
+  const res = await forge.pushed(c.url, provider, sha, message);
   detail(
     `signed ${provider} push webhook → ${res.status} ${String(res.body.outcome)} (${String(res.body.detail)})`,
   );
@@ -166,14 +157,15 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
   try {
     say("pushing examples/hello to the git server and sending GitHub's push webhook");
     const wt = await Worktree.clone(repoUrl, path.join(work, 'clone'));
+    const forge = new ForgeRepo({ repoUrl, fullName: 'demo/hello', secret });
     await wt.copyFrom(path.join(ROOT, 'examples', 'hello'));
     await wt.write('www/index.html', page('1'));
     const good = await pushAndWebhook(
       controller,
-      wt,
-      'github',
-      secret,
       repoUrl,
+      wt,
+      forge,
+      'github',
       'Add the hello app (#1)',
     );
 
@@ -198,7 +190,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     );
     await rm(path.join(wt.dir, 'www', 'healthz'));
     await wt.write('www/index.html', page('2 (broken)'));
-    const bad = await pushAndWebhook(controller, wt, 'github', secret, repoUrl, 'Version 2 (#2)');
+    const bad = await pushAndWebhook(controller, repoUrl, wt, forge, 'github', 'Version 2 (#2)');
     const badBuild = await showBuild(client, bad, true);
     ok &&= badBuild.status === 'succeeded';
     const second = await showRollout(client, bad);
@@ -213,7 +205,7 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     say('pushing a broken gantry.yaml (sent as a Gitea webhook): it must fail with file:line:col');
     await wt.write('www/healthz', 'ok\n');
     await wt.write('gantry.yaml', 'app: hello\nrun:\n  port: 8080\n  replicas: three\n');
-    const broken = await pushAndWebhook(controller, wt, 'gitea', secret, repoUrl, 'Scale to three');
+    const broken = await pushAndWebhook(controller, repoUrl, wt, forge, 'gitea', 'Scale to three');
     const failed = await waitForBuild(client, 'hello', broken);
     for (const l of failed.failure?.message.split('\n') ?? []) detail(`│ ${l}`);
     const badTag = await registryDigest(services.registry.address, 'hello', broken.slice(0, 12));

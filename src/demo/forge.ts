@@ -83,3 +83,42 @@ function flatten(h: Record<string, string | string[] | undefined>): Record<strin
     if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
 }
+
+/**
+ * A forge's side of one repo: after each push it sends the signed push webhook a forge would,
+ * remembering the previous head as the next push's `before`.
+ */
+export class ForgeRepo {
+  private before = '0'.repeat(40);
+
+  constructor(
+    private readonly repo: { repoUrl: string; fullName: string; secret: string; branch?: string },
+  ) {}
+
+  /** Pushes the worktree's HEAD (`sha`) and notifies `controllerUrl` as `provider`. */
+  async pushed(
+    controllerUrl: string,
+    provider: Provider,
+    sha: string,
+    message: string,
+  ): Promise<{ status: number; body: Record<string, unknown>; deliveryId: string }> {
+    const res = await sendPushWebhook(controllerUrl, provider, this.repo.secret, {
+      repoUrl: this.repo.repoUrl,
+      fullName: this.repo.fullName,
+      branch: this.repo.branch ?? 'main',
+      before: this.before,
+      after: sha,
+      message,
+    });
+    this.before = sha;
+    return res;
+  }
+
+  /** Like `pushed`, but any answer other than 202 (accepted) is an error. */
+  async accepted(controllerUrl: string, provider: Provider, sha: string, message: string) {
+    const res = await this.pushed(controllerUrl, provider, sha, message);
+    if (res.status !== 202) {
+      throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+  }
+}

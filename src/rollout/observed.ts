@@ -3,6 +3,7 @@
  * this app environment (found by their labels), the prober's recent results for each, and the
  * edge's error rate for the new revision. Plain data; the core never asks for it.
  */
+import type { InstanceState } from '../runtime/runtime.js';
 
 /** One health probe result. `at` is when it was taken (ms). */
 export interface Probe {
@@ -11,9 +12,8 @@ export interface Probe {
   readonly detail: string;
 }
 
-/** The engine's word for where an instance is in its life (the runtime port's `InstanceState`). */
-export type RuntimeState =
-  'created' | 'running' | 'restarting' | 'exited' | 'dead' | 'paused' | 'removing';
+/** The engine's word for where an instance is in its life: the runtime port's own type. */
+export type RuntimeState = InstanceState;
 
 export interface ObservedInstance {
   /** The runtime's id (a container id). */

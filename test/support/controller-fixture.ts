@@ -7,7 +7,7 @@ import { hashToken } from '../../src/api/auth.js';
 import { api, type ClientOptions } from '../../src/cli/client.js';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
 import { startController, type Controller } from '../../src/controller.js';
-import { sendPushWebhook } from '../../src/demo/forge.js';
+import { ForgeRepo } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
 import {
   createBareRepo,
@@ -86,7 +86,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   const controller = await startController(config, { log, closeGraceMs: 3000 });
   const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
   if (opts.seed !== false) await wt.copyFrom(EXAMPLE);
-  let before = '0'.repeat(40);
+  const forge = new ForgeRepo({ repoUrl, fullName: 'acme/app', secret });
   const fixture: Fixture = {
     controller,
     git,
@@ -100,19 +100,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     async push(provider, message, pushOpts = {}) {
       const sha = await wt.commit(message);
       await wt.push();
-      if (pushOpts.webhook !== false) {
-        const res = await sendPushWebhook(controller.url, provider, secret, {
-          repoUrl,
-          fullName: 'acme/app',
-          branch: 'main',
-          before,
-          after: sha,
-          message,
-        });
-        if (res.status !== 202)
-          throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
-      }
-      before = sha;
+      if (pushOpts.webhook !== false) await forge.accepted(controller.url, provider, sha, message);
       return sha;
     },
     async close() {

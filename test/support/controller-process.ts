@@ -11,7 +11,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { sendPushWebhook } from '../../src/demo/forge.js';
+import { ForgeRepo } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
 import { startCaddyPair, type CaddyPair } from '../../src/devtools/caddy-server.js';
 import { freePort } from '../../src/devtools/daemon.js';
@@ -294,7 +294,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     hosts: [{ name: 'local', endpoint: 'unix:///var/run/docker.sock' }],
   });
   const processes: ControllerProcess[] = [];
-  let before = '0'.repeat(40);
+  const forge = new ForgeRepo({ repoUrl, fullName: 'acme/app', secret });
 
   const configFor =
     (dataDir: string) =>
@@ -343,17 +343,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     async push(via, message) {
       const sha = await wt.commit(message);
       await wt.push();
-      const res = await sendPushWebhook(via.url, 'github', secret, {
-        repoUrl,
-        fullName: 'acme/app',
-        branch: 'main',
-        before,
-        after: sha,
-        message,
-      });
-      if (res.status !== 202)
-        throw new Error(`webhook answered ${res.status}: ${JSON.stringify(res.body)}`);
-      before = sha;
+      await forge.accepted(via.url, 'github', sha, message);
       return sha;
     },
     built(sha, timeoutMs = 120_000) {
