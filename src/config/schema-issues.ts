@@ -98,7 +98,10 @@ function typeNoun(type: string, s: SchemaNode): string {
     case 'number':
       return `${type === 'integer' ? 'an integer' : 'a number'}${bounds(s)}`;
     case 'string':
-      return typeof s.minLength === 'number' && s.minLength > 0 ? 'a non-empty string' : 'a string';
+      if (typeof s.minLength !== 'number' || s.minLength === 0) return 'a string';
+      return s.minLength === 1
+        ? 'a non-empty string'
+        : `a string of at least ${s.minLength} characters`;
     case 'boolean':
       return 'true or false';
     case 'object':
