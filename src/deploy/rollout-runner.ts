@@ -158,11 +158,11 @@ export async function runRollout(
     });
     rec = { ...rec, plan, state: initialState(plan) };
     await persist(deps, rec, fence);
-    await event(deps, rec.id, 'created', `${job.kind} ${short(rec.from?.sha)} → ${short(job.sha)}`);
+    await event(deps, rec, 'created', `${job.kind} ${short(rec.from?.sha)} → ${short(job.sha)}`);
   } else {
     // An earlier attempt stopped halfway (its process died, or stalled past its lease): carry on
     // from the persisted state and what the runtime reports now.
-    await event(deps, rec.id, 'resumed', 'resumed from its persisted state');
+    await event(deps, rec, 'resumed', 'resumed from its persisted state');
   }
 
   const known = envState.route;
@@ -192,8 +192,13 @@ function short(sha: string | undefined): string {
   return sha ? sha.slice(0, 12) : '(nothing)';
 }
 
-async function event(deps: RolloutDeps, id: string, kind: string, text: string): Promise<void> {
-  await deps.rollouts.appendEvents(id, [{ at: Date.now(), kind, text }]);
+async function event(
+  deps: RolloutDeps,
+  rec: RolloutRecord,
+  kind: string,
+  text: string,
+): Promise<void> {
+  await deps.rollouts.appendEvents(rec, [{ at: Date.now(), kind, text }]);
 }
 
 async function finishRecord(
@@ -206,7 +211,7 @@ async function finishRecord(
   const done = { ...rec, outcome, reason, finishedAt: new Date().toISOString() };
   await persist(deps, done, fence);
   // The core's own `finished` event says how it ended; this one records the outcome's reason.
-  await event(deps, rec.id, 'outcome', `${outcome}: ${reason}`);
+  await event(deps, rec, 'outcome', `${outcome}: ${reason}`);
   return done;
 }
 
@@ -251,7 +256,7 @@ class Loop {
       this.rec = { ...this.rec, state: this.state };
       await persist(this.deps, this.rec, this.fence);
       await this.deps.rollouts.appendEvents(
-        this.rec.id,
+        this.rec,
         decision.events.map((e): RolloutEventRecord => ({
           at: e.at,
           kind: e.kind,

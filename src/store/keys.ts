@@ -101,6 +101,10 @@ export class Keys {
   edgePorts(): string {
     return this.k('edge-ports');
   }
+  /** Stream of every event (rollout progress, environment changes, builds): see src/events/bus.ts. */
+  events(): string {
+    return this.k('events');
+  }
   /** Counter used to build sortable ids. */
   sequence(): string {
     return this.k('seq');

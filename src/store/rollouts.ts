@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { EventBus } from '../events/bus.js';
 import type { Keys } from './keys.js';
 import type { EnvState, RolloutEventRecord, RolloutRecord } from './records.js';
 
@@ -18,10 +19,15 @@ export interface LeaseRef {
 
 /** Redis-backed rollout records, environment states and rollout intents. */
 export class RolloutStore {
+  /** Every rollout event also goes to the controller's one event stream. */
+  readonly bus: EventBus;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    this.bus = new EventBus(redis, keys);
+  }
 
   private async getJson<T>(key: string): Promise<T | undefined> {
     const raw = await this.redis.get(key);
@@ -57,13 +63,22 @@ export class RolloutStore {
     return recs.filter((r): r is RolloutRecord => r !== undefined);
   }
 
-  async appendEvents(id: string, events: RolloutEventRecord[]): Promise<void> {
+  /** Appends to the rollout's own list and to the event stream, in one transaction. */
+  async appendEvents(
+    rollout: { id: string; app: string; env: string },
+    events: RolloutEventRecord[],
+  ): Promise<void> {
     if (events.length === 0) return;
-    await this.redis
+    const { id, app, env } = rollout;
+    const multi = this.redis
       .multi()
       .rpush(this.keys.rolloutEvents(id), ...events.map((e) => JSON.stringify(e)))
-      .ltrim(this.keys.rolloutEvents(id), -EVENTS_KEPT, -1)
-      .exec();
+      .ltrim(this.keys.rolloutEvents(id), -EVENTS_KEPT, -1);
+    this.bus.addTo(
+      multi,
+      events.map((e) => ({ type: 'rollout', rolloutId: id, app, env, ...e })),
+    );
+    await multi.exec();
   }
 
   async events(id: string, from = 0): Promise<RolloutEventRecord[]> {
