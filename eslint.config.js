@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser: plain ES modules, no bundler.
+    files: ['src/ui/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
+  },
+  {
     // The rollout core decides; it never performs I/O (DESIGN.md, STYLE.md habit 1).
     files: ['src/rollout/**/*.ts'],
     rules: {

@@ -67,6 +67,12 @@ missing_packages() {
   busybox_static || echo busybox-static
   have git || echo git
   have caddy || echo caddy
+  # docker-compose.yml is checked with `docker-compose config` (test/integration/compose.test.ts).
+  have docker-compose || docker compose version >/dev/null 2>&1 || echo docker-compose
+  # The Helm chart is rendered in tests by Go text/template + sprig (test/support/chart-render).
+  have go || echo golang-go
+  [ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || echo golang-github-masterminds-sprig-dev
+  [ -d /usr/share/gocode/src/sigs.k8s.io/yaml ] || echo golang-k8s-sigs-yaml-dev
   [ -f /etc/ssl/certs/ca-certificates.crt ] || echo ca-certificates
   if [ "${GANTRY_WITH_BROWSER:-0}" = 1 ] && ! have chromium; then echo chromium; fi
   return 0

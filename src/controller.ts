@@ -9,6 +9,7 @@ import { startWorkers, type Workers } from './queue/workers.js';
 import { checkRedisDurability, connectRedis } from './redis.js';
 import { DockerImageBuilder } from './runtime/docker/images.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
+import { startKubernetesTarget, type KubernetesTarget } from './runtime/kubernetes/target.js';
 import type { Runtime } from './runtime/runtime.js';
 import type { Edge } from './edge/edge.js';
 import { CaddyEdge } from './edge/caddy/caddy-edge.js';
@@ -20,6 +21,10 @@ import path from 'node:path';
 import { startPoller } from './source/poller.js';
 import { RepoRegistry } from './source/repos.js';
 import { Store } from './store/store.js';
+import { startReporter } from './history/reporter.js';
+import { RetentionSweeper, startRetention } from './history/retention.js';
+import { startMetrics } from './metrics/controller-metrics.js';
+import { parseDuration } from './config/units.js';
 
 const CLOSE_GRACE_MS = 10_000;
 
@@ -97,6 +102,11 @@ export async function startController(
           deploy?.deps,
         );
   const stopPoller = startPoller({ repos, store, queues, log });
+  const observed = await startMetrics({ redis, store, rollouts, queues, log });
+  const stopRetention = startRetention(
+    new RetentionSweeper(redis, store.keys, rollouts, config.history),
+    log,
+  );
 
   const app = await buildServer({
     store,
@@ -107,10 +117,32 @@ export async function startController(
     tokens: config.tokens,
     bodyLimitBytes: config.webhooks.bodyLimitBytes,
     apiBodyLimitBytes: config.api.bodyLimitBytes,
+    metrics: observed.metrics,
+    publicUrl: config.api.publicUrl,
+    rateLimit: {
+      max: config.api.rateLimit.max,
+      timeWindowMs: parseDuration(config.api.rateLimit.timeWindow) ?? 60_000,
+    },
+    sseHeartbeatMs: parseDuration(config.api.sseHeartbeat) ?? 15_000,
+    runtime: deploy?.deps.runtime,
     log,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ url }, 'gantry controller listening');
+  // Statuses, git notes and notifications: beside the rollouts, on nodes that run the workers.
+  const reporter =
+    opts.workers === false
+      ? undefined
+      : await startReporter({
+          redis,
+          keys: store.keys,
+          store,
+          rollouts,
+          repos,
+          notifications: config.notifications,
+          publicUrl: config.api.publicUrl ?? url,
+          log,
+        });
 
   return {
     url,
@@ -125,7 +157,10 @@ export async function startController(
     edge: deploy?.deps.edge,
     async close() {
       stopPoller();
+      stopRetention();
       await app.close();
+      await observed.stop();
+      await reporter?.stop();
       // Workers finish their active jobs; if Redis is gone they cannot, so do not wait forever.
       await Promise.race([
         Promise.all([workers?.close(), queues.close()]),
@@ -133,6 +168,7 @@ export async function startController(
       ]);
       redis.disconnect();
       await deploy?.caddy?.stop();
+      deploy?.kube?.close();
     },
   };
 }
@@ -144,7 +180,10 @@ async function startDeploy(
   rollouts: RolloutStore,
   repos: RepoRegistry,
   log: Logger,
-): Promise<{ deps: RolloutDeps; caddy: CaddyPair | undefined }> {
+): Promise<{ deps: RolloutDeps; caddy: CaddyPair | undefined; kube?: KubernetesTarget }> {
+  if (config.runtime.kind === 'kubernetes') {
+    return startKubernetesDeploy(config, store, rollouts, repos, log);
+  }
   const runtime = new DockerRuntime({ hosts: config.runtime.hosts });
   let caddy: CaddyPair | undefined;
   let edgeUrls: { front: string; back: string; logDir: string };
@@ -189,4 +228,45 @@ async function startDeploy(
     },
   };
   return { deps, caddy };
+}
+
+/**
+ * The rollout side on Kubernetes: pods of per-revision ReplicaSets in one namespace, and a
+ * Service per environment as the edge. Images are built and pushed as on Docker.
+ */
+async function startKubernetesDeploy(
+  config: ControllerConfig,
+  store: Store,
+  rollouts: RolloutStore,
+  repos: RepoRegistry,
+  log: Logger,
+): Promise<{ deps: RolloutDeps; caddy: undefined; kube: KubernetesTarget }> {
+  const { namespace, inCluster, kubeconfig, context, drainMs } = config.runtime;
+  if (!namespace) {
+    throw new GantryError(
+      'GANTRY_ERR_CONFIG_INVALID',
+      'runtime.kind is kubernetes: set runtime.namespace (where pods, ReplicaSets and Services go)',
+    );
+  }
+  const kube = await startKubernetesTarget(
+    { namespace, inCluster, kubeconfig, context, drainMs },
+    log,
+  );
+  const deps: RolloutDeps = {
+    store,
+    rollouts,
+    repos,
+    runtime: kube.runtime,
+    edge: kube.edge,
+    log,
+    tickMs: config.deploy.tickMs,
+    keepImages: config.deploy.keepImages,
+    secretsEnv: process.env,
+    // Each environment's Service has its own cluster IP: every one listens on port 80.
+    async routeFor(app, env, spec) {
+      const domain = spec.environments[env]?.domain;
+      return { id: `${app}-${env}`, listen: { host: '0.0.0.0', port: 80 }, ...(domain ? { domain } : {}) };
+    },
+  };
+  return { deps, caddy: undefined, kube };
 }

@@ -20,6 +20,8 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     '/api/apps',
     {
       schema: {
+        tags: ['apps'],
+        summary: 'Apps the controller knows, each with its latest build and revision',
         response: {
           200: { type: 'object', properties: { apps: { type: 'array', items: appSchema } } },
         },
@@ -42,6 +44,8 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     '/api/apps/:app',
     {
       schema: {
+        tags: ['apps'],
+        summary: 'One app with its recent revisions and builds',
         params: appNameParam,
         response: {
           200: {
@@ -70,6 +74,8 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     '/api/apps/:app/builds',
     {
       schema: {
+        tags: ['apps'],
+        summary: "An app's builds, newest first",
         params: appNameParam,
         response: {
           200: { type: 'object', properties: { builds: { type: 'array', items: buildSchema } } },
@@ -81,7 +87,14 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
 
   app.get<{ Params: { id: string } }>(
     '/api/builds/:id',
-    { schema: { params: buildIdParam, response: { 200: buildSchema } } },
+    {
+      schema: {
+        tags: ['apps'],
+        summary: 'One build attempt',
+        params: buildIdParam,
+        response: { 200: buildSchema },
+      },
+    },
     async (req) => {
       const build = await store.getBuild(req.params.id);
       if (!build)
@@ -94,6 +107,8 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     '/api/builds/:id/log',
     {
       schema: {
+        tags: ['apps'],
+        summary: "A build's log from line `from` on (poll with `next` while it runs)",
         params: buildIdParam,
         querystring: {
           type: 'object',

@@ -14,6 +14,8 @@ export interface RolloutRoutesDeps {
   tokens: TokenConfig[];
 }
 
+const openObject = { type: 'object', additionalProperties: true } as const;
+
 const rolloutIdParam = {
   type: 'object',
   required: ['id'],
@@ -63,11 +65,22 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
       '/api/apps/:app/rollouts',
       {
         schema: {
+          tags: ['rollouts'],
+          summary: "An app's environments and their recent rollouts, newest first",
           params: appNameParam,
           querystring: {
             type: 'object',
             additionalProperties: false,
             properties: { env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+          },
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                environments: { type: 'array', items: openObject },
+                rollouts: { type: 'array', items: openObject },
+              },
+            },
           },
         },
       },
@@ -86,11 +99,24 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
       '/api/rollouts/:id',
       {
         schema: {
+          tags: ['rollouts'],
+          summary:
+            'One rollout: plan-derived phase, instances, health evidence, and its events from `from` on',
           params: rolloutIdParam,
           querystring: {
             type: 'object',
             additionalProperties: false,
             properties: { from: { type: 'integer', minimum: 0 } },
+          },
+          response: {
+            200: {
+              type: 'object',
+              properties: {
+                rollout: openObject,
+                events: { type: 'array', items: openObject },
+                next: { type: 'integer' },
+              },
+            },
           },
         },
       },
@@ -108,7 +134,19 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
     for (const intent of ['pause', 'resume', 'abort'] as const) {
       write.post<{ Params: { id: string } }>(
         `/api/rollouts/:id/${intent}`,
-        { schema: { params: rolloutIdParam } },
+        {
+          schema: {
+            tags: ['rollouts'],
+            summary: `Ask a running rollout to ${intent} (applied at its next step)`,
+            params: rolloutIdParam,
+            response: {
+              202: {
+                type: 'object',
+                properties: { accepted: { type: 'string' }, rollout: { type: 'string' } },
+              },
+            },
+          },
+        },
         async (req, reply) => {
           const rec = await load(rollouts, req.params.id);
           if (rec.outcome) {

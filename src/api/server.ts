@@ -1,15 +1,29 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
+import { registerDocs } from './docs.js';
 import { registerErrorHandler } from './errors.js';
+import { eventRoutes, type EventRoutesDeps } from './events.js';
+import { registerGuards, type GuardOptions } from './guards.js';
+import { historyRoutes, type HistoryRoutesDeps } from './history.js';
+import { metricsRoutes, type MetricsRouteDeps } from './metrics.js';
+import { operationRoutes, type OperationRoutesDeps } from './operations.js';
+import { instanceLogRoutes, type InstanceLogDeps } from './instance-logs.js';
 import { rolloutRoutes, type RolloutRoutesDeps } from './rollouts.js';
 import { systemRoutes, type SystemDeps } from './system.js';
+import { uiRoutes } from './ui.js';
 import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 
 export type ServerDeps = WebhookDeps &
   RolloutRoutesDeps &
   AppRoutesDeps &
-  SystemDeps & { log: Logger; apiBodyLimitBytes: number };
+  InstanceLogDeps &
+  SystemDeps &
+  HistoryRoutesDeps &
+  EventRoutesDeps &
+  MetricsRouteDeps &
+  OperationRoutesDeps &
+  GuardOptions & { log: Logger; apiBodyLimitBytes: number };
 
 /** Builds the HTTP app without listening, so tests can `inject()` (fastify's testing guide). */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -19,9 +33,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     trustProxy: false,
   });
   registerErrorHandler(app);
+  // Docs and guards first: both see routes as they are added (OpenAPI entries, rate limits).
+  await registerDocs(app, { publicUrl: deps.publicUrl });
+  await registerGuards(app, deps);
   await app.register(async (scope) => webhookRoutes(scope, deps));
   await app.register(async (scope) => appRoutes(scope, deps));
   await app.register(async (scope) => systemRoutes(scope, deps));
   await app.register(async (scope) => rolloutRoutes(scope, deps));
+  await app.register(async (scope) => operationRoutes(scope, deps));
+  await app.register(async (scope) => historyRoutes(scope, deps));
+  await app.register(async (scope) => eventRoutes(scope, deps));
+  await app.register(async (scope) => metricsRoutes(scope, deps));
+  await app.register(async (scope) => instanceLogRoutes(scope, deps));
+  await app.register(async (scope) => uiRoutes(scope));
   return app;
 }

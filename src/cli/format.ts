@@ -1,9 +1,13 @@
+import type { EnvView, HistoryEntry, InstanceView, RolloutView, TriggerView } from './views.js';
+
 /** Renders rows as an aligned plain-text table (what `kubectl get` users expect). */
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length)),
+  );
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - [...c].length)))
       .join('  ')
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
@@ -19,6 +23,135 @@ export function age(iso: string | undefined, now = Date.now()): string {
   return `${Math.round(s / 86400)}d ago`;
 }
 
-export function short(sha: string | undefined): string {
+export function short(sha: string | undefined | null): string {
   return sha ? sha.slice(0, 12) : '-';
+}
+
+/** 850ms, 12.3s, 4m05s, 2h10m. */
+export function duration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Cuts to `max` characters with an ellipsis. */
+export function clip(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** Who or what started it: `push (alice)`, `poll`, `bob (rollback)`. */
+export function triggerText(t: TriggerView | undefined): string {
+  if (!t) return '-';
+  switch (t.kind) {
+    case 'webhook':
+      return t.actor ? `push (${t.actor})` : 'push';
+    case 'poll':
+      return 'poll';
+    case 'manual':
+      return t.via ? `${t.actor} (${t.via})` : t.actor;
+    default:
+      return (t as { kind: string }).kind;
+  }
+}
+
+/** How long a rollout took (or has taken so far). */
+export function rolloutDuration(r: RolloutView & { durationMs?: number | undefined }, now: number) {
+  if (r.durationMs !== undefined) return r.durationMs;
+  const end = r.finishedAt ? Date.parse(r.finishedAt) : now;
+  return end - Date.parse(r.createdAt);
+}
+
+const HISTORY_HEADERS = [
+  'WHEN',
+  'ENV',
+  'KIND',
+  'FROM→TO',
+  'COMMIT',
+  'PR',
+  'BY',
+  'DURATION',
+  'OUTCOME',
+  'RUNNING',
+];
+
+/** The history table: one line per rollout, newest first, as the API returned them. */
+export function historyTable(entries: readonly HistoryEntry[], now = Date.now()): string {
+  return table(
+    HISTORY_HEADERS,
+    entries.map((e) => {
+      const pr = e.pr?.number ?? e.commit?.prNumber;
+      const message = e.commit?.message.split('\n')[0] ?? '';
+      return [
+        age(e.createdAt, now),
+        e.env,
+        e.kind,
+        `${e.from ? e.from.sha.slice(0, 7) : '∅'}→${e.to.sha.slice(0, 7)}`,
+        clip(message, 40) || '-',
+        pr ? `#${pr}` : '-',
+        triggerText(e.trigger),
+        e.outcome ? duration(rolloutDuration(e, now)) : '-',
+        e.outcome ?? e.phase,
+        e.running ? 'yes' : '-',
+      ];
+    }),
+  );
+}
+
+/** A lock or pin in a few words, for the environments table. */
+export function standing(e: EnvView, now = Date.now()): string {
+  const parts: string[] = [];
+  if (e.lock) {
+    const until = e.lock.until ? ` until ${e.lock.until}` : '';
+    parts.push(`locked by ${e.lock.by} ${age(e.lock.at, now)}${until}: ${e.lock.reason}`);
+  }
+  if (e.pin) parts.push(`pinned to ${short(e.pin.sha)} by ${e.pin.by}: ${e.pin.reason}`);
+  return parts.join('; ') || '-';
+}
+
+/** The environments table of `gantry status`. */
+export function envTable(
+  envs: readonly EnvView[],
+  branches: Record<string, { branch: string }>,
+  now = Date.now(),
+): string {
+  return table(
+    ['ENV', 'BRANCH', 'CURRENT', 'SINCE', 'URL', 'STANDING'],
+    envs.map((e) => [
+      e.env,
+      branches[e.env]?.branch ?? '-',
+      short(e.current?.sha),
+      age(e.current?.since, now),
+      e.route?.url ?? '-',
+      standing(e, now),
+    ]),
+  );
+}
+
+/** Recent rollouts, as in `gantry status`. */
+export function rolloutTable(rollouts: readonly RolloutView[], now = Date.now()): string {
+  return table(
+    ['ROLLOUT', 'ENV', 'KIND', 'TO', 'BY', 'WHEN', 'DURATION', 'STATE'],
+    rollouts.map((r) => [
+      r.id,
+      r.env,
+      r.kind,
+      short(r.to.sha),
+      triggerText(r.trigger),
+      age(r.createdAt, now),
+      duration(rolloutDuration(r, now)),
+      r.outcome ?? r.phase,
+    ]),
+  );
+}
+
+/** An instance's health in a word, with the reason while unhealthy. */
+export function healthText(h: InstanceView['health']): string {
+  if (!h) return '-';
+  if (typeof h === 'string') return h;
+  return h.status === 'unhealthy' && h.detail ? `unhealthy (${clip(h.detail, 60)})` : h.status;
 }

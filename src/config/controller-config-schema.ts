@@ -1,3 +1,5 @@
+import { DURATION_PATTERN } from './units.js';
+
 /** JSON Schema of `gantry.config.yaml`, the controller's own configuration. */
 export const controllerConfigSchema = {
   $id: 'https://gantry.dev/schema/gantry.config.json',
@@ -61,6 +63,17 @@ export const controllerConfigSchema = {
             },
           },
         },
+        /** `docker` runs instances on `hosts`; `kubernetes` runs them as pods in `namespace`. */
+        kind: { enum: ['docker', 'kubernetes'], default: 'docker' },
+        /** Kubernetes: the namespace everything is created in (the Role is granted there). */
+        namespace: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' },
+        /** Kubernetes: use the pod's service-account credentials (the controller runs in-cluster). */
+        inCluster: { type: 'boolean', default: false },
+        /** Kubernetes: a kubeconfig file (default $KUBECONFIG, then ~/.kube/config) and context. */
+        kubeconfig: { type: 'string', minLength: 1 },
+        context: { type: 'string', minLength: 1 },
+        /** Kubernetes: how long an unrouted pod keeps its Service traffic (endpoint propagation). */
+        drainMs: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
       },
     },
     edge: {
@@ -109,7 +122,34 @@ export const controllerConfigSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { bodyLimitBytes: { type: 'integer', minimum: 1024, default: 65536 } },
+      properties: {
+        bodyLimitBytes: { type: 'integer', minimum: 1024, default: 65536 },
+        /** The URL people reach the controller at (links in notes and statuses; allowed Origin). */
+        publicUrl: { type: 'string', pattern: '^https?://' },
+        /** Requests per token (or per address without one) per window on /api. */
+        rateLimit: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max: { type: 'integer', minimum: 1, default: 3000 },
+            timeWindow: { type: 'string', pattern: DURATION_PATTERN, default: '1m' },
+          },
+        },
+        /** Comment lines keep idle event streams open through proxies. */
+        sseHeartbeat: { type: 'string', pattern: DURATION_PATTERN, default: '15s' },
+      },
+    },
+    history: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Rollout records older than this are removed (never an environment's current one). */
+        keepDays: { type: 'integer', minimum: 1, default: 90 },
+        /** At most this many rollout records per environment are kept. */
+        keepPerEnvironment: { type: 'integer', minimum: 1, default: 1000 },
+      },
     },
     tokens: {
       type: 'array',
@@ -147,6 +187,42 @@ export const controllerConfigSchema = {
             },
           },
           pollIntervalSeconds: { type: 'integer', minimum: 0 },
+          /** Where commit statuses and deployments of this repo's rollouts are reported. */
+          forge: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['kind', 'apiUrl', 'tokenEnv'],
+            properties: {
+              kind: { enum: ['github', 'gitlab', 'gitea'] },
+              apiUrl: { type: 'string', pattern: '^https?://' },
+              webUrl: { type: 'string', pattern: '^https?://' },
+              project: { type: 'string', minLength: 1 },
+              tokenEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            },
+          },
+        },
+      },
+    },
+    /** Outgoing notifications of rollout starts and outcomes. */
+    notifications: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'kind', 'url'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          kind: { enum: ['webhook', 'slack'] },
+          url: { type: 'string', pattern: '^https?://' },
+          secretEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          apps: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          environments: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          events: {
+            type: 'array',
+            minItems: 1,
+            items: { enum: ['started', 'succeeded', 'failed', 'aborted', 'superseded'] },
+          },
         },
       },
     },

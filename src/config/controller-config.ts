@@ -24,6 +24,34 @@ export interface RepoConfig {
   credentials?: { username: string; password: string } | undefined;
   /** Poll the remote for new heads every N seconds (0 = webhooks only). */
   pollIntervalSeconds: number;
+  /** Where rollouts of this repo's commits are reported (commit statuses, deployments). */
+  forge?: ForgeConfig | undefined;
+}
+
+/** A forge API that receives commit statuses; the token is read from `tokenEnv`, never logged. */
+export interface ForgeConfig {
+  kind: 'github' | 'gitlab' | 'gitea';
+  /** `https://api.github.com`, `https://gitlab.example.com`, `https://gitea.example.com`. */
+  apiUrl: string;
+  webUrl?: string | undefined;
+  /** `owner/repo` (GitLab: project id or path); default derived from the repo URL. */
+  project?: string | undefined;
+  token: string;
+}
+
+/** The events a notification may be sent for. */
+export type NotifyEvent = 'started' | 'succeeded' | 'failed' | 'aborted' | 'superseded';
+
+/** One outgoing notification receiver; the signing secret is read from `secretEnv`. */
+export interface NotificationConfig {
+  name: string;
+  kind: 'webhook' | 'slack';
+  url: string;
+  secret?: string | undefined;
+  /** Only these apps / environments / events (all when absent). */
+  apps?: string[] | undefined;
+  environments?: string[] | undefined;
+  events?: NotifyEvent[] | undefined;
 }
 
 export type Role = 'viewer' | 'deployer' | 'admin';
@@ -41,7 +69,15 @@ export interface ControllerConfig {
   registry: { address: string };
   docker: { socketPath?: string | undefined; host?: string | undefined };
   dataDir: string;
-  runtime: { hosts: { name: string; endpoint: string }[] };
+  runtime: {
+    hosts: { name: string; endpoint: string }[];
+    kind: 'docker' | 'kubernetes';
+    namespace?: string | undefined;
+    inCluster: boolean;
+    kubeconfig?: string | undefined;
+    context?: string | undefined;
+    drainMs: number;
+  };
   edge: {
     manage: boolean;
     frontAdminUrl?: string | undefined;
@@ -59,9 +95,16 @@ export interface ControllerConfig {
     debounceMs: number;
   };
   webhooks: { bodyLimitBytes: number };
-  api: { bodyLimitBytes: number };
+  api: {
+    bodyLimitBytes: number;
+    publicUrl?: string | undefined;
+    rateLimit: { max: number; timeWindow: string };
+    sseHeartbeat: string;
+  };
+  history: { keepDays: number; keepPerEnvironment: number };
   tokens: TokenConfig[];
   repos: RepoConfig[];
+  notifications: NotificationConfig[];
 }
 
 /** Values from `${NAME}` / `${NAME:-default}` are substituted from the environment before parsing. */
@@ -96,6 +139,21 @@ interface RawRepo {
   webhookSecret?: string;
   credentials?: { username?: string; passwordEnv: string };
   pollIntervalSeconds?: number;
+  forge?: Omit<ForgeConfig, 'token'> & { tokenEnv: string };
+}
+
+type RawNotification = Omit<NotificationConfig, 'secret'> & { secretEnv?: string };
+
+/** The value of the environment variable `name`, or a config error naming who asked for it. */
+function requiredEnv(env: NodeJS.ProcessEnv, name: string, file: string, what: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new GantryError(
+      'GANTRY_ERR_CONFIG_INVALID',
+      `${file}: ${what} names ${name}, which is not set`,
+    );
+  }
+  return value;
 }
 
 /** Parses a controller config text (YAML) into a fully defaulted config; env overrides win. */
@@ -110,7 +168,10 @@ export function parseControllerConfig(
   validator ??= compileSchema<unknown>(controllerConfigSchema);
   // Validation fills in the defaults, in place; errors name file, line and column.
   if (!validator(raw)) throw sourceError(CODE, file, schemaIssues(validator.errors, source));
-  const cfg = raw as Omit<ControllerConfig, 'repos'> & { repos: RawRepo[] };
+  const cfg = raw as Omit<ControllerConfig, 'repos' | 'notifications'> & {
+    repos: RawRepo[];
+    notifications: RawNotification[];
+  };
   const baseDir = opts.baseDir ?? process.cwd();
   const repos = cfg.repos.map((r): RepoConfig => {
     const password = r.credentials ? env[r.credentials.passwordEnv] : undefined;
@@ -131,9 +192,28 @@ export function parseControllerConfig(
           ? { username: r.credentials.username ?? 'x-access-token', password }
           : undefined,
       pollIntervalSeconds: r.pollIntervalSeconds ?? 0,
+      forge: r.forge && {
+        kind: r.forge.kind,
+        apiUrl: r.forge.apiUrl,
+        webUrl: r.forge.webUrl,
+        project: r.forge.project,
+        token: requiredEnv(env, r.forge.tokenEnv, file, `repo ${r.name}: forge.tokenEnv`),
+      },
     };
   });
-  return applyEnvOverrides({ ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), repos }, env);
+  const notifications = cfg.notifications.map(
+    ({ secretEnv, ...n }): NotificationConfig => ({
+      ...n,
+      secret:
+        secretEnv === undefined
+          ? undefined
+          : requiredEnv(env, secretEnv, file, `notification ${n.name}: secretEnv`),
+    }),
+  );
+  return applyEnvOverrides(
+    { ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), repos, notifications },
+    env,
+  );
 }
 
 /** The handful of values operators most often set per deployment can come from GANTRY_* variables. */

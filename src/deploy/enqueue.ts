@@ -3,6 +3,8 @@ import type { RolloutJob, RolloutKind } from '../queue/jobs.js';
 import { PRIORITY, rolloutJobId } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { Trigger } from '../store/records.js';
+import { pinBlocks } from './operations/choices.js';
+import { takePendingDeploys } from './operations/pending.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 
@@ -19,7 +21,9 @@ export async function enqueueRollout(
   req: { app: string; env: string; sha: string; kind: RolloutKind; trigger: Trigger },
 ): Promise<string> {
   const rolloutId = await deps.store.nextId('r');
-  if (req.kind === 'deploy') await deps.rollouts.setDesired(req.app, req.env, req.sha);
+  // A rollback is the newest intent too: a deploy queued before it (say, of the very revision it
+  // takes out) must not run after it.
+  if (req.kind !== 'auto-rollback') await deps.rollouts.setDesired(req.app, req.env, req.sha);
   const job: RolloutJob = { rolloutId, ...req };
   await deps.queues.rollouts.add('rollout', job, {
     jobId: rolloutJobId(req.app, req.env, req.sha, req.kind, rolloutId),
@@ -40,6 +44,12 @@ export async function enqueueAfterBuild(
 ): Promise<string[]> {
   const app = await deps.store.getApp(build.app);
   const ids: string[] = [];
+  // Deploys a person asked for before the image existed go first, with their own trigger.
+  for (const p of await takePendingDeploys(deps, build.app, build.sha)) {
+    ids.push(await enqueueRollout(deps, { ...p, app: build.app, sha: build.sha, kind: 'deploy' }));
+  }
+  // A build a person forced deploys only where they asked.
+  if (build.trigger.kind === 'manual') return ids;
   for (const [env, binding] of Object.entries(app?.environments ?? {})) {
     if (binding.branch !== build.branch) continue;
     if (await deps.rollouts.hasFailed(build.app, env, build.sha)) {
@@ -47,6 +57,19 @@ export async function enqueueAfterBuild(
         { app: build.app, env, sha: build.sha },
         'not rolling out a revision that failed here before',
       );
+      continue;
+    }
+    const blocked = pinBlocks((await deps.rollouts.env(build.app, env)).pin, build.sha);
+    if (blocked) {
+      deps.log.info({ app: build.app, env, sha: build.sha }, `not rolling out: ${blocked}`);
+      await deps.rollouts.bus.publish({
+        type: 'env',
+        app: build.app,
+        env,
+        kind: 'skipped',
+        text: `not deploying ${blocked}`,
+        at: Date.now(),
+      });
       continue;
     }
     ids.push(

@@ -1,6 +1,6 @@
 import type { AppSpec } from '../config/app-spec.js';
 import { GantryError } from '../errors.js';
-import type { InstanceSpec } from '../runtime/runtime.js';
+import type { InstanceSpec, ReadinessSpec } from '../runtime/runtime.js';
 
 /** Where a secret's value comes from: the controller's environment, `GANTRY_SECRET_<NAME>`. */
 export function secretVar(name: string): string {
@@ -58,5 +58,18 @@ export function instanceSpec(input: {
     cpu: spec.run.resources?.cpu,
     memoryBytes: spec.run.resources?.memoryBytes,
     host: input.host,
+    readiness: readinessOf(spec),
   };
+}
+
+/** The health check as the engine's own readiness check (Kubernetes readiness probes). */
+function readinessOf(spec: AppSpec): ReadinessSpec {
+  const { check, intervalMs, timeoutMs } = spec.health;
+  const c: ReadinessSpec['check'] =
+    check.kind === 'http'
+      ? { kind: 'http', path: check.path }
+      : check.kind === 'tcp'
+        ? { kind: 'tcp' }
+        : { kind: 'exec', command: [...check.command] };
+  return { check: c, intervalMs, timeoutMs };
 }

@@ -3,9 +3,12 @@ import type { Instance } from '../runtime/runtime.js';
 
 const PROBES_KEPT = 20;
 
-/** `127.0.0.1:<port>`: how the edge reaches an instance published on the controller's host. */
+/**
+ * How the edge names an instance: `127.0.0.1:<port>` when it is published on the controller's
+ * host (Docker), else the runtime's own address for it (Kubernetes: `<pod>:<port>`).
+ */
 export function upstreamOf(instance: Instance): string | undefined {
-  return instance.hostPort === undefined ? undefined : `127.0.0.1:${instance.hostPort}`;
+  return instance.hostPort === undefined ? instance.upstream : `127.0.0.1:${instance.hostPort}`;
 }
 
 /** The recent probe results of each instance, as the prober reports them (a ring per instance). */

@@ -22,10 +22,13 @@ import {
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { RepoRegistry } from '../source/repos.js';
 import { specAt } from '../source/spec-at.js';
+import { prUrlFor } from '../history/changes.js';
+import { pullRequestOf } from '../history/pull-request.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
 import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { instanceSpec, resolveSecrets } from './instance-spec.js';
+import { settlePin } from './operations/pin.js';
 import { observe, ProbeLog, upstreamOf } from './observe.js';
 
 export interface RolloutDeps {
@@ -130,6 +133,9 @@ export async function runRollout(
       from: envState.current ? { sha: envState.current.sha, image: envState.current.image } : null,
       to: { sha: job.sha, image: revision.image.pinned },
       createdAt: new Date().toISOString(),
+      // Copied once, so history answers "what did PR #42 ship" from the record alone.
+      commit: revision.commit,
+      pr: pullRequestOf(revision.commit, prUrlFor(repo.config.url)),
     };
     // A newer deploy asked for after this one was queued makes it moot (rollbacks never are).
     if (job.kind === 'deploy' && envState.desired && envState.desired !== job.sha) {
@@ -285,7 +291,9 @@ class Loop {
       if (failure.check !== 'unhealthy' || !failure.instanceId) continue;
       const instance = this.instances.find((i) => i.id === failure.instanceId);
       if (!instance) continue;
-      const lines = await this.deps.runtime.logs(instance, FAILURE_LOG_LINES).catch(() => []);
+      const logs = await this.deps.runtime.logs(instance, FAILURE_LOG_LINES).catch(() => []);
+      const why = (await this.deps.runtime.evidence?.(instance).catch(() => [])) ?? [];
+      const lines = [...why, ...logs];
       this.rec = { ...this.rec, failureLogs: { slot: instance.slot, lines } };
       await persist(this.deps, this.rec, this.fence);
     }
@@ -335,7 +343,8 @@ class Loop {
   private watchProbes(): void {
     const live = new Set<string>();
     for (const i of this.instances) {
-      if (i.state !== 'running' || i.hostPort === undefined) continue;
+      // Published on 127.0.0.1 (Docker), or reachable through the runtime (Kubernetes pods).
+      if (i.state !== 'running' || upstreamOf(i) === undefined) continue;
       live.add(i.id);
       if (!this.prober.watching().includes(i.id)) {
         this.prober.watch(
@@ -437,6 +446,8 @@ class Loop {
         ? `${this.plan.replicas} × ${short(this.rec.to.sha)} serving`
         : action.outcome);
     if (action.outcome === 'succeeded') await pruneImages(this.deps, app);
+    // After a rollback the environment stays on the restored revision (a pin); a deploy ends it.
+    await settlePin(this.deps, this.rec, action);
     const phase = describePhase(phaseOf(this.plan, this.state));
     this.deps.log.info(
       { rollout: this.rec.id, app, env, outcome: action.outcome, phase },

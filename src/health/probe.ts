@@ -5,6 +5,7 @@
 import type { HealthCheck } from '../config/app-spec.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { execProbe } from './exec-probe.js';
+import { proxiedHttpProbe, readinessProbe } from './proxied-probe.js';
 import type { ProbeResult, ProbeTarget } from './probe-result.js';
 import { httpProbe } from './http-probe.js';
 import { tcpProbe } from './tcp-probe.js';
@@ -20,12 +21,21 @@ export async function probe(
 ): Promise<ProbeResult> {
   switch (check.kind) {
     case 'http':
+      if (target.hostPort === undefined && runtime.probes) {
+        return proxiedHttpProbe(runtime.probes, target.instance, check.path, check.expect, timeoutMs);
+      }
       if (target.hostPort === undefined) return unpublished();
       return httpProbe(target.hostPort, check.path, check.expect, timeoutMs);
     case 'tcp':
+      if (target.hostPort === undefined && runtime.probes) {
+        return readinessProbe(runtime.probes, target.instance);
+      }
       if (target.hostPort === undefined) return unpublished();
       return tcpProbe(target.hostPort, timeoutMs);
     case 'exec':
+      if (target.hostPort === undefined && runtime.probes) {
+        return readinessProbe(runtime.probes, target.instance);
+      }
       return execProbe(runtime, target.instance, check.command, timeoutMs);
     default:
       return assertNever(check);

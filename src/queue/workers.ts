@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from '../build/build-runner.js';
+import { heldByLock, LOCK_RECHECK_MS } from '../deploy/operations/freeze.js';
 import { runRollout, type RolloutDeps } from '../deploy/rollout-runner.js';
 import { errorMessage } from '../errors.js';
 import { syncBranch, type SyncDeps } from '../source/sync.js';
@@ -113,6 +114,9 @@ export function startWorkers(
         // Never two rollouts of one app environment at once, whichever process runs them. The
         // owner names this attempt, not the job: when this process stalls and BullMQ hands the
         // job to another, the two attempts must not both pass for the holder.
+        // Deploy freeze: a deploy of a locked environment waits here, holding no lease.
+        if (await heldByLock(store, rolloutDeps.rollouts, job.data))
+          return retryLater(job, token, LOCK_RECHECK_MS);
         const key = store.keys.rolloutLease(job.data.app, job.data.env);
         const owner = `${job.id ?? ''}@${token ?? randomUUID()}`;
         const lease = await Lease.acquire(store.redis, key, owner, ROLLOUT_LEASE_MS);

@@ -34,6 +34,21 @@ export interface InstanceSpec {
   readonly stopTimeoutSeconds?: number | undefined;
   /** One of `Runtime.hosts()`. */
   readonly host: string;
+  /**
+   * The app's health check, for engines that run a readiness check of their own (Kubernetes
+   * readiness probes); the controller's probes still decide. Docker ignores it.
+   */
+  readonly readiness?: ReadinessSpec | undefined;
+}
+
+/** A health check as the engine's own readiness check (see `InstanceSpec.readiness`). */
+export interface ReadinessSpec {
+  readonly check:
+    | { readonly kind: 'http'; readonly path: string }
+    | { readonly kind: 'tcp' }
+    | { readonly kind: 'exec'; readonly command: readonly string[] };
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
 }
 
 /** The engine's word for where an instance is in its life; `restarting` means a crash loop. */
@@ -62,6 +77,11 @@ export interface Instance {
   readonly startedAt?: number | undefined;
   /** The port published on 127.0.0.1 of its host, undefined while not running. */
   readonly hostPort?: number | undefined;
+  /**
+   * How the edge names the instance when it is not published on the controller's loopback
+   * (Kubernetes: `<pod>:<port>`); undefined while it cannot take traffic.
+   */
+  readonly upstream?: string | undefined;
 }
 
 export interface InstanceFilter {
@@ -75,8 +95,24 @@ export interface ExecResult {
   readonly output: string;
 }
 
+/**
+ * How health checks reach instances that are not published on 127.0.0.1 (Kubernetes pods, through
+ * the API server's pod proxy). A runtime without it has every running instance published.
+ */
+export interface InstanceProbes {
+  /** GET `path` on the instance's port; resolves with the status, rejects on no answer. */
+  httpGet(instance: Instance, path: string, timeoutMs: number): Promise<{ status: number }>;
+  /**
+   * The engine's own readiness verdict from `InstanceSpec.readiness` (tcp and exec checks),
+   * with its evidence; undefined when the engine has not said yet.
+   */
+  ready(instance: Instance): { ready: boolean; detail: string } | undefined;
+}
+
 /** The port itself. Every method is safe to repeat: BullMQ delivers at least once. */
 export interface Runtime {
+  /** Present when instances are reached through the engine rather than on 127.0.0.1. */
+  readonly probes?: InstanceProbes | undefined;
   /** Names of the hosts instances can be placed on. */
   hosts(): string[];
   /**
@@ -94,6 +130,11 @@ export interface Runtime {
   exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
   /** The last `tailLines` lines of its output (stdout and stderr). */
   logs(instance: Instance, tailLines: number): Promise<string[]>;
+  /**
+   * Optional: the engine's own account of why an instance is not serving (Kubernetes: pod phase,
+   * waiting reasons such as ImagePullBackOff, events), kept with a failed rollout's evidence.
+   */
+  evidence?(instance: Instance): Promise<string[]>;
   /** Makes `image` present on `host`, pulling it by digest from its registry if missing. */
   ensureImage(host: string, image: string): Promise<void>;
   /** Removes the app's images on `host` except the `keep` refs (and what is in use); returns the refs removed. */

@@ -73,6 +73,18 @@ export class Keys {
   rollouts(app: string, env: string): string {
     return this.k('rollouts', app, env);
   }
+  /** Sorted set of all of an app's rollouts (every environment) by creation time: history. */
+  appRollouts(app: string): string {
+    return this.k('rollouts-of', app);
+  }
+  /** Sorted set of an app's rollouts to one commit, by creation time: history by commit. */
+  rolloutsBySha(app: string, sha: string): string {
+    return this.k('rollouts-by-sha', app, sha);
+  }
+  /** Sorted set of an app's rollouts of one pull request's commit, by creation time. */
+  rolloutsByPr(app: string, pr: number): string {
+    return this.k('rollouts-by-pr', app, String(pr));
+  }
   /** List of one rollout's events (capped). */
   rolloutEvents(id: string): string {
     return this.k('rollout-events', id);
@@ -89,6 +101,22 @@ export class Keys {
   envDesired(app: string, env: string): string {
     return this.k('env-desired', app, env);
   }
+  /** JSON: an environment's deploy freeze (its own key: written by the API, outside the lease). */
+  envLock(app: string, env: string): string {
+    return this.k('env-lock', app, env);
+  }
+  /** JSON: an environment's pin after a rollback (written by the runner and by unpin). */
+  envPin(app: string, env: string): string {
+    return this.k('env-pin', app, env);
+  }
+  /** Hash env → trigger JSON: manual deploys waiting for the build of an app's commit. */
+  pendingDeploys(app: string, sha: string): string {
+    return this.k('pending-deploys', app, sha);
+  }
+  /** Marker that a rollout's "waiting for the lock" event was written (written once). */
+  lockNoticed(rolloutId: string): string {
+    return this.k('lock-noticed', rolloutId);
+  }
   /** Lease held by the one rollout of an app environment that may run at a time. */
   rolloutLease(app: string, env: string): string {
     return this.k('rollout-lease', app, env);
@@ -104,6 +132,14 @@ export class Keys {
   /** Stream of every event (rollout progress, environment changes, builds): see src/events/bus.ts. */
   events(): string {
     return this.k('events');
+  }
+  /** Consumer group of the history reporters on the event stream (a name, not a key). */
+  reportersGroup(): string {
+    return this.k('reporters');
+  }
+  /** The GitHub Deployment id created for one rollout (expires with the reporting of it). */
+  forgeDeployment(rolloutId: string): string {
+    return this.k('forge-deployment', rolloutId);
   }
   /** Counter used to build sortable ids. */
   sequence(): string {

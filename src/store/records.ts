@@ -2,7 +2,12 @@
 export type Trigger =
   | { kind: 'webhook'; provider: string; deliveryId: string; actor?: string | undefined }
   | { kind: 'poll' }
-  | { kind: 'manual'; actor: string };
+  | {
+      kind: 'manual';
+      actor: string;
+      /** Which operation a person asked for (absent on older records). */
+      via?: 'deploy' | 'rollback' | 'promote' | 'retry' | 'unpin' | undefined;
+    };
 
 export interface CommitMeta {
   sha: string;
@@ -92,6 +97,13 @@ export interface DeliveryRecord {
   after?: string | undefined;
 }
 
+/** A pull/merge request a commit landed; title and link only when known. */
+export interface PullRequestRef {
+  number: number;
+  title?: string | undefined;
+  url?: string | undefined;
+}
+
 /** A revision as deployed: the commit and the pinned image it runs. */
 export interface DeployedRevision {
   sha: string;
@@ -114,6 +126,29 @@ export interface EnvState {
     domain?: string | undefined;
     url: string;
   } | null;
+  /** Deploy freeze: deploy rollouts wait while it holds (rollbacks pass). An expired lock reads as null. */
+  lock: EnvLock | null;
+  /** Set after a rollback: the environment stays on `sha`; automation never re-deploys `excluded`. */
+  pin: EnvPin | null;
+}
+
+/** A deploy freeze of one environment. */
+export interface EnvLock {
+  reason: string;
+  by: string;
+  at: string;
+  /** ISO time the lock ends by itself; absent: until someone unlocks. */
+  until?: string | undefined;
+}
+
+/** Why an environment stays on a revision after a rollback, and what it took out of production. */
+export interface EnvPin {
+  sha: string;
+  reason: string;
+  by: string;
+  at: string;
+  rolloutId: string;
+  excluded: string[];
 }
 
 export type RolloutOutcome = 'succeeded' | 'failed' | 'aborted' | 'superseded';
@@ -137,6 +172,10 @@ export interface RolloutRecord {
   reason?: string | undefined;
   plan?: unknown;
   state?: unknown;
+  /** The commit of `to`, copied at creation so history reads one record. */
+  commit?: CommitMeta | undefined;
+  /** The pull request that commit landed, when its message says so. */
+  pr?: PullRequestRef | undefined;
   /** The last log lines of the instance whose failure decided the rollout. */
   failureLogs?: { slot: string; lines: string[] } | undefined;
 }

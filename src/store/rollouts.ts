@@ -1,15 +1,22 @@
 import type { Redis } from 'ioredis';
 import { EventBus } from '../events/bus.js';
 import type { Keys } from './keys.js';
-import type { EnvState, RolloutEventRecord, RolloutRecord } from './records.js';
+import type { EnvLock, EnvPin, EnvState, RolloutEventRecord, RolloutRecord } from './records.js';
 
 const EVENTS_KEPT = 500;
 
-// KEYS: record, environment index, lease; ARGV: record JSON, score, id, lease owner.
-const PUT_IF_HELD = `if redis.call('GET', KEYS[3]) ~= ARGV[4] then return 0 end
+// KEYS: record, lease, then the indexes; ARGV: record JSON, score, id, lease owner.
+const PUT_IF_HELD = `if redis.call('GET', KEYS[2]) ~= ARGV[4] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3]) end
 return 1`;
+
+/** The lock as it stands at `now`: an expired lock is no lock (expiry is honoured lazily). */
+export function activeLock(lock: EnvLock | null, now: number): EnvLock | null {
+  if (lock === null) return null;
+  if (lock.until !== undefined && Date.parse(lock.until) <= now) return null;
+  return lock;
+}
 
 /** A lease a write is made conditional on: written only while `key` still holds `owner`. */
 export interface LeaseRef {
@@ -41,15 +48,32 @@ export class RolloutStore {
    */
   async put(rec: RolloutRecord, lease?: LeaseRef): Promise<boolean> {
     const key = this.keys.rollout(rec.id);
-    const index = this.keys.rollouts(rec.app, rec.env);
+    const indexes = this.indexesOf(rec);
     const json = JSON.stringify(rec);
     const score = Date.parse(rec.createdAt);
     if (lease) {
       const args = [json, String(score), rec.id, lease.owner];
-      return (await this.redis.eval(PUT_IF_HELD, 3, key, index, lease.key, ...args)) === 1;
+      const n = 2 + indexes.length;
+      return (await this.redis.eval(PUT_IF_HELD, n, key, lease.key, ...indexes, ...args)) === 1;
     }
-    await this.redis.multi().set(key, json).zadd(index, score, rec.id).exec();
+    const multi = this.redis.multi().set(key, json);
+    for (const index of indexes) multi.zadd(index, score, rec.id);
+    await multi.exec();
     return true;
+  }
+
+  /**
+   * The sorted sets a record is listed in (by environment, by app, by commit, by PR), all
+   * scored by creation time. Re-adding on every write is a no-op, so no "first write" flag.
+   */
+  indexesOf(rec: Pick<RolloutRecord, 'app' | 'env' | 'to' | 'pr'>): string[] {
+    const { app } = rec;
+    return [
+      this.keys.rollouts(app, rec.env),
+      this.keys.appRollouts(app),
+      this.keys.rolloutsBySha(app, rec.to.sha),
+      ...(rec.pr ? [this.keys.rolloutsByPr(app, rec.pr.number)] : []),
+    ];
   }
 
   get(id: string): Promise<RolloutRecord | undefined> {
@@ -100,18 +124,52 @@ export class RolloutStore {
     return items;
   }
 
-  async env(app: string, env: string): Promise<EnvState> {
-    const [state, desired] = await Promise.all([
+  async env(app: string, env: string, now = Date.now()): Promise<EnvState> {
+    const [state, desired, lock, pin] = await Promise.all([
       this.getJson<EnvState>(this.keys.envState(app, env)),
       this.redis.get(this.keys.envDesired(app, env)),
+      this.getJson<EnvLock>(this.keys.envLock(app, env)),
+      this.getJson<EnvPin>(this.keys.envPin(app, env)),
     ]);
-    return { app, env, current: null, route: null, ...state, desired };
+    return {
+      app,
+      env,
+      current: null,
+      route: null,
+      ...state,
+      desired,
+      lock: activeLock(lock ?? null, now),
+      pin: pin ?? null,
+    };
   }
 
-  /** Only the rollout holding the environment's lease writes this. */
-  async updateEnv(app: string, env: string, patch: Partial<Omit<EnvState, 'desired'>>) {
-    const { desired: _d, ...rest } = { ...(await this.env(app, env)), ...patch };
+  /** Only the rollout holding the environment's lease writes this (lock and pin have their own keys). */
+  async updateEnv(
+    app: string,
+    env: string,
+    patch: Partial<Omit<EnvState, 'desired' | 'lock' | 'pin'>>,
+  ) {
+    const { desired: _d, lock: _l, pin: _p, ...rest } = { ...(await this.env(app, env)), ...patch };
     await this.redis.set(this.keys.envState(app, env), JSON.stringify(rest));
+  }
+
+  /** Freezes deploys to an environment (replaces any lock). */
+  async setLock(app: string, env: string, lock: EnvLock): Promise<void> {
+    await this.redis.set(this.keys.envLock(app, env), JSON.stringify(lock));
+  }
+
+  /** Lifts the freeze; true when there was a lock to lift. */
+  async clearLock(app: string, env: string): Promise<boolean> {
+    return (await this.redis.del(this.keys.envLock(app, env))) === 1;
+  }
+
+  async setPin(app: string, env: string, pin: EnvPin): Promise<void> {
+    await this.redis.set(this.keys.envPin(app, env), JSON.stringify(pin));
+  }
+
+  /** Unpins; true when there was a pin. */
+  async clearPin(app: string, env: string): Promise<boolean> {
+    return (await this.redis.del(this.keys.envPin(app, env))) === 1;
   }
 
   async setDesired(app: string, env: string, sha: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { EventBus, type GantryEvent } from '../events/bus.js';
 import { Keys } from './keys.js';
 import type { AppRecord, BuildRecord, DeliveryRecord, ImageRef, Revision } from './records.js';
 
@@ -11,12 +12,15 @@ type BuiltImage = Required<Pick<Revision, 'image' | 'buildId' | 'builtAt'>>;
 /** Redis-backed records of apps, revisions, builds and deliveries. All writes are idempotent. */
 export class Store {
   readonly keys: Keys;
+  /** Build status changes go to the controller's one event stream (metrics, SSE). */
+  readonly bus: EventBus;
 
   constructor(
     readonly redis: Redis,
     prefix: string,
   ) {
     this.keys = new Keys(prefix);
+    this.bus = new EventBus(redis, this.keys);
   }
 
   private async getJson<T>(key: string): Promise<T | undefined> {
@@ -108,11 +112,12 @@ export class Store {
   // ── builds ──────────────────────────────────────────────────────────────
 
   async putBuild(build: BuildRecord): Promise<void> {
-    await this.redis
+    const multi = this.redis
       .multi()
       .set(this.keys.build(build.id), JSON.stringify(build))
-      .zadd(this.keys.builds(build.app), Date.parse(build.createdAt), build.id)
-      .exec();
+      .zadd(this.keys.builds(build.app), Date.parse(build.createdAt), build.id);
+    this.bus.addTo(multi, [buildEvent(build)]);
+    await multi.exec();
   }
 
   getBuild(id: string): Promise<BuildRecord | undefined> {
@@ -123,7 +128,10 @@ export class Store {
     const build = await this.getBuild(id);
     if (!build) throw new Error(`build ${id} is not recorded`);
     const next = { ...build, ...patch };
-    await this.redis.set(this.keys.build(id), JSON.stringify(next));
+    const multi = this.redis.multi().set(this.keys.build(id), JSON.stringify(next));
+    // Events only on transitions: a patch that keeps the status (attempts, notes) is not one.
+    if (next.status !== build.status) this.bus.addTo(multi, [buildEvent(next)]);
+    await multi.exec();
     return next;
   }
 
@@ -208,4 +216,17 @@ export class Store {
     const raw = await this.redis.lrange(this.keys.deliveries(), 0, limit - 1);
     return raw.map((r) => JSON.parse(r) as DeliveryRecord);
   }
+}
+
+function buildEvent(b: BuildRecord): GantryEvent {
+  const text = b.failure?.message ?? b.note ?? `build ${b.status}`;
+  return {
+    type: 'build',
+    at: Date.now(),
+    buildId: b.id,
+    app: b.app,
+    sha: b.sha,
+    status: b.status,
+    text,
+  };
 }

@@ -2,6 +2,12 @@
  * The Kubernetes API verbs the runtime uses, per resource, in its target namespace. The Helm
  * chart's Role grants exactly these, and a test compares the two: a verb added to the runtime
  * without the chart (or granted without use) fails the suite.
+ *
+ * Where each is used: replicasets — create/get/patch/delete in replica-sets.ts, list/watch in the
+ * watch cache; pods — list/watch (cache), get (stop), patch (claim a pod for a slot, deletion cost,
+ * the edge's route label), delete (scale-down of exactly one pod); pods/log get (logs);
+ * pods/proxy get (HTTP health checks); services — get/create/patch/delete (service-edge.ts);
+ * secrets — create/patch (secret values); events — list (failure evidence).
  */
 export interface RbacRule {
   readonly apiGroup: string;
@@ -15,10 +21,10 @@ export const RBAC_RULES: readonly RbacRule[] = [
     resource: 'replicasets',
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
   },
-  { apiGroup: '', resource: 'pods', verbs: ['get', 'list', 'watch'] },
+  { apiGroup: '', resource: 'pods', verbs: ['delete', 'get', 'list', 'patch', 'watch'] },
   { apiGroup: '', resource: 'pods/log', verbs: ['get'] },
   { apiGroup: '', resource: 'pods/proxy', verbs: ['get'] },
-  { apiGroup: '', resource: 'services', verbs: ['create', 'get', 'patch'] },
-  { apiGroup: '', resource: 'secrets', verbs: ['create', 'get', 'patch'] },
+  { apiGroup: '', resource: 'services', verbs: ['create', 'delete', 'get', 'patch'] },
+  { apiGroup: '', resource: 'secrets', verbs: ['create', 'patch'] },
   { apiGroup: '', resource: 'events', verbs: ['list'] },
 ];

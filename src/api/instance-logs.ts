@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { TokenConfig } from '../config/controller-config.js';
+import { GantryError, errorMessage } from '../errors.js';
+import type { Instance, Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import { requireRole } from './auth.js';
+import { appNameParam } from './schemas.js';
+
+export interface InstanceLogDeps {
+  store: Store;
+  tokens: TokenConfig[];
+  /** Absent when this controller runs no deploys (`deploy.enabled: false`). */
+  runtime?: Runtime | undefined;
+}
+
+const DEFAULT_LINES = 100;
+const MAX_LINES = 5_000;
+
+/** One instance's log tail as the API returns it. */
+export interface InstanceLogView {
+  env: string;
+  slot: string;
+  revision: string;
+  host: string;
+  state: string;
+  lines: string[];
+  /** Set when the lines could not be read (the instance went away between list and read). */
+  error?: string;
+}
+
+/** Ordered by environment, then slot, so repeated calls list instances in the same order. */
+function byPlace(a: Instance, b: Instance): number {
+  return a.env.localeCompare(b.env) || a.slot.localeCompare(b.slot);
+}
+
+/** `GET /api/apps/:app/logs`: the last lines of every instance the runtime finds by its labels. */
+export async function instanceLogRoutes(
+  app: FastifyInstance,
+  deps: InstanceLogDeps,
+): Promise<void> {
+  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+  app.get<{ Params: { app: string }; Querystring: { env?: string; lines?: number } }>(
+    '/api/apps/:app/logs',
+    {
+      schema: {
+        params: appNameParam,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+            lines: { type: 'integer', minimum: 1, maximum: MAX_LINES },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const rec = await deps.store.getApp(req.params.app);
+      if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
+      const { env } = req.query;
+      if (env !== undefined && !(env in rec.environments)) {
+        throw new GantryError(
+          'GANTRY_ERR_ENV_UNKNOWN',
+          `app ${rec.name} has no environment ${env} (it has: ${Object.keys(rec.environments).join(', ') || 'none'})`,
+        );
+      }
+      const runtime = deps.runtime;
+      if (!runtime) {
+        throw new GantryError(
+          'GANTRY_ERR_DEPLOY_DISABLED',
+          'this controller runs no deploys (deploy.enabled is false), so it has no instance logs',
+        );
+      }
+      const lines = req.query.lines ?? DEFAULT_LINES;
+      // Without --env: every environment of the app, each instance labelled with its own.
+      const found = (await runtime.list({ app: rec.name, env })).sort(byPlace);
+      const instances = await Promise.all(
+        found.map(async (i): Promise<InstanceLogView> => {
+          const view = {
+            env: i.env,
+            slot: i.slot,
+            revision: i.revision,
+            host: i.host,
+            state: i.state,
+          };
+          try {
+            return { ...view, lines: await runtime.logs(i, lines) };
+          } catch (e) {
+            return { ...view, lines: [], error: errorMessage(e) };
+          }
+        }),
+      );
+      return { instances };
+    },
+  );
+}

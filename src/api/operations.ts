@@ -1,0 +1,190 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TokenConfig } from '../config/controller-config.js';
+import { GantryError } from '../errors.js';
+import type { OpsDeps } from '../deploy/operations/context.js';
+import { lock, unlock } from '../deploy/operations/lock.js';
+import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-deploy.js';
+import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
+import { requireRole } from './auth.js';
+import { appNameParam } from './schemas.js';
+
+export type OperationRoutesDeps = OpsDeps & { tokens: TokenConfig[] };
+
+const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
+const SHA_PREFIX = { type: 'string', pattern: '^[0-9a-f]{4,64}$' } as const;
+const TAGS = ['operations'];
+
+const body = (required: string[], properties: Record<string, unknown>) =>
+  ({ type: 'object', additionalProperties: false, required, properties }) as const;
+
+/** Who asked: the token's name, as rollout triggers and locks record it. */
+function actor(req: FastifyRequest): string {
+  const who = req.principal?.name;
+  // requireRole ran first; a route without it is a programming error, never an anonymous write.
+  if (!who) throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
+  return who;
+}
+
+/**
+ * Deploy operations: deploy a ref, roll back (and preview it), promote, lock / unlock, unpin,
+ * retry. Tokens are checked on request, before the body is read: a caller without the role
+ * changes nothing and learns nothing about the body's validity.
+ */
+export async function operationRoutes(
+  app: FastifyInstance,
+  deps: OperationRoutesDeps,
+): Promise<void> {
+  app.register(async (read) => {
+    read.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
+    read.get<{ Params: { app: string }; Querystring: { env?: string; to?: string } }>(
+      '/api/apps/:app/rollback-preview',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'What a rollback would take out of production',
+          params: appNameParam,
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { env: ENV, to: SHA_PREFIX },
+          },
+        },
+      },
+      async (req) => rollbackPreview(deps, { app: req.params.app, ...req.query }),
+    );
+  });
+
+  app.register(async (write) => {
+    write.addHook('onRequest', requireRole(deps.tokens, 'deployer'));
+    // `unlock` and `unpin` of an app's only environment need no body at all.
+    write.addHook('preValidation', async (req) => {
+      if (req.body === undefined || req.body === null) req.body = {};
+    });
+    type AppReq<B> = { Params: { app: string }; Body: B };
+
+    write.post<AppReq<{ env?: string; ref: string }>>(
+      '/api/apps/:app/deploy',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Deploy a commit or branch head (built first when it has no image)',
+          params: appNameParam,
+          body: body(['ref'], { env: ENV, ref: { type: 'string', minLength: 1, maxLength: 255 } }),
+        },
+      },
+      async (req, reply) =>
+        reply
+          .status(202)
+          .send(await deployRef(deps, { app: req.params.app, ...req.body, actor: actor(req) })),
+    );
+
+    write.post<AppReq<{ env?: string; to?: string }>>(
+      '/api/apps/:app/rollback',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Roll back to the previous healthy revision (or `to`), no rebuild',
+          params: appNameParam,
+          body: body([], { env: ENV, to: SHA_PREFIX }),
+        },
+      },
+      async (req, reply) =>
+        reply
+          .status(202)
+          .send(await rollback(deps, { app: req.params.app, ...req.body, actor: actor(req) })),
+    );
+
+    write.post<AppReq<{ from: string; to: string }>>(
+      '/api/apps/:app/promote',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Deploy the exact image one environment runs to another; never rebuilds',
+          params: appNameParam,
+          body: body(['from', 'to'], { from: ENV, to: ENV }),
+        },
+      },
+      async (req, reply) =>
+        reply
+          .status(202)
+          .send(await promote(deps, { app: req.params.app, ...req.body, actor: actor(req) })),
+    );
+
+    write.post<AppReq<{ env?: string; reason: string; until?: string }>>(
+      '/api/apps/:app/lock',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Freeze deploys to an environment (rollbacks still pass)',
+          params: appNameParam,
+          body: body(['reason'], {
+            env: ENV,
+            reason: { type: 'string', minLength: 1, maxLength: 500 },
+            until: {
+              type: 'string',
+              maxLength: 64,
+              description: 'ISO time, or a duration from now: 30m, 2h, 1d',
+            },
+          }),
+        },
+      },
+      async (req) => {
+        const { lock: l } = await lock(deps, {
+          app: req.params.app,
+          ...req.body,
+          actor: actor(req),
+        });
+        return { lock: l };
+      },
+    );
+
+    write.post<AppReq<{ env?: string } | undefined>>(
+      '/api/apps/:app/unlock',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Lift a deploy freeze',
+          params: appNameParam,
+          body: body([], { env: ENV }),
+        },
+      },
+      async (req) => {
+        await unlock(deps, { app: req.params.app, env: req.body?.env, actor: actor(req) });
+        return {};
+      },
+    );
+
+    write.post<AppReq<{ env?: string } | undefined>>(
+      '/api/apps/:app/unpin',
+      {
+        schema: {
+          tags: TAGS,
+          summary: "End a rollback's pin; the branch's newest revision deploys if it differs",
+          params: appNameParam,
+          body: body([], { env: ENV }),
+        },
+      },
+      async (req) => {
+        const r = await unpin(deps, { app: req.params.app, env: req.body?.env, actor: actor(req) });
+        return r.rolloutId ? { rolloutId: r.rolloutId, sha: r.sha } : {};
+      },
+    );
+
+    write.post<{ Params: { id: string } }>(
+      '/api/rollouts/:id/retry',
+      {
+        schema: {
+          tags: ['rollouts'],
+          summary: "Run a failed, aborted or superseded rollout's revision again",
+          params: {
+            type: 'object',
+            required: ['id'],
+            properties: { id: { type: 'string', pattern: '^r-[a-z0-9]+-[a-z0-9]+$' } },
+          },
+        },
+      },
+      async (req, reply) =>
+        reply.status(202).send(await retry(deps, { rolloutId: req.params.id, actor: actor(req) })),
+    );
+  });
+}

@@ -1,0 +1,238 @@
+import { parseArgs } from 'node:util';
+
+/** Client flags every verb that talks to the API accepts. */
+export interface Common {
+  url?: string | undefined;
+  token?: string | undefined;
+  json: boolean;
+  /** false with --no-wait: enqueue and print the rollout id without following it. */
+  wait: boolean;
+}
+
+/** One verb with its arguments, already checked: the dispatcher switches on `verb`. */
+export type Command =
+  | { verb: 'help' }
+  | { verb: 'serve'; config: string }
+  | { verb: 'demo'; keep: boolean }
+  | { verb: 'apps' }
+  | { verb: 'status'; app: string }
+  | {
+      verb: 'history';
+      app: string;
+      env?: string | undefined;
+      pr?: number | undefined;
+      sha?: string | undefined;
+      limit?: number | undefined;
+    }
+  | { verb: 'deploy'; app: string; ref: string; env?: string | undefined }
+  | { verb: 'rollback'; app: string; to?: string | undefined; env?: string | undefined }
+  | { verb: 'promote'; app: string; from: string; to: string }
+  | {
+      verb: 'lock';
+      app: string;
+      env?: string | undefined;
+      reason: string;
+      until?: string | undefined;
+    }
+  | { verb: 'unlock' | 'unpin'; app: string; env?: string | undefined }
+  | { verb: 'logs'; app: string; env?: string | undefined; lines?: number | undefined }
+  | { verb: 'build-log'; buildId: string; follow: boolean }
+  | { verb: 'retry' | 'pause' | 'resume' | 'abort'; rolloutId: string }
+  | { verb: 'rollout'; rolloutId: string; follow: boolean };
+
+export type Verb = Command['verb'];
+
+export type Parsed = { ok: true; command: Command; common: Common } | { ok: false; error: string };
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  keep: { type: 'boolean' },
+  follow: { type: 'boolean', short: 'f' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  env: { type: 'string', short: 'e' },
+  pr: { type: 'string' },
+  sha: { type: 'string' },
+  to: { type: 'string' },
+  from: { type: 'string' },
+  reason: { type: 'string' },
+  until: { type: 'string' },
+  lines: { type: 'string', short: 'n' },
+  limit: { type: 'string' },
+  'no-wait': { type: 'boolean' },
+} as const;
+
+type Flag = keyof typeof OPTIONS;
+type Values = { [K in Flag]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+
+const CLIENT: Flag[] = ['url', 'token', 'json', 'help'];
+const FOLLOWS: Flag[] = ['no-wait'];
+
+/** Positional argument names and the flags each verb takes (besides --url, --token, --json). */
+const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[] }> = {
+  serve: { args: [], flags: ['config'] },
+  demo: { args: [], flags: ['keep'] },
+  apps: { args: [], flags: [] },
+  status: { args: ['APP'], flags: [] },
+  history: { args: ['APP'], flags: ['env', 'pr', 'sha', 'limit'] },
+  deploy: { args: ['APP', 'REF'], flags: ['env', ...FOLLOWS] },
+  rollback: { args: ['APP'], flags: ['env', 'to', ...FOLLOWS] },
+  promote: { args: ['APP'], flags: ['from', 'to', ...FOLLOWS] },
+  lock: { args: ['APP'], flags: ['env', 'reason', 'until'] },
+  unlock: { args: ['APP'], flags: ['env'] },
+  unpin: { args: ['APP'], flags: ['env', ...FOLLOWS] },
+  logs: { args: ['APP'], flags: ['env', 'lines'] },
+  'build-log': { args: ['BUILD_ID'], flags: ['follow'] },
+  retry: { args: ['ROLLOUT_ID'], flags: FOLLOWS },
+  pause: { args: ['ROLLOUT_ID'], flags: [] },
+  resume: { args: ['ROLLOUT_ID'], flags: [] },
+  abort: { args: ['ROLLOUT_ID'], flags: [] },
+  rollout: { args: ['ROLLOUT_ID'], flags: ['follow'] },
+};
+
+function isVerb(s: string): s is Exclude<Verb, 'help'> {
+  return Object.hasOwn(VERBS, s);
+}
+
+function positiveInt(flag: string, v: string | undefined, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1 || Number(v) > max) {
+    throw new Error(`--${flag} must be a whole number from 1 to ${max}, not "${v}"`);
+  }
+  return Number(v);
+}
+
+/** Parses `gantry …` arguments into a checked command, or says what is wrong with them. Pure. */
+export function parseCommandLine(argv: readonly string[]): Parsed {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+  const [verb, ...args] = positionals;
+  const common: Common = {
+    url: values.url,
+    token: values.token,
+    json: values.json ?? false,
+    wait: !values['no-wait'],
+  };
+  if (!verb || values.help) return { ok: true, command: { verb: 'help' }, common };
+  if (!isVerb(verb)) return { ok: false, error: `unknown command "${verb}"` };
+  const spec = VERBS[verb];
+  const allowed = new Set<Flag>([...CLIENT, ...spec.flags]);
+  const stray = (Object.keys(values) as Flag[]).filter((k) => !allowed.has(k));
+  if (stray.length > 0) return { ok: false, error: `${verb} does not take --${stray[0]}` };
+  if (args.length < spec.args.length) {
+    return { ok: false, error: `${verb} needs ${spec.args.slice(args.length).join(' ')}` };
+  }
+  if (args.length > spec.args.length) {
+    return { ok: false, error: `${verb} takes no argument "${args[spec.args.length]}"` };
+  }
+  try {
+    return { ok: true, command: build(verb, args, values), common };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command {
+  const first = args[0] ?? '';
+  const env = v.env;
+  switch (verb) {
+    case 'serve':
+      return { verb, config: v.config ?? 'gantry.config.yaml' };
+    case 'demo':
+      return { verb, keep: v.keep ?? false };
+    case 'apps':
+      return { verb };
+    case 'status':
+      return { verb, app: first };
+    case 'history':
+      return {
+        verb,
+        app: first,
+        env,
+        pr: positiveInt('pr', v.pr?.replace(/^#/, ''), 999_999_999),
+        sha: v.sha,
+        limit: positiveInt('limit', v.limit, 500),
+      };
+    case 'deploy':
+      return { verb, app: first, ref: args[1] ?? '', env };
+    case 'rollback':
+      return { verb, app: first, to: v.to, env };
+    case 'promote':
+      if (!v.from || !v.to) throw new Error('promote needs --from ENV and --to ENV');
+      return { verb, app: first, from: v.from, to: v.to };
+    case 'lock':
+      if (!v.reason?.trim()) throw new Error('lock needs --reason "why deploys are frozen"');
+      return { verb, app: first, env, reason: v.reason, until: v.until };
+    case 'unlock':
+    case 'unpin':
+      return { verb, app: first, env };
+    case 'logs':
+      return { verb, app: first, env, lines: positiveInt('lines', v.lines, 10_000) };
+    case 'build-log':
+      return { verb, buildId: first, follow: v.follow ?? false };
+    case 'retry':
+    case 'pause':
+    case 'resume':
+    case 'abort':
+      return { verb, rolloutId: first };
+    case 'rollout':
+      return { verb, rolloutId: first, follow: v.follow ?? false };
+  }
+}
+
+/** `--until` as the API takes it: an ISO time as given, or a duration (30m, 2h, 1d) from `now`. */
+export function untilTime(until: string, now: number): string {
+  const m = /^(\d{1,6})([mhd])$/.exec(until.trim());
+  if (!m) {
+    if (Number.isNaN(Date.parse(until))) {
+      throw new Error(`--until must be a time (2026-01-31T18:00Z) or a duration (30m, 2h, 1d)`);
+    }
+    return new Date(Date.parse(until)).toISOString();
+  }
+  const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
+  return new Date(now + Number(m[1]) * unit).toISOString();
+}
+
+export const USAGE = `gantry — push-to-deploy controller
+
+Usage:
+  gantry serve [--config gantry.config.yaml]       run the API, webhooks and workers
+  gantry demo [--keep]                             push the example app and watch it deploy
+  gantry apps                                      list apps with their newest build
+  gantry status APP                                environments, standing, recent rollouts, builds
+  gantry history APP [--env E] [--pr N] [--sha S] [--limit N]
+                                                   what was deployed where, by whom, and what runs
+  gantry deploy APP REF [--env E]                  deploy a branch, tag or commit, and follow it
+  gantry rollback APP [--to SHA] [--env E]         roll back (default: the previous healthy revision)
+  gantry promote APP --from E --to E               run the exact image of one environment in another
+  gantry lock APP [--env E] --reason TEXT [--until 2h|TIME]
+                                                   freeze deploys of an environment
+  gantry unlock APP [--env E]                      lift the freeze
+  gantry unpin APP [--env E]                       let automation deploy again after a rollback
+  gantry logs APP [--env E] [--lines N]            the last log lines of every instance
+  gantry rollout ROLLOUT_ID [--follow]             one rollout: phase, instances, events
+  gantry retry ROLLOUT_ID                          run a failed or aborted rollout's target again
+  gantry pause|resume|abort ROLLOUT_ID             steer a running rollout
+  gantry build-log BUILD_ID [--follow]             print (and follow) a build's log
+
+Flags:
+  --json        machine-readable output (for deploy/rollback/…: the final rollout only)
+  --no-wait     enqueue and print the rollout id without following it
+  --url URL     controller URL   (else GANTRY_URL, else the config file, else http://127.0.0.1:8700)
+  --token T     API token        (else GANTRY_TOKEN, else the config file's token or tokenCommand)
+  Config file:  $GANTRY_CLI_CONFIG or ~/.config/gantry/cli.yaml with url, token or tokenCommand
+
+Exit codes: 0 done (rollout succeeded), 1 failed (rollout failed or aborted, API error,
+controller unreachable), 2 bad usage, 3 rollout superseded by a newer one.`;

@@ -1,0 +1,71 @@
+import type { AppRecord, BuildRecord, Revision } from '../../store/records.js';
+import { api, appPath } from '../client.js';
+import { EXIT, type ExitCode } from '../exit.js';
+import { age, clip, envTable, rolloutTable, short, table } from '../format.js';
+import type { EnvView, RolloutView } from '../views.js';
+import { printJson, type Ctx } from './context.js';
+
+type AppSummary = AppRecord & { latestBuild?: BuildRecord; latestRevision?: Revision };
+
+/** `gantry apps`: every app with its newest commit and build. */
+export async function apps(ctx: Ctx): Promise<ExitCode> {
+  const res = await api<{ apps: AppSummary[] }>(ctx.client(), '/api/apps');
+  if (ctx.common.json) return (printJson(ctx, res.apps), EXIT.ok);
+  const now = ctx.now();
+  ctx.out(
+    table(
+      ['APP', 'REPO', 'ENVIRONMENTS', 'LATEST COMMIT', 'BUILD', 'WHEN'],
+      res.apps.map((a) => [
+        a.name,
+        a.repo,
+        Object.keys(a.environments ?? {}).join(',') || '-',
+        short(a.latestRevision?.sha),
+        a.latestBuild?.status ?? '-',
+        age(a.latestBuild?.createdAt, now),
+      ]),
+    ),
+  );
+  return EXIT.ok;
+}
+
+const RECENT = 5;
+
+/** `gantry status APP`: environments with what runs and their standing, recent rollouts, builds. */
+export async function status(ctx: Ctx, app: string): Promise<ExitCode> {
+  const client = ctx.client();
+  const [detail, deployed] = await Promise.all([
+    api<{ app: AppRecord; revisions: Revision[]; builds: BuildRecord[] }>(client, appPath(app)),
+    api<{ environments: EnvView[]; rollouts: RolloutView[] }>(client, appPath(app, '/rollouts')),
+  ]);
+  if (ctx.common.json) return (printJson(ctx, { ...detail, ...deployed }), EXIT.ok);
+  const now = ctx.now();
+  const a = detail.app;
+  ctx.out(`app ${a.name} (repo ${a.repo}, path ${a.path})`);
+  if (a.specError) {
+    ctx.out(`spec error at ${short(a.specError.sha)}:\n${a.specError.message}`);
+  }
+  ctx.out('\nenvironments');
+  ctx.out(envTable(deployed.environments, a.environments, now));
+  ctx.out('\nrecent rollouts');
+  ctx.out(
+    deployed.rollouts.length ? rolloutTable(deployed.rollouts.slice(0, RECENT), now) : '(none yet)',
+  );
+  ctx.out('\nbuilds');
+  ctx.out(
+    table(
+      ['BUILD', 'COMMIT', 'MESSAGE', 'STATUS', 'WHEN', 'NOTE'],
+      detail.builds.slice(0, RECENT).map((b) => {
+        const rev = detail.revisions.find((r) => r.sha === b.sha);
+        return [
+          b.id,
+          short(b.sha),
+          clip(rev?.commit.message.split('\n')[0] ?? '', 40) || '-',
+          b.status,
+          age(b.createdAt, now),
+          clip(b.failure?.message.split('\n')[0] ?? b.note ?? '', 60),
+        ];
+      }),
+    ),
+  );
+  return EXIT.ok;
+}

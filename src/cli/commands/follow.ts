@@ -1,0 +1,27 @@
+import { EXIT, type ExitCode } from '../exit.js';
+import { followRolloutById } from '../follow-rollout.js';
+import { exitCodeFor } from '../progress.js';
+import { printJson, type Ctx } from './context.js';
+
+/**
+ * After a rollout was enqueued: with --no-wait print its id; otherwise follow it to its outcome
+ * (live on a terminal, lines elsewhere) and exit by how it ended. With --json only the final
+ * rollout is printed.
+ */
+export async function followToOutcome(
+  ctx: Ctx,
+  rolloutId: string,
+  how: { queued: boolean } = { queued: true },
+): Promise<ExitCode> {
+  if (!ctx.common.wait) {
+    if (ctx.common.json) printJson(ctx, { rolloutId });
+    else ctx.out(rolloutId);
+    return EXIT.ok;
+  }
+  const view = await followRolloutById(ctx.client(), rolloutId, {
+    display: ctx.display(),
+    queued: how.queued,
+  });
+  if (ctx.common.json) printJson(ctx, view);
+  return exitCodeFor(view);
+}

@@ -1,0 +1,45 @@
+/**
+ * Deploy freeze, as the rollouts worker sees it: a deploy of a locked environment waits (without
+ * holding the environment's lease) until the lock is lifted or expires; rollbacks pass.
+ */
+import type { RolloutJob } from '../../queue/jobs.js';
+import type { RolloutStore } from '../../store/rollouts.js';
+import type { Store } from '../../store/store.js';
+
+/** How long a held deploy waits before it looks at the lock again. */
+export const LOCK_RECHECK_MS = 1000;
+const NOTICE_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
+ * True when this rollout must wait for the environment's lock. The first time, it says so once
+ * in the rollout's events ('waiting-lock'), which reporters turn into a pending commit status.
+ * A rollout already under way (resumed after a crash) is never held: stopping halfway is worse.
+ */
+export async function heldByLock(
+  store: Store,
+  rollouts: RolloutStore,
+  job: Pick<RolloutJob, 'rolloutId' | 'app' | 'env' | 'kind'>,
+): Promise<boolean> {
+  if (job.kind !== 'deploy') return false;
+  const { lock } = await rollouts.env(job.app, job.env);
+  if (!lock) return false;
+  if (await rollouts.get(job.rolloutId)) return false;
+  const first = await store.redis.set(
+    store.keys.lockNoticed(job.rolloutId),
+    '1',
+    'EX',
+    NOTICE_TTL_SECONDS,
+    'NX',
+  );
+  if (first === 'OK') {
+    const until = lock.until ? ` (until ${lock.until})` : '';
+    await rollouts.appendEvents({ id: job.rolloutId, app: job.app, env: job.env }, [
+      {
+        at: Date.now(),
+        kind: 'waiting-lock',
+        text: `waiting: ${job.env} is locked by ${lock.by}: ${lock.reason}${until}`,
+      },
+    ]);
+  }
+  return true;
+}

@@ -1,0 +1,152 @@
+/**
+ * History retention: rollout records older than `keepDays`, or beyond the newest
+ * `keepPerEnvironment` of their environment, are removed with their events and index entries.
+ * An environment's current rollout is never removed (it says what serves), nor is one that has
+ * not ended (it is still being written).
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Keys } from '../store/keys.js';
+import type { AppRecord, EnvState, RolloutRecord } from '../store/records.js';
+import type { RolloutStore } from '../store/rollouts.js';
+
+export interface RetentionPolicy {
+  keepDays: number;
+  keepPerEnvironment: number;
+}
+
+export interface IndexEntry {
+  id: string;
+  /** Creation time, ms. */
+  createdAt: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const BATCH = 500;
+
+/**
+ * The ids of one environment's rollouts that fall outside the policy at `now`: past the newest
+ * `keepPerEnvironment`, or created more than `keepDays` ago. `protect` (the current rollout)
+ * is kept whatever its age or rank.
+ */
+export function expiredIds(
+  entries: readonly IndexEntry[],
+  policy: RetentionPolicy,
+  now: number,
+  protect: ReadonlySet<string> = new Set(),
+): string[] {
+  const cutoff = now - policy.keepDays * DAY_MS;
+  const newestFirst = [...entries].sort(
+    (a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+  );
+  return newestFirst
+    .filter((e, rank) => rank >= policy.keepPerEnvironment || e.createdAt < cutoff)
+    .filter((e) => !protect.has(e.id))
+    .map((e) => e.id);
+}
+
+/** Removes expired history from Redis. Idempotent: two controllers sweeping at once is harmless. */
+export class RetentionSweeper {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly rollouts: RolloutStore,
+    private readonly policy: RetentionPolicy,
+  ) {}
+
+  /** Sweeps every known app; returns how many rollout records were removed. */
+  async sweep(now = Date.now()): Promise<number> {
+    const apps = await this.redis.smembers(this.keys.apps());
+    let removed = 0;
+    for (const app of apps) removed += await this.sweepApp(app, now);
+    return removed;
+  }
+
+  /** Sweeps one app's history. */
+  async sweepApp(app: string, now = Date.now()): Promise<number> {
+    const appJson = await this.redis.get(this.keys.app(app));
+    const envs = Object.keys(appJson ? (JSON.parse(appJson) as AppRecord).environments : {});
+    const states = envs.length
+      ? await this.redis.mget(envs.map((e) => this.keys.envState(app, e)))
+      : [];
+    const protect = new Set(
+      states
+        .map((s) => (s ? (JSON.parse(s) as EnvState).current?.rolloutId : undefined))
+        .filter((id): id is string => id !== undefined),
+    );
+    const candidates = new Set<string>();
+    for (const env of envs) {
+      const entries = toEntries(
+        await this.redis.zrange(this.keys.rollouts(app, env), '0', '-1', 'WITHSCORES'),
+      );
+      for (const id of expiredIds(entries, this.policy, now, protect)) candidates.add(id);
+    }
+    // Environments dropped from the spec still age out, through the app-wide index.
+    const old = await this.redis.zrangebyscore(
+      this.keys.appRollouts(app),
+      '-inf',
+      `(${now - this.policy.keepDays * DAY_MS}`,
+    );
+    for (const id of old) if (!protect.has(id)) candidates.add(id);
+
+    let removed = 0;
+    const ids = [...candidates];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      removed += await this.remove(app, ids.slice(i, i + BATCH));
+    }
+    return removed;
+  }
+
+  private async remove(app: string, ids: string[]): Promise<number> {
+    const raw = await this.redis.mget(ids.map((id) => this.keys.rollout(id)));
+    const multi = this.redis.multi();
+    let n = 0;
+    ids.forEach((id, i) => {
+      const json = raw[i];
+      if (!json) {
+        // The record is gone already: only a dangling index entry is left.
+        multi.zrem(this.keys.appRollouts(app), id);
+        return;
+      }
+      const rec = JSON.parse(json) as RolloutRecord;
+      if (!rec.outcome) return;
+      n++;
+      multi.del(this.keys.rollout(id), this.keys.rolloutEvents(id), this.keys.rolloutIntents(id));
+      for (const index of this.rollouts.indexesOf(rec)) multi.zrem(index, id);
+    });
+    await multi.exec();
+    return n;
+  }
+}
+
+function toEntries(withScores: string[]): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (let i = 0; i + 1 < withScores.length; i += 2) {
+    out.push({ id: withScores[i]!, createdAt: Number(withScores[i + 1]) });
+  }
+  return out;
+}
+
+/** Sweeps now (soon after start) and then every `everyMs`, until stopped. Failures only log. */
+export function startRetention(
+  sweeper: RetentionSweeper,
+  log: Logger,
+  everyMs = 60 * 60 * 1000,
+): () => void {
+  const run = () => {
+    sweeper
+      .sweep()
+      .then((n) => {
+        if (n > 0) log.info({ removed: n }, 'history retention removed old rollout records');
+      })
+      .catch((e: unknown) => log.warn({ err: String(e) }, 'history retention sweep failed'));
+  };
+  const first = setTimeout(run, 5_000);
+  const timer = setInterval(run, everyMs);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}

@@ -1,0 +1,423 @@
+/**
+ * The Kubernetes runtime: a revision is a ReplicaSet, an instance is one of its pods claimed for a
+ * slot (label `gantry.dev/slot`). `start` adds the slot to the ReplicaSet (one replica more) and
+ * claims the pod that appears; `stop` marks the slot's pod as the cheapest to delete, takes the
+ * slot out (one replica fewer) and deletes exactly that pod; a ReplicaSet left with no slot is
+ * deleted. `list` reads a watch cache. Nothing outside this directory imports client-node.
+ */
+import type { CoreV1Event, V1Pod, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GantryError } from '../../errors.js';
+import type {
+  ExecResult,
+  Instance,
+  InstanceFilter,
+  InstanceProbes,
+  InstanceSpec,
+  Runtime,
+} from '../runtime.js';
+import {
+  MERGE_PATCH,
+  kubeError,
+  makeKube,
+  messageOf,
+  proxyFailure,
+  rawGet,
+  statusOf,
+  type Kube,
+} from './kube-client.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { secretManifest } from './manifests.js';
+import { ANNOTATION, LABEL, MANAGED_BY, replicaSetName, secretName } from './names.js';
+import {
+  LOWEST_DELETION_COST,
+  podEvidence,
+  podInstance,
+  podReadiness,
+} from './pod-instance.js';
+import { addSlot, deleteIfEmpty, removeSlot } from './replica-sets.js';
+import { WatchCache } from './watch-cache.js';
+
+/** How long `start` waits for the ReplicaSet controller to make the slot's pod. */
+const CLAIM_TIMEOUT_MS = 60_000;
+/** Beyond the grace period, how long `stop` waits for the kubelet to report the pod gone. */
+const GONE_SLACK_MS = 30_000;
+
+export interface KubernetesRuntimeOptions {
+  readonly kc: KubeConfig;
+  readonly namespace: string;
+  readonly log?: Logger | undefined;
+}
+
+/** Runs instances as pods of per-revision ReplicaSets in one namespace. */
+export class KubernetesRuntime implements Runtime {
+  readonly kube: Kube;
+  readonly pods: WatchCache<V1Pod>;
+  readonly replicaSets: WatchCache<V1ReplicaSet>;
+  readonly probes: InstanceProbes;
+  /** One start or stop per ReplicaSet at a time in this process (they read-modify-write it). */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly opts: KubernetesRuntimeOptions) {
+    this.kube = makeKube(opts.kc, opts.namespace);
+    const ns = opts.namespace;
+    const selector = `${LABEL.managed}=${MANAGED_BY}`;
+    this.pods = new WatchCache<V1Pod>({
+      kc: opts.kc,
+      path: `/api/v1/namespaces/${ns}/pods`,
+      labelSelector: selector,
+      list: () => this.kube.core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
+      what: 'pods',
+      log: opts.log,
+    });
+    this.replicaSets = new WatchCache<V1ReplicaSet>({
+      kc: opts.kc,
+      path: `/apis/apps/v1/namespaces/${ns}/replicasets`,
+      labelSelector: selector,
+      list: () => this.kube.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selector }),
+      what: 'replicasets',
+      log: opts.log,
+    });
+    this.probes = {
+      httpGet: (instance, path, timeoutMs) => this.proxyGet(instance, path, timeoutMs),
+      ready: (instance) => {
+        const pod = this.pods.get(instance.name, ns);
+        return pod === undefined ? undefined : podReadiness(pod);
+      },
+    };
+  }
+
+  /** Lists and starts watching; resolves once both caches hold the namespace's objects. */
+  async connect(): Promise<void> {
+    await Promise.all([this.pods.start(), this.replicaSets.start()]);
+  }
+
+  close(): void {
+    this.pods.stop();
+    this.replicaSets.stop();
+  }
+
+  /** One host: the namespace. */
+  hosts(): string[] {
+    return [this.opts.namespace];
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    this.checkHost(spec.host);
+    const rsName = replicaSetName(spec.app, spec.env, spec.revision);
+    return this.serial(rsName, async () => {
+      const existing = await this.claimedPod(spec.app, spec.env, spec.slot);
+      if (existing !== undefined) return this.owned(existing, spec);
+      if (Object.keys(spec.secrets).length > 0) await this.ensureSecret(spec);
+      await addSlot(this.kube, rsName, spec);
+      const instance = await this.claim(spec);
+      return this.owned(instance, spec);
+    });
+  }
+
+  async stop(instance: Instance, opts: { timeoutSeconds: number }): Promise<void> {
+    await this.scaleDown(instance, Math.max(0, Math.round(opts.timeoutSeconds)));
+  }
+
+  async remove(instance: Instance): Promise<void> {
+    await this.scaleDown(instance, 0);
+  }
+
+  async list(filter: InstanceFilter): Promise<Instance[]> {
+    const pods = await this.pods.items();
+    return pods
+      .map((p) => podInstance(p, this.opts.namespace))
+      .filter(
+        (i): i is Instance =>
+          i !== undefined &&
+          i.app === filter.app &&
+          (filter.env === undefined || i.env === filter.env),
+      )
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  exec(instance: Instance): Promise<ExecResult> {
+    // Exec needs a WebSocket to the kubelet (and `pods/exec create`); health checks of kind exec
+    // use the pod's readiness probe instead, which runs the same command.
+    return Promise.reject(
+      new GantryError(
+        'GANTRY_ERR_UNSUPPORTED',
+        `exec into ${instance.name} is not supported on the Kubernetes target; its exec health check runs as the pod's readiness probe`,
+      ),
+    );
+  }
+
+  async logs(instance: Instance, tailLines: number): Promise<string[]> {
+    const read = async (previous: boolean): Promise<string[]> => {
+      const text = await this.kube.core.readNamespacedPodLog({
+        name: instance.name,
+        namespace: this.opts.namespace,
+        container: 'app',
+        tailLines,
+        previous,
+      });
+      const lines = text.split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      return lines;
+    };
+    try {
+      const lines = await read(false);
+      // A container waiting to restart has no output of its own: its last run's is the evidence.
+      if (lines.length === 0 && instance.restartCount > 0) return await read(true);
+      return lines;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 404) return [];
+      if (status === 400 && instance.restartCount > 0) return read(true).catch(() => []);
+      if (status === 400) return [];
+      throw kubeError(e, `logs of ${instance.name}`);
+    }
+  }
+
+  /**
+   * Why a pod is not serving, for the rollout record: phase, container waiting and terminated
+   * reasons (CrashLoopBackOff, ImagePullBackOff), readiness, and its Warning events.
+   */
+  async evidence(instance: Instance): Promise<string[]> {
+    const pod = this.pods.get(instance.name, this.opts.namespace);
+    if (pod === undefined) return [`[kubernetes] pod ${instance.name} is gone`];
+    let events: CoreV1Event[] = [];
+    try {
+      const list = await this.kube.core.listNamespacedEvent({
+        namespace: this.opts.namespace,
+        fieldSelector: `involvedObject.name=${instance.name}`,
+      });
+      events = list.items;
+    } catch (e) {
+      this.opts.log?.warn({ pod: instance.name, err: messageOf(e) }, 'cannot list pod events');
+    }
+    return podEvidence(pod, events);
+  }
+
+  /** The cluster pulls images by digest itself: nothing to make present. */
+  async ensureImage(host: string): Promise<void> {
+    this.checkHost(host);
+  }
+
+  /** Nodes' image caches belong to the kubelet's garbage collector: nothing is removed here. */
+  async removeImages(host: string): Promise<string[]> {
+    this.checkHost(host);
+    return [];
+  }
+
+  private checkHost(host: string): void {
+    if (host !== this.opts.namespace) {
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `unknown host "${host}"; the Kubernetes target has one: "${this.opts.namespace}" (its namespace)`,
+      );
+    }
+  }
+
+  /** The pod claimed for a slot of an app environment, if any and not being deleted. */
+  private async claimedPod(app: string, env: string, slot: string): Promise<Instance | undefined> {
+    const all = await this.list({ app, env });
+    return all.find((i) => i.slot === slot && i.state !== 'removing');
+  }
+
+  /** Claims a fresh pod of the slot's ReplicaSet for the slot, waiting for one to appear. */
+  private async claim(spec: InstanceSpec): Promise<Instance> {
+    const deadline = Date.now() + CLAIM_TIMEOUT_MS;
+    for (;;) {
+      const mine = await this.claimedPod(spec.app, spec.env, spec.slot);
+      if (mine !== undefined) return mine;
+      const free = await this.pods.until((pods) => {
+        const candidates = pods.filter((p) => isFree(p, spec));
+        return candidates.length > 0 ? candidates : undefined;
+      }, Math.max(0, deadline - Date.now()));
+      if (free === undefined) {
+        throw new GantryError(
+          'GANTRY_ERR_KUBERNETES_UNAVAILABLE',
+          `no pod of ${replicaSetName(spec.app, spec.env, spec.revision)} appeared for slot ${spec.slot} within ${CLAIM_TIMEOUT_MS / 1000}s (quota, or the ReplicaSet controller is not running?)`,
+        );
+      }
+      for (const pod of free) {
+        if (await this.label(pod, spec)) break;
+      }
+      // The claim is a write: wait until the cache has seen it before answering.
+      const seen = await this.pods.until(
+        (pods) => pods.find((p) => p.metadata?.labels?.[LABEL.slot] === spec.slot && sameEnv(p, spec)),
+        5_000,
+      );
+      if (seen !== undefined) {
+        const instance = podInstance(seen, this.opts.namespace);
+        if (instance !== undefined) return instance;
+      }
+    }
+  }
+
+  /** Labels a pod for the slot if it is still the version we saw unclaimed; false on a lost race. */
+  private async label(pod: V1Pod, spec: InstanceSpec): Promise<boolean> {
+    try {
+      await this.kube.core.patchNamespacedPod(
+        {
+          name: pod.metadata?.name ?? '',
+          namespace: this.opts.namespace,
+          body: {
+            metadata: {
+              resourceVersion: pod.metadata?.resourceVersion,
+              labels: { [LABEL.slot]: spec.slot, [LABEL.rollout]: spec.rolloutId },
+            },
+          },
+        },
+        MERGE_PATCH,
+      );
+      return true;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 409 || status === 404) return false;
+      throw kubeError(e, `claim pod ${pod.metadata?.name}`);
+    }
+  }
+
+  /** The instance for the slot, if it holds what the spec asks for. */
+  private owned(instance: Instance, spec: InstanceSpec): Instance {
+    if (instance.revision !== spec.revision || instance.image !== spec.image) {
+      throw new GantryError(
+        'GANTRY_ERR_INSTANCE_CONFLICT',
+        `slot ${spec.slot} of ${spec.app}/${spec.env} already runs revision ${instance.revision.slice(0, 12)}`,
+      );
+    }
+    return instance;
+  }
+
+  /** Creates or updates the environment's Secret; its values never leave this call. */
+  private async ensureSecret(spec: InstanceSpec): Promise<void> {
+    const name = secretName(spec.app, spec.env);
+    const body: V1Secret = secretManifest(spec, this.opts.namespace);
+    try {
+      await this.kube.core.createNamespacedSecret({ namespace: this.opts.namespace, body });
+      return;
+    } catch (e) {
+      if (statusOf(e) !== 409) throw kubeError(e, `create secret ${name}`);
+    }
+    try {
+      await this.kube.core.patchNamespacedSecret(
+        { name, namespace: this.opts.namespace, body: { stringData: body.stringData } },
+        MERGE_PATCH,
+      );
+    } catch (e) {
+      throw kubeError(e, `update secret ${name}`);
+    }
+  }
+
+  /**
+   * Scale-down of exactly one pod: cheapest to delete → one replica fewer → delete it with the
+   * grace period (so SIGTERM, then SIGKILL after it) → wait until it is gone. Each step is safe to
+   * repeat, so a retried stop or remove finishes what an interrupted one began.
+   */
+  private async scaleDown(instance: Instance, graceSeconds: number): Promise<void> {
+    this.checkHost(instance.host);
+    const rsName = replicaSetName(instance.app, instance.env, instance.revision);
+    await this.serial(rsName, async () => {
+      const pod = await this.readPod(instance.name);
+      const ours = pod !== undefined && (pod.metadata?.uid ?? pod.metadata?.name) === instance.id;
+      if (pod !== undefined && ours && pod.metadata?.labels?.[LABEL.managed] !== MANAGED_BY) {
+        throw new GantryError(
+          'GANTRY_ERR_INSTANCE_CONFLICT',
+          `pod ${instance.name} was not created by Gantry; not touching it`,
+        );
+      }
+      if (ours && !pod.metadata?.deletionTimestamp) await this.markCheapest(instance.name);
+      // The slot leaves the ReplicaSet even when its pod is already gone (deleted by hand).
+      const empty = await removeSlot(this.kube, rsName, instance.slot);
+      if (ours && !pod.metadata?.deletionTimestamp) await this.deletePod(instance.name, graceSeconds);
+      if (empty) await deleteIfEmpty(this.kube, rsName);
+    });
+    await this.pods.until(
+      (pods) => (pods.some((p) => p.metadata?.uid === instance.id) ? undefined : true),
+      graceSeconds * 1000 + GONE_SLACK_MS,
+    );
+  }
+
+  private async readPod(name: string): Promise<V1Pod | undefined> {
+    try {
+      return await this.kube.core.readNamespacedPod({ name, namespace: this.opts.namespace });
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw kubeError(e, `read pod ${name}`);
+    }
+  }
+
+  private async markCheapest(name: string): Promise<void> {
+    try {
+      await this.kube.core.patchNamespacedPod(
+        {
+          name,
+          namespace: this.opts.namespace,
+          body: { metadata: { annotations: { [ANNOTATION.deletionCost]: LOWEST_DELETION_COST } } },
+        },
+        MERGE_PATCH,
+      );
+    } catch (e) {
+      if (statusOf(e) === 404) return;
+      throw kubeError(e, `mark pod ${name} for scale-down`);
+    }
+  }
+
+  private async deletePod(name: string, graceSeconds: number): Promise<void> {
+    try {
+      await this.kube.core.deleteNamespacedPod({
+        name,
+        namespace: this.opts.namespace,
+        gracePeriodSeconds: graceSeconds,
+      });
+    } catch (e) {
+      if (statusOf(e) === 404) return;
+      throw kubeError(e, `delete pod ${name}`);
+    }
+  }
+
+  /** The HTTP check through the API server's pod proxy: the controller needs no pod network. */
+  private async proxyGet(
+    instance: Instance,
+    path: string,
+    timeoutMs: number,
+  ): Promise<{ status: number }> {
+    const port = instance.upstream?.split(':').at(-1);
+    if (port === undefined) throw new Error('the pod is not running');
+    const rel = path.startsWith('/') ? path : `/${path}`;
+    const res = await rawGet(
+      this.opts.kc,
+      `/api/v1/namespaces/${this.opts.namespace}/pods/${instance.name}:${port}/proxy${rel}`,
+      timeoutMs,
+    );
+    const failure = proxyFailure(res);
+    if (failure !== undefined && res.status >= 500) throw new Error(`pod proxy: ${failure}`);
+    return { status: res.status };
+  }
+
+  private async serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(key, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+}
+
+function sameEnv(pod: V1Pod, spec: InstanceSpec): boolean {
+  const l = pod.metadata?.labels ?? {};
+  return l[LABEL.app] === spec.app && l[LABEL.env] === spec.env;
+}
+
+/** A pod of the spec's revision that no slot holds yet and that is not on its way out. */
+function isFree(pod: V1Pod, spec: InstanceSpec): boolean {
+  const l = pod.metadata?.labels ?? {};
+  return (
+    sameEnv(pod, spec) &&
+    l[LABEL.revision] === spec.revision &&
+    l[LABEL.slot] === undefined &&
+    !pod.metadata?.deletionTimestamp &&
+    pod.metadata?.annotations?.[ANNOTATION.deletionCost] !== LOWEST_DELETION_COST
+  );
+}

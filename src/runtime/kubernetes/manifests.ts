@@ -1,0 +1,176 @@
+/**
+ * What the API server is asked to create, built purely so tests assert on the data (builders
+ * return, a thin executor sends). One ReplicaSet per revision of an app environment; its pod
+ * template comes from the instance spec: image by digest, env, secrets from a Secret, resources,
+ * and a readiness probe made from the app's health check.
+ */
+import type { V1EnvVar, V1Probe, V1ReplicaSet, V1Secret, V1Service } from '@kubernetes/client-node';
+import type { InstanceSpec } from '../runtime.js';
+import {
+  ANNOTATION,
+  CONTAINER,
+  LABEL,
+  MANAGED_BY,
+  PORT_NAME,
+  formatSlots,
+  replicaSetName,
+  secretName,
+  serviceName,
+} from './names.js';
+
+export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
+
+/** The labels every pod of a revision carries; also the ReplicaSet's selector (so never changed). */
+export function revisionLabels(
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'revision'>,
+): Record<string, string> {
+  return {
+    [LABEL.managed]: MANAGED_BY,
+    [LABEL.app]: spec.app,
+    [LABEL.env]: spec.env,
+    [LABEL.revision]: spec.revision,
+  };
+}
+
+/**
+ * The container environment, sorted so the same spec always builds the same template. Later
+ * layers win as on Docker: `PORT` < vars < secrets (by reference to the Secret, never by value)
+ * < `GANTRY_*`. The slot is not known when the pod is created (pods are claimed for slots after
+ * the ReplicaSet controller made them), so `GANTRY_POD` names the pod instead of `GANTRY_SLOT`.
+ */
+export function containerEnv(spec: InstanceSpec): V1EnvVar[] {
+  const secret = secretName(spec.app, spec.env);
+  const vars = new Map<string, V1EnvVar>();
+  const put = (v: V1EnvVar): void => void vars.set(v.name, v);
+  put({ name: 'PORT', value: String(spec.port) });
+  for (const [name, value] of Object.entries(spec.vars)) put({ name, value });
+  for (const name of Object.keys(spec.secrets)) {
+    put({ name, valueFrom: { secretKeyRef: { name: secret, key: name } } });
+  }
+  put({ name: 'GANTRY_APP', value: spec.app });
+  put({ name: 'GANTRY_ENV', value: spec.env });
+  put({ name: 'GANTRY_REVISION', value: spec.revision });
+  put({ name: 'GANTRY_POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+  return [...vars.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The readiness probe the kubelet runs, from the app's health check. The controller still makes
+ * its own checks (through the pod proxy) and decides; this one keeps an unready pod out of the
+ * Service's endpoints and answers tcp and exec checks, which the proxy cannot make.
+ */
+export function readinessProbe(spec: InstanceSpec): V1Probe | undefined {
+  const r = spec.readiness;
+  if (r === undefined) return undefined;
+  const timing = {
+    periodSeconds: Math.max(1, Math.ceil(r.intervalMs / 1000)),
+    timeoutSeconds: Math.max(1, Math.ceil(r.timeoutMs / 1000)),
+    successThreshold: 1,
+    failureThreshold: 1,
+  };
+  switch (r.check.kind) {
+    case 'http':
+      return { httpGet: { path: r.check.path, port: PORT_NAME }, ...timing };
+    case 'tcp':
+      return { tcpSocket: { port: PORT_NAME }, ...timing };
+    case 'exec':
+      return { exec: { command: [...r.check.command] }, ...timing };
+  }
+}
+
+/** CPU in millicores and memory in bytes, as limits and equal requests (a guaranteed pod). */
+export function resources(
+  spec: InstanceSpec,
+): { limits: Record<string, string>; requests: Record<string, string> } | undefined {
+  const limits: Record<string, string> = {};
+  if (spec.cpu !== undefined) limits.cpu = `${Math.max(1, Math.round(spec.cpu * 1000))}m`;
+  if (spec.memoryBytes !== undefined) limits.memory = String(spec.memoryBytes);
+  if (Object.keys(limits).length === 0) return undefined;
+  return { limits, requests: { ...limits } };
+}
+
+/** The ReplicaSet of one revision, holding `slots` (its replicas are their number). Pure. */
+export function replicaSetManifest(
+  spec: InstanceSpec,
+  namespace: string,
+  slots: readonly string[],
+): V1ReplicaSet {
+  const labels = revisionLabels(spec);
+  const probe = readinessProbe(spec);
+  const res = resources(spec);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name: replicaSetName(spec.app, spec.env, spec.revision),
+      namespace,
+      labels,
+      annotations: { [ANNOTATION.slots]: formatSlots(slots), [ANNOTATION.image]: spec.image },
+    },
+    spec: {
+      replicas: new Set(slots).size,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            {
+              name: CONTAINER,
+              image: spec.image,
+              // By digest: what the registry holds under it can never change, so never re-pull.
+              imagePullPolicy: 'IfNotPresent',
+              ports: [{ name: PORT_NAME, containerPort: spec.port, protocol: 'TCP' }],
+              env: containerEnv(spec),
+              ...(probe ? { readinessProbe: probe } : {}),
+              ...(res ? { resources: res } : {}),
+            },
+          ],
+          restartPolicy: 'Always',
+          terminationGracePeriodSeconds: spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS,
+          // The app gets no API credentials and no service-link variables it did not ask for.
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+        },
+      },
+    },
+  };
+}
+
+/** The Secret holding an environment's secret values (the only place they are written). Pure. */
+export function secretManifest(
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'secrets'>,
+  namespace: string,
+): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: secretName(spec.app, spec.env),
+      namespace,
+      labels: { [LABEL.managed]: MANAGED_BY, [LABEL.app]: spec.app, [LABEL.env]: spec.env },
+    },
+    stringData: { ...spec.secrets },
+  };
+}
+
+/**
+ * The Service that is a route of the edge: it selects the pods the edge has labelled with the
+ * route's id, on the named container port, so it never needs the app's port number. Pure.
+ */
+export function serviceManifest(route: { id: string; port: number }, namespace: string): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: serviceName(route.id),
+      namespace,
+      labels: { [LABEL.managed]: MANAGED_BY, [LABEL.route]: route.id },
+    },
+    spec: {
+      type: 'ClusterIP',
+      selector: { [LABEL.managed]: MANAGED_BY, [LABEL.route]: route.id },
+      ports: [{ name: PORT_NAME, port: route.port, targetPort: PORT_NAME, protocol: 'TCP' }],
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The one owner of the Kubernetes object names, label keys and annotation keys Gantry uses.
+ * Labels are how pods and ReplicaSets are found again after a controller restart and how objects
+ * Gantry did not create are told apart and left alone. Secret values never go into labels or
+ * annotations: anyone who may `get` the object can read them.
+ */
+import { createHash } from 'node:crypto';
+
+export const LABEL = {
+  managed: 'app.kubernetes.io/managed-by',
+  app: 'gantry.dev/app',
+  env: 'gantry.dev/env',
+  revision: 'gantry.dev/revision',
+  /** Set on a pod when the runtime claims it for a slot (not in the template: pods are claimed). */
+  slot: 'gantry.dev/slot',
+  rollout: 'gantry.dev/rollout',
+  /** The route id (`app-env`) whose Service sends the pod traffic; absent while not routed. */
+  route: 'gantry.dev/route',
+} as const;
+
+export const MANAGED_BY = 'gantry';
+
+export const ANNOTATION = {
+  /** The slots a ReplicaSet holds, comma separated; `replicas` is always their number. */
+  slots: 'gantry.dev/slots',
+  /** The image digest reference the ReplicaSet runs (also in its template; kept for a quick check). */
+  image: 'gantry.dev/image',
+  /** The ReplicaSet controller deletes the pod with the lowest cost first when scaling down. */
+  deletionCost: 'controller.kubernetes.io/pod-deletion-cost',
+} as const;
+
+/** The name of the container in every pod. */
+export const CONTAINER = 'app';
+/** The named container port; the Service targets it by name, so it never needs the number. */
+export const PORT_NAME = 'http';
+
+const MAX_NAME = 63;
+
+/**
+ * A DNS-1123 label built from `parts`: lower-case, `-` for anything else, and when anything had to
+ * change (or it is too long) a short hash of the original keeps two names from colliding.
+ */
+export function dnsName(...parts: string[]): string {
+  const raw = parts.join('-');
+  const clean = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (clean === raw && clean.length <= MAX_NAME) return clean;
+  const hash = createHash('sha256').update(raw).digest('hex').slice(0, 8);
+  // Room is left for the 6 characters the ReplicaSet controller appends to pod names.
+  return `${clean.slice(0, MAX_NAME - 16).replace(/-+$/, '')}-${hash}`;
+}
+
+/** `gantry-<app>-<env>-<revision[0..12)>`: one ReplicaSet per revision of an app environment. */
+export function replicaSetName(app: string, env: string, revision: string): string {
+  return dnsName('gantry', app, env, revision.slice(0, 12));
+}
+
+/** `gantry-<app>-<env>`: the Secret holding the environment's secret values. */
+export function secretName(app: string, env: string): string {
+  return dnsName('gantry', app, env);
+}
+
+/** `gantry-<route id>`: the Service that is a route of the Kubernetes edge. */
+export function serviceName(routeId: string): string {
+  return dnsName('gantry', routeId);
+}
+
+/** The label selector of an app (and environment), as the API's `labelSelector` string. */
+export function selectorOf(filter: { app: string; env?: string | undefined }): string {
+  return [
+    `${LABEL.managed}=${MANAGED_BY}`,
+    `${LABEL.app}=${filter.app}`,
+    ...(filter.env === undefined ? [] : [`${LABEL.env}=${filter.env}`]),
+  ].join(',');
+}
+
+/** A label value: at most 63 characters of `[A-Za-z0-9._-]`, starting and ending alphanumeric. */
+export function isLabelValue(v: string): boolean {
+  return /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/.test(v);
+}
+
+/** Slots as kept in the ReplicaSet annotation: sorted, unique. */
+export function parseSlots(annotation: string | undefined): string[] {
+  if (!annotation) return [];
+  return [...new Set(annotation.split(',').filter((s) => s !== ''))].sort();
+}
+
+export function formatSlots(slots: Iterable<string>): string {
+  return [...new Set(slots)].sort().join(',');
+}

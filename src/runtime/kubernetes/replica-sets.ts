@@ -1,0 +1,135 @@
+/**
+ * The slot bookkeeping of a revision's ReplicaSet: its `gantry.dev/slots` annotation and its
+ * replicas change together, in one merge patch carrying the resourceVersion it was computed from.
+ * A write based on an old read is refused with 409 Conflict by the API server; it is read again
+ * and recomputed (optimistic concurrency, as every Kubernetes controller does).
+ */
+import type { V1ReplicaSet } from '@kubernetes/client-node';
+import { GantryError } from '../../errors.js';
+import type { InstanceSpec } from '../runtime.js';
+import { MERGE_PATCH, kubeError, statusOf, type Kube } from './kube-client.js';
+import { replicaSetManifest } from './manifests.js';
+import { ANNOTATION, formatSlots, parseSlots } from './names.js';
+
+const CONFLICT_RETRIES = 8;
+
+/** The slots a ReplicaSet holds. */
+export function slotsOf(rs: V1ReplicaSet): string[] {
+  return parseSlots(rs.metadata?.annotations?.[ANNOTATION.slots]);
+}
+
+/** Reads a ReplicaSet; undefined when there is none. */
+export async function readReplicaSet(kube: Kube, name: string): Promise<V1ReplicaSet | undefined> {
+  try {
+    return await kube.apps.readNamespacedReplicaSet({ name, namespace: kube.namespace });
+  } catch (e) {
+    if (statusOf(e) === 404) return undefined;
+    throw kubeError(e, `read replicaset ${name}`);
+  }
+}
+
+/** The merge patch that sets a ReplicaSet's slots and replicas, if it is still at `resourceVersion`. */
+export function slotsPatch(slots: readonly string[], resourceVersion: string | undefined): object {
+  return {
+    metadata: {
+      ...(resourceVersion ? { resourceVersion } : {}),
+      annotations: { [ANNOTATION.slots]: formatSlots(slots) },
+    },
+    spec: { replicas: new Set(slots).size },
+  };
+}
+
+/**
+ * Makes `spec.slot` one of the slots of its revision's ReplicaSet, creating the ReplicaSet when
+ * there is none. Refuses a ReplicaSet of the same revision that runs another image.
+ */
+export async function addSlot(kube: Kube, name: string, spec: InstanceSpec): Promise<void> {
+  for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+    const rs = await readReplicaSet(kube, name);
+    if (rs === undefined) {
+      try {
+        await kube.apps.createNamespacedReplicaSet({
+          namespace: kube.namespace,
+          body: replicaSetManifest(spec, kube.namespace, [spec.slot]),
+        });
+        return;
+      } catch (e) {
+        if (statusOf(e) === 409) continue; // created meanwhile: read it and add the slot
+        throw kubeError(e, `create replicaset ${name}`, 'GANTRY_ERR_INSTANCE_START');
+      }
+    }
+    const image = rs.metadata?.annotations?.[ANNOTATION.image];
+    if (image !== undefined && image !== spec.image) {
+      throw new GantryError(
+        'GANTRY_ERR_INSTANCE_CONFLICT',
+        `replicaset ${name} runs ${image}, not ${spec.image}; remove it first`,
+      );
+    }
+    const slots = slotsOf(rs);
+    if (slots.includes(spec.slot) && rs.spec?.replicas === slots.length) return;
+    const next = [...new Set([...slots, spec.slot])];
+    try {
+      await kube.apps.patchNamespacedReplicaSet(
+        { name, namespace: kube.namespace, body: slotsPatch(next, rs.metadata?.resourceVersion) },
+        MERGE_PATCH,
+      );
+      return;
+    } catch (e) {
+      if (statusOf(e) === 409) continue;
+      throw kubeError(e, `scale replicaset ${name}`);
+    }
+  }
+  throw conflictError(name);
+}
+
+/**
+ * Takes `slot` out of a ReplicaSet (one replica fewer). Returns whether the ReplicaSet is left
+ * holding no slot. A ReplicaSet that is gone holds none.
+ */
+export async function removeSlot(kube: Kube, name: string, slot: string): Promise<boolean> {
+  for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+    const rs = await readReplicaSet(kube, name);
+    if (rs === undefined) return true;
+    const slots = slotsOf(rs);
+    const next = slots.filter((s) => s !== slot);
+    if (next.length === slots.length && rs.spec?.replicas === next.length) return next.length === 0;
+    try {
+      await kube.apps.patchNamespacedReplicaSet(
+        { name, namespace: kube.namespace, body: slotsPatch(next, rs.metadata?.resourceVersion) },
+        MERGE_PATCH,
+      );
+      return next.length === 0;
+    } catch (e) {
+      if (statusOf(e) === 409) continue;
+      if (statusOf(e) === 404) return true;
+      throw kubeError(e, `scale replicaset ${name}`);
+    }
+  }
+  throw conflictError(name);
+}
+
+/** Deletes a ReplicaSet that holds no slot (its pods go with it); a gone one is a no-op. */
+export async function deleteIfEmpty(kube: Kube, name: string): Promise<void> {
+  const rs = await readReplicaSet(kube, name);
+  if (rs === undefined || slotsOf(rs).length > 0) return;
+  try {
+    await kube.apps.deleteNamespacedReplicaSet({
+      name,
+      namespace: kube.namespace,
+      propagationPolicy: 'Background',
+      // Only the version that was read as empty: a start that added a slot since wins.
+      body: { preconditions: { resourceVersion: rs.metadata?.resourceVersion } },
+    });
+  } catch (e) {
+    const status = statusOf(e);
+    if (status === 404 || status === 409) return;
+    throw kubeError(e, `delete replicaset ${name}`);
+  }
+}
+
+function conflictError(name: string): GantryError {
+  return new GantryError(
+    'GANTRY_ERR_KUBERNETES_UNAVAILABLE',
+    `replicaset ${name} kept changing under ${CONFLICT_RETRIES} attempts to update it (409 Conflict); will retry`,
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * The Kubernetes target as the controller wires it: credentials → runtime (with its watch caches)
+ * → the Service edge over the same pod cache. The only entry point the rest of Gantry imports.
+ */
+import type { Logger } from 'pino';
+import type { Edge } from '../../edge/edge.js';
+import type { Runtime } from '../runtime.js';
+import { loadKubeConfig, type KubernetesTargetConfig } from './kube-client.js';
+import { KubernetesRuntime } from './kubernetes-runtime.js';
+import { KubernetesServiceEdge } from './service-edge.js';
+
+export type { KubernetesTargetConfig } from './kube-client.js';
+
+export interface KubernetesTarget {
+  readonly runtime: Runtime;
+  readonly edge: Edge;
+  close(): void;
+}
+
+/** Connects to the cluster (first list of pods and ReplicaSets) and returns runtime and edge. */
+export async function startKubernetesTarget(
+  config: KubernetesTargetConfig,
+  log?: Logger,
+): Promise<KubernetesTarget> {
+  const kc = loadKubeConfig(config);
+  const runtime = new KubernetesRuntime({ kc, namespace: config.namespace, log });
+  await runtime.connect();
+  const edge = new KubernetesServiceEdge({
+    kube: runtime.kube,
+    pods: runtime.pods,
+    drainMs: config.drainMs,
+  });
+  return { runtime, edge, close: () => runtime.close() };
+}

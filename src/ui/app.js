@@ -1,0 +1,68 @@
+// The dashboard's shell: hash routes to pages, the login gate, and cleanup of a page's live updates
+// when the user leaves it. Routes: #/ (apps), #/apps/<app>, #/rollouts/<id>, #/builds/<id>, #/login.
+
+import { clearToken, getToken, handleUnauthorized } from './api.js';
+import { h, notice, replace } from './dom.js';
+import { go, onRerender } from './nav.js';
+import { appPage } from './pages/app.js';
+import { appsPage } from './pages/apps.js';
+import { buildPage } from './pages/build.js';
+import { loginPage } from './pages/login.js';
+import { rolloutPage } from './pages/rollout.js';
+
+const ROUTES = [
+  [/^#?\/?$/, () => appsPage],
+  [/^#\/apps\/([a-z][a-z0-9-]*)$/, () => appPage],
+  [/^#\/rollouts\/([A-Za-z0-9-]+)$/, () => rolloutPage],
+  [/^#\/builds\/([A-Za-z0-9-]+)$/, () => buildPage],
+];
+
+const main = () => document.getElementById('main');
+let cleanup = null;
+/** The route to return to after logging in. */
+let wanted = '#/';
+
+function toLogin() {
+  if (location.hash !== '#/login') wanted = location.hash || '#/';
+  go('#/login');
+}
+
+async function render() {
+  cleanup?.();
+  cleanup = null;
+  const root = main();
+  const signout = document.getElementById('signout');
+  signout.hidden = !getToken();
+  const hash = location.hash || '#/';
+
+  if (hash === '#/login' || !getToken()) {
+    if (hash !== '#/login') return toLogin();
+    document.title = 'Sign in · Gantry';
+    loginPage(root, () => go(wanted === '#/login' ? '#/' : wanted));
+    return;
+  }
+  for (const [re, page] of ROUTES) {
+    const m = re.exec(hash);
+    if (!m) continue;
+    replace(root, h('p', { class: 'muted' }, 'Loading…'));
+    try {
+      cleanup = (await page()(root, ...m.slice(1).map(decodeURIComponent))) ?? null;
+    } catch (e) {
+      if (e?.status === 401) return;
+      replace(root, notice('error', `Could not load this page: ${e?.message ?? e}`));
+    }
+    root.focus({ preventScroll: true });
+    return;
+  }
+  replace(root, notice('error', 'No such page. '), h('a', { href: '#/' }, 'Back to the apps'));
+}
+
+onRerender(() => void render());
+handleUnauthorized(toLogin);
+document.getElementById('signout').addEventListener('click', () => {
+  clearToken();
+  wanted = '#/';
+  go('#/login');
+});
+window.addEventListener('hashchange', () => void render());
+void render();

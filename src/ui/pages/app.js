@@ -1,0 +1,452 @@
+// One app: its environments (running revision, lock, pin) and the history timeline, with the
+// actions a deployer takes from it: roll back to an earlier healthy revision, redeploy, retry,
+// lock and unlock, unpin. Each action says what it will do before doing it.
+
+import { actionError, api, apiOr, enc } from '../api.js';
+import { entriesFromRollouts, healthOf, rollbackTargets } from '../changes.js';
+import { commitLine } from '../commits.js';
+import { confirmDialog } from '../dialog.js';
+import {
+  ago,
+  badge,
+  duration,
+  fmtTime,
+  h,
+  notice,
+  phaseWord,
+  replace,
+  rolloutDuration,
+  shortSha,
+  triggerText,
+} from '../dom.js';
+import { go } from '../nav.js';
+import { live } from '../sse.js';
+import { rollbackDialog } from './rollback.js';
+
+async function load(name) {
+  const [detail, rolls] = await Promise.all([
+    api(`/api/apps/${enc(name)}`),
+    api(`/api/apps/${enc(name)}/rollouts`),
+  ]);
+  const history = await apiOr(`/api/history?app=${enc(name)}&limit=50`, null);
+  const entries = history?.rollouts
+    ? history.rollouts
+    : entriesFromRollouts(rolls.rollouts, detail.revisions, rolls.environments);
+  return { ...detail, environments: rolls.environments, rollouts: rolls.rollouts, entries };
+}
+
+async function act(what, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new Error(actionError(e, what), { cause: e });
+  }
+}
+
+/** Where to go after an action that started a rollout (or a build that leads to one). */
+function follow(res, refresh) {
+  if (res?.rolloutId) go(`#/rollouts/${enc(res.rolloutId)}`);
+  else if (res?.buildId) go(`#/builds/${enc(res.buildId)}`);
+  else void refresh();
+}
+
+function envCard(data, env, refresh) {
+  const app = data.app.name;
+  const spec = data.app.environments?.[env.env] ?? {};
+  const current = env.current;
+  const rev = data.revisions.find((r) => r.sha === current?.sha);
+  const health = healthOf(env, data.rollouts);
+  const active = data.rollouts.find((r) => r.env === env.env && !r.outcome);
+
+  const lockButton = env.lock
+    ? h(
+        'button',
+        {
+          type: 'button',
+          onclick: () =>
+            confirmDialog({
+              title: `Unlock ${env.env}`,
+              body: h(
+                'p',
+                {},
+                `Lift the deploy freeze on ${env.env} of ${app}: pushes deploy again.`,
+              ),
+              confirmLabel: `Unlock ${env.env}`,
+              onConfirm: () =>
+                act('unlock', () =>
+                  api(`/api/apps/${enc(app)}/unlock`, { method: 'POST', body: { env: env.env } }),
+                ),
+            }).then((r) => r && refresh()),
+        },
+        `Unlock ${env.env}`,
+      )
+    : h(
+        'button',
+        {
+          type: 'button',
+          onclick: () =>
+            confirmDialog({
+              title: `Lock ${env.env}`,
+              body: h(
+                'p',
+                {},
+                `Freeze deploys to ${env.env} of ${app}: new commits wait until it is unlocked. Rollbacks still work.`,
+              ),
+              fields: [
+                h(
+                  'div',
+                  { class: 'field' },
+                  h('label', { for: 'lock-reason' }, 'Reason (shown to everyone)'),
+                  h('input', { id: 'lock-reason', name: 'reason', required: true, maxlength: 200 }),
+                ),
+              ],
+              confirmLabel: `Lock ${env.env}`,
+              onConfirm: ({ reason }) =>
+                act('lock', () =>
+                  api(`/api/apps/${enc(app)}/lock`, {
+                    method: 'POST',
+                    body: { env: env.env, reason },
+                  }),
+                ),
+            }).then((r) => r && refresh()),
+        },
+        `Lock ${env.env}`,
+      );
+
+  const unpinButton = env.pin
+    ? h(
+        'button',
+        {
+          type: 'button',
+          onclick: () =>
+            confirmDialog({
+              title: `Unpin ${env.env}`,
+              body: h(
+                'p',
+                {},
+                `Let automation manage ${env.env} again: if the head of ${spec.branch ?? 'its branch'} differs from ${shortSha(env.pin.sha)}, it is deployed now.`,
+              ),
+              confirmLabel: `Unpin ${env.env}`,
+              onConfirm: () =>
+                act('unpin', () =>
+                  api(`/api/apps/${enc(app)}/unpin`, {
+                    method: 'POST',
+                    body: { env: env.env },
+                  }),
+                ),
+            }).then((r) => r && follow(r, refresh)),
+        },
+        `Unpin ${env.env}`,
+      )
+    : null;
+
+  return h(
+    'section',
+    { class: 'card env', 'aria-labelledby': `env-${env.env}`, 'data-env': env.env },
+    h(
+      'h2',
+      { id: `env-${env.env}` },
+      env.env,
+      ' ',
+      h('span', { class: 'muted small' }, `branch ${spec.branch ?? '?'}`),
+    ),
+    h(
+      'dl',
+      {},
+      h('dt', {}, 'Running'),
+      h(
+        'dd',
+        { 'data-running': current?.sha ?? '' },
+        current
+          ? commitLine(rev ?? { sha: current.sha })
+          : h('span', { class: 'muted' }, 'nothing yet'),
+      ),
+      h('dt', {}, 'Health'),
+      h(
+        'dd',
+        {},
+        health.known
+          ? badge(
+              health.healthy === health.total ? 'healthy' : 'unhealthy',
+              `${health.healthy}/${health.total}`,
+            )
+          : '—',
+      ),
+      h('dt', {}, 'Image'),
+      h('dd', {}, current ? h('code', { class: 'wrap' }, current.image) : '—'),
+      h('dt', {}, 'URL'),
+      h(
+        'dd',
+        {},
+        env.route?.url
+          ? h('a', { href: env.route.url, rel: 'noreferrer', target: '_blank' }, env.route.url)
+          : '—',
+      ),
+    ),
+    active
+      ? notice(
+          'info',
+          'A rollout is in progress: ',
+          h('a', { href: `#/rollouts/${enc(active.id)}` }, `watch ${shortSha(active.to.sha)} live`),
+        )
+      : null,
+    env.pin
+      ? h(
+          'div',
+          { class: 'standing pinned', 'data-pinned': env.pin.sha },
+          badge('pinned', `to ${shortSha(env.pin.sha)}`),
+          h(
+            'p',
+            {},
+            `Pinned by ${env.pin.by} ${fmtTime(env.pin.at)}: ${env.pin.reason}. `,
+            `${env.env} stays on ${shortSha(env.pin.sha)} until a newer commit is pushed or someone unpins it.`,
+          ),
+          env.pin.excluded?.length
+            ? h(
+                'p',
+                { class: 'small' },
+                `Held out of ${env.env}: ${env.pin.excluded.map(shortSha).join(', ')}`,
+              )
+            : null,
+        )
+      : null,
+    env.lock
+      ? h(
+          'div',
+          { class: 'standing locked' },
+          badge('locked', `by ${env.lock.by}`),
+          h(
+            'p',
+            {},
+            `Deploys are frozen: ${env.lock.reason}${env.lock.until ? ` (until ${fmtTime(env.lock.until)})` : ''}.`,
+          ),
+        )
+      : null,
+    h('div', { class: 'actions' }, unpinButton, lockButton),
+  );
+}
+
+function actionsFor(data, e, targets, refresh) {
+  const app = data.app.name;
+  const env = data.environments.find((x) => x.env === e.env);
+  const out = [];
+  if (targets.has(e.id)) {
+    out.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          'data-action': 'rollback',
+          'aria-label': `Roll back to this: ${shortSha(e.to.sha)} (${e.env})`,
+          onclick: () =>
+            rollbackDialog({ data, env, entry: e }).then((r) => r && follow(r, refresh)),
+        },
+        'Roll back to this',
+      ),
+    );
+  }
+  if (['failed', 'aborted', 'superseded'].includes(e.outcome)) {
+    out.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-action': 'retry',
+          'aria-label': `Retry the rollout of ${shortSha(e.to.sha)}`,
+          onclick: () =>
+            confirmDialog({
+              title: 'Retry this rollout',
+              body: h(
+                'p',
+                {},
+                `Roll ${e.env} of ${app} out to ${shortSha(e.to.sha)} again, with the image already built (no rebuild) and the same health checks.`,
+              ),
+              confirmLabel: 'Retry',
+              onConfirm: () =>
+                act('retry', () => api(`/api/rollouts/${enc(e.id)}/retry`, { method: 'POST' })),
+            }).then((r) => r && follow(r, refresh)),
+        },
+        'Retry',
+      ),
+    );
+  }
+  if (!e.running && e.outcome === 'succeeded' && env?.current?.sha !== e.to.sha) {
+    out.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-action': 'redeploy',
+          'aria-label': `Redeploy ${shortSha(e.to.sha)} to ${e.env}`,
+          onclick: () =>
+            confirmDialog({
+              title: 'Redeploy this revision',
+              body: h(
+                'p',
+                {},
+                `Deploy ${shortSha(e.to.sha)} to ${e.env} of ${app} (no rebuild: its recorded image is rolled out with the usual health checks).`,
+              ),
+              confirmLabel: `Redeploy ${shortSha(e.to.sha)}`,
+              onConfirm: () =>
+                act('redeploy', () =>
+                  api(`/api/apps/${enc(app)}/deploy`, {
+                    method: 'POST',
+                    body: { env: e.env, ref: e.to.sha },
+                  }),
+                ),
+            }).then((r) => r && follow(r, refresh)),
+        },
+        'Redeploy',
+      ),
+    );
+  }
+  return out;
+}
+
+function historyTable(data, refresh) {
+  const buildOf = new Map(data.revisions.map((r) => [r.sha, r.buildId]));
+  const targets = new Set();
+  for (const env of data.environments) {
+    const own = data.entries.filter((e) => e.env === env.env);
+    for (const id of rollbackTargets(own, env.current)) targets.add(id);
+  }
+  if (data.entries.length === 0) return notice('info', 'No rollouts yet.');
+  return h(
+    'table',
+    { class: 'grid history', 'aria-label': 'Rollout history' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['When', 'Env', 'Revision', 'Trigger', 'Duration', 'Outcome', 'Actions'].map((t) =>
+          h('th', { scope: 'col' }, t),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      data.entries.map((e) => {
+        const build = buildOf.get(e.to.sha);
+        return h(
+          'tr',
+          {
+            'data-rollout': e.id,
+            'data-sha': e.to.sha,
+            'data-kind': e.kind,
+            'data-outcome': e.outcome ?? 'active',
+            class: e.running ? 'running' : null,
+          },
+          h('td', { class: 'when' }, ago(e.createdAt)),
+          h('td', {}, e.env),
+          h(
+            'td',
+            {},
+            commitLine(e.commit ?? { sha: e.to.sha }),
+            e.kind !== 'deploy' ? [' ', badge(e.kind)] : null,
+            build
+              ? [' ', h('a', { href: `#/builds/${enc(build)}`, class: 'small' }, 'build log')]
+              : null,
+          ),
+          h('td', {}, triggerText(e.trigger)),
+          h('td', {}, duration(rolloutDuration(e))),
+          h(
+            'td',
+            {},
+            h(
+              'a',
+              { href: `#/rollouts/${enc(e.id)}`, 'aria-label': `Rollout ${e.id}: ${phaseWord(e)}` },
+              badge(phaseWord(e)),
+            ),
+            e.running ? [' ', badge('running')] : null,
+            e.reason && e.outcome !== 'succeeded'
+              ? h('div', { class: 'small muted reason' }, e.reason)
+              : null,
+          ),
+          h('td', { class: 'actions' }, actionsFor(data, e, targets, refresh)),
+        );
+      }),
+    ),
+  );
+}
+
+function render(root, data, refresh) {
+  const a = data.app;
+  replace(
+    root,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Apps'), ' / ', a.name),
+    h('h1', {}, a.name),
+    h(
+      'p',
+      { class: 'muted' },
+      `repo ${a.repo}${a.path && a.path !== '.' ? `, path ${a.path}` : ''}`,
+    ),
+    a.specError
+      ? notice('error', `Spec error at ${shortSha(a.specError.sha)}: ${a.specError.message}`)
+      : null,
+    h(
+      'div',
+      { class: 'envs' },
+      data.environments.map((env) => envCard(data, env, refresh)),
+    ),
+    h('h2', {}, 'History'),
+    historyTable(data, refresh),
+    h('h2', {}, 'Builds'),
+    h(
+      'ul',
+      { class: 'builds' },
+      data.builds
+        .slice(0, 10)
+        .map((b) =>
+          h(
+            'li',
+            {},
+            badge(b.status),
+            ' ',
+            h('a', { href: `#/builds/${enc(b.id)}` }, `${shortSha(b.sha)} build log`),
+            ' ',
+            ago(b.finishedAt ?? b.createdAt),
+            b.failure
+              ? h('span', { class: 'small muted' }, ` — ${b.failure.message.split('\n')[0]}`)
+              : null,
+          ),
+        ),
+    ),
+  );
+}
+
+export async function appPage(root, name) {
+  document.title = `${name} · Gantry`;
+  let stopped = false;
+  const refresh = async () => {
+    if (stopped) return;
+    try {
+      render(root, await load(name), refresh);
+    } catch {
+      // Keep what is shown; the next event or tick tries again.
+    }
+  };
+  render(root, await load(name), refresh);
+  let pending = null;
+  const soon = () => {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = null;
+      void refresh();
+    }, 400);
+  };
+  const stop = live({
+    filter: { app: name },
+    onEvent: (e) => (e.app === name ? soon() : undefined),
+    poll: refresh,
+    pollMs: 3000,
+  });
+  return () => {
+    stopped = true;
+    stop();
+    if (pending) clearTimeout(pending);
+  };
+}

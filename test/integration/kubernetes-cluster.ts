@@ -1,0 +1,42 @@
+/**
+ * The cluster the Kubernetes tests run against: the API-server simulator (test/kube-sim) by
+ * default, or the real cluster of `KUBECONFIG` when that is set (its current context; namespace
+ * `GANTRY_TEST_NAMESPACE`, default `gantry-test`; its nodes must be able to pull from the test
+ * registry). Faults can only be injected into the simulator: `faults` is undefined on a cluster.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startKubeSim, type KubeSimFaults } from '../kube-sim/index.js';
+
+export interface TestCluster {
+  readonly kind: 'simulator' | 'cluster';
+  readonly namespace: string;
+  /** A kubeconfig file for the controller config (`runtime.kubeconfig`). */
+  readonly kubeconfig: string;
+  readonly faults: KubeSimFaults | undefined;
+  close(): Promise<void>;
+}
+
+export async function startTestCluster(dir: string): Promise<TestCluster> {
+  const real = process.env.KUBECONFIG;
+  if (real) {
+    return {
+      kind: 'cluster',
+      namespace: process.env.GANTRY_TEST_NAMESPACE ?? 'gantry-test',
+      kubeconfig: real,
+      faults: undefined,
+      close: async () => undefined,
+    };
+  }
+  const sim = await startKubeSim({ namespace: 'gantry', probeScale: 0.2, backoffBaseMs: 500, backoffMaxMs: 2_000 });
+  await mkdir(dir, { recursive: true });
+  const kubeconfig = join(dir, 'kubeconfig.yaml');
+  await writeFile(kubeconfig, sim.kubeconfigYaml, { mode: 0o600 });
+  return {
+    kind: 'simulator',
+    namespace: sim.namespace,
+    kubeconfig,
+    faults: sim.faults,
+    close: () => sim.close(),
+  };
+}

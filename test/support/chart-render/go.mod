@@ -1,0 +1,3 @@
+module gantry.dev/chart-render
+
+go 1.19

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import {
+  noticeOf,
+  outcomeText,
+  planReport,
+  rolloutLink,
+  type ReportPlan,
+} from '../../src/history/report-plan.js';
+import type { RolloutRecord } from '../../src/store/records.js';
+
+function rec(over: Partial<RolloutRecord> = {}): RolloutRecord {
+  return {
+    id: 'r-1',
+    app: 'hello',
+    env: 'production',
+    kind: 'deploy',
+    trigger: { kind: 'poll' },
+    from: null,
+    to: { sha: 'abcdef1'.padEnd(40, '0'), image: 'x' },
+    createdAt: '2026-11-23T15:00:00Z',
+    plan: { steps: [] },
+    ...over,
+  };
+}
+
+describe('what each rollout event reports', () => {
+  const table: [string, string, Partial<RolloutRecord>, string | undefined, ReportPlan | null][] = [
+    [
+      'created: in progress, a deployment, "started"',
+      'created',
+      {},
+      undefined,
+      {
+        status: { state: 'in_progress', description: 'deploying abcdef1 to production' },
+        deployment: 'start',
+        note: false,
+        notify: 'started',
+      },
+    ],
+    [
+      'created, delivered after the outcome: no status that would undo the final one',
+      'created',
+      { outcome: 'succeeded' },
+      undefined,
+      { note: false, notify: 'started' },
+    ],
+    [
+      'waiting-lock: pending, frozen with the lock reason',
+      'waiting-lock',
+      {},
+      'release on Monday',
+      {
+        status: { state: 'frozen', description: 'deploy frozen: release on Monday' },
+        deployment: 'update',
+        note: false,
+      },
+    ],
+    ['waiting-lock after the end: nothing', 'waiting-lock', { outcome: 'aborted' }, 'x', null],
+    [
+      'outcome succeeded: final status, deployment, note, notification',
+      'outcome',
+      { outcome: 'succeeded', reason: 'done' },
+      undefined,
+      {
+        status: { state: 'succeeded', description: 'deployed to production' },
+        deployment: 'finish',
+        note: true,
+        notify: 'succeeded',
+      },
+    ],
+    [
+      'outcome failed carries the reason',
+      'outcome',
+      { outcome: 'failed', reason: 'web-1 unhealthy' },
+      undefined,
+      {
+        status: { state: 'failed', description: 'failed: web-1 unhealthy' },
+        deployment: 'finish',
+        note: true,
+        notify: 'failed',
+      },
+    ],
+    [
+      'superseded before it started: nothing deployed, nothing to the forge or git',
+      'outcome',
+      { outcome: 'superseded', reason: 'superseded by 123', plan: undefined },
+      undefined,
+      { note: false, notify: 'superseded' },
+    ],
+    ['other kinds: nothing', 'phase-changed', {}, undefined, null],
+    ['an outcome event without an outcome on record: nothing', 'outcome', {}, undefined, null],
+  ];
+  for (const [name, kind, over, lock, want] of table) {
+    it(name, () => expect(planReport(kind, rec(over), lock)).toEqual(want));
+  }
+
+  it('a rollback is worded as one', () => {
+    expect(outcomeText(rec({ kind: 'rollback', outcome: 'succeeded' }))).toBe(
+      'restored in production',
+    );
+    const created = planReport('created', rec({ kind: 'rollback' }));
+    expect(created?.status?.description).toBe('rolling production back to abcdef1');
+  });
+
+  it('links to the rollout page of the UI', () => {
+    expect(rolloutLink('https://gantry.example.com/', 'r-1')).toBe(
+      'https://gantry.example.com/#/rollouts/r-1',
+    );
+  });
+
+  it('a notice of a start carries no reason', () => {
+    const n = noticeOf(rec({ reason: 'x', outcome: undefined }), 'started', 'http://g', new Date(0));
+    expect(n.rollout).not.toHaveProperty('reason');
+    expect(n.commit).toBeUndefined();
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { expiredIds, type IndexEntry } from '../../src/history/retention.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+const NOW = 1_000 * DAY;
+
+function entries(ages: number[]): IndexEntry[] {
+  return ages.map((days, i) => ({ id: `r-${i}`, createdAt: NOW - days * DAY }));
+}
+
+describe('expiredIds', () => {
+  const cases: {
+    name: string;
+    ages: number[];
+    keepDays: number;
+    keepPerEnvironment: number;
+    protect?: string[];
+    expired: string[];
+  }[] = [
+    { name: 'nothing to do', ages: [0, 1, 2], keepDays: 90, keepPerEnvironment: 10, expired: [] },
+    {
+      name: 'beyond the newest N',
+      ages: [0, 1, 2, 3, 4],
+      keepDays: 90,
+      keepPerEnvironment: 2,
+      expired: ['r-2', 'r-3', 'r-4'],
+    },
+    {
+      name: 'older than keepDays',
+      ages: [0, 10, 100, 200],
+      keepDays: 90,
+      keepPerEnvironment: 10,
+      expired: ['r-2', 'r-3'],
+    },
+    {
+      name: 'exactly keepDays old is kept',
+      ages: [90],
+      keepDays: 90,
+      keepPerEnvironment: 10,
+      expired: [],
+    },
+    {
+      name: 'the current rollout survives age and rank',
+      ages: [0, 1, 500],
+      keepDays: 90,
+      keepPerEnvironment: 1,
+      protect: ['r-2'],
+      expired: ['r-1'],
+    },
+    {
+      name: 'rank counts from the newest whatever the input order',
+      ages: [5, 0, 3, 1],
+      keepDays: 90,
+      keepPerEnvironment: 2,
+      expired: ['r-2', 'r-0'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = expiredIds(
+        entries(c.ages),
+        { keepDays: c.keepDays, keepPerEnvironment: c.keepPerEnvironment },
+        NOW,
+        new Set(c.protect ?? []),
+      );
+      expect(got).toEqual(c.expired);
+    });
+  }
+});

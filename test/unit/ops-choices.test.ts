@@ -1,0 +1,315 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chooseRollbackTarget,
+  parseUntil,
+  pinAfterFinish,
+  pinBlocks,
+  selectEnv,
+  type PinInput,
+  type RollbackInput,
+} from '../../src/deploy/operations/choices.js';
+import { isGantryError } from '../../src/errors.js';
+import type { EnvPin, RolloutRecord } from '../../src/store/records.js';
+import { activeLock } from '../../src/store/rollouts.js';
+
+const sha = (c: string) => c.repeat(40);
+const [A, B, C, D] = ['a', 'b', 'c', 'd'].map(sha) as [string, string, string, string];
+
+function code(f: () => unknown): string | undefined {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return isGantryError(e) ? e.code : 'not a GantryError';
+  }
+}
+
+describe('selectEnv', () => {
+  const cases: [string, string[], string | undefined, string][] = [
+    ['the only environment when none is named', ['production'], undefined, 'production'],
+    ['the named one', ['production', 'staging'], 'staging', 'staging'],
+    [
+      '400 when several and none named',
+      ['production', 'staging'],
+      undefined,
+      'GANTRY_ERR_ENV_REQUIRED',
+    ],
+    ['404 when the named one is unknown', ['production'], 'qa', 'GANTRY_ERR_ENV_UNKNOWN'],
+    ['400 when the app has none', [], undefined, 'GANTRY_ERR_ENV_REQUIRED'],
+  ];
+  for (const [name, envs, env, want] of cases) {
+    it(name, () => {
+      const got = code(() => selectEnv(envs, env)) ?? selectEnv(envs, env);
+      expect(got).toBe(want);
+    });
+  }
+  it('lists the environments in the error', () => {
+    expect(() => selectEnv(['staging', 'production'], undefined)).toThrow(/production, staging/);
+  });
+});
+
+type Rec = RollbackInput['records'][number];
+const rec = (id: string, s: string, outcome: Rec['outcome']): Rec => ({
+  id,
+  outcome,
+  to: { sha: s, image: `img@${s.slice(0, 4)}` },
+});
+
+describe('chooseRollbackTarget', () => {
+  // newest first: C deployed (current), B, A
+  const linear = [rec('r3', C, 'succeeded'), rec('r2', B, 'succeeded'), rec('r1', A, 'succeeded')];
+  const cases: { name: string; input: RollbackInput; want: string }[] = [
+    {
+      name: 'the previous succeeded revision',
+      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [] },
+      want: B,
+    },
+    {
+      name: 'skips failed and aborted rollouts',
+      input: {
+        records: [
+          rec('r5', D, 'failed'),
+          rec('r4', C, 'succeeded'),
+          rec('r3', B, 'aborted'),
+          rec('r2', B, 'failed'),
+          rec('r1', A, 'succeeded'),
+        ],
+        current: { sha: C, rolloutId: 'r4' },
+        excluded: [],
+      },
+      want: A,
+    },
+    {
+      name: 'after a rollback, the one before (not the revision rolled back from)',
+      input: {
+        records: [rec('r4', B, 'succeeded'), ...linear],
+        current: { sha: B, rolloutId: 'r4' },
+        excluded: [C],
+      },
+      want: A,
+    },
+    {
+      name: 'skips an earlier deploy of the current revision',
+      input: {
+        records: [
+          rec('r4', B, 'succeeded'),
+          rec('r3', A, 'succeeded'),
+          rec('r2', B, 'succeeded'),
+          rec('r1', C, 'succeeded'),
+        ],
+        current: { sha: B, rolloutId: 'r4' },
+        excluded: [],
+      },
+      want: A,
+    },
+    {
+      name: 'an explicit target by abbreviated sha',
+      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [], to: 'aaaaaaa' },
+      want: A,
+    },
+    {
+      name: 'an explicit target may be one a rollback excluded (a person asked)',
+      input: {
+        records: [rec('r4', B, 'succeeded'), ...linear],
+        current: { sha: B, rolloutId: 'r4' },
+        excluded: [C],
+        to: C,
+      },
+      want: C,
+    },
+    {
+      name: 'nothing running',
+      input: { records: [], current: null, excluded: [] },
+      want: 'GANTRY_ERR_NO_ROLLBACK_TARGET',
+    },
+    {
+      name: 'only one revision ever ran',
+      input: {
+        records: [rec('r1', A, 'succeeded')],
+        current: { sha: A, rolloutId: 'r1' },
+        excluded: [],
+      },
+      want: 'GANTRY_ERR_NO_ROLLBACK_TARGET',
+    },
+    {
+      name: 'a target that never succeeded here',
+      input: {
+        records: [rec('r2', B, 'failed'), ...linear.slice(2)],
+        current: { sha: A, rolloutId: 'r1' },
+        excluded: [],
+        to: B,
+      },
+      want: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
+    },
+    {
+      name: 'the current revision as target',
+      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [], to: 'cccc' },
+      want: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
+    },
+    {
+      name: 'not a commit id',
+      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [], to: 'main' },
+      want: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = chooseRollbackTarget(c.input);
+      expect(got.ok ? got.sha : got.code).toBe(c.want);
+    });
+  }
+  it('returns the recorded image of the target', () => {
+    const got = chooseRollbackTarget({
+      records: linear,
+      current: { sha: C, rolloutId: 'r3' },
+      excluded: [],
+    });
+    expect(got).toMatchObject({ ok: true, image: `img@${B.slice(0, 4)}`, rolloutId: 'r2' });
+  });
+});
+
+describe('lock expiry', () => {
+  const now = Date.parse('2030-01-01T12:00:00Z');
+  const base = { reason: 'release', by: 'ada', at: '2030-01-01T11:00:00Z' };
+  const cases: [string, string | undefined, boolean][] = [
+    ['no expiry holds', undefined, true],
+    ['future expiry holds', '2030-01-01T12:00:01Z', true],
+    ['expired is no lock', '2030-01-01T11:59:59Z', false],
+    ['expiring exactly now is no lock', '2030-01-01T12:00:00Z', false],
+  ];
+  for (const [name, until, held] of cases) {
+    it(name, () => {
+      const lock = until ? { ...base, until } : base;
+      expect(activeLock(lock, now) !== null).toBe(held);
+    });
+  }
+  it('no lock is no lock', () => expect(activeLock(null, now)).toBeNull());
+
+  const parse: [string, string][] = [
+    ['2h', '2030-01-01T14:00:00.000Z'],
+    ['90m', '2030-01-01T13:30:00.000Z'],
+    ['1d12h', '2030-01-03T00:00:00.000Z'],
+    ['45s', '2030-01-01T12:00:45.000Z'],
+    ['2030-02-01T00:00:00Z', '2030-02-01T00:00:00.000Z'],
+  ];
+  for (const [input, want] of parse) {
+    it(`until ${input}`, () => expect(parseUntil(input, now)).toBe(want));
+  }
+  for (const bad of ['soon', '2h ago', '-1h', '2029-12-31T00:00:00Z', '0m', '']) {
+    it(`refuses until ${JSON.stringify(bad)}`, () =>
+      expect(code(() => parseUntil(bad, now))).toBe('GANTRY_ERR_LOCK_UNTIL_INVALID'));
+  }
+});
+
+describe('pins', () => {
+  const manual = { kind: 'manual' as const, actor: 'ada', via: 'rollback' as const };
+  const rollout = (
+    kind: RolloutRecord['kind'],
+    from: string | null,
+    to: string,
+  ): PinInput['rollout'] => ({
+    id: 'r9',
+    kind,
+    trigger: kind === 'deploy' ? { kind: 'poll' } : manual,
+    from: from ? { sha: from, image: 'x' } : null,
+    to: { sha: to, image: 'y' },
+  });
+  const pin = (s: string, excluded: string[]): EnvPin => ({
+    sha: s,
+    reason: 'r',
+    by: 'ada',
+    at: 't',
+    rolloutId: 'r1',
+    excluded,
+  });
+  const base = { restored: false, pin: null, removed: [], now: 'now' } as const;
+
+  it('a manual rollback pins the target and excludes what it removed, with who asked', () => {
+    const got = pinAfterFinish({
+      ...base,
+      rollout: rollout('rollback', C, A),
+      outcome: 'succeeded',
+      removed: [C, B],
+    });
+    expect(got).toEqual({
+      kind: 'set',
+      pin: {
+        sha: A,
+        reason: `rolled back from ${C.slice(0, 12)} by ada`,
+        by: 'ada',
+        at: 'now',
+        rolloutId: 'r9',
+        excluded: [C, B],
+      },
+    });
+  });
+  it('a second rollback keeps what the first excluded', () => {
+    const got = pinAfterFinish({
+      ...base,
+      rollout: rollout('rollback', B, A),
+      outcome: 'succeeded',
+      removed: [B],
+      pin: pin(B, [C]),
+    });
+    expect(got.kind === 'set' && got.pin.excluded).toEqual([B, C]);
+  });
+  it('a failed deploy rolled back automatically pins the restored revision, excluding the failed one', () => {
+    const got = pinAfterFinish({
+      ...base,
+      rollout: rollout('deploy', B, C),
+      outcome: 'failed',
+      restored: true,
+      failureDetail: 'unhealthy',
+    });
+    expect(got).toMatchObject({ kind: 'set', pin: { sha: B, by: 'gantry', excluded: [C] } });
+    expect(got.kind === 'set' && got.pin.reason).toContain('unhealthy');
+  });
+  const keeps: [string, PinInput][] = [
+    [
+      'a failed first deploy (nothing restored)',
+      { ...base, rollout: rollout('deploy', null, C), outcome: 'failed', restored: true },
+    ],
+    ['an unrestored failure', { ...base, rollout: rollout('deploy', B, C), outcome: 'failed' }],
+    [
+      'an aborted deploy',
+      {
+        ...base,
+        rollout: rollout('deploy', B, C),
+        outcome: 'aborted',
+        restored: true,
+        pin: pin(B, [C]),
+      },
+    ],
+    [
+      'a superseded deploy',
+      { ...base, rollout: rollout('deploy', B, D), outcome: 'superseded', pin: pin(B, [C]) },
+    ],
+    [
+      'a deploy of the pinned revision itself',
+      { ...base, rollout: rollout('deploy', B, B), outcome: 'succeeded', pin: pin(B, [C]) },
+    ],
+    [
+      'a deploy when nothing is pinned',
+      { ...base, rollout: rollout('deploy', B, D), outcome: 'succeeded' },
+    ],
+  ];
+  for (const [name, input] of keeps)
+    it(`keeps the pin as it is after ${name}`, () =>
+      expect(pinAfterFinish(input)).toEqual({ kind: 'keep' }));
+  it('a newer revision deployed successfully clears the pin', () => {
+    expect(
+      pinAfterFinish({
+        ...base,
+        rollout: rollout('deploy', B, D),
+        outcome: 'succeeded',
+        pin: pin(B, [C]),
+      }),
+    ).toEqual({ kind: 'clear' });
+  });
+
+  it('automation skips excluded commits only', () => {
+    expect(pinBlocks(null, C)).toBeUndefined();
+    expect(pinBlocks(pin(B, [C]), D)).toBeUndefined();
+    expect(pinBlocks(pin(B, [C]), C)).toContain('pinned to');
+  });
+});
