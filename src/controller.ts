@@ -265,7 +265,11 @@ async function startKubernetesDeploy(
     // Each environment's Service has its own cluster IP: every one listens on port 80.
     async routeFor(app, env, spec) {
       const domain = spec.environments[env]?.domain;
-      return { id: `${app}-${env}`, listen: { host: '0.0.0.0', port: 80 }, ...(domain ? { domain } : {}) };
+      return {
+        id: `${app}-${env}`,
+        listen: { host: '0.0.0.0', port: 80 },
+        ...(domain ? { domain } : {}),
+      };
     },
   };
   return { deps, caddy: undefined, kube };

@@ -43,6 +43,10 @@ export async function instanceLogRoutes(
     '/api/apps/:app/logs',
     {
       schema: {
+        tags: ['apps'],
+        summary: "The last log lines of each of an app's instances",
+        description:
+          'Instances are found by their labels on the runtime (what runs now), in every environment unless `env` is given. 503 when this controller runs no deploys.',
         params: appNameParam,
         querystring: {
           type: 'object',
@@ -50,6 +54,28 @@ export async function instanceLogRoutes(
           properties: {
             env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
             lines: { type: 'integer', minimum: 1, maximum: MAX_LINES },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              instances: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    env: { type: 'string' },
+                    slot: { type: 'string' },
+                    revision: { type: 'string' },
+                    host: { type: 'string' },
+                    state: { type: 'string' },
+                    lines: { type: 'array', items: { type: 'string' } },
+                    error: { type: 'string' },
+                  },
+                },
+              },
+            },
           },
         },
       },

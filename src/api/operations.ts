@@ -14,6 +14,22 @@ const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
 const SHA_PREFIX = { type: 'string', pattern: '^[0-9a-f]{4,64}$' } as const;
 const TAGS = ['operations'];
 
+/** Response shapes, open (new fields reach clients without a schema bump), for the OpenAPI document. */
+const open = (properties: Record<string, unknown>) =>
+  ({ type: 'object', additionalProperties: true, properties }) as const;
+const STR = { type: 'string' } as const;
+const COMMIT = open({
+  sha: STR,
+  message: STR,
+  author: STR,
+  at: STR,
+  prNumber: { type: 'integer' },
+  prTitle: STR,
+  prUrl: STR,
+  image: STR,
+});
+const QUEUED = { 202: open({ rolloutId: STR, buildId: STR, env: STR, sha: STR, image: STR }) };
+
 const body = (required: string[], properties: Record<string, unknown>) =>
   ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
@@ -43,6 +59,14 @@ export async function operationRoutes(
           tags: TAGS,
           summary: 'What a rollback would take out of production',
           params: appNameParam,
+          response: {
+            200: open({
+              env: STR,
+              from: COMMIT,
+              to: COMMIT,
+              removed: { type: 'array', items: COMMIT },
+            }),
+          },
           querystring: {
             type: 'object',
             additionalProperties: false,
@@ -70,6 +94,7 @@ export async function operationRoutes(
           summary: 'Deploy a commit or branch head (built first when it has no image)',
           params: appNameParam,
           body: body(['ref'], { env: ENV, ref: { type: 'string', minLength: 1, maxLength: 255 } }),
+          response: QUEUED,
         },
       },
       async (req, reply) =>
@@ -86,6 +111,7 @@ export async function operationRoutes(
           summary: 'Roll back to the previous healthy revision (or `to`), no rebuild',
           params: appNameParam,
           body: body([], { env: ENV, to: SHA_PREFIX }),
+          response: { 202: open({ rolloutId: STR, env: STR, from: STR, to: STR }) },
         },
       },
       async (req, reply) =>
@@ -102,6 +128,7 @@ export async function operationRoutes(
           summary: 'Deploy the exact image one environment runs to another; never rebuilds',
           params: appNameParam,
           body: body(['from', 'to'], { from: ENV, to: ENV }),
+          response: QUEUED,
         },
       },
       async (req, reply) =>

@@ -235,4 +235,5 @@ Flags:
   Config file:  $GANTRY_CLI_CONFIG or ~/.config/gantry/cli.yaml with url, token or tokenCommand
 
 Exit codes: 0 done (rollout succeeded), 1 failed (rollout failed or aborted, API error,
-controller unreachable), 2 bad usage, 3 rollout superseded by a newer one.`;
+controller unreachable), 2 bad usage, 3 rollout superseded by a newer one, 130 stopped
+following with Ctrl-C (the rollout carries on).`;

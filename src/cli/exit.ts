@@ -6,6 +6,8 @@ export const EXIT = {
   usage: 2,
   /** A newer rollout of the environment took this one's place before it finished. */
   superseded: 3,
+  /** Ctrl-C while following (128 + SIGINT, as shells report it); the rollout carries on. */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

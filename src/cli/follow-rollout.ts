@@ -1,5 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { api, apiFailure, appPath, withQuery, type ClientOptions } from './client.js';
+import { errorMessage } from '../errors.js';
+import {
+  api,
+  apiFailure,
+  appPath,
+  isUnreachable,
+  withQuery,
+  type ClientOptions,
+} from './client.js';
 import type { Display } from './display.js';
 import { eventLine, outcomeLines, queuedLine, statusLines } from './progress.js';
 import { readEventStream } from './sse.js';
@@ -11,6 +19,8 @@ export type { RolloutView } from './views.js';
 const POLL_MS = 500;
 const SAFETY_POLL_MS = 2_000;
 const REDRAW_MS = 120;
+/** How long following rides out an unreachable controller before giving up. */
+const OUTAGE_MS = 60_000;
 
 /** Resolves `wait()` early when rung; the event stream rings it, a timer bounds it. */
 class Doorbell {
@@ -94,6 +104,7 @@ export async function followRolloutById(
   const deadline = how.timeoutMs === undefined ? Infinity : Date.now() + how.timeoutMs;
   let from = 0;
   let tick = 0;
+  let outageSince: number | undefined;
   const status = () => (view ? statusLines(view, Date.now(), tick) : [queuedLine(id, tick)]);
   const redraw = display.live
     ? setInterval(() => {
@@ -103,7 +114,17 @@ export async function followRolloutById(
     : undefined;
   try {
     for (;;) {
-      const res = await readRollout(opts, id, from, how.queued ?? false);
+      let res: RolloutPage | undefined;
+      try {
+        res = await readRollout(opts, id, from, how.queued ?? false);
+        outageSince = undefined;
+      } catch (e) {
+        // The rollout carries on without us: ride out a controller restart or a proxy blip.
+        if (!isPassing(e) || Date.now() - (outageSince ??= Date.now()) > OUTAGE_MS) throw e;
+        display.status([`… ${errorMessage(e)}; retrying`]);
+        await sleep(how.pollMs ?? POLL_MS);
+        continue;
+      }
       if (res) {
         view = res.rollout;
         const start = Date.parse(view.createdAt);
@@ -133,6 +154,12 @@ export async function followRolloutById(
   }
   for (const l of outcomeLines(view)) display.line(l);
   return view;
+}
+
+/** Errors worth waiting out while following: nothing answered, or a gateway said so. */
+function isPassing(e: unknown): boolean {
+  const status = apiFailure(e)?.status;
+  return isUnreachable(e) || status === 502 || status === 503 || status === 504;
 }
 
 type RolloutPage = { rollout: RolloutView; events: RolloutEvent[]; next: number };

@@ -201,15 +201,13 @@ export function parseControllerConfig(
       },
     };
   });
-  const notifications = cfg.notifications.map(
-    ({ secretEnv, ...n }): NotificationConfig => ({
-      ...n,
-      secret:
-        secretEnv === undefined
-          ? undefined
-          : requiredEnv(env, secretEnv, file, `notification ${n.name}: secretEnv`),
-    }),
-  );
+  const notifications = cfg.notifications.map(({ secretEnv, ...n }): NotificationConfig => ({
+    ...n,
+    secret:
+      secretEnv === undefined
+        ? undefined
+        : requiredEnv(env, secretEnv, file, `notification ${n.name}: secretEnv`),
+  }));
   return applyEnvOverrides(
     { ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), repos, notifications },
     env,

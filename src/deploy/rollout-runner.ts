@@ -123,7 +123,8 @@ export async function runRollout(
   const spec = await specAt(repo, appRec.path, job.sha, revision.branch);
   const envState = await deps.rollouts.env(job.app, job.env);
 
-  if (!rec) {
+  // A record without a plan is a placeholder written while the rollout waited on a lock.
+  if (!rec?.plan) {
     rec = {
       id: job.rolloutId,
       app: job.app,

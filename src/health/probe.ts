@@ -22,7 +22,13 @@ export async function probe(
   switch (check.kind) {
     case 'http':
       if (target.hostPort === undefined && runtime.probes) {
-        return proxiedHttpProbe(runtime.probes, target.instance, check.path, check.expect, timeoutMs);
+        return proxiedHttpProbe(
+          runtime.probes,
+          target.instance,
+          check.path,
+          check.expect,
+          timeoutMs,
+        );
       }
       if (target.hostPort === undefined) return unpublished();
       return httpProbe(target.hostPort, check.path, check.expect, timeoutMs);

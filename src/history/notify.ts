@@ -134,9 +134,7 @@ export function slackText(n: RolloutNotice): string {
   const r = n.rollout;
   const c = n.commit;
   const sha = (c?.sha ?? r.to.sha).slice(0, 7);
-  const what = c
-    ? `${sha} '${escapeSlack(c.message)}'${c.pr ? ` #${c.pr.number}` : ''}`
-    : sha;
+  const what = c ? `${sha} '${escapeSlack(c.message)}'${c.pr ? ` #${c.pr.number}` : ''}` : sha;
   const kind = r.kind === 'deploy' ? '' : ` (${r.kind})`;
   let text = `${EMOJI[n.event]} ${escapeSlack(r.app)} → ${escapeSlack(r.env)}: ${n.event}${kind} (${what}) by ${escapeSlack(r.trigger)} — <${r.url}|rollout ${r.id}>`;
   if (n.event !== 'started' && n.event !== 'succeeded' && r.reason) {

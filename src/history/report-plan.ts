@@ -27,15 +27,26 @@ export interface ReportPlan {
   notify?: NotifyEvent | undefined;
 }
 
+/** What the reporter knows besides the record. */
+export interface ReportContext {
+  /** The environment's lock reason, if it is still locked. */
+  lockReason?: string | undefined;
+  /** The event's own text (`waiting: production is locked by carol: release freeze`). */
+  eventText?: string | undefined;
+  /** A commit status was posted for this rollout before (e.g. "deploy frozen"). */
+  statusPosted?: boolean | undefined;
+}
+
 /**
  * The plan for rollout event `kind`. A rollout that ended before it started (superseded while
- * queued, or already running that revision: no plan was ever made) reports nothing to the forge
- * and writes no note, since nothing was deployed; receivers that ask for it are still notified.
+ * queued, or already running that revision: no plan was ever made) writes no note, since nothing
+ * was deployed, and reports to the forge only to replace a status posted before (a deploy held by
+ * a freeze, then superseded, must not stay "pending" forever); receivers that ask are notified.
  */
 export function planReport(
   kind: string,
   rec: RolloutRecord,
-  lockReason?: string | undefined,
+  ctx: ReportContext = {},
 ): ReportPlan | null {
   const started = rec.plan !== undefined;
   switch (kind) {
@@ -54,7 +65,7 @@ export function planReport(
       return {
         status: {
           state: 'frozen',
-          description: `deploy frozen: ${lockReason ?? `${rec.env} is locked`}`,
+          description: `deploy frozen: ${ctx.lockReason ?? lockText(ctx.eventText) ?? `${rec.env} is locked`}`,
         },
         deployment: 'update',
         note: false,
@@ -62,7 +73,14 @@ export function planReport(
     case 'outcome': {
       const outcome = rec.outcome;
       if (outcome === undefined) return null;
-      if (!started) return { note: false, notify: outcome };
+      if (!started) {
+        if (!ctx.statusPosted) return { note: false, notify: outcome };
+        return {
+          status: { state: outcome, description: outcomeText(rec) },
+          note: false,
+          notify: outcome,
+        };
+      }
       return {
         status: { state: outcome, description: outcomeText(rec) },
         deployment: 'finish',
@@ -73,6 +91,12 @@ export function planReport(
     default:
       return null;
   }
+}
+
+/** The lock's reason in a `waiting-lock` event's text, when it has the runner's wording. */
+function lockText(text: string | undefined): string | undefined {
+  const m = /^waiting: .* is locked by [^:]*: (.+)$/.exec(text ?? '');
+  return m?.[1];
 }
 
 /** `deploying abc1234 to production` (or the rollback's wording). */

@@ -35,7 +35,13 @@ import { noteLine } from './note-text.js';
 import { GitNotes } from './notes.js';
 import { notificationRequest, wants } from './notify.js';
 import { send, type SendOptions } from './outgoing.js';
-import { noticeOf, planReport, REPORTED_KINDS, rolloutLink, type ReportPlan } from './report-plan.js';
+import {
+  noticeOf,
+  planReport,
+  REPORTED_KINDS,
+  rolloutLink,
+  type ReportPlan,
+} from './report-plan.js';
 
 const DEPLOYMENT_TTL_S = 30 * 24 * 3600;
 const BATCH = 20;
@@ -129,7 +135,10 @@ class StreamReporter implements Reporter {
         await this.handleAll(await this.readNew());
       } catch (e) {
         if (this.stopped) return;
-        this.o.log.warn({ err: errorMessage(e) }, 'history reporter: reading the event stream failed');
+        this.o.log.warn(
+          { err: errorMessage(e) },
+          'history reporter: reading the event stream failed',
+        );
         await sleep(1000, undefined, { signal: this.abort.signal }).catch(() => undefined);
       }
     }
@@ -180,7 +189,12 @@ class StreamReporter implements Reporter {
     const rec = await this.o.rollouts.get(e.rolloutId);
     if (!rec) return;
     const env = await this.o.rollouts.env(rec.app, rec.env);
-    const plan = planReport(e.kind, rec, env.lock?.reason);
+    const statusKey = this.o.keys.forgeStatusPosted(rec.id);
+    const plan = planReport(e.kind, rec, {
+      lockReason: env.lock?.reason,
+      eventText: e.text,
+      statusPosted: (await this.o.redis.exists(statusKey)) === 1,
+    });
     if (!plan) return;
     if (!rec.commit) {
       const revision = await this.o.store.getRevision(rec.app, rec.to.sha);
@@ -244,12 +258,14 @@ class StreamReporter implements Reporter {
         }),
         http,
       );
+      await this.o.redis.set(this.o.keys.forgeStatusPosted(rec.id), '1', 'EX', DEPLOYMENT_TTL_S);
     }
     if (forge.kind !== 'github' || !plan.deployment || !plan.status) return;
     const state: ReportState = plan.status.state;
     const key = this.o.keys.forgeDeployment(rec.id);
     let id = Number((await this.o.redis.get(key)) ?? NaN);
-    const create = plan.deployment === 'start' || (plan.deployment === 'finish' && state === 'succeeded');
+    const create =
+      plan.deployment === 'start' || (plan.deployment === 'finish' && state === 'succeeded');
     if (!Number.isInteger(id) && create) {
       const res = await send(
         githubCreateDeployment(forge, project, {

@@ -92,20 +92,21 @@ export class RetentionSweeper {
     let removed = 0;
     const ids = [...candidates];
     for (let i = 0; i < ids.length; i += BATCH) {
-      removed += await this.remove(app, ids.slice(i, i + BATCH));
+      removed += await this.remove(app, envs, ids.slice(i, i + BATCH));
     }
     return removed;
   }
 
-  private async remove(app: string, ids: string[]): Promise<number> {
+  private async remove(app: string, envs: string[], ids: string[]): Promise<number> {
     const raw = await this.redis.mget(ids.map((id) => this.keys.rollout(id)));
     const multi = this.redis.multi();
     let n = 0;
     ids.forEach((id, i) => {
       const json = raw[i];
       if (!json) {
-        // The record is gone already: only a dangling index entry is left.
+        // The record is gone already: only dangling index entries are left.
         multi.zrem(this.keys.appRollouts(app), id);
+        for (const env of envs) multi.zrem(this.keys.rollouts(app, env), id);
         return;
       }
       const rec = JSON.parse(json) as RolloutRecord;

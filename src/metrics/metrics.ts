@@ -14,9 +14,7 @@ export interface MetricLookups {
   build(
     id: string,
   ): Promise<{ startedAt?: string | undefined; finishedAt?: string | undefined } | undefined>;
-  rollout(
-    id: string,
-  ): Promise<
+  rollout(id: string): Promise<
     | {
         kind: string;
         createdAt: string;

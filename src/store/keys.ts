@@ -137,6 +137,10 @@ export class Keys {
   reportersGroup(): string {
     return this.k('reporters');
   }
+  /** Marker that a commit status was posted for one rollout (its final one must follow). */
+  forgeStatusPosted(rolloutId: string): string {
+    return this.k('forge-status-posted', rolloutId);
+  }
   /** The GitHub Deployment id created for one rollout (expires with the reporting of it). */
   forgeDeployment(rolloutId: string): string {
     return this.k('forge-deployment', rolloutId);

@@ -19,6 +19,7 @@ const ROUTES = [
 
 const main = () => document.getElementById('main');
 let cleanup = null;
+let navigations = 0;
 /** The route to return to after logging in. */
 let wanted = '#/';
 
@@ -30,7 +31,11 @@ function toLogin() {
 async function render() {
   cleanup?.();
   cleanup = null;
-  const root = main();
+  navigations += 1;
+  // Each page renders into a container of its own: a page still loading when the user moved on
+  // writes into a detached element, never over the page that replaced it.
+  const root = h('div', { class: 'page' });
+  replace(main(), root);
   const signout = document.getElementById('signout');
   signout.hidden = !getToken();
   const hash = location.hash || '#/';
@@ -45,13 +50,18 @@ async function render() {
     const m = re.exec(hash);
     if (!m) continue;
     replace(root, h('p', { class: 'muted' }, 'Loading…'));
+    const nav = navigations;
     try {
-      cleanup = (await page()(root, ...m.slice(1).map(decodeURIComponent))) ?? null;
+      const stop = (await page()(root, ...m.slice(1).map(decodeURIComponent))) ?? null;
+      // The user moved on while this page loaded: its live updates must not outlive it.
+      if (nav !== navigations) return stop?.();
+      cleanup = stop;
     } catch (e) {
+      if (nav !== navigations) return;
       if (e?.status === 401) return;
       replace(root, notice('error', `Could not load this page: ${e?.message ?? e}`));
     }
-    root.focus({ preventScroll: true });
+    main().focus({ preventScroll: true });
     return;
   }
   replace(root, notice('error', 'No such page. '), h('a', { href: '#/' }, 'Back to the apps'));

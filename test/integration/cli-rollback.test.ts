@@ -187,5 +187,17 @@ describe('gantry history, logs and rollback through the CLI', () => {
     expect([view.kind, view.to.sha, view.outcome]).toEqual(['deploy', broken, 'failed']);
     expect(view.reason).toMatch(/healthz|404|unhealthy/i);
     expect((await f.controller.rollouts.env(app, 'production')).current?.sha).toBe(first);
+
+    // Retried, it runs again as a new rollout and fails the same way.
+    const again = await gantry(['retry', view.id, '--json'], { client: f.deployer });
+    expect(again.code, again.stderr).toBe(1);
+    const retried = JSON.parse(again.stdout) as RolloutView;
+    expect(retried.id).not.toBe(view.id);
+    expect([retried.to.sha, retried.outcome, retried.trigger]).toEqual([
+      broken,
+      'failed',
+      { kind: 'manual', actor: 'ci', via: 'retry' },
+    ]);
+    expect((await f.controller.rollouts.env(app, 'production')).current?.sha).toBe(first);
   });
 });

@@ -15,6 +15,7 @@ import {
   Watch,
   makeInformer,
   setHeaderOptions,
+  type V1Container,
   type V1Pod,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
@@ -197,6 +198,31 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
     const text = await info.text();
     expect(text).toContain(`hostname=${pod}`);
     expect(text).toContain('revision=from-a-secret');
+
+    // A Service's proxy goes to a ready pod it selects (what kube-proxy would do for its ClusterIP).
+    await core.createNamespacedService({
+      namespace: ns,
+      body: {
+        metadata: { name: 'hello' },
+        spec: { selector: { app: 'hello' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+      },
+    });
+    const auth = { headers: { authorization: `Bearer ${sim.token}` } };
+    const viaService = await fetch(
+      `${sim.url}/api/v1/namespaces/${ns}/services/hello:http/proxy/cgi-bin/info`,
+      auth,
+    );
+    expect(await viaService.text()).toMatch(/hostname=hello-[a-z0-9]{5}/);
+    await core.createNamespacedService({
+      namespace: ns,
+      body: {
+        metadata: { name: 'nobody' },
+        spec: { selector: { app: 'nobody' }, ports: [{ port: 80 }] },
+      },
+    });
+    const none = await fetch(`${sim.url}/api/v1/namespaces/${ns}/services/nobody/proxy/`, auth);
+    expect(none.status).toBe(503);
+    expect(await none.json()).toMatchObject({ kind: 'Status', reason: 'ServiceUnavailable' });
 
     const events = await core.listNamespacedEvent({
       namespace: ns,
@@ -448,6 +474,74 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
     });
     expect(events.items[0]?.type).toBe('Warning');
     await core.deleteNamespacedPod({ name: 'crasher', namespace: ns, gracePeriodSeconds: 0 });
+  });
+
+  it('runs readiness and liveness probes of every kind against the container', async () => {
+    const httpd = ['busybox', 'httpd', '-f', '-p', '8080', '-h', '/etc'];
+    const pod = (name: string, probes: Partial<V1Container>): V1Pod => ({
+      metadata: { name },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: 'app', image: BASE, command: httpd, ports: [{ containerPort: 8080 }], ...probes },
+        ],
+      },
+    });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: pod('probe-404', {
+        readinessProbe: { httpGet: { path: '/missing', port: 8080 }, periodSeconds: 1 },
+      }),
+    });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: pod('probe-tcp', { readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }),
+    });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: pod('probe-exec', {
+        readinessProbe: { exec: { command: ['busybox', 'true'] }, periodSeconds: 1 },
+        livenessProbe: {
+          exec: { command: ['busybox', 'false'] },
+          periodSeconds: 1,
+          failureThreshold: 2,
+        },
+      }),
+    });
+    const read = (name: string) => core.readNamespacedPod({ name, namespace: ns });
+    await until(
+      'probe-tcp ready',
+      async () => (await read('probe-tcp')).status?.containerStatuses?.[0]?.ready,
+    );
+    await until(
+      'probe-exec restarted by its liveness probe',
+      async () =>
+        ((await read('probe-exec')).status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1,
+    );
+    const unhealthy = await until(
+      'an Unhealthy event of probe-404',
+      async () =>
+        (
+          await core.listNamespacedEvent({
+            namespace: ns,
+            fieldSelector: 'involvedObject.name=probe-404,reason=Unhealthy',
+          })
+        ).items[0],
+    );
+    expect(unhealthy.message).toBe(
+      'Readiness probe failed: HTTP probe failed with statuscode: 404',
+    );
+    const p404 = await read('probe-404');
+    expect(p404.status?.phase).toBe('Running');
+    expect(p404.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    const killing = await core.listNamespacedEvent({
+      namespace: ns,
+      fieldSelector: 'involvedObject.name=probe-exec,reason=Killing',
+    });
+    expect(killing.items[0]?.message).toContain('failed liveness probe');
+    for (const name of ['probe-404', 'probe-tcp', 'probe-exec']) {
+      await core.deleteNamespacedPod({ name, namespace: ns, gracePeriodSeconds: 0 });
+    }
   });
 
   it('reports ImagePullBackOff and a Failed event for an image the registry does not have', async () => {

@@ -28,7 +28,12 @@ export async function startTestCluster(dir: string): Promise<TestCluster> {
       close: async () => undefined,
     };
   }
-  const sim = await startKubeSim({ namespace: 'gantry', probeScale: 0.2, backoffBaseMs: 500, backoffMaxMs: 2_000 });
+  const sim = await startKubeSim({
+    namespace: 'gantry',
+    probeScale: 0.2,
+    backoffBaseMs: 500,
+    backoffMaxMs: 2_000,
+  });
   await mkdir(dir, { recursive: true });
   const kubeconfig = join(dir, 'kubeconfig.yaml');
   await writeFile(kubeconfig, sim.kubeconfigYaml, { mode: 0o600 });

@@ -12,7 +12,6 @@ import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import { LABEL, replicaSetName, serviceName } from '../../src/runtime/kubernetes/names.js';
-import type { RolloutRecord } from '../../src/store/records.js';
 import { testEnv, uniqueName } from '../support/env.js';
 import {
   EXAMPLE,
@@ -51,7 +50,8 @@ describe('rollouts on the Kubernetes target', () => {
 
   afterAll(async () => {
     const runtime = f?.controller.runtime;
-    if (runtime) for (const i of await runtime.list({ app }).catch(() => [])) await runtime.remove(i);
+    if (runtime)
+      for (const i of await runtime.list({ app }).catch(() => [])) await runtime.remove(i);
     await f?.close();
     await cluster?.close();
   });
@@ -63,7 +63,10 @@ describe('rollouts on the Kubernetes target', () => {
       labelSelector: `${LABEL.app}=${app}`,
     });
     return Object.fromEntries(
-      list.items.map((rs) => [rs.metadata?.labels?.[LABEL.revision] ?? '?', rs.spec?.replicas ?? 0]),
+      list.items.map((rs) => [
+        rs.metadata?.labels?.[LABEL.revision] ?? '?',
+        rs.spec?.replicas ?? 0,
+      ]),
     );
   }
 

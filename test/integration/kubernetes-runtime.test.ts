@@ -109,7 +109,11 @@ async function proxyBody(
 ): Promise<string> {
   const { rawGet } = await import('../../src/runtime/kubernetes/kube-client.js');
   const port = instance.upstream?.split(':').at(-1) ?? String(CONTRACT_APP_PORT);
-  const res = await rawGet(kc, `/api/v1/namespaces/${namespace}/pods/${instance.name}:${port}/proxy${path}`, 2_000);
+  const res = await rawGet(
+    kc,
+    `/api/v1/namespaces/${namespace}/pods/${instance.name}:${port}/proxy${path}`,
+    2_000,
+  );
   return res.body;
 }
 
@@ -178,6 +182,7 @@ describe('Kubernetes runtime: ReplicaSets, slots and faults', () => {
     expect(new Set([a0.id, a1.id]).size).toBe(2);
 
     const faults = cluster.faults;
+    const { connects, lists } = runtime.pods;
     if (faults) {
       faults.dropWatches();
       faults.compact();
@@ -206,6 +211,11 @@ describe('Kubernetes runtime: ReplicaSets, slots and faults', () => {
       return list.length === 2 && list.every((i) => i.state === 'running') ? list : undefined;
     });
     expect(now.map((i) => i.slot).sort()).toEqual(['b0', 'b1']);
+    // The pod watch really was cut and came back (reconnects, and relists after the 410s).
+    if (faults) {
+      expect(runtime.pods.connects).toBeGreaterThan(connects + 1);
+      expect(runtime.pods.lists).toBeGreaterThan(lists);
+    }
     expect(now.map((i) => i.id).sort()).toEqual([b0.id, b1.id].sort());
     const ready = await eventuallyList(async () => {
       const r = now.map((i) => runtime.probes.ready(i));

@@ -106,6 +106,30 @@ describe('deploy operations', () => {
     expect((await envState()).lock).toBeNull();
   });
 
+  it('refuses bad input with a clear error, changing nothing', async () => {
+    const before = (await list()).length;
+    const cases: [string, unknown, number, string][] = [
+      ['deploy', { env: 'staging', ref: 'no-such-branch' }, 404, 'GANTRY_ERR_REF_UNKNOWN'],
+      ['deploy', { env: 'qa', ref: 'main' }, 404, 'GANTRY_ERR_ENV_UNKNOWN'],
+      [
+        'lock',
+        { env: 'staging', reason: 'x', until: 'tomorrow' },
+        400,
+        'GANTRY_ERR_LOCK_UNTIL_INVALID',
+      ],
+      ['rollback', { env: 'staging', to: 'abcdef12' }, 409, 'GANTRY_ERR_ROLLBACK_TARGET_INVALID'],
+      ['rollback', { env: 'production' }, 404, 'GANTRY_ERR_NO_ROLLBACK_TARGET'],
+    ];
+    for (const [op, body, status, code] of cases) {
+      const res = await call('deployer', 'POST', `/api/apps/${app}/${op}`, body);
+      expect([op, res.status, res.body.code]).toEqual([op, status, code]);
+    }
+    const retry = await call('deployer', 'POST', '/api/rollouts/r-zz-zz/retry');
+    expect(retry.status).toBe(404);
+    expect((await envState()).lock).toBeNull();
+    expect((await list()).length).toBe(before);
+  });
+
   it('asks which environment when the app has several', async () => {
     const res = await call('deployer', 'POST', `/api/apps/${app}/rollback`, {});
     expect(res.status).toBe(400);
@@ -204,7 +228,7 @@ describe('deploy operations', () => {
     });
     expect(waiting.text).toMatch(/^waiting: staging is locked by ci: release freeze/);
     const held = (waiting as { rolloutId: string }).rolloutId;
-    // Held: no record, nothing moved, and the event is written once however often it looks.
+    // Held: nothing moved, and the event is written once however often it looks.
     const count = await f.controller.queues.rollouts.getJobCounts(
       'delayed',
       'active',
@@ -212,7 +236,12 @@ describe('deploy operations', () => {
       'prioritized',
     );
     expect(Object.values(count).reduce((a, b) => a + b, 0)).toBe(1);
-    expect(await f.controller.rollouts.get(held)).toBeUndefined();
+    // Shown as pending (for history, the UI and the PR's status) until it starts.
+    const pending = await f.controller.rollouts.get(held);
+    expect(pending).toMatchObject({ kind: 'deploy', to: { sha: v3 }, from: { sha: shas.v1 } });
+    expect([pending?.plan, pending?.outcome]).toEqual([undefined, undefined]);
+    const view = await call('viewer', 'GET', `/api/rollouts/${held}`);
+    expect((view.body.rollout as { phase: string }).phase).toBe('pending');
     expect((await envState()).current?.sha).toBe(shas.v1);
 
     expect(

@@ -66,7 +66,10 @@ async function world(kind: ForgeConfig['kind'] = 'github'): Promise<World> {
   cleanup.push(() => git.close());
   const forge = await startRecorder();
   cleanup.push(() => forge.close());
-  const shas = [await git.commit({ 'a.txt': '1' }, 'First'), await git.commit({ 'a.txt': '2' }, 'Second (#42)')];
+  const shas = [
+    await git.commit({ 'a.txt': '1' }, 'First'),
+    await git.commit({ 'a.txt': '2' }, 'Second (#42)'),
+  ];
   const config: RepoConfig = {
     name: 'app',
     url: git.url,
@@ -138,14 +141,36 @@ function record(w: World, n: number, over: Partial<RolloutRecord> = {}): Rollout
   };
 }
 
-/** Writes a rollout's life as the runner does: created, then the outcome on the record and stream. */
-async function runRollout(w: World, rec: RolloutRecord, outcome: RolloutRecord['outcome'], reason = 'done') {
+/** True once the group has been handed every event and acknowledged them all. */
+async function drained(w: World): Promise<true | undefined> {
+  const last = await w.rollouts.bus.lastId();
+  const groups = (await w.redis.xinfo('GROUPS', w.store.keys.events())) as unknown[][];
+  const g = groups.find((x) => x[1] === w.store.keys.reportersGroup()) ?? [];
+  const field = (name: string) => g[g.indexOf(name) + 1];
+  return field('last-delivered-id') === last && field('pending') === 0 ? true : undefined;
+}
+
+/**
+ * Writes a rollout's life as the runner does: created, then the outcome on the record and stream.
+ * Waits for the reporters to handle `created` first, as they do while a real rollout runs (a
+ * `created` read after the outcome posts no pending status over the final one).
+ */
+async function runRollout(
+  w: World,
+  rec: RolloutRecord,
+  outcome: RolloutRecord['outcome'],
+  reason = 'done',
+  settle = true,
+) {
   await w.rollouts.put(rec);
   await w.rollouts.appendEvents(rec, [{ at: Date.now(), kind: 'created', text: 'deploy' }]);
+  if (settle) await waitFor('the reporters to handle created', () => drained(w), 30_000);
   await w.rollouts.appendEvents(rec, [{ at: Date.now(), kind: 'phase-changed', text: 'x' }]);
   const done = { ...rec, outcome, reason, finishedAt: new Date().toISOString() };
   await w.rollouts.put(done);
-  await w.rollouts.appendEvents(rec, [{ at: Date.now(), kind: 'outcome', text: `${outcome}: ${reason}` }]);
+  await w.rollouts.appendEvents(rec, [
+    { at: Date.now(), kind: 'outcome', text: `${outcome}: ${reason}` },
+  ]);
   return done;
 }
 
@@ -154,7 +179,10 @@ function bodies(calls: RecordedCall[], re: RegExp): Record<string, unknown>[] {
 }
 
 async function pendingCount(w: World): Promise<number> {
-  const [count] = (await w.redis.xpending(w.store.keys.events(), w.store.keys.reportersGroup())) as [number];
+  const [count] = (await w.redis.xpending(
+    w.store.keys.events(),
+    w.store.keys.reportersGroup(),
+  )) as [number];
   return count;
 }
 
@@ -200,7 +228,11 @@ describe('history reporters on the event stream', () => {
     }
     const [deployment] = bodies(w.forge.calls, /\/repos\/acme\/app\/deployments$/);
     expect(shapeErrors('githubDeployment', deployment)).toEqual([]);
-    expect(deployment).toMatchObject({ ref: w.shas[1], environment: 'production', production_environment: true });
+    expect(deployment).toMatchObject({
+      ref: w.shas[1],
+      environment: 'production',
+      production_environment: true,
+    });
     const depStatuses = bodies(w.forge.calls, /deployments\/9001\/statuses$/);
     for (const b of depStatuses) expect(shapeErrors('githubDeploymentStatus', b)).toEqual([]);
     expect(depStatuses.map((b) => b.state)).toEqual(['in_progress', 'success']);
@@ -217,11 +249,15 @@ describe('history reporters on the event stream', () => {
       return out.includes(rec.id) ? out : undefined;
     });
     expect(log).toMatch(
-      new RegExp(`${w.shas[1]} Second \\(#42\\)\\nproduction: succeeded \\S+Z rollout ${rec.id} \\(deploy by alice \\(webhook github\\)\\) image sha256:eeeeeeeeeeee`),
+      new RegExp(
+        `${w.shas[1]} Second \\(#42\\)\\nproduction: succeeded \\S+Z rollout ${rec.id} \\(deploy by alice \\(webhook github\\)\\) image sha256:eeeeeeeeeeee`,
+      ),
     );
 
     // Webhook: started and succeeded, each verifiable with the receiver's secret.
-    await waitFor('two webhook deliveries', async () => (hook.calls.length === 2 ? true : undefined));
+    await waitFor('two webhook deliveries', async () =>
+      hook.calls.length === 2 ? true : undefined,
+    );
     for (const c of hook.calls) {
       const ok = verifyWebhookSignature(
         SECRET,
@@ -234,7 +270,10 @@ describe('history reporters on the event stream', () => {
       );
       expect(ok).toBe(true);
     }
-    expect(hook.calls.map((c) => (c.json as { event: string }).event)).toEqual(['started', 'succeeded']);
+    expect(hook.calls.map((c) => (c.json as { event: string }).event)).toEqual([
+      'started',
+      'succeeded',
+    ]);
     // Slack asked for successes only.
     expect(slack.calls).toHaveLength(1);
     expect(slack.calls[0]?.path).toBe('/services/T/B/X');
@@ -242,13 +281,27 @@ describe('history reporters on the event stream', () => {
       `:white_check_mark: hello → production: succeeded (${w.shas[1]!.slice(0, 7)} 'Second (#42)' #42)`,
     );
     // Everything handled is acknowledged; the token appears in no log line.
-    await waitFor('no pending entries', async () => ((await pendingCount(w)) === 0 ? true : undefined));
+    await waitFor('no pending entries', async () =>
+      (await pendingCount(w)) === 0 ? true : undefined,
+    );
     expect(w.logs.join('')).not.toContain(TOKEN);
   });
 
   const others: [ForgeConfig['kind'], RegExp, ForgeShape, string, string[]][] = [
-    ['gitlab', /^\/api\/v4\/projects\/acme%2Fapp\/statuses\/[0-9a-f]{40}$/, 'gitlabStatus', 'private-token', ['running', 'failed']],
-    ['gitea', /^\/api\/v1\/repos\/acme\/app\/statuses\/[0-9a-f]{40}$/, 'giteaStatus', 'authorization', ['pending', 'failure']],
+    [
+      'gitlab',
+      /^\/api\/v4\/projects\/acme%2Fapp\/statuses\/[0-9a-f]{40}$/,
+      'gitlabStatus',
+      'private-token',
+      ['running', 'failed'],
+    ],
+    [
+      'gitea',
+      /^\/api\/v1\/repos\/acme\/app\/statuses\/[0-9a-f]{40}$/,
+      'giteaStatus',
+      'authorization',
+      ['pending', 'failure'],
+    ],
   ];
   for (const [kind, pathRe, shape, authHeader, states] of others) {
     it(`${kind}: commit statuses as documented, and a note with the failure's reason`, async () => {
@@ -257,7 +310,9 @@ describe('history reporters on the event stream', () => {
       const rec = record(w, 2);
       await runRollout(w, rec, 'failed', 'instance web-1 unhealthy');
       await waitFor('two statuses', async () => (w.forge.calls.length >= 2 ? true : undefined));
-      await waitFor('no pending entries', async () => ((await pendingCount(w)) === 0 ? true : undefined));
+      await waitFor('no pending entries', async () =>
+        (await pendingCount(w)) === 0 ? true : undefined,
+      );
       expect(w.forge.calls).toHaveLength(2);
       for (const c of w.forge.calls) {
         expect(c.path).toMatch(pathRe);
@@ -286,7 +341,11 @@ describe('history reporters on the event stream', () => {
 
     // Every event was handled despite the failures: nothing stays pending, and the notes of both
     // rollouts (which need no forge) made it to the origin.
-    await waitFor('no pending entries', async () => ((await pendingCount(w)) === 0 ? true : undefined), 30_000);
+    await waitFor(
+      'no pending entries',
+      async () => ((await pendingCount(w)) === 0 ? true : undefined),
+      30_000,
+    );
     const log = await notesOnFreshClone(w);
     expect(log).toContain(first.id);
     expect(log).toContain(second.id);
@@ -305,7 +364,9 @@ describe('history reporters on the event stream', () => {
     const recs = [];
     for (let i = 0; i < 6; i++) recs.push(await runRollout(w, record(w, 10 + i), 'succeeded'));
     await waitFor('12 statuses', async () => (w.forge.calls.length >= 12 ? true : undefined));
-    await waitFor('no pending entries', async () => ((await pendingCount(w)) === 0 ? true : undefined));
+    await waitFor('no pending entries', async () =>
+      (await pendingCount(w)) === 0 ? true : undefined,
+    );
     expect(w.forge.calls).toHaveLength(12);
     const log = await notesOnFreshClone(w);
     for (const r of recs) expect(log).toContain(r.id);
@@ -317,18 +378,29 @@ describe('history reporters on the event stream', () => {
     const first = await w.start({ consumer: 'setup' });
     await first.stop();
     const rec = record(w, 20);
-    await runRollout(w, rec, 'succeeded');
+    await runRollout(w, rec, 'succeeded', 'done', false);
     const grabbed = (await w.redis.xreadgroup(
-      'GROUP', w.store.keys.reportersGroup(), 'dead', 'COUNT', 100,
-      'STREAMS', w.store.keys.events(), '>',
+      'GROUP',
+      w.store.keys.reportersGroup(),
+      'dead',
+      'COUNT',
+      100,
+      'STREAMS',
+      w.store.keys.events(),
+      '>',
     )) as [string, unknown[]][];
     expect(grabbed[0]?.[1].length).toBe(3);
     expect(await pendingCount(w)).toBe(3);
 
     await w.start({ consumer: 'survivor', claimIdleMs: 300 });
-    await waitFor('the claimed events reported', async () => (w.forge.calls.length >= 2 ? true : undefined));
-    await waitFor('no pending entries', async () => ((await pendingCount(w)) === 0 ? true : undefined));
-    expect(w.forge.calls.map((c) => (c.json as { state: string }).state)).toEqual(['pending', 'success']);
+    await waitFor('the claimed events reported', async () =>
+      w.forge.calls.length >= 1 ? true : undefined,
+    );
+    await waitFor('no pending entries', async () =>
+      (await pendingCount(w)) === 0 ? true : undefined,
+    );
+    // `created` was claimed after the rollout had ended: no stale pending over the final status.
+    expect(w.forge.calls.map((c) => (c.json as { state: string }).state)).toEqual(['success']);
     expect(await notesOnFreshClone(w)).toContain(rec.id);
   });
 
@@ -343,10 +415,16 @@ describe('history reporters on the event stream', () => {
       at: new Date().toISOString(),
     });
     await w.rollouts.appendEvents(rec, [
-      { at: Date.now(), kind: 'waiting-lock', text: 'waiting: production is locked by carol: release freeze' },
+      {
+        at: Date.now(),
+        kind: 'waiting-lock',
+        text: 'waiting: production is locked by carol: release freeze',
+      },
     ]);
     await waitFor('a status', async () => (w.forge.calls.length >= 1 ? true : undefined));
-    await waitFor('no pending entries', async () => ((await pendingCount(w)) === 0 ? true : undefined));
+    await waitFor('no pending entries', async () =>
+      (await pendingCount(w)) === 0 ? true : undefined,
+    );
     expect(w.forge.calls).toHaveLength(1);
     expect(w.forge.calls[0]?.json).toEqual({
       state: 'pending',

@@ -44,7 +44,10 @@ export interface KubeSimFaults {
   endWatches(): number;
   /** Forgets change history before `resourceVersion`: a watch from older versions gets 410 Gone. */
   expireBefore(resourceVersion: string | number): void;
-  /** Forgets all history (a watch from any version older than the current gets 410 Gone). */
+  /**
+   * Forgets all history: a watch from ANY resourceVersion handed out so far (the current one
+   * included) gets 410 Gone, as after an API server's watch-cache restart; clients must relist.
+   */
   compact(): void;
   /** The next `n` replace/patch requests on `resourcePlural` (e.g. 'replicasets') get 409 Conflict. */
   conflictNext(resourcePlural: string, n?: number): void;

@@ -41,7 +41,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     namespaced: true,
     statusSubresource: true,
     shortNames: ['svc'],
-    subresources: ['status'],
+    subresources: ['status', 'proxy'],
   },
   {
     plural: 'secrets',

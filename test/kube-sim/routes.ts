@@ -7,6 +7,7 @@ import { discovery } from './discovery.js';
 import type { DeleteOptions, Rest } from './rest.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { scaleOf } from './scale.js';
+import { pickEndpoint } from './service-proxy.js';
 import { badRequest, StatusError } from './status.js';
 import type { KObject, Pod, ReplicaSet } from './types.js';
 import type { WatchHub } from './watch.js';
@@ -68,7 +69,11 @@ function parseTarget(pathname: string): Target | undefined {
   const sub = rest[2];
   let port: string | undefined;
   let proxyPath: string | undefined;
-  if (sub === 'proxy' && name !== undefined) {
+  if (
+    sub === 'proxy' &&
+    name !== undefined &&
+    (def.plural === 'pods' || def.plural === 'services')
+  ) {
     [name, port] = name.split(':') as [string, string | undefined];
     const marker = `/${rest[1]}/proxy`;
     const at = pathname.indexOf(marker);
@@ -215,6 +220,10 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
       if (t.def.plural !== 'pods' || method !== 'GET') break;
       return sendLog(deps, res, rest.get(t.def, ns, name) as Pod, q);
     case 'proxy':
+      if (t.def.plural === 'services') {
+        const { pod, targetPort } = pickEndpoint(rest.store, rest.get(t.def, ns, name), t.port);
+        return deps.pods.proxy(pod, targetPort, `${t.proxyPath}${url.search}`, req, res);
+      }
       if (t.def.plural !== 'pods') break;
       return deps.pods.proxy(
         rest.get(t.def, ns, name) as Pod,

@@ -198,8 +198,14 @@ export class Store {
     this.history = this.history.filter((c) => c.rv > this.oldestRv);
   }
 
-  /** Forgets all history: only a watch from the current resourceVersion (or none) still works. */
+  /**
+   * Forgets all history, as an API server whose watch cache restarted: a watch from any
+   * resourceVersion handed out so far gets 410 Gone (clients must relist).
+   */
   compact(): void {
-    this.expireBefore(this.rv);
+    // A version of its own, so a list made after the compaction can start a watch again.
+    this.rv += 1;
+    this.oldestRv = this.rv;
+    this.history = [];
   }
 }

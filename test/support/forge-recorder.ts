@@ -115,7 +115,9 @@ export const FORGE_SHAPES = {
     additionalProperties: false,
     required: ['state'],
     properties: {
-      state: { enum: ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'] },
+      state: {
+        enum: ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'],
+      },
       target_url: str,
       log_url: str,
       description: { type: 'string', maxLength: 140 },

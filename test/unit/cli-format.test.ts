@@ -328,12 +328,12 @@ describe('history from rollouts (controllers without /api/history)', () => {
   ];
   it.each([
     [
-      'all, only the newest rollout to what serves is running',
+      'all: a succeeded rollout of what serves now is running',
       {},
       [
         ['r-3', true],
         ['r-2', false],
-        ['r-1', false],
+        ['r-1', true],
         ['r-0', false],
       ],
     ],
@@ -343,7 +343,7 @@ describe('history from rollouts (controllers without /api/history)', () => {
       { pr: 41 },
       [
         ['r-3', true],
-        ['r-1', false],
+        ['r-1', true],
       ],
     ],
     ['by SHA prefix', { sha: 'CCC' }, [['r-0', false]]],

@@ -16,10 +16,24 @@ const TOKEN = 'tok-123';
 const github: ForgeConfig = { kind: 'github', apiUrl: 'https://api.github.com/', token: TOKEN };
 const gitlab: ForgeConfig = { kind: 'gitlab', apiUrl: 'https://gitlab.example.com', token: TOKEN };
 const gitea: ForgeConfig = { kind: 'gitea', apiUrl: 'https://gitea.example.com', token: TOKEN };
-const STATES: ReportState[] = ['in_progress', 'frozen', 'succeeded', 'failed', 'aborted', 'superseded'];
+const STATES: ReportState[] = [
+  'in_progress',
+  'frozen',
+  'succeeded',
+  'failed',
+  'aborted',
+  'superseded',
+];
 
 function report(state: ReportState, description = 'deployed to production') {
-  return { sha: SHA, env: 'production', state, description, targetUrl: 'https://gantry.example.com/#/rollouts/r-1', ref: 'main' };
+  return {
+    sha: SHA,
+    env: 'production',
+    state,
+    description,
+    targetUrl: 'https://gantry.example.com/#/rollouts/r-1',
+    ref: 'main',
+  };
 }
 
 describe('commit status requests, per forge, as documented', () => {
@@ -192,7 +206,12 @@ describe('project of a repo', () => {
     ['without .git', github, 'https://github.com/acme/app', 'acme/app'],
     ['credentials are not part of it', github, 'https://x:tok@github.com/acme/app.git', 'acme/app'],
     ['GitLab subgroups', gitlab, 'https://gitlab.example.com/group/sub/app.git', 'group/sub/app'],
-    ['configured wins', { ...gitea, project: 'other/name' }, 'https://g.example.com/a/b.git', 'other/name'],
+    [
+      'configured wins',
+      { ...gitea, project: 'other/name' },
+      'https://g.example.com/a/b.git',
+      'other/name',
+    ],
   ];
   for (const [name, forge, url, want] of table) {
     it(name, () => expect(projectOf(forge, url)).toBe(want));

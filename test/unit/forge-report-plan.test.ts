@@ -4,6 +4,7 @@ import {
   outcomeText,
   planReport,
   rolloutLink,
+  type ReportContext,
   type ReportPlan,
 } from '../../src/history/report-plan.js';
 import type { RolloutRecord } from '../../src/store/records.js';
@@ -24,12 +25,12 @@ function rec(over: Partial<RolloutRecord> = {}): RolloutRecord {
 }
 
 describe('what each rollout event reports', () => {
-  const table: [string, string, Partial<RolloutRecord>, string | undefined, ReportPlan | null][] = [
+  const table: [string, string, Partial<RolloutRecord>, ReportContext, ReportPlan | null][] = [
     [
       'created: in progress, a deployment, "started"',
       'created',
       {},
-      undefined,
+      {},
       {
         status: { state: 'in_progress', description: 'deploying abcdef1 to production' },
         deployment: 'start',
@@ -41,26 +42,51 @@ describe('what each rollout event reports', () => {
       'created, delivered after the outcome: no status that would undo the final one',
       'created',
       { outcome: 'succeeded' },
-      undefined,
+      {},
       { note: false, notify: 'started' },
     ],
     [
       'waiting-lock: pending, frozen with the lock reason',
       'waiting-lock',
       {},
-      'release on Monday',
+      { lockReason: 'release on Monday' },
       {
         status: { state: 'frozen', description: 'deploy frozen: release on Monday' },
         deployment: 'update',
         note: false,
       },
     ],
-    ['waiting-lock after the end: nothing', 'waiting-lock', { outcome: 'aborted' }, 'x', null],
+    [
+      'waiting-lock after the lock was lifted: the reason from the event text',
+      'waiting-lock',
+      {},
+      { eventText: 'waiting: production is locked by carol: release freeze (until 2026-12-01)' },
+      {
+        status: {
+          state: 'frozen',
+          description: 'deploy frozen: release freeze (until 2026-12-01)',
+        },
+        deployment: 'update',
+        note: false,
+      },
+    ],
+    ['waiting-lock after the end: nothing', 'waiting-lock', { outcome: 'aborted' }, {}, null],
+    [
+      'superseded while frozen: the pending status is replaced, no note',
+      'outcome',
+      { outcome: 'superseded', reason: 'superseded by 123', plan: undefined },
+      { statusPosted: true },
+      {
+        status: { state: 'superseded', description: 'superseded: superseded by 123' },
+        note: false,
+        notify: 'superseded',
+      },
+    ],
     [
       'outcome succeeded: final status, deployment, note, notification',
       'outcome',
       { outcome: 'succeeded', reason: 'done' },
-      undefined,
+      {},
       {
         status: { state: 'succeeded', description: 'deployed to production' },
         deployment: 'finish',
@@ -72,7 +98,7 @@ describe('what each rollout event reports', () => {
       'outcome failed carries the reason',
       'outcome',
       { outcome: 'failed', reason: 'web-1 unhealthy' },
-      undefined,
+      {},
       {
         status: { state: 'failed', description: 'failed: web-1 unhealthy' },
         deployment: 'finish',
@@ -84,11 +110,11 @@ describe('what each rollout event reports', () => {
       'superseded before it started: nothing deployed, nothing to the forge or git',
       'outcome',
       { outcome: 'superseded', reason: 'superseded by 123', plan: undefined },
-      undefined,
+      {},
       { note: false, notify: 'superseded' },
     ],
-    ['other kinds: nothing', 'phase-changed', {}, undefined, null],
-    ['an outcome event without an outcome on record: nothing', 'outcome', {}, undefined, null],
+    ['other kinds: nothing', 'phase-changed', {}, {}, null],
+    ['an outcome event without an outcome on record: nothing', 'outcome', {}, {}, null],
   ];
   for (const [name, kind, over, lock, want] of table) {
     it(name, () => expect(planReport(kind, rec(over), lock)).toEqual(want));
@@ -109,7 +135,12 @@ describe('what each rollout event reports', () => {
   });
 
   it('a notice of a start carries no reason', () => {
-    const n = noticeOf(rec({ reason: 'x', outcome: undefined }), 'started', 'http://g', new Date(0));
+    const n = noticeOf(
+      rec({ reason: 'x', outcome: undefined }),
+      'started',
+      'http://g',
+      new Date(0),
+    );
     expect(n.rollout).not.toHaveProperty('reason');
     expect(n.commit).toBeUndefined();
   });

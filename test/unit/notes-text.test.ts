@@ -45,7 +45,12 @@ describe('note lines', () => {
     ],
     [
       'an automatic rollback by poll',
-      { kind: 'auto-rollback', trigger: { kind: 'poll' }, outcome: 'aborted', reason: 'aborted by bob' },
+      {
+        kind: 'auto-rollback',
+        trigger: { kind: 'poll' },
+        outcome: 'aborted',
+        reason: 'aborted by bob',
+      },
       'production: aborted 2026-11-23T15:04:05Z rollout r-0001 (automatic rollback by poll) image sha256:ab12ab12ab12 — aborted by bob',
     ],
     [
@@ -70,9 +75,9 @@ describe('note lines', () => {
   });
 
   it('names who triggered', () => {
-    expect(triggerText({ kind: 'webhook', provider: 'gitlab', deliveryId: 'x', actor: 'eve' })).toBe(
-      'eve (webhook gitlab)',
-    );
+    expect(
+      triggerText({ kind: 'webhook', provider: 'gitlab', deliveryId: 'x', actor: 'eve' }),
+    ).toBe('eve (webhook gitlab)');
   });
 });
 
@@ -91,7 +96,9 @@ describe('merging notes', () => {
   it('is a union: nothing from either side is lost, whatever the order', () => {
     const a = 'x\ny\n';
     const b = 'z\ny\nw\n';
-    expect(new Set(noteLines(mergeNoteTexts(a, b)))).toEqual(new Set(noteLines(mergeNoteTexts(b, a))));
+    expect(new Set(noteLines(mergeNoteTexts(a, b)))).toEqual(
+      new Set(noteLines(mergeNoteTexts(b, a))),
+    );
     expect(new Set(noteLines(mergeNoteTexts(a, b)))).toEqual(new Set(['x', 'y', 'z', 'w']));
   });
 

@@ -100,14 +100,26 @@ describe('signed JSON webhook', () => {
 
   it('a receiver verifies the signature with its secret, and refuses tampering and replay', () => {
     const req = notificationRequest(cfg, notice('started'), { nowSeconds: now, deliveryId: 'x' });
-    const h = { signature: req.headers[SIGNATURE_HEADER], timestamp: req.headers[TIMESTAMP_HEADER] };
+    const h = {
+      signature: req.headers[SIGNATURE_HEADER],
+      timestamp: req.headers[TIMESTAMP_HEADER],
+    };
     const body = req.body ?? '';
     expect(verifyWebhookSignature(cfg.secret!, h, body, now + 10)).toBe(true);
     expect(verifyWebhookSignature('another-secret', h, body, now)).toBe(false);
     expect(verifyWebhookSignature(cfg.secret!, h, body.replace('hello', 'hellp'), now)).toBe(false);
-    expect(verifyWebhookSignature(cfg.secret!, { ...h, timestamp: String(now - 1) }, body, now)).toBe(false);
+    expect(
+      verifyWebhookSignature(cfg.secret!, { ...h, timestamp: String(now - 1) }, body, now),
+    ).toBe(false);
     expect(verifyWebhookSignature(cfg.secret!, h, body, now + 3600)).toBe(false);
-    expect(verifyWebhookSignature(cfg.secret!, { signature: undefined, timestamp: h.timestamp }, body, now)).toBe(false);
+    expect(
+      verifyWebhookSignature(
+        cfg.secret!,
+        { signature: undefined, timestamp: h.timestamp },
+        body,
+        now,
+      ),
+    ).toBe(false);
   });
 
   it('the signature is HMAC-SHA256 over "<timestamp>.<body>"', () => {
@@ -154,7 +166,11 @@ describe('Slack-compatible message', () => {
   }
 
   it('posts {text, blocks} to the incoming-webhook URL', () => {
-    const cfg: NotificationConfig = { name: 's', kind: 'slack', url: 'https://hooks.slack.test/T/B/X' };
+    const cfg: NotificationConfig = {
+      name: 's',
+      kind: 'slack',
+      url: 'https://hooks.slack.test/T/B/X',
+    };
     const req = notificationRequest(cfg, notice('started'), { nowSeconds: 1, deliveryId: 'x' });
     const body = JSON.parse(req.body ?? '') as { text: string; blocks: unknown[] };
     expect(body.text).toBe(slackText(notice('started')));
@@ -184,8 +200,20 @@ describe('configuration of forges and notifications', () => {
       token: 't0k',
     });
     expect(cfg.notifications).toEqual([
-      { name: 'chat', kind: 'slack', url: 'https://hooks.slack.test/x', environments: ['production'], secret: undefined },
-      { name: 'audit', kind: 'webhook', url: 'https://audit.example.com/', events: ['failed'], secret: 'sec' },
+      {
+        name: 'chat',
+        kind: 'slack',
+        url: 'https://hooks.slack.test/x',
+        environments: ['production'],
+        secret: undefined,
+      },
+      {
+        name: 'audit',
+        kind: 'webhook',
+        url: 'https://audit.example.com/',
+        events: ['failed'],
+        secret: 'sec',
+      },
     ]);
   });
 
@@ -195,10 +223,30 @@ describe('configuration of forges and notifications', () => {
   });
 
   const bad: [string, string, NodeJS.ProcessEnv, RegExp][] = [
-    ['an unset token variable', text, { AUDIT_SECRET: 's' }, /forge\.tokenEnv names FORGE_TOKEN, which is not set/],
-    ['an unset secret variable', text, { FORGE_TOKEN: 't' }, /secretEnv names AUDIT_SECRET, which is not set/],
-    ['an unknown forge', text.replace('kind: github', 'kind: bitbucket'), { FORGE_TOKEN: 't', AUDIT_SECRET: 's' }, /kind/],
-    ['an unknown event', text.replace('[failed]', '[exploded]'), { FORGE_TOKEN: 't', AUDIT_SECRET: 's' }, /events/],
+    [
+      'an unset token variable',
+      text,
+      { AUDIT_SECRET: 's' },
+      /forge\.tokenEnv names FORGE_TOKEN, which is not set/,
+    ],
+    [
+      'an unset secret variable',
+      text,
+      { FORGE_TOKEN: 't' },
+      /secretEnv names AUDIT_SECRET, which is not set/,
+    ],
+    [
+      'an unknown forge',
+      text.replace('kind: github', 'kind: bitbucket'),
+      { FORGE_TOKEN: 't', AUDIT_SECRET: 's' },
+      /kind/,
+    ],
+    [
+      'an unknown event',
+      text.replace('[failed]', '[exploded]'),
+      { FORGE_TOKEN: 't', AUDIT_SECRET: 's' },
+      /events/,
+    ],
   ];
   for (const [name, t, env, want] of bad) {
     it(`refuses ${name}`, () => {

@@ -76,20 +76,21 @@ export async function rollback(
   cmd: { app: string; to?: string | undefined; env?: string | undefined },
 ): Promise<ExitCode> {
   const client = ctx.client();
-  if (!ctx.common.json) {
-    // Only informative: if the preview cannot be had, the rollback itself says why.
-    const preview = await api<Preview>(
-      client,
-      withQuery(appPath(cmd.app, '/rollback-preview'), { env: cmd.env, to: cmd.to }),
-    ).catch(() => undefined);
-    if (preview) for (const l of previewLines(cmd.app, preview)) ctx.out(l);
-  }
+  // Read before the rollback (it changes what runs), shown only once the rollback is accepted;
+  // informative only: when it cannot be had, the rollback itself says why.
+  const preview = ctx.common.json
+    ? undefined
+    : await api<Preview>(
+        client,
+        withQuery(appPath(cmd.app, '/rollback-preview'), { env: cmd.env, to: cmd.to }),
+      ).catch(() => undefined);
   const res = await api<{ rolloutId: string; env: string; from?: string; to: string }>(
     client,
     appPath(cmd.app, '/rollback'),
     post({ env: cmd.env, to: cmd.to }),
   );
   if (!ctx.common.json) {
+    if (preview) for (const l of previewLines(cmd.app, preview)) ctx.out(l);
     ctx.out(
       `rolling back ${cmd.app}/${res.env} ${short(res.from)} → ${short(res.to)}: rollout ${res.rolloutId}`,
     );

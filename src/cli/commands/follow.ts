@@ -18,10 +18,24 @@ export async function followToOutcome(
     else ctx.out(rolloutId);
     return EXIT.ok;
   }
-  const view = await followRolloutById(ctx.client(), rolloutId, {
-    display: ctx.display(),
-    queued: how.queued,
-  });
-  if (ctx.common.json) printJson(ctx, view);
-  return exitCodeFor(view);
+  const display = ctx.display();
+  // Ctrl-C stops following, not the rollout: say so, and how to pick it up again.
+  const interrupted = () => {
+    display.done();
+    process.stderr.write(
+      `stopped following; ${rolloutId} carries on (gantry rollout ${rolloutId} --follow)\n`,
+    );
+    process.exit(EXIT.interrupted);
+  };
+  process.once('SIGINT', interrupted);
+  try {
+    const view = await followRolloutById(ctx.client(), rolloutId, {
+      display,
+      queued: how.queued,
+    });
+    if (ctx.common.json) printJson(ctx, view);
+    return exitCodeFor(view);
+  } finally {
+    process.off('SIGINT', interrupted);
+  }
 }

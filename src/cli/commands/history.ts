@@ -61,9 +61,9 @@ async function historyFromRollouts(
 }
 
 /**
- * History entries from rollouts, the environments' current revisions and the commits. A rollout
- * is `running` when it is the newest succeeded rollout of its environment to what serves now.
- * Pure (exported for tests).
+ * History entries from rollouts, the environments' current revisions and the commits. As
+ * /api/history says it, a rollout is `running` when it succeeded and its revision still serves
+ * its environment. Pure (exported for tests).
  */
 export function joinHistory(
   rollouts: readonly RolloutView[],
@@ -72,13 +72,8 @@ export function joinHistory(
   q: HistoryQuery,
 ): HistoryEntry[] {
   const commits = new Map(revisions.map((r) => [r.sha, r.commit]));
-  const runningIds = new Set<string>();
-  for (const env of environments) {
-    const newest = rollouts.find(
-      (r) => r.env === env.env && r.outcome === 'succeeded' && r.to.sha === env.current?.sha,
-    );
-    if (newest) runningIds.add(newest.id);
-  }
+  const serving = new Map(environments.map((e) => [e.env, e.current?.sha]));
+  const running = (r: RolloutView) => r.outcome === 'succeeded' && serving.get(r.env) === r.to.sha;
   const entries = rollouts.map((r): HistoryEntry => {
     const c = commits.get(r.to.sha);
     const commit = c
@@ -95,7 +90,7 @@ export function joinHistory(
             prNumber: r.commit.prNumber,
           }
         : undefined;
-    return { ...r, commit, running: runningIds.has(r.id) };
+    return { ...r, commit, running: running(r) };
   });
   return entries
     .filter((e) => q.pr === undefined || (e.pr?.number ?? e.commit?.prNumber) === q.pr)

@@ -18,12 +18,7 @@ import {
 export type GithubStatusState = 'pending' | 'success' | 'failure' | 'error';
 /** States of `POST /repos/{owner}/{repo}/deployments/{id}/statuses`. */
 export type GithubDeploymentState =
-  | 'queued'
-  | 'in_progress'
-  | 'success'
-  | 'failure'
-  | 'error'
-  | 'inactive';
+  'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 /**
  * GitHub's commit statuses have no neutral state: a superseded rollout (never deployed, a newer
@@ -119,7 +114,12 @@ export function githubDeploymentStatus(
   forge: ForgeConfig,
   project: string,
   deploymentId: number,
-  s: { state: ReportState; logUrl: string; description: string; environmentUrl?: string | undefined },
+  s: {
+    state: ReportState;
+    logUrl: string;
+    description: string;
+    environmentUrl?: string | undefined;
+  },
 ): OutgoingRequest {
   return {
     method: 'POST',

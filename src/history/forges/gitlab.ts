@@ -4,7 +4,13 @@
  */
 import type { ForgeConfig } from '../../config/controller-config.js';
 import type { OutgoingRequest } from '../outgoing.js';
-import { apiBase, description, statusContext, type ReportState, type StatusReport } from './report.js';
+import {
+  apiBase,
+  description,
+  statusContext,
+  type ReportState,
+  type StatusReport,
+} from './report.js';
 
 /** States GitLab accepts for an external commit status. */
 export type GitlabStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';

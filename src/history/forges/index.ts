@@ -7,11 +7,7 @@ import { gitlabStatus } from './gitlab.js';
 import type { StatusReport } from './report.js';
 
 export { projectOf, statusContext, type ReportState, type StatusReport } from './report.js';
-export {
-  githubCreateDeployment,
-  githubDeploymentId,
-  githubDeploymentStatus,
-} from './github.js';
+export { githubCreateDeployment, githubDeploymentId, githubDeploymentStatus } from './github.js';
 
 /** The commit-status request for `forge`. */
 export function statusRequest(

@@ -6,12 +6,7 @@ import type { ForgeConfig } from '../../config/controller-config.js';
 
 /** Where a rollout of one commit to one environment stands, as reported to a forge. */
 export type ReportState =
-  | 'in_progress'
-  | 'frozen'
-  | 'succeeded'
-  | 'failed'
-  | 'aborted'
-  | 'superseded';
+  'in_progress' | 'frozen' | 'succeeded' | 'failed' | 'aborted' | 'superseded';
 
 /** A commit status: one per commit and environment (`gantry/<env>`), updated as the rollout moves. */
 export interface StatusReport {
@@ -56,7 +51,10 @@ export function projectOf(forge: ForgeConfig, repoUrl: string): string {
   } catch {
     p = repoUrl;
   }
-  return p.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/, '');
+  return p
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
 }
 
 /** `owner/repo` split for forges whose paths take them separately; both parts URL-encoded. */

@@ -187,8 +187,16 @@ function timeoutError(ms: number): Error {
 export function proxyFailure(res: { body: string; contentType: string }): string | undefined {
   if (!res.contentType.includes('application/json')) return undefined;
   try {
-    const parsed = JSON.parse(res.body) as { kind?: unknown; apiVersion?: unknown; message?: unknown };
-    if (parsed.kind === 'Status' && parsed.apiVersion === 'v1' && typeof parsed.message === 'string') {
+    const parsed = JSON.parse(res.body) as {
+      kind?: unknown;
+      apiVersion?: unknown;
+      message?: unknown;
+    };
+    if (
+      parsed.kind === 'Status' &&
+      parsed.apiVersion === 'v1' &&
+      typeof parsed.message === 'string'
+    ) {
       return parsed.message;
     }
   } catch {

@@ -31,11 +31,12 @@ import { secretManifest } from './manifests.js';
 import { ANNOTATION, LABEL, MANAGED_BY, replicaSetName, secretName } from './names.js';
 import {
   LOWEST_DELETION_COST,
+  pairUnclaimed,
   podEvidence,
   podInstance,
   podReadiness,
 } from './pod-instance.js';
-import { addSlot, deleteIfEmpty, removeSlot } from './replica-sets.js';
+import { addSlot, deleteIfEmpty, removeSlot, slotsOf } from './replica-sets.js';
 import { WatchCache } from './watch-cache.js';
 
 /** How long `start` waits for the ReplicaSet controller to make the slot's pod. */
@@ -74,7 +75,8 @@ export class KubernetesRuntime implements Runtime {
       kc: opts.kc,
       path: `/apis/apps/v1/namespaces/${ns}/replicasets`,
       labelSelector: selector,
-      list: () => this.kube.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selector }),
+      list: () =>
+        this.kube.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selector }),
       what: 'replicasets',
       log: opts.log,
     });
@@ -125,8 +127,9 @@ export class KubernetesRuntime implements Runtime {
 
   async list(filter: InstanceFilter): Promise<Instance[]> {
     const pods = await this.pods.items();
+    const pairs = pairings(pods, await this.replicaSets.items());
     return pods
-      .map((p) => podInstance(p, this.opts.namespace))
+      .map((p) => podInstance(p, this.opts.namespace, pairs.get(p.metadata?.name ?? '')))
       .filter(
         (i): i is Instance =>
           i !== undefined &&
@@ -214,10 +217,17 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  /** The pod claimed for a slot of an app environment, if any and not being deleted. */
+  /** The pod labelled for a slot of an app environment, if any and not being deleted. */
   private async claimedPod(app: string, env: string, slot: string): Promise<Instance | undefined> {
-    const all = await this.list({ app, env });
-    return all.find((i) => i.slot === slot && i.state !== 'removing');
+    const pods = await this.pods.items();
+    const pod = pods.find(
+      (p) =>
+        p.metadata?.labels?.[LABEL.app] === app &&
+        p.metadata.labels[LABEL.env] === env &&
+        p.metadata.labels[LABEL.slot] === slot &&
+        !p.metadata.deletionTimestamp,
+    );
+    return pod === undefined ? undefined : podInstance(pod, this.opts.namespace);
   }
 
   /** Claims a fresh pod of the slot's ReplicaSet for the slot, waiting for one to appear. */
@@ -226,22 +236,33 @@ export class KubernetesRuntime implements Runtime {
     for (;;) {
       const mine = await this.claimedPod(spec.app, spec.env, spec.slot);
       if (mine !== undefined) return mine;
-      const free = await this.pods.until((pods) => {
-        const candidates = pods.filter((p) => isFree(p, spec));
-        return candidates.length > 0 ? candidates : undefined;
-      }, Math.max(0, deadline - Date.now()));
+      const free = await this.pods.until(
+        (pods) => {
+          const candidates = pods.filter((p) => isFree(p, spec));
+          return candidates.length > 0 ? candidates : undefined;
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       if (free === undefined) {
         throw new GantryError(
           'GANTRY_ERR_KUBERNETES_UNAVAILABLE',
           `no pod of ${replicaSetName(spec.app, spec.env, spec.revision)} appeared for slot ${spec.slot} within ${CLAIM_TIMEOUT_MS / 1000}s (quota, or the ReplicaSet controller is not running?)`,
         );
       }
-      for (const pod of free) {
+      // The pod `list` already shows in this slot first, so an instance keeps its id.
+      const pairs = pairings(this.pods.snapshot(), this.replicaSets.snapshot());
+      const ordered = [...free].sort(
+        (a, b) =>
+          Number(pairs.get(b.metadata?.name ?? '') === spec.slot) -
+          Number(pairs.get(a.metadata?.name ?? '') === spec.slot),
+      );
+      for (const pod of ordered) {
         if (await this.label(pod, spec)) break;
       }
       // The claim is a write: wait until the cache has seen it before answering.
       const seen = await this.pods.until(
-        (pods) => pods.find((p) => p.metadata?.labels?.[LABEL.slot] === spec.slot && sameEnv(p, spec)),
+        (pods) =>
+          pods.find((p) => p.metadata?.labels?.[LABEL.slot] === spec.slot && sameEnv(p, spec)),
         5_000,
       );
       if (seen !== undefined) {
@@ -326,7 +347,8 @@ export class KubernetesRuntime implements Runtime {
       if (ours && !pod.metadata?.deletionTimestamp) await this.markCheapest(instance.name);
       // The slot leaves the ReplicaSet even when its pod is already gone (deleted by hand).
       const empty = await removeSlot(this.kube, rsName, instance.slot);
-      if (ours && !pod.metadata?.deletionTimestamp) await this.deletePod(instance.name, graceSeconds);
+      if (ours && !pod.metadata?.deletionTimestamp)
+        await this.deletePod(instance.name, graceSeconds);
       if (empty) await deleteIfEmpty(this.kube, rsName);
     });
     await this.pods.until(
@@ -403,6 +425,21 @@ export class KubernetesRuntime implements Runtime {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     }
   }
+}
+
+/** Pod name → slot for the unclaimed pods of every ReplicaSet (see `pairUnclaimed`). */
+function pairings(
+  pods: readonly V1Pod[],
+  replicaSets: readonly V1ReplicaSet[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const rs of replicaSets) {
+    const selector = Object.entries(rs.spec?.selector.matchLabels ?? {});
+    if (selector.length === 0) continue;
+    const mine = pods.filter((p) => selector.every(([k, v]) => p.metadata?.labels?.[k] === v));
+    for (const [pod, slot] of pairUnclaimed(slotsOf(rs), mine)) out.set(pod, slot);
+  }
+  return out;
 }
 
 function sameEnv(pod: V1Pod, spec: InstanceSpec): boolean {

@@ -126,6 +126,9 @@ export function replicaSetManifest(
             },
           ],
           restartPolicy: 'Always',
+          // The pause container becomes PID 1, as Docker's init does on the Docker target: a server
+          // that would run as PID 1 itself ignores SIGTERM, and every stop would wait out the grace.
+          shareProcessNamespace: true,
           terminationGracePeriodSeconds: spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS,
           // The app gets no API credentials and no service-link variables it did not ask for.
           automountServiceAccountToken: false,

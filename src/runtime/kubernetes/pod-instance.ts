@@ -68,15 +68,19 @@ export function podState(pod: V1Pod): InstanceState {
 }
 
 /**
- * The instance a pod is, or undefined when it is not Gantry's or not claimed for a slot yet (the
- * ReplicaSet controller made it a moment ago; `start` claims it).
+ * The instance a pod is, or undefined when it is not Gantry's or holds no slot: neither claimed
+ * (label) nor paired with one of its ReplicaSet's unclaimed slots (`unclaimedSlot`).
  */
-export function podInstance(pod: V1Pod, host: string): Instance | undefined {
+export function podInstance(
+  pod: V1Pod,
+  host: string,
+  unclaimedSlot?: string,
+): Instance | undefined {
   if (!isManagedPod(pod)) return undefined;
   const labels = pod.metadata?.labels ?? {};
   const app = labels[LABEL.app];
   const env = labels[LABEL.env];
-  const slot = labels[LABEL.slot];
+  const slot = labels[LABEL.slot] ?? unclaimedSlot;
   const name = pod.metadata?.name;
   if (app === undefined || env === undefined || slot === undefined || name === undefined) {
     return undefined;
@@ -152,7 +156,9 @@ export function podEvidence(pod: V1Pod, events: readonly CoreV1Event[] = []): st
 }
 
 function eventTime(e: CoreV1Event): number | undefined {
-  return timeOf(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp);
+  return timeOf(
+    e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp,
+  );
 }
 
 function oneLine(s: string, max = 300): string {
@@ -166,4 +172,37 @@ export const LOWEST_DELETION_COST = String(-2147483648);
 /** Whether the pod was marked for scale-down by `stop`. */
 export function isMarkedForDeletion(pod: V1Pod): boolean {
   return pod.metadata?.annotations?.[ANNOTATION.deletionCost] === LOWEST_DELETION_COST;
+}
+
+/**
+ * Pairs a ReplicaSet's slots that no pod holds yet with its pods that hold none, both in a fixed
+ * order (slots sorted; pods oldest first, then by name). A controller that died between scaling a
+ * ReplicaSet up and claiming the pod leaves such a pair: listing it keeps the pod visible (so it
+ * can be adopted or stopped), and `start` claims the pod this pairing names. Pure.
+ */
+export function pairUnclaimed(
+  slots: readonly string[],
+  pods: readonly V1Pod[],
+): Map<string, string> {
+  const held = new Set(pods.map((p) => p.metadata?.labels?.[LABEL.slot]).filter(Boolean));
+  const free = [...new Set(slots)].filter((s) => !held.has(s)).sort();
+  const loose = pods
+    .filter(
+      (p) =>
+        p.metadata?.labels?.[LABEL.slot] === undefined &&
+        !p.metadata?.deletionTimestamp &&
+        !isMarkedForDeletion(p),
+    )
+    .sort(
+      (a, b) =>
+        (timeOf(a.metadata?.creationTimestamp) ?? 0) -
+          (timeOf(b.metadata?.creationTimestamp) ?? 0) ||
+        (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
+    );
+  const out = new Map<string, string>();
+  loose.forEach((p, i) => {
+    const slot = free[i];
+    if (slot !== undefined && p.metadata?.name) out.set(p.metadata.name, slot);
+  });
+  return out;
 }

@@ -58,7 +58,8 @@ export class KubernetesServiceEdge implements Edge {
         );
       }
     } catch (e) {
-      if (statusOf(e) !== 404) throw kubeError(e, `ensure service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
+      if (statusOf(e) !== 404)
+        throw kubeError(e, `ensure service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
       try {
         await kube.core.createNamespacedService({ namespace: kube.namespace, body });
       } catch (e2) {
@@ -87,7 +88,9 @@ export class KubernetesServiceEdge implements Edge {
       const routed = routedPods(now, routeId).map((p) => p.metadata?.name ?? '');
       const live = new Set(now.map((p) => p.metadata?.name ?? ''));
       const want = [...wanted].filter((n) => live.has(n));
-      return routed.length === want.length && want.every((n) => routed.includes(n)) ? true : undefined;
+      return routed.length === want.length && want.every((n) => routed.includes(n))
+        ? true
+        : undefined;
     }, SEEN_TIMEOUT_MS);
     if (seen === undefined) {
       throw new GantryError(
@@ -109,7 +112,11 @@ export class KubernetesServiceEdge implements Edge {
    * change to propagate (endpoints controller, kube-proxy), then the pod's own termination grace
    * period lets requests already running finish after SIGTERM.
    */
-  async drain(_routeId: RouteId, _upstream: Upstream, opts: { timeoutMs: number }): Promise<DrainResult> {
+  async drain(
+    _routeId: RouteId,
+    _upstream: Upstream,
+    opts: { timeoutMs: number },
+  ): Promise<DrainResult> {
     const waitedMs = Math.min(this.opts.drainMs ?? DEFAULT_DRAIN_MS, Math.max(0, opts.timeoutMs));
     await sleep(waitedMs);
     return { drained: true, inFlight: 0, waitedMs };
@@ -130,7 +137,8 @@ export class KubernetesServiceEdge implements Edge {
         namespace: this.opts.kube.namespace,
       });
     } catch (e) {
-      if (statusOf(e) !== 404) throw kubeError(e, `delete service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
+      if (statusOf(e) !== 404)
+        throw kubeError(e, `delete service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
     }
   }
 

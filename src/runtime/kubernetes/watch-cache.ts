@@ -37,6 +37,8 @@ export class WatchCache<T extends KubernetesObject> {
   private lastError: string | undefined;
   /** Counts (re)connects: tests and logs see the watch come back after a drop. */
   connects = 0;
+  /** Counts full lists: the first one, and one after each 410 Gone. */
+  lists = 0;
 
   constructor(private readonly opts: WatchCacheOptions<T>) {
     this.lw = new ListWatch<T>(
@@ -45,6 +47,7 @@ export class WatchCache<T extends KubernetesObject> {
       // Every list (the first one, and each after a 410) marks the cache trusted again.
       async () => {
         const list = await opts.list();
+        this.lists++;
         this.synced = true;
         this.restartMs = RESTART_MIN_MS;
         this.lastError = undefined;
@@ -54,7 +57,11 @@ export class WatchCache<T extends KubernetesObject> {
       false,
       opts.labelSelector,
     );
-    const changed = (): void => this.notify();
+    const changed = (): void => {
+      // Events arriving means the watch is healthy again: the next failure starts a fresh backoff.
+      this.restartMs = RESTART_MIN_MS;
+      this.notify();
+    };
     this.lw.on('add', changed);
     this.lw.on('update', changed);
     this.lw.on('delete', changed);
@@ -98,7 +105,10 @@ export class WatchCache<T extends KubernetesObject> {
    * Resolves with `pick(objects)` once it is not undefined (checked now and after every change),
    * or undefined after `timeoutMs`.
    */
-  async until<R>(pick: (items: readonly T[]) => R | undefined, timeoutMs: number): Promise<R | undefined> {
+  async until<R>(
+    pick: (items: readonly T[]) => R | undefined,
+    timeoutMs: number,
+  ): Promise<R | undefined> {
     await this.ready();
     const deadline = Date.now() + timeoutMs;
     for (;;) {

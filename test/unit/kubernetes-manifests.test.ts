@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import {
+  containerEnv,
+  readinessProbe,
+  replicaSetManifest,
+  resources,
+  secretManifest,
+  serviceManifest,
+} from '../../src/runtime/kubernetes/manifests.js';
+import {
+  dnsName,
+  formatSlots,
+  parseSlots,
+  replicaSetName,
+  selectorOf,
+} from '../../src/runtime/kubernetes/names.js';
+import type { InstanceSpec } from '../../src/runtime/runtime.js';
+
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+const IMAGE = `127.0.0.1:5000/hello@sha256:${'a'.repeat(64)}`;
+
+function spec(over: Partial<InstanceSpec> = {}): InstanceSpec {
+  return {
+    app: 'hello',
+    env: 'production',
+    revision: SHA,
+    rolloutId: 'r-1',
+    slot: 's0',
+    image: IMAGE,
+    port: 8080,
+    vars: { GREETING: 'hi', PORT: '9999' },
+    secrets: { API_TOKEN: 'never-in-a-manifest-3f9a' },
+    host: 'gantry',
+    readiness: { check: { kind: 'http', path: '/healthz' }, intervalMs: 1500, timeoutMs: 800 },
+    ...over,
+  };
+}
+
+describe('Kubernetes names', () => {
+  it.each([
+    [['gantry', 'hello', 'production'], 'gantry-hello-production'],
+    [['gantry', 'Hello_App', 'prod'], /^gantry-hello-app-prod-[0-9a-f]{8}$/],
+    [['gantry', 'x'.repeat(80)], /^gantry-x{40,47}-[0-9a-f]{8}$/],
+  ] as const)('dnsName(%j) is a DNS-1123 label', (parts, want) => {
+    const name = dnsName(...parts);
+    if (typeof want === 'string') expect(name).toBe(want);
+    else expect(name).toMatch(want);
+    expect(name.length).toBeLessThanOrEqual(63);
+    expect(name).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
+  });
+
+  it('names a ReplicaSet per app, environment and revision', () => {
+    expect(replicaSetName('hello', 'production', SHA)).toBe('gantry-hello-production-0123456789ab');
+    expect(replicaSetName('hello', 'production', SHA)).not.toBe(
+      replicaSetName('hello', 'staging', SHA),
+    );
+  });
+
+  it.each([
+    [undefined, []],
+    ['', []],
+    ['s1,s0,s1', ['s0', 's1']],
+    ['a,,b', ['a', 'b']],
+  ])('parses the slots annotation %j', (raw, want) => {
+    expect(parseSlots(raw)).toEqual(want);
+  });
+
+  it('formats slots sorted and unique', () => {
+    expect(formatSlots(['b', 'a', 'b'])).toBe('a,b');
+  });
+
+  it('selects an app, or an app environment, of Gantry-managed objects', () => {
+    expect(selectorOf({ app: 'hello' })).toBe(
+      'app.kubernetes.io/managed-by=gantry,gantry.dev/app=hello',
+    );
+    expect(selectorOf({ app: 'hello', env: 'prod' })).toContain(',gantry.dev/env=prod');
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  it('builds the ReplicaSet of a revision: labels, selector, slots, image by digest', () => {
+    const rs = replicaSetManifest(spec(), 'gantry', ['s1', 's0']);
+    const labels = {
+      'app.kubernetes.io/managed-by': 'gantry',
+      'gantry.dev/app': 'hello',
+      'gantry.dev/env': 'production',
+      'gantry.dev/revision': SHA,
+    };
+    expect(rs.metadata).toMatchObject({
+      name: 'gantry-hello-production-0123456789ab',
+      namespace: 'gantry',
+      labels,
+      annotations: { 'gantry.dev/slots': 's0,s1', 'gantry.dev/image': IMAGE },
+    });
+    expect(rs.spec?.replicas).toBe(2);
+    expect(rs.spec?.selector.matchLabels).toEqual(labels);
+    expect(rs.spec?.template?.metadata?.labels).toEqual(labels);
+    const pod = rs.spec?.template?.spec;
+    expect(pod).toMatchObject({
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 10,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      shareProcessNamespace: true,
+    });
+    expect(pod?.containers).toHaveLength(1);
+    expect(pod?.containers[0]).toMatchObject({
+      name: 'app',
+      image: IMAGE,
+      ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+    });
+  });
+
+  it('never puts a secret value in the ReplicaSet: secrets are references to the Secret', () => {
+    const rs = replicaSetManifest(spec(), 'gantry', ['s0']);
+    expect(JSON.stringify(rs)).not.toContain('never-in-a-manifest-3f9a');
+    const env = rs.spec?.template?.spec?.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'API_TOKEN')).toEqual({
+      name: 'API_TOKEN',
+      valueFrom: { secretKeyRef: { name: 'gantry-hello-production', key: 'API_TOKEN' } },
+    });
+    const secret = secretManifest(spec(), 'gantry');
+    expect(secret.metadata?.name).toBe('gantry-hello-production');
+    expect(secret.stringData).toEqual({ API_TOKEN: 'never-in-a-manifest-3f9a' });
+  });
+
+  it('layers the environment like Docker: PORT < vars < secrets < GANTRY_*, sorted', () => {
+    const env = containerEnv(
+      spec({ vars: { PORT: '1', A: 'x', GANTRY_APP: 'spoofed' }, secrets: { A: 's' } }),
+    );
+    expect(env.map((e) => e.name)).toEqual([
+      'A',
+      'GANTRY_APP',
+      'GANTRY_ENV',
+      'GANTRY_POD',
+      'GANTRY_REVISION',
+      'PORT',
+    ]);
+    expect(env.find((e) => e.name === 'PORT')?.value).toBe('1');
+    expect(env.find((e) => e.name === 'A')?.valueFrom?.secretKeyRef?.key).toBe('A');
+    expect(env.find((e) => e.name === 'GANTRY_APP')?.value).toBe('hello');
+    expect(env.find((e) => e.name === 'GANTRY_POD')?.valueFrom?.fieldRef?.fieldPath).toBe(
+      'metadata.name',
+    );
+  });
+
+  it.each([
+    [{ kind: 'http', path: '/healthz' } as const, { httpGet: { path: '/healthz', port: 'http' } }],
+    [{ kind: 'tcp' } as const, { tcpSocket: { port: 'http' } }],
+    [
+      { kind: 'exec', command: ['/bin/check', '--quick'] } as const,
+      { exec: { command: ['/bin/check', '--quick'] } },
+    ],
+  ])('makes the readiness probe from a %j health check', (check, want) => {
+    const probe = readinessProbe(spec({ readiness: { check, intervalMs: 1500, timeoutMs: 800 } }));
+    expect(probe).toEqual({
+      ...want,
+      periodSeconds: 2,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 1,
+    });
+  });
+
+  it('has no readiness probe without a health check', () => {
+    expect(readinessProbe(spec({ readiness: undefined }))).toBeUndefined();
+  });
+
+  it.each([
+    [undefined, undefined, undefined],
+    [0.5, undefined, { cpu: '500m' }],
+    [2, 268435456, { cpu: '2000m', memory: '268435456' }],
+  ])('sets resources cpu=%j memory=%j as equal requests and limits', (cpu, memoryBytes, want) => {
+    const r = resources(spec({ cpu, memoryBytes }));
+    expect(r).toEqual(want === undefined ? undefined : { limits: want, requests: want });
+  });
+
+  it('builds a route Service that selects the routed pods on the named port', () => {
+    const svc = serviceManifest({ id: 'hello-production', port: 80 }, 'gantry');
+    expect(svc.metadata?.name).toBe('gantry-hello-production');
+    expect(svc.spec).toEqual({
+      type: 'ClusterIP',
+      selector: {
+        'app.kubernetes.io/managed-by': 'gantry',
+        'gantry.dev/route': 'hello-production',
+      },
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    });
+  });
+});
