@@ -230,6 +230,31 @@ describe('Kubernetes runtime: ReplicaSets, slots and faults', () => {
     expect(await scaleOf(b)).toBeUndefined();
   }, 180_000);
 
+  it('lists the pod of a slot whose claim was interrupted, and start adopts that same pod', async () => {
+    const e = 'e'.repeat(40);
+    await runtime.start(spec('e0', e));
+    // As if a controller died right after adding slot e1 to the ReplicaSet, before the claim.
+    const apps = kc.makeApiClient(AppsV1Api);
+    const { slotsPatch } = await import('../../src/runtime/kubernetes/replica-sets.js');
+    const { MERGE_PATCH } = await import('../../src/runtime/kubernetes/kube-client.js');
+    await apps.patchNamespacedReplicaSet(
+      {
+        name: replicaSetName(app, 'prod', e),
+        namespace: cluster.namespace,
+        body: slotsPatch(['e0', 'e1'], undefined),
+      },
+      MERGE_PATCH,
+    );
+    const orphan = await eventuallyList(async () =>
+      (await runtime.list({ app, env: 'prod' })).find((i) => i.slot === 'e1'),
+    );
+    const adopted = await runtime.start(spec('e1', e));
+    expect(adopted.id).toBe(orphan.id);
+    expect(await scaleOf(e)).toBe(2);
+    for (const i of await runtime.list({ app, env: 'prod' })) await runtime.remove(i);
+    expect(await scaleOf(e)).toBeUndefined();
+  }, 120_000);
+
   it('reports a crash loop as restarting, and an image that cannot be pulled as dead, with the reason in the evidence', async () => {
     const c = 'c'.repeat(40);
     const crash = await runtime.start(spec('c0', c, { vars: { MODE: 'crash' } }));
