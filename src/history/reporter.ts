@@ -10,6 +10,7 @@
  * timeout and a few retries, and any failure is logged and dropped.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
@@ -45,6 +46,7 @@ import {
 
 const DEPLOYMENT_TTL_S = 30 * 24 * 3600;
 const BATCH = 20;
+const MAX_IN_FLIGHT = 100;
 
 export interface ReporterOptions {
   redis: Redis;
@@ -91,6 +93,7 @@ class StreamReporter implements Reporter {
   private readonly notes = new GitNotes();
   private loop: Promise<void> | undefined;
   private nextClaimAt = 0;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: ReporterOptions) {
     this.consumer =
@@ -99,9 +102,14 @@ class StreamReporter implements Reporter {
     this.key = o.keys.events();
     // Blocking reads tie up a connection: this one is the reporter's own.
     this.conn = o.redis.duplicate();
+    this.conn.on('error', () => undefined); // reconnects on its own; failures surface on calls
   }
 
   async ensureGroup(): Promise<void> {
+    // The controller's connection connects lazily and queues nothing while offline, and ours
+    // inherits that: connect it before the first command.
+    if (this.conn.status === 'wait') await this.conn.connect();
+    else if (this.conn.status !== 'ready') await once(this.conn, 'ready');
     try {
       // `$`: a new group starts with what happens from now on, not the stream's whole past.
       await this.o.redis.xgroup('CREATE', this.key, this.group, '$', 'MKSTREAM');
@@ -118,7 +126,10 @@ class StreamReporter implements Reporter {
     this.abort.abort();
     this.conn.disconnect();
     // Work in hand ends at its next timeout; what is left stays pending and is claimed later.
-    await Promise.race([this.loop, sleep(5000, undefined, { ref: false })]);
+    await Promise.race([
+      Promise.all([this.loop, ...this.inFlight]),
+      sleep(5000, undefined, { ref: false }),
+    ]);
   }
 
   private get stopped(): boolean {
@@ -126,6 +137,7 @@ class StreamReporter implements Reporter {
   }
 
   private async run(): Promise<void> {
+    let failures = 0;
     while (!this.stopped) {
       try {
         if (Date.now() >= this.nextClaimAt) {
@@ -133,13 +145,19 @@ class StreamReporter implements Reporter {
           await this.handleAll(await this.claimStale());
         }
         await this.handleAll(await this.readNew());
+        if (failures > 0) this.o.log.info('history reporter: reading the event stream again');
+        failures = 0;
       } catch (e) {
         if (this.stopped) return;
-        this.o.log.warn(
+        // Said once per outage, then quietly retried with backoff (1 s doubling to 30 s).
+        const level = failures === 0 ? 'warn' : 'debug';
+        this.o.log[level](
           { err: errorMessage(e) },
           'history reporter: reading the event stream failed',
         );
-        await sleep(1000, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        const wait = Math.min(1000 * 2 ** failures, 30_000);
+        failures++;
+        await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => undefined);
       }
     }
   }
@@ -179,7 +197,14 @@ class StreamReporter implements Reporter {
   private async handleAll(events: StoredEvent[]): Promise<void> {
     for (const e of events) {
       if (this.stopped) return;
-      await this.handle(e);
+      try {
+        await this.handle(e);
+      } catch (err) {
+        // Left unacknowledged: claimed and tried again once it has been pending for a while.
+        if (this.stopped) return;
+        this.o.log.warn({ event: e.id, err: errorMessage(err) }, 'history reporter: event failed');
+        continue;
+      }
       await this.o.redis.xack(this.key, this.group, e.id);
     }
   }
@@ -211,10 +236,21 @@ class StreamReporter implements Reporter {
     const event = plan.notify;
     if (event) {
       for (const n of this.o.notifications) {
-        tasks.push([`notification ${n.name}`, () => this.notify(n, rec, event, e.id)]);
+        // Not awaited: a receiver that hangs must not hold up the PR statuses and notes of every
+        // rollout after this one. Bounded: past MAX_IN_FLIGHT, wait for room.
+        while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+        const sent: Promise<void> = this.notify(n, rec, event, e.id)
+          .catch((err: unknown) => {
+            this.o.log.warn(
+              { rollout: rec.id, app: rec.app, env: rec.env, err: errorMessage(err) },
+              `history reporter: notification ${n.name} failed (the rollout is not affected)`,
+            );
+          })
+          .finally(() => this.inFlight.delete(sent));
+        this.inFlight.add(sent);
       }
     }
-    // Independent of each other: one slow receiver does not hold up the status or the note.
+    // Independent of each other: a slow forge does not hold up the note, nor the other way round.
     const results = await Promise.allSettled(tasks.map(([, run]) => run()));
     results.forEach((res, i) => {
       if (res.status === 'fulfilled') return;

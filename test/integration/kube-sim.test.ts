@@ -339,6 +339,11 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
     });
 
     sim.faults.conflictNext('replicasets', 1);
+    // An unconditional patch never conflicts (the server retries it): the fault waits.
+    await apps.patchNamespacedReplicaSet(
+      { name: 'hello', namespace: ns, body: { metadata: { labels: { touched: 'again' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const fresh = await apps.readNamespacedReplicaSet({ name: 'hello', namespace: ns });
     expect(
       (
@@ -362,6 +367,22 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
     expect(taken).toMatchObject({ code: 409, body: { reason: 'AlreadyExists' } });
     const missing = await apiError(core.readNamespacedPod({ name: 'nope', namespace: ns }));
     expect(missing).toMatchObject({ code: 404, body: { reason: 'NotFound' } });
+    const noNamespace = await apiError(
+      core.createNamespacedSecret({ namespace: 'no-such-ns', body: { metadata: { name: 'x' } } }),
+    );
+    expect(noNamespace).toMatchObject({ code: 404, body: { reason: 'NotFound' } });
+
+    // A pod's spec is immutable but for images.
+    const pod = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=hello' }))
+      .items[0]!;
+    const changed = await apiError(
+      core.patchNamespacedPod({
+        name: pod.metadata!.name!,
+        namespace: ns,
+        body: [{ op: 'add', path: '/spec/containers/0/args', value: ['x'] }],
+      }),
+    );
+    expect(changed).toMatchObject({ code: 422, body: { reason: 'Invalid' } });
   });
 
   it('selects by labels (equality and set-based) and by metadata.name', async () => {

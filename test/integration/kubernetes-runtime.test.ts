@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGantryError } from '../../src/errors.js';
 import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runtime.js';
 import { LABEL, replicaSetName } from '../../src/runtime/kubernetes/names.js';
 import type { Instance, InstanceSpec } from '../../src/runtime/runtime.js';
@@ -283,6 +284,36 @@ describe('Kubernetes runtime: ReplicaSets, slots and faults', () => {
     await runtime.remove(dead);
     expect(await runtime.list({ app })).toEqual([]);
   }, 180_000);
+});
+
+describe('Kubernetes runtime: an API server that goes away', () => {
+  it('answers list from its cache for a while, then fails instead of serving a stale picture', async () => {
+    const env = testEnv();
+    const cluster = await startTestCluster(join(env.runDir, uniqueName('kgone')));
+    if (cluster.kind !== 'simulator') return; // cannot take a real cluster away
+    const runtime = new KubernetesRuntime({
+      kc: kubeConfigOf(cluster),
+      namespace: cluster.namespace,
+      staleAfterMs: 1_000,
+    });
+    try {
+      await runtime.connect();
+      expect(await runtime.list({ app: 'nothing' })).toEqual([]);
+      await cluster.close();
+      const err = await eventuallyList(async () => {
+        try {
+          await runtime.list({ app: 'nothing' });
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      }, 30_000);
+      expect(isGantryError(err, 'GANTRY_ERR_KUBERNETES_UNAVAILABLE')).toBe(true);
+      expect(String(err)).toMatch(/watch of pods has been down/);
+    } finally {
+      runtime.close();
+    }
+  }, 60_000);
 });
 
 async function eventuallyList<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {

@@ -275,6 +275,7 @@ describe('history reporters on the event stream', () => {
       'succeeded',
     ]);
     // Slack asked for successes only.
+    await waitFor('the slack message', async () => (slack.calls.length >= 1 ? true : undefined));
     expect(slack.calls).toHaveLength(1);
     expect(slack.calls[0]?.path).toBe('/services/T/B/X');
     expect((slack.calls[0]?.json as { text: string }).text).toContain(
@@ -332,7 +333,9 @@ describe('history reporters on the event stream', () => {
     const hang = await startRecorder();
     cleanup.push(() => hang.close());
     hang.answer(() => 'hang');
-    await w.start({ notifications: [{ name: 'slow', kind: 'webhook', url: hang.url }] });
+    const reporter = await w.start({
+      notifications: [{ name: 'slow', kind: 'webhook', url: hang.url }],
+    });
 
     const first = record(w, 3);
     await runRollout(w, first, 'succeeded');
@@ -352,7 +355,12 @@ describe('history reporters on the event stream', () => {
     // Bounded retries: 2 attempts per request, no more.
     const statusCalls = w.forge.calls.filter((c) => /\/statuses\/[0-9a-f]{40}$/.test(c.path));
     expect(statusCalls.length).toBe(8); // 4 statuses (pending+final per rollout) × 2 attempts
-    expect(hang.calls.length).toBe(8); // 4 notifications × 2 attempts, each timed out
+    // Notifications go out beside the ordered work: 4 of them × 2 attempts, each timed out.
+    await waitFor('8 attempts at the hanging receiver', async () =>
+      hang.calls.length >= 8 ? true : undefined,
+    );
+    await reporter.stop();
+    expect(hang.calls.length).toBe(8);
     expect(w.logs.join('')).toMatch(/forge failed \(the rollout is not affected\)/);
     expect(w.logs.join('')).not.toContain(TOKEN);
   });

@@ -14,7 +14,8 @@ function defaultPullPolicy(image: string): Container['imagePullPolicy'] {
   return !last.includes(':') || last.endsWith(':latest') ? 'Always' : 'IfNotPresent';
 }
 
-function defaultPodSpec(spec: Pod['spec']): void {
+/** The pod spec defaults the API server applies (restart policy, grace, pull policy, probe timings). */
+export function defaultPodSpec(spec: Pod['spec']): void {
   spec.restartPolicy ??= 'Always';
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';

@@ -49,7 +49,12 @@ export interface KubeSimFaults {
    * included) gets 410 Gone, as after an API server's watch-cache restart; clients must relist.
    */
   compact(): void;
-  /** The next `n` replace/patch requests on `resourcePlural` (e.g. 'replicasets') get 409 Conflict. */
+  /**
+   * The next `n` conditional writes on `resourcePlural` (e.g. 'replicasets') get 409 Conflict even
+   * with a fresh resourceVersion: PUT/PATCH whose object names `metadata.resourceVersion`, DELETE
+   * with `preconditions.resourceVersion`. Unconditional writes never conflict, as on a real server
+   * (it retries them itself).
+   */
   conflictNext(resourcePlural: string, n?: number): void;
   /** Pulls of this exact image reference fail (ErrImagePull → ImagePullBackOff) until `allowPull`. */
   failPull(imageRef: string): void;

@@ -1,6 +1,6 @@
 /** The verbs on stored objects: get, list, create, replace, patch, delete — with the API server's rules. */
 import { randomBytes } from 'node:crypto';
-import { prepareCreate, normalizeSecret } from './defaults.js';
+import { defaultPodSpec, prepareCreate, normalizeSecret } from './defaults.js';
 import { applyPatch } from './patch.js';
 import { apiVersionOf, findResource, type ResourceDef } from './resources.js';
 import {
@@ -21,11 +21,15 @@ import {
 import type { Store } from './store.js';
 import { clone, type KObject, type Pod } from './types.js';
 
-/** Writes the next n requests of a resource answer 409 Conflict (a fault tests inject). */
+/**
+ * The next n conditional writes (PUT or PATCH naming a resourceVersion, DELETE with a
+ * resourceVersion precondition) of a resource answer 409 Conflict, as if another writer had
+ * just won (a fault tests inject).
+ */
 export class ConflictFaults {
   private readonly pending = new Map<string, number>();
 
-  /** The next `n` replace/patch requests on `plural` get 409 Conflict. */
+  /** The next `n` conditional writes on `plural` get 409 Conflict. */
   add(plural: string, n: number): void {
     this.pending.set(plural, (this.pending.get(plural) ?? 0) + n);
   }
@@ -109,6 +113,12 @@ export class Rest {
     delete meta.resourceVersion;
     delete meta.uid;
     delete meta.deletionTimestamp;
+    if (def.namespaced && !this.store.get(NAMESPACES, '', ns)) {
+      throw new StatusError(404, 'NotFound', `namespaces "${ns}" not found`, {
+        name: ns,
+        kind: 'namespaces',
+      });
+    }
     if (this.store.get(def, ns, meta.name)) throw alreadyExists(def, meta.name);
     prepareCreate(def, obj);
     return this.store.create(def, ns, obj);
@@ -161,9 +171,11 @@ export class Rest {
   ): KObject {
     const name = cur.metadata.name!;
     const rv = next.metadata.resourceVersion;
-    if (rv !== undefined && rv !== '' && rv !== cur.metadata.resourceVersion)
-      throw conflict(def, name);
-    if (this.conflicts.take(def.plural)) throw conflict(def, name);
+    const conditional = rv !== undefined && rv !== '';
+    if (conditional && rv !== cur.metadata.resourceVersion) throw conflict(def, name);
+    // Only a write conditioned on a resourceVersion can conflict: the real server retries
+    // unconditional updates and patches itself, so an injected 409 hits conditional ones only.
+    if (conditional && this.conflicts.take(def.plural)) throw conflict(def, name);
     if (next.metadata.uid !== undefined && next.metadata.uid !== cur.metadata.uid) {
       throw new StatusError(
         409,
@@ -176,12 +188,7 @@ export class Rest {
     else if (def.statusSubresource) result = { ...next, status: cur.status };
     else result = next;
     if (def.plural === 'secrets') normalizeSecret(result);
-    if (def.plural === 'pods' && sub !== 'status') {
-      // A pod's spec is immutable but for images (and a few fields the simulator does not model).
-      const images = (result as Pod).spec?.containers?.map((c) => c.image);
-      result.spec = clone(cur.spec);
-      (result as Pod).spec.containers.forEach((c, i) => (c.image = images?.[i] ?? c.image));
-    }
+    if (def.plural === 'pods' && sub !== 'status') checkPodUpdate(def, cur as Pod, result as Pod);
     const stored = this.store.update(def, ns, result);
     return this.finishIfReleased(def, ns, stored);
   }
@@ -216,6 +223,7 @@ export class Rest {
     }
     if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion)
       throw conflict(def, name);
+    if (pre?.resourceVersion && this.conflicts.take(def.plural)) throw conflict(def, name);
     if (def.plural === 'pods') {
       const grace =
         opts.gracePeriodSeconds ?? (cur as Pod).spec.terminationGracePeriodSeconds ?? 30;
@@ -248,6 +256,29 @@ export class Rest {
         this.store.update(def, o.metadata.namespace!, o);
       }
     }
+  }
+}
+
+const NAMESPACES = findResource('', 'namespaces')!;
+
+/**
+ * A pod's spec is immutable but for container images (and fields the simulator does not model):
+ * any other change is 422, as the API server's validation answers.
+ */
+function checkPodUpdate(def: ResourceDef, cur: Pod, next: Pod): void {
+  if (!next.spec || !Array.isArray(next.spec.containers)) {
+    throw invalid(def, cur.metadata.name!, 'spec: Required value');
+  }
+  defaultPodSpec(next.spec);
+  next.spec.nodeName ??= cur.spec.nodeName;
+  const withoutImages = (spec: Pod['spec']): string =>
+    JSON.stringify({ ...spec, containers: spec.containers.map((c) => ({ ...c, image: '' })) });
+  if (withoutImages(next.spec) !== withoutImages(cur.spec)) {
+    throw invalid(
+      def,
+      cur.metadata.name!,
+      'spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    );
   }
 }
 

@@ -48,6 +48,8 @@ export interface KubernetesRuntimeOptions {
   readonly kc: KubeConfig;
   readonly namespace: string;
   readonly log?: Logger | undefined;
+  /** How long `list` may answer from the cache while its watch is down (default 30 s). */
+  readonly staleAfterMs?: number | undefined;
 }
 
 /** Runs instances as pods of per-revision ReplicaSets in one namespace. */
@@ -70,6 +72,7 @@ export class KubernetesRuntime implements Runtime {
       list: () => this.kube.core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
       what: 'pods',
       log: opts.log,
+      staleAfterMs: opts.staleAfterMs,
     });
     this.replicaSets = new WatchCache<V1ReplicaSet>({
       kc: opts.kc,
@@ -79,6 +82,7 @@ export class KubernetesRuntime implements Runtime {
         this.kube.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: selector }),
       what: 'replicasets',
       log: opts.log,
+      staleAfterMs: opts.staleAfterMs,
     });
     this.probes = {
       httpGet: (instance, path, timeoutMs) => this.proxyGet(instance, path, timeoutMs),

@@ -14,6 +14,33 @@ const RESTART_MIN_MS = 250;
 const RESTART_MAX_MS = 10_000;
 /** How long a reader waits for the first list before the API server counts as unreachable. */
 const SYNC_TIMEOUT_MS = 30_000;
+/** How long reads may be served from a cache whose watch is down before they fail instead. */
+const STALE_AFTER_MS = 30_000;
+
+/** A Watch that says when a watch request was accepted (HTTP 200, the stream is open). */
+class TrackedWatch extends Watch {
+  constructor(
+    kc: KubeConfig,
+    private readonly onOpen: () => void,
+  ) {
+    super(kc);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    let failed = false;
+    const controller = await super.watch(path, queryParams, callback, (err: unknown) => {
+      failed = true;
+      done(err);
+    });
+    if (!failed) this.onOpen();
+    return controller;
+  }
+}
 
 export interface WatchCacheOptions<T extends KubernetesObject> {
   readonly kc: KubeConfig;
@@ -23,6 +50,8 @@ export interface WatchCacheOptions<T extends KubernetesObject> {
   readonly list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
   readonly what: string;
   readonly log?: Logger | undefined;
+  /** How long reads may be served while the watch is down (default 30 s). */
+  readonly staleAfterMs?: number | undefined;
 }
 
 type Waiter = () => void;
@@ -35,6 +64,8 @@ export class WatchCache<T extends KubernetesObject> {
   private restartMs = RESTART_MIN_MS;
   private restartTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
+  /** Set when the watch failed, cleared when a watch request is accepted again. */
+  private brokenSince: number | undefined;
   /** Counts (re)connects: tests and logs see the watch come back after a drop. */
   connects = 0;
   /** Counts full lists: the first one, and one after each 410 Gone. */
@@ -43,12 +74,15 @@ export class WatchCache<T extends KubernetesObject> {
   constructor(private readonly opts: WatchCacheOptions<T>) {
     this.lw = new ListWatch<T>(
       opts.path,
-      new Watch(opts.kc),
+      new TrackedWatch(opts.kc, () => {
+        this.brokenSince = undefined;
+      }),
       // Every list (the first one, and each after a 410) marks the cache trusted again.
       async () => {
         const list = await opts.list();
         this.lists++;
         this.synced = true;
+        this.brokenSince = undefined;
         this.restartMs = RESTART_MIN_MS;
         this.lastError = undefined;
         queueMicrotask(() => this.notify());
@@ -85,9 +119,19 @@ export class WatchCache<T extends KubernetesObject> {
     for (const w of [...this.waiters]) w();
   }
 
-  /** The cached objects; waits for the first list. */
+  /**
+   * The cached objects; waits for the first list, and fails rather than answer from a cache whose
+   * watch has been down for long (a rollout must not act on a stale picture of the cluster).
+   */
   async items(): Promise<readonly T[]> {
     await this.ready();
+    const staleAfter = this.opts.staleAfterMs ?? STALE_AFTER_MS;
+    if (this.brokenSince !== undefined && Date.now() - this.brokenSince > staleAfter) {
+      throw new GantryError(
+        'GANTRY_ERR_KUBERNETES_UNAVAILABLE',
+        `the watch of ${this.opts.what} has been down for ${Math.round((Date.now() - this.brokenSince) / 1000)}s${this.lastError ? `: ${this.lastError}` : ''}`,
+      );
+    }
     return this.lw.list();
   }
 
@@ -157,6 +201,7 @@ export class WatchCache<T extends KubernetesObject> {
   /** After an error other than 410 the ListWatch stops: start it again, with a backoff. */
   private restart(err: unknown): void {
     if (this.stopped) return;
+    this.brokenSince ??= Date.now();
     this.lastError = messageOf(err);
     this.opts.log?.warn(
       { what: this.opts.what, err: this.lastError, retryMs: this.restartMs },
