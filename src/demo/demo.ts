@@ -19,6 +19,9 @@ import {
   startLocalServices,
 } from '../devtools/services.js';
 import { followRollout, type RolloutView } from '../cli/follow-rollout.js';
+import { fetchHistory } from '../cli/commands/history.js';
+import { historyTable, standing } from '../cli/format.js';
+import type { EnvView } from '../cli/views.js';
 import type { Provider } from '../source/webhooks/index.js';
 import type { BuildRecord } from '../store/records.js';
 import { ForgeRepo } from './forge.js';
@@ -43,6 +46,16 @@ async function firstLine(url: string): Promise<string> {
   } catch (e) {
     return `unreachable (${String(e)})`;
   }
+}
+
+async function productionState(client: ClientOptions): Promise<EnvView> {
+  const res = await api<{ environments: EnvView[] }>(
+    client,
+    '/api/apps/hello/rollouts?env=production',
+  );
+  const env = res.environments[0];
+  if (!env) throw new Error('the API knows no production environment of hello');
+  return env;
 }
 
 async function edgeUrl(client: ClientOptions): Promise<string> {
@@ -201,6 +214,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     const served = await firstLine(url);
     detail(`edge ${url} → ${served}`);
     ok &&= second.outcome === 'failed' && served.includes('version 1');
+    const env = await productionState(client);
+    detail(`production: ${standing(env)}`);
+    ok &&= env.pin?.sha === good;
 
     say('pushing a broken gantry.yaml (sent as a Gitea webhook): it must fail with file:line:col');
     await wt.write('www/healthz', 'ok\n');
@@ -213,6 +229,11 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
       `registry has ${broken.slice(0, 12)}: ${badTag ? 'yes (wrong!)' : 'no — nothing was built or deployed'}`,
     );
     ok &&= failed.status === 'failed' && badTag === undefined;
+
+    say('the history (`gantry history hello`): which commit and PR shipped, who triggered it, how it ended');
+    for (const l of historyTable(await fetchHistory(client, { app: 'hello' })).split('\n')) {
+      detail(l);
+    }
 
     say('what the API says now (GET /api/apps/hello)');
     const status = await api<{ builds: BuildRecord[] }>(client, '/api/apps/hello');
@@ -229,8 +250,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
 
     if (opts.keep) {
       say(`controller keeps running at ${controller.url} — Ctrl-C to stop`);
+      detail(`dashboard: ${controller.url}/ (sign in with the token below)`);
       detail(`export GANTRY_URL=${controller.url} GANTRY_TOKEN=${token}`);
-      detail('then: npx gantry apps · npx gantry status hello');
+      detail('then: npx gantry status hello · npx gantry history hello · npx gantry rollback hello');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
   } finally {

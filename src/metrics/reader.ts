@@ -4,6 +4,7 @@ import type { EventBus } from '../events/bus.js';
 import type { MetricLookups, Metrics } from './metrics.js';
 
 const BLOCK_MS = 5_000;
+const STOP_WAIT_MS = 2_000;
 
 /**
  * Follows the event stream from its tail and feeds every event to `metrics`, on a connection of
@@ -42,6 +43,8 @@ export async function followEvents(
   return async () => {
     live = false;
     conn.disconnect();
-    await done;
+    // An event being counted may wait on the shared connection for a Redis that is gone (its
+    // queue is flushed only when the controller disconnects it, after this): do not wait forever.
+    await Promise.race([done, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
   };
 }

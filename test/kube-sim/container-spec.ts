@@ -146,6 +146,9 @@ export function containerOptions(input: {
     },
     ExposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])),
     HostConfig: {
+      // With a shared process namespace the pod's pause container is PID 1 and reaps; the app is
+      // not PID 1, so SIGTERM's default action applies. Docker's init gives the same.
+      ...(pod.spec?.shareProcessNamespace ? { Init: true } : {}),
       PortBindings: Object.fromEntries(
         ports.map((p) => [
           `${p}/tcp`,

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Docker from 'dockerode';
+import { SIM_LABEL } from './container-spec.js';
 import { EventRecorder } from './events.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -18,6 +19,23 @@ import { Store } from './store.js';
 import { WatchHub } from './watch.js';
 
 export { SIM_LABEL } from './container-spec.js';
+
+/**
+ * Removes the containers of EVERY simulator on the engine (any `gantry-kube-sim` label): for a
+ * global teardown, after all tests, to sweep what a test that never reached `close()` left.
+ */
+export async function removeAllSimContainers(docker = new Docker()): Promise<number> {
+  const left = await docker.listContainers({ all: true, filters: { label: [SIM_LABEL] } });
+  await Promise.all(
+    left.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  return left.length;
+}
 
 export interface KubeSimOptions {
   /** The namespace of the kubeconfig's context (created with `default`); default `default`. */
