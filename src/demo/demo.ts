@@ -121,6 +121,37 @@ async function pushAndWebhook(
 }
 
 /**
+ * What `git log --notes=gantry` shows on a fresh clone once the controller has written the notes
+ * of `shas` (the reporter pushes them shortly after each rollout ends). Notes are not fetched by
+ * `git clone`, so the clone asks for the notes ref as any user would.
+ */
+async function notesOnFreshClone(repoUrl: string, dir: string, shas: string[]): Promise<string[]> {
+  const wt = await Worktree.clone(repoUrl, dir);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const fetched = await wt
+      .git('fetch', '--quiet', 'origin', '+refs/notes/gantry:refs/notes/gantry')
+      .then(() => true)
+      .catch(() => false);
+    const noted = fetched
+      ? await Promise.all(
+          shas.map((sha) =>
+            wt.git('notes', '--ref=gantry', 'show', sha).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        )
+      : [];
+    if (noted.length > 0 && noted.every(Boolean)) break;
+    if (Date.now() > deadline) return ['(no notes on the origin after 60 s)'];
+    await sleep(500);
+  }
+  const log = await wt.git('log', '--notes=gantry', '--format=%h %s%n%N');
+  return log.split('\n').filter((l) => l.trim() !== '');
+}
+
+/**
  * The main job of the README: start the controller with a private Redis, registry and git
  * server, push the example app, and show its image being built and pushed; then push a broken
  * spec and show that it fails with file, line and column, and nothing is deployed.
@@ -207,10 +238,6 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     const badBuild = await showBuild(client, bad, true);
     ok &&= badBuild.status === 'succeeded';
     const second = await showRollout(client, bad);
-    detail(`outcome: ${second.outcome ?? '?'} — ${second.reason ?? ''}`);
-    for (const l of second.failureLogs?.lines.slice(-5) ?? []) {
-      detail(`  log of ${second.failureLogs?.slot}: ${l}`);
-    }
     const served = await firstLine(url);
     detail(`edge ${url} → ${served}`);
     ok &&= second.outcome === 'failed' && served.includes('version 1');
@@ -230,10 +257,19 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     );
     ok &&= failed.status === 'failed' && badTag === undefined;
 
-    say('the history (`gantry history hello`): which commit and PR shipped, who triggered it, how it ended');
+    say(
+      'the history (`gantry history hello`): which commit and PR shipped, who triggered it, how it ended',
+    );
     for (const l of historyTable(await fetchHistory(client, { app: 'hello' })).split('\n')) {
       detail(l);
     }
+
+    say(
+      'the deployments, written back to git: a fresh clone, then `git log --notes=gantry` (notes under refs/notes/gantry)',
+    );
+    const notes = await notesOnFreshClone(repoUrl, path.join(work, 'fresh-clone'), [good, bad]);
+    for (const l of notes) detail(l);
+    ok &&= notes.some((l) => l.includes('succeeded')) && notes.some((l) => l.includes('failed'));
 
     say('what the API says now (GET /api/apps/hello)');
     const status = await api<{ builds: BuildRecord[] }>(client, '/api/apps/hello');
@@ -252,7 +288,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
       say(`controller keeps running at ${controller.url} — Ctrl-C to stop`);
       detail(`dashboard: ${controller.url}/ (sign in with the token below)`);
       detail(`export GANTRY_URL=${controller.url} GANTRY_TOKEN=${token}`);
-      detail('then: npx gantry status hello · npx gantry history hello · npx gantry rollback hello');
+      detail(
+        'then: npx gantry status hello · npx gantry history hello · npx gantry rollback hello',
+      );
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
   } finally {
