@@ -2,16 +2,14 @@
 import { httpDetail, networkReason } from './detail.js';
 import type { ProbeResult } from './probe-result.js';
 
-export async function httpProbe(
+export function httpProbe(
   hostPort: number,
   path: string,
   expect: number,
   timeoutMs: number,
 ): Promise<ProbeResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
   const url = `http://127.0.0.1:${hostPort}${path.startsWith('/') ? path : `/${path}`}`;
-  try {
+  return httpStatusCheck(path, expect, timeoutMs, async () => {
     const res = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
       // A redirect is an answer in itself; following it could leave the loopback interface.
@@ -20,11 +18,28 @@ export async function httpProbe(
     });
     // Drain the body so the socket is released, but do not wait on a slow one: the status is in.
     void res.body?.cancel().catch(() => undefined);
-    const ms = elapsed();
+    return res.status;
+  });
+}
+
+/**
+ * The result of an HTTP check whose GET of `path` (however it is made) resolves with the status:
+ * `expect` passes; a timeout or network error is evidence, shown as `GET <path>: …`.
+ */
+export async function httpStatusCheck(
+  path: string,
+  expect: number,
+  timeoutMs: number,
+  get: () => Promise<number>,
+): Promise<ProbeResult> {
+  const started = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - started);
+  try {
+    const status = await get();
     return {
-      ok: res.status === expect,
-      detail: httpDetail(path, res.status, expect, ms),
-      status: res.status,
+      ok: status === expect,
+      detail: httpDetail(path, status, expect, elapsed()),
+      status,
       at: Date.now(),
     };
   } catch (e) {

@@ -5,35 +5,23 @@
  * up with the same check.
  */
 import type { Instance, InstanceProbes } from '../runtime/runtime.js';
-import { httpDetail, networkReason } from './detail.js';
+import { httpStatusCheck } from './http-probe.js';
 import type { ProbeResult } from './probe-result.js';
 
-export async function proxiedHttpProbe(
+export function proxiedHttpProbe(
   probes: InstanceProbes,
   instance: Instance,
   path: string,
   expect: number,
   timeoutMs: number,
 ): Promise<ProbeResult> {
-  const started = performance.now();
-  const elapsed = (): number => Math.round(performance.now() - started);
   const shown = path.startsWith('/') ? path : `/${path}`;
-  try {
-    const { status } = await probes.httpGet(instance, shown, timeoutMs);
-    return {
-      ok: status === expect,
-      detail: httpDetail(shown, status, expect, elapsed()),
-      status,
-      at: Date.now(),
-    };
-  } catch (e) {
-    const name = (e as { name?: unknown } | null)?.name;
-    const detail =
-      name === 'TimeoutError' || name === 'AbortError'
-        ? `GET ${shown}: no answer within ${timeoutMs} ms`
-        : `GET ${shown}: ${networkReason(e)} after ${elapsed()} ms`;
-    return { ok: false, detail, at: Date.now() };
-  }
+  return httpStatusCheck(
+    shown,
+    expect,
+    timeoutMs,
+    async () => (await probes.httpGet(instance, shown, timeoutMs)).status,
+  );
 }
 
 export function readinessProbe(probes: InstanceProbes, instance: Instance): ProbeResult {

@@ -83,15 +83,7 @@ export class GitNotes {
         await git.writeRef({ fs, gitdir: target.dir, ref: NOTES_REF, value: next, force: true });
         if (next === remote) return next;
         try {
-          await git.push({
-            fs,
-            http: this.http,
-            gitdir: target.dir,
-            url: target.url,
-            ref: NOTES_REF,
-            remoteRef: NOTES_REF,
-            onAuth: onAuth(target.credentials),
-          });
+          await git.push(this.transfer(target));
           return next;
         } catch (e) {
           // Someone pushed the notes ref since we fetched it: fetch, merge and try again.
@@ -103,6 +95,19 @@ export class GitNotes {
       }
       throw notesError(target, last, `still rejected after ${this.attempts} attempts`);
     });
+  }
+
+  /** What a push or fetch of the notes ref between the git dir and the origin takes. */
+  private transfer(target: NotesTarget) {
+    return {
+      fs,
+      http: this.http,
+      gitdir: target.dir,
+      url: target.url,
+      ref: NOTES_REF,
+      remoteRef: NOTES_REF,
+      onAuth: onAuth(target.credentials),
+    };
   }
 
   /** The remote's notes commit (fetched into the git dir), or null when it has none. */
@@ -124,17 +129,7 @@ export class GitNotes {
     try {
       // The whole notes history (it is small: no code objects hang off notes trees), so that
       // ancestry checks and the push's object walk never meet a shallow boundary.
-      const res = await git.fetch({
-        fs,
-        http: this.http,
-        gitdir: target.dir,
-        url: target.url,
-        ref: NOTES_REF,
-        remoteRef: NOTES_REF,
-        singleBranch: true,
-        tags: false,
-        onAuth: onAuth(target.credentials),
-      });
+      const res = await git.fetch({ ...this.transfer(target), singleBranch: true, tags: false });
       const fetched = res.fetchHead ?? oid;
       await git.writeRef({ fs, gitdir: target.dir, ref: FETCHED_REF, value: fetched, force: true });
       return fetched;

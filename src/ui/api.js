@@ -85,4 +85,13 @@ export function actionError(e, action) {
   return `Could not ${action}: ${e?.message ?? e}`;
 }
 
+/** POSTs an action (`body` optional); a failure is thrown with the message of actionError. */
+export async function postAction(action, path, body) {
+  try {
+    return await api(path, { method: 'POST', body });
+  } catch (e) {
+    throw new Error(actionError(e, action), { cause: e });
+  }
+}
+
 export const enc = encodeURIComponent;

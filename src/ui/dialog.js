@@ -6,9 +6,10 @@ import { h } from './dom.js';
 let counter = 0;
 
 /**
- * Opens a dialog. `body` is a node (or list of nodes) describing what will happen; `onConfirm`
- * runs on confirm and may throw: its message is shown and nothing else happens. `fields` are form
- * controls whose values `onConfirm` receives as an object of name → value.
+ * Opens a dialog. `body` is a sentence (shown as a paragraph), a node or a list of nodes describing
+ * what will happen; `onConfirm` runs on confirm and may throw: its message is shown and nothing
+ * else happens. `fields` are form controls whose values `onConfirm` receives as an object of
+ * name → value.
  */
 export function confirmDialog({
   title,
@@ -19,6 +20,7 @@ export function confirmDialog({
   onConfirm,
 }) {
   const id = `dlg-${++counter}`;
+  const content = typeof body === 'string' ? h('p', {}, body) : body;
   const error = h('p', { class: 'notice error', role: 'alert', hidden: true });
   const confirm = h(
     'button',
@@ -30,7 +32,7 @@ export function confirmDialog({
     'form',
     { method: 'dialog' },
     h('h2', { id: `${id}-title` }, title),
-    h('div', { id: `${id}-desc`, class: 'dialog-body' }, body),
+    h('div', { id: `${id}-desc`, class: 'dialog-body' }, content),
     fields.length ? h('div', { class: 'fields' }, fields) : null,
     error,
     h('div', { class: 'actions' }, cancel, confirm),
@@ -78,4 +80,16 @@ export function confirmDialog({
     dialog.showModal();
     (fields[0]?.querySelector?.('input') ?? confirm).focus();
   });
+}
+
+/**
+ * A button labelled `label` (with `attrs`) that opens a confirmDialog of `dialog`; once the user
+ * confirmed and the action succeeded, `then` gets its result.
+ */
+export function confirmButton(label, attrs, dialog, then = () => {}) {
+  return h(
+    'button',
+    { type: 'button', ...attrs, onclick: () => confirmDialog(dialog).then((r) => r && then(r)) },
+    label,
+  );
 }

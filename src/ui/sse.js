@@ -37,6 +37,26 @@ function indicate(text) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * `fn` at most once per burst: `soon()` runs it `ms` after the first call of a burst, and the calls
+ * in between add nothing (events come in bursts during a rollout). `cancel()` drops what is due.
+ */
+export function oncePerBurst(fn, ms) {
+  let pending = null;
+  return {
+    soon: () => {
+      if (pending) return;
+      pending = setTimeout(() => {
+        pending = null;
+        void fn();
+      }, ms);
+    },
+    cancel: () => {
+      if (pending) clearTimeout(pending);
+    },
+  };
+}
+
+/**
  * Follows `/api/events` (filtered by `filter`, e.g. `{ app }` or `{ rollout }`) and calls
  * `onEvent(event)` for each; if the stream cannot be opened, calls `poll()` every `pollMs`
  * instead. Returns a function that stops everything.

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/events/bus.js';
-import { uniqueName } from '../support/env.js';
 import {
+  appName,
   closeWithInstances,
-  finishedBuild,
   finishedRollout,
-  startFixture,
+  pushBuilt,
+  startAppFixture,
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
@@ -25,18 +25,10 @@ async function untilOutcome(sse: SseConnection): Promise<StoredEvent[]> {
 
 describe('a real build and rollout, seen through SSE, history and /metrics', () => {
   let f: Fixture;
-  const app = uniqueName('live').replace(/-/g, '');
+  const app = appName('live');
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
-    await f.wt.write(
-      'gantry.yaml',
-      [
-        `app: ${app}`,
-        'run: { port: 8080, replicas: 1 }',
-        'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
-      ].join('\n'),
-    );
+    f = await startAppFixture(app);
   });
   afterAll(async () => {
     await closeWithInstances(f, app);
@@ -47,8 +39,7 @@ describe('a real build and rollout, seen through SSE, history and /metrics', () 
     const live = await openSse(url, f.token);
     expect(live.status).toBe(200);
 
-    const sha = await f.push('github', 'Make it fast (#42)');
-    expect((await finishedBuild(f, app, sha)).status).toBe('succeeded');
+    const sha = await pushBuilt(f, app, 'Make it fast (#42)');
     const rec = await finishedRollout(f, app, sha);
     expect(rec.outcome).toBe('succeeded');
 

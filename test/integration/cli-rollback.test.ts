@@ -1,17 +1,17 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followRolloutById } from '../../src/cli/follow-rollout.js';
 import type { HistoryEntry, RolloutView } from '../../src/cli/views.js';
 import {
-  EXAMPLE,
+  appName,
   closeWithInstances,
+  exampleSpec,
   finishedBuild,
   finishedRollout,
   startFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
-import { uniqueName } from '../support/env.js';
 import { gantry } from './cli-process.js';
 
 /** History rows of the table for `sha` (the FROM→TO column shows 7 characters). */
@@ -23,17 +23,14 @@ function rowsOf(table: string, sha: string): string[] {
 describe('gantry history, logs and rollback through the CLI', () => {
   let f: Fixture;
   // A name of its own: instances are found by app and env labels on the shared Docker engine.
-  const app = uniqueName('cli').replace(/-/g, '');
+  const app = appName('cli');
   let first: string;
   let second: string;
 
   beforeAll(async () => {
     f = await startFixture({ deploy: true });
-    const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-    await f.wt.write(
-      'gantry.yaml',
-      spec.replace('app: hello', `app: ${app}`).replace('replicas: 3', 'replicas: 1'),
-    );
+    const spec = await exampleSpec(app);
+    await f.wt.write('gantry.yaml', spec.replace('replicas: 3', 'replicas: 1'));
     await f.wt.write('www/index.html', '<h1>first</h1>\n');
     first = await f.push('github', 'Merge pull request #41 from acme/first-page\n\nFirst page');
     expect((await finishedRollout(f, app, first)).outcome).toBe('succeeded');

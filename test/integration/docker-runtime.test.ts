@@ -21,6 +21,7 @@ import {
   runtimeContract,
   type ForeignInstance,
 } from '../contract/runtime-contract.js';
+import { contractImageOf } from '../support/controller-fixture.js';
 import { testEnv, uniqueName } from '../support/env.js';
 
 const LOCAL = { name: 'local', endpoint: 'unix:///var/run/docker.sock' };
@@ -64,14 +65,7 @@ function foreignOn(docker: Docker, image: string, created: Docker.Container[]) {
 }
 
 runtimeContract('docker', async () => {
-  const env = testEnv();
-  const repo = uniqueName('rtc');
-  const image = await buildContractImage({
-    registry: env.registry,
-    app: repo,
-    version: '1',
-    dir: join(env.runDir, repo),
-  });
+  const { image } = await contractImageOf('rtc');
   const runtime = new DockerRuntime({ hosts: [LOCAL] });
   const foreigners: Docker.Container[] = [];
   return {

@@ -15,6 +15,21 @@ async function fixture(): Promise<GitFixture> {
   return f;
 }
 
+/** A repo with two commits on main, `c1` then `c2`. */
+async function twoCommits(): Promise<{ f: GitFixture; c1: string; c2: string }> {
+  const f = await fixture();
+  const c1 = await f.commit({ 'a.txt': 'one' });
+  const c2 = await f.commit({ 'a.txt': 'two' });
+  return { f, c1, c2 };
+}
+
+/** A cache of the repo in `f.tmp/name`, with main fetched. */
+async function fetchedCache(f: GitFixture, name: string): Promise<RepoCache> {
+  const cache = new RepoCache({ url: f.url, dir: path.join(f.tmp, name) });
+  await cache.fetch('main');
+  return cache;
+}
+
 /** A fresh `git clone` with the notes fetched, as a person would do it; returns `git log` output. */
 async function logWithNotes(f: GitFixture, name: string): Promise<string> {
   const dir = path.join(f.tmp, name);
@@ -36,11 +51,8 @@ function notesBySha(log: string): Map<string, string[]> {
 
 describe('deployment notes pushed to the origin', () => {
   it('writes a note that `git log --notes=gantry` on a fresh clone shows', async () => {
-    const f = await fixture();
-    const c1 = await f.commit({ 'a.txt': 'one' });
-    const c2 = await f.commit({ 'a.txt': 'two' });
-    const cache = new RepoCache({ url: f.url, dir: path.join(f.tmp, 'cache') });
-    await cache.fetch('main');
+    const { f, c1, c2 } = await twoCommits();
+    const cache = await fetchedCache(f, 'cache');
     const notes = new GitNotes();
 
     await notes.add({ dir: cache.dir, url: f.url }, [{ sha: c2, line: 'production: succeeded A' }]);
@@ -55,11 +67,8 @@ describe('deployment notes pushed to the origin', () => {
   });
 
   it('merges when another clone pushed notes first: both survive, nothing is forced', async () => {
-    const f = await fixture();
-    const c1 = await f.commit({ 'a.txt': 'one' });
-    const c2 = await f.commit({ 'a.txt': 'two' });
-    const cache = new RepoCache({ url: f.url, dir: path.join(f.tmp, 'cache') });
-    await cache.fetch('main');
+    const { f, c1, c2 } = await twoCommits();
+    const cache = await fetchedCache(f, 'cache');
     const notes = new GitNotes();
     await notes.add({ dir: cache.dir, url: f.url }, [{ sha: c2, line: 'production: succeeded 1' }]);
 
@@ -86,12 +95,8 @@ describe('deployment notes pushed to the origin', () => {
   });
 
   it('two writers with their own caches pushing at once both land', async () => {
-    const f = await fixture();
-    const c1 = await f.commit({ 'a.txt': 'one' });
-    const c2 = await f.commit({ 'a.txt': 'two' });
-    const a = new RepoCache({ url: f.url, dir: path.join(f.tmp, 'cache-a') });
-    const b = new RepoCache({ url: f.url, dir: path.join(f.tmp, 'cache-b') });
-    await Promise.all([a.fetch('main'), b.fetch('main')]);
+    const { f, c1, c2 } = await twoCommits();
+    const [a, b] = await Promise.all([fetchedCache(f, 'cache-a'), fetchedCache(f, 'cache-b')]);
     const notes = new GitNotes();
 
     await Promise.all([

@@ -25,6 +25,18 @@ describe('GET /api/history against Redis', () => {
     return (await res.json()) as Page;
   }
 
+  /** The ids of every page of `query`, following the cursor until there is no `next`. */
+  async function allIds(query: string): Promise<string[]> {
+    const seen: string[] = [];
+    let next: string | undefined;
+    do {
+      const p = await page(`${query}${next ? `&before=${next}` : ''}`);
+      seen.push(...p.rollouts.map((r) => r.id));
+      next = p.next;
+    } while (next);
+    return seen;
+  }
+
   beforeAll(async () => {
     api = await startApiController();
     seeded = await seedHistory(api.controller.store, api.controller.rollouts, {
@@ -98,13 +110,7 @@ describe('GET /api/history against Redis', () => {
   });
 
   it('pages through everything with the cursor, nothing missed or repeated', async () => {
-    const seen: string[] = [];
-    let next: string | undefined;
-    do {
-      const p: Page = await page(`app=${app}&limit=7${next ? `&before=${next}` : ''}`);
-      seen.push(...p.rollouts.map((r) => r.id));
-      next = p.next;
-    } while (next);
+    const seen = await allIds(`app=${app}&limit=7`);
     expect(seen).toEqual([...seeded.records].reverse().map((r) => r.id));
   });
 
@@ -118,13 +124,7 @@ describe('GET /api/history against Redis', () => {
     // Rewrite three records onto the same millisecond: the index breaks the tie by id.
     const at = records[4]!.createdAt;
     for (const r of records.slice(3, 6)) await api.controller.rollouts.put({ ...r, createdAt: at });
-    const seen: string[] = [];
-    let next: string | undefined;
-    do {
-      const p: Page = await page(`app=${tieApp}&limit=2${next ? `&before=${next}` : ''}`);
-      seen.push(...p.rollouts.map((r) => r.id));
-      next = p.next;
-    } while (next);
+    const seen = await allIds(`app=${tieApp}&limit=2`);
     expect(new Set(seen).size).toBe(9);
     expect(seen.sort()).toEqual(records.map((r) => r.id).sort());
   });

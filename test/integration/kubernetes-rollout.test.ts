@@ -12,12 +12,13 @@ import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import { LABEL, replicaSetName, serviceName } from '../../src/runtime/kubernetes/names.js';
-import { testEnv, uniqueName } from '../support/env.js';
+import { testEnv } from '../support/env.js';
 import {
   EXAMPLE,
-  finishedBuild,
+  appName,
   finishedRollout,
-  startFixture,
+  pushBuilt,
+  startExampleFixture,
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
@@ -28,7 +29,7 @@ describe('rollouts on the Kubernetes target', () => {
   let cluster: TestCluster;
   let apps: AppsV1Api;
   let core: CoreV1Api;
-  const app = uniqueName('kroll').replace(/-/g, '').slice(0, 16);
+  const app = appName('kroll').slice(0, 16);
   const revs = { good: '', second: '', bad: '' };
 
   beforeAll(async () => {
@@ -38,14 +39,11 @@ describe('rollouts on the Kubernetes target', () => {
     kc.loadFromFile(cluster.kubeconfig);
     apps = kc.makeApiClient(AppsV1Api);
     core = kc.makeApiClient(CoreV1Api);
-    f = await startFixture({
-      deploy: true,
+    f = await startExampleFixture(app, {
       config: [
         `runtime: { kind: kubernetes, namespace: ${cluster.namespace}, kubeconfig: "${cluster.kubeconfig}", drainMs: 200 }`,
       ],
     });
-    const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-    await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
   }, 120_000);
 
   afterAll(async () => {
@@ -93,9 +91,7 @@ describe('rollouts on the Kubernetes target', () => {
 
   async function push(message: string, edit: () => Promise<void>): Promise<string> {
     await edit();
-    const sha = await f.push('github', message);
-    expect((await finishedBuild(f, app, sha)).status).toBe('succeeded');
-    return sha;
+    return pushBuilt(f, app, message);
   }
 
   it('rolls the example app out as a ReplicaSet of 3 behind a Service', async () => {
@@ -192,6 +188,21 @@ describe('rollouts on the Kubernetes target', () => {
       ['deploy', revs.second, 'succeeded'],
       ['deploy', revs.good, 'succeeded'],
     ]);
+    // …and the same history API the dashboard and `gantry history` read: who asked, what runs.
+    const { rollouts } = await api<{
+      rollouts: {
+        kind: string;
+        running: boolean;
+        trigger: { kind: string; actor?: string; via?: string };
+        commit: { sha: string };
+      }[];
+    }>(f.client, `/api/history?app=${app}&env=production`);
+    expect(rollouts[0]).toMatchObject({
+      kind: 'rollback',
+      running: true,
+      trigger: { kind: 'manual', actor: 'ci', via: 'rollback' },
+      commit: { sha: revs.good },
+    });
   }, 240_000);
 
   it('rolls back a crash-looping revision with CrashLoopBackOff in the evidence', async () => {

@@ -18,6 +18,7 @@ import {
   type ContractTraits,
   type ForeignInstance,
 } from '../contract/runtime-contract.js';
+import { contractImageOf } from '../support/controller-fixture.js';
 import { testEnv, uniqueName } from '../support/env.js';
 import { startTestCluster, type TestCluster } from './kubernetes-cluster.js';
 
@@ -36,14 +37,7 @@ function kubeConfigOf(cluster: TestCluster): KubeConfig {
 }
 
 runtimeContract('kubernetes', async () => {
-  const env = testEnv();
-  const repo = uniqueName('ktc');
-  const image = await buildContractImage({
-    registry: env.registry,
-    app: repo,
-    version: '1',
-    dir: join(env.runDir, repo),
-  });
+  const { env, repo, image } = await contractImageOf('ktc');
   const cluster = await startTestCluster(join(env.runDir, `${repo}-kube`));
   const kc = kubeConfigOf(cluster);
   const runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });

@@ -4,12 +4,12 @@ import { enqueueAfterBuild } from '../../src/deploy/enqueue.js';
 import { ForgeRepo } from '../../src/demo/forge.js';
 import type { StoredEvent } from '../../src/events/bus.js';
 import type { RolloutRecord } from '../../src/store/records.js';
-import { uniqueName } from '../support/env.js';
 import {
+  appName,
   closeWithInstances,
-  finishedBuild,
   finishedRollout,
-  startFixture,
+  pushPageBuilt,
+  startAppFixture,
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
@@ -21,7 +21,7 @@ import {
  */
 describe('deploy operations', () => {
   let f: Fixture;
-  const app = uniqueName('ops').replace(/-/g, '');
+  const app = appName('ops');
   const shas: Record<string, string> = {};
 
   async function call(
@@ -56,26 +56,15 @@ describe('deploy operations', () => {
   }
 
   async function pushVersion(name: string, message: string): Promise<string> {
-    await f.wt.write('www/index.html', `<h1>${name}</h1>\n`);
-    const sha = await f.push('github', message);
+    const sha = await pushPageBuilt(f, app, `<h1>${name}</h1>\n`, message);
     shas[name] = sha;
-    expect((await finishedBuild(f, app, sha)).status).toBe('succeeded');
     return sha;
   }
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
-    await f.wt.write(
-      'gantry.yaml',
-      [
-        `app: ${app}`,
-        'run: { port: 8080, replicas: 1 }',
-        'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
-        'environments:',
-        '  staging: { branch: main }',
-        '  production: { branch: release }',
-      ].join('\n'),
-    );
+    f = await startAppFixture(app, {
+      lines: ['environments:', '  staging: { branch: main }', '  production: { branch: release }'],
+    });
   });
   afterAll(async () => {
     await closeWithInstances(f, app);

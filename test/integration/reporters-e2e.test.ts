@@ -4,7 +4,6 @@
  * `git clone` of the repo shows where and when its commit was deployed (`git log --notes=gantry`).
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,11 +16,11 @@ import {
 } from '../../src/history/notify.js';
 import { uniqueName } from '../support/env.js';
 import {
+  appName,
   closeWithInstances,
-  EXAMPLE,
-  finishedBuild,
   finishedRollout,
-  startFixture,
+  pushPageBuilt,
+  startExampleFixture,
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
@@ -36,7 +35,7 @@ describe('reporting a real rollout', () => {
   let forge: Recorder;
   let hook: Recorder;
   let slack: Recorder;
-  const app = uniqueName('rep').replace(/-/g, '');
+  const app = appName('rep');
   const secret = 'e2e-receiver-secret';
 
   beforeAll(async () => {
@@ -50,8 +49,7 @@ describe('reporting a real rollout', () => {
     slack.answer(() => 'hang'); // a receiver that never answers
     process.env.GANTRY_TEST_FORGE_TOKEN = 'e2e-forge-token';
     process.env.GANTRY_TEST_HOOK_SECRET = secret;
-    f = await startFixture({
-      deploy: true,
+    f = await startExampleFixture(app, {
       repo: [
         `forge: { kind: github, apiUrl: "${forge.url}", project: acme/app, tokenEnv: GANTRY_TEST_FORGE_TOKEN }`,
       ],
@@ -61,8 +59,6 @@ describe('reporting a real rollout', () => {
         `  - { name: chat, kind: slack, url: "${slack.url}/services/x", apps: [${app}] }`,
       ],
     });
-    const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-    await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
   });
   afterAll(async () => {
     await closeWithInstances(f, app);
@@ -70,9 +66,7 @@ describe('reporting a real rollout', () => {
   });
 
   it('reports to the forge, notifies, and leaves a note a fresh clone shows', async () => {
-    await f.wt.write('www/index.html', '<h1>reported</h1>\n');
-    const sha = await f.push('github', 'Reported revision (#7)');
-    expect((await finishedBuild(f, app, sha)).status).toBe('succeeded');
+    const sha = await pushPageBuilt(f, app, '<h1>reported</h1>\n', 'Reported revision (#7)');
     // Receivers failing and hanging all along: the rollout goes on regardless.
     const rec = await finishedRollout(f, app, sha);
     expect(rec.outcome, rec.reason).toBe('succeeded');

@@ -1,30 +1,24 @@
 import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueName } from '../support/env.js';
 import {
-  finishedBuild,
-  startFixture,
-  type Fixture,
-  finishedRollout,
+  appName,
   closeWithInstances,
+  finishedRollout,
+  pushBuilt,
+  startAppFixture,
+  type Fixture,
 } from '../support/controller-fixture.js';
 
 describe('the bake period watches the edge', () => {
   let f: Fixture;
-  const app = uniqueName('bake').replace(/-/g, '');
+  const app = appName('bake');
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
-    await f.wt.write(
-      'gantry.yaml',
-      [
-        `app: ${app}`,
-        'run: { port: 8080, replicas: 2 }',
-        'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
-        'rollout: { maxSurge: 1, maxUnavailable: 0, bake: 6s }',
-      ].join('\n'),
-    );
+    f = await startAppFixture(app, {
+      replicas: 2,
+      lines: ['rollout: { maxSurge: 1, maxUnavailable: 0, bake: 6s }'],
+    });
   });
   afterAll(async () => {
     await closeWithInstances(f, app);
@@ -34,8 +28,7 @@ describe('the bake period watches the edge', () => {
     'rolls back a revision that passes its health checks but fails real requests',
     { timeout: 240_000 },
     async () => {
-      const good = await f.push('github', 'Good');
-      expect((await finishedBuild(f, app, good)).status).toBe('succeeded');
+      const good = await pushBuilt(f, app, 'Good');
       expect((await finishedRollout(f, app, good)).outcome).toBe('succeeded');
       const url = (await f.controller.rollouts.env(app, 'production')).route!.url;
 
@@ -45,8 +38,7 @@ describe('the bake period watches the edge', () => {
         '#!/bin/sh\necho "Status: 500 Internal Server Error"\necho "Content-Type: text/plain"\necho ""\necho broken\n',
       );
       await chmod(path.join(f.wt.dir, 'www/cgi-bin/checkout'), 0o755);
-      const bad = await f.push('github', 'Checkout rewrite');
-      expect((await finishedBuild(f, app, bad)).status).toBe('succeeded');
+      const bad = await pushBuilt(f, app, 'Checkout rewrite');
 
       // Users keep buying while it rolls out.
       let done = false;

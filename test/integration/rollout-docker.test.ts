@@ -1,36 +1,31 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
-import { uniqueName } from '../support/env.js';
 import {
-  EXAMPLE,
+  appName,
+  closeWithInstances,
   finishedBuild,
-  startFixture,
+  finishedRollout,
+  pushPageBuilt,
+  startExampleFixture,
   waitFor,
   type Fixture,
-  finishedRollout,
-  closeWithInstances,
 } from '../support/controller-fixture.js';
 
 describe('rolling replacement on Docker behind the Caddy edge', () => {
   let f: Fixture;
   // A name of its own: instances are found by app and env labels on the shared Docker engine.
-  const app = uniqueName('roll').replace(/-/g, '');
+  const app = appName('roll');
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
-    const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-    await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
+    f = await startExampleFixture(app);
   });
   afterAll(async () => {
     await closeWithInstances(f, app);
   });
 
   it('deploys 3 replicas, then rolls a revision with a failing health check back by itself', async () => {
-    await f.wt.write('www/index.html', '<h1>good revision</h1>\n');
-    const good = await f.push('github', 'Good revision');
-    expect((await finishedBuild(f, app, good)).status).toBe('succeeded');
+    const good = await pushPageBuilt(f, app, '<h1>good revision</h1>\n', 'Good revision');
     const first = await finishedRollout(f, app, good);
     expect(first.outcome, first.reason).toBe('succeeded');
 
@@ -63,9 +58,7 @@ describe('rolling replacement on Docker behind the Caddy edge', () => {
 
   it('aborts a rollout on request through the API: the previous revision keeps serving', async () => {
     await f.wt.write('www/healthz', 'ok\n');
-    await f.wt.write('www/index.html', '<h1>third revision</h1>\n');
-    const third = await f.push('github', 'Third revision');
-    expect((await finishedBuild(f, app, third)).status).toBe('succeeded');
+    const third = await pushPageBuilt(f, app, '<h1>third revision</h1>\n', 'Third revision');
     const running = await waitFor('the third rollout to start', async () =>
       (await f.controller.rollouts.list(app, 'production')).find((r) => r.to.sha === third),
     );

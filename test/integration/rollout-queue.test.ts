@@ -1,30 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueRollout } from '../../src/deploy/enqueue.js';
 import { pino } from 'pino';
-import { uniqueName } from '../support/env.js';
 import {
+  appName,
   closeWithInstances,
-  finishedBuild,
-  finishedRollout,
-  startFixture,
+  pushPageDeployed,
+  startAppFixture,
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
 
 describe('the rollouts queue', () => {
   let f: Fixture;
-  const app = uniqueName('queue').replace(/-/g, '');
+  const app = appName('queue');
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
-    await f.wt.write(
-      'gantry.yaml',
-      [
-        `app: ${app}`,
-        'run: { port: 8080, replicas: 1 }',
-        'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
-      ].join('\n'),
-    );
+    f = await startAppFixture(app);
   });
   afterAll(async () => {
     await closeWithInstances(f, app);
@@ -33,11 +24,7 @@ describe('the rollouts queue', () => {
   it('skips a queued deploy that a newer one superseded, and runs the newest', async () => {
     const shas: string[] = [];
     for (const n of [1, 2, 3]) {
-      await f.wt.write('www/index.html', `<h1>v${n}</h1>\n`);
-      const sha = await f.push('github', `v${n}`);
-      expect((await finishedBuild(f, app, sha)).status).toBe('succeeded');
-      expect((await finishedRollout(f, app, sha)).outcome).toBe('succeeded');
-      shas.push(sha);
+      shas.push(await pushPageDeployed(f, app, `<h1>v${n}</h1>\n`, `v${n}`));
     }
     const [v1, v2, v3] = shas as [string, string, string];
     const deps = {

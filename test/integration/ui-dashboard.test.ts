@@ -7,20 +7,19 @@
  * Screenshots of the main pages go to `.gantry/test/<run>/screenshots/`, or to docs/screenshots/
  * with GANTRY_SCREENSHOTS=1 (how the README's pictures are made).
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import type { EnvState, RolloutRecord } from '../../src/store/records.js';
-import { testEnv, uniqueName } from '../support/env.js';
+import { testEnv } from '../support/env.js';
 import {
-  EXAMPLE,
   ROOT,
+  appName,
   closeWithInstances,
-  finishedBuild,
-  finishedRollout,
-  startFixture,
+  pushPageDeployed,
+  startExampleFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
 
@@ -37,7 +36,7 @@ describe('web dashboard in headless Chromium', () => {
   let shots: string;
   const problems: string[] = [];
   // A name of its own: instances are found by app and env labels on the shared Docker engine.
-  const app = uniqueName('hello').replace(/-/g, '');
+  const app = appName('hello');
   const shas: Record<'v1' | 'v2' | 'v3', string> = { v1: '', v2: '', v3: '' };
 
   const envState = async (): Promise<EnvState> => {
@@ -92,9 +91,7 @@ describe('web dashboard in headless Chromium', () => {
       ? path.join(ROOT, 'docs', 'screenshots')
       : path.join(testEnv().runDir, 'screenshots');
     await mkdir(shots, { recursive: true });
-    f = await startFixture({ deploy: true });
-    const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-    await f.wt.write('gantry.yaml', spec.replace('app: hello', `app: ${app}`));
+    f = await startExampleFixture(app);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -108,14 +105,8 @@ describe('web dashboard in headless Chromium', () => {
     });
 
     // Two good revisions, each rolled out: the history the dashboard starts from.
-    await f.wt.write('www/index.html', page('1'));
-    shas.v1 = await f.push('github', 'Add the hello app (#1)');
-    expect((await finishedBuild(f, app, shas.v1)).status).toBe('succeeded');
-    expect((await finishedRollout(f, app, shas.v1)).outcome).toBe('succeeded');
-    await f.wt.write('www/index.html', page('2'));
-    shas.v2 = await f.push('github', 'Version 2: a friendlier greeting (#2)');
-    expect((await finishedBuild(f, app, shas.v2)).status).toBe('succeeded');
-    expect((await finishedRollout(f, app, shas.v2)).outcome).toBe('succeeded');
+    shas.v1 = await pushPageDeployed(f, app, page('1'), 'Add the hello app (#1)');
+    shas.v2 = await pushPageDeployed(f, app, page('2'), 'Version 2: a friendlier greeting (#2)');
   }, 420_000);
 
   afterAll(async () => {

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { hashToken } from '../../src/api/auth.js';
 import { api, type ClientOptions } from '../../src/cli/client.js';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
@@ -17,7 +19,8 @@ import {
 import type { Provider } from '../../src/source/webhooks/index.js';
 import type { BuildRecord, RolloutRecord } from '../../src/store/records.js';
 import { freePort } from '../../src/devtools/daemon.js';
-import { testEnv, uniqueName } from './env.js';
+import { buildContractImage } from '../contract/runtime-contract.js';
+import { testEnv, uniqueName, type TestEnv } from './env.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLE = path.join(ROOT, 'examples', 'hello');
@@ -172,4 +175,102 @@ export async function closeWithInstances(f: Fixture | undefined, app: string): P
   const runtime = f?.controller.runtime;
   if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
   await f?.close();
+}
+
+/** A fresh app name (no dashes): instances are found by app label on the shared Docker engine. */
+export function appName(prefix: string): string {
+  return uniqueName(prefix).replace(/-/g, '');
+}
+
+export interface FastSpecOptions {
+  /** Default 1. */
+  replicas?: number;
+  /** Extra top-level YAML lines (e.g. `environments:` and its entries). */
+  lines?: string[];
+}
+
+/** A `gantry.yaml` for `app` on port 8080 whose health check passes within a few seconds. */
+export function fastSpec(app: string, { replicas = 1, lines = [] }: FastSpecOptions = {}): string {
+  return [
+    `app: ${app}`,
+    `run: { port: 8080, replicas: ${replicas} }`,
+    'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
+    ...lines,
+  ].join('\n');
+}
+
+/** The example app's `gantry.yaml`, renamed to `app`. */
+export async function exampleSpec(app: string): Promise<string> {
+  const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
+  return spec.replace('app: hello', `app: ${app}`);
+}
+
+/** A deploying fixture whose worktree holds `gantry.yaml` as `spec`, to go out with the first push. */
+async function startDeployFixture(spec: string, opts: FixtureOptions): Promise<Fixture> {
+  const f = await startFixture({ ...opts, deploy: true });
+  try {
+    await f.wt.write('gantry.yaml', spec);
+  } catch (e) {
+    await f.close();
+    throw e;
+  }
+  return f;
+}
+
+/** A deploying fixture whose worktree holds `fastSpec(app, spec)`, to go out with the first push. */
+export function startAppFixture(app: string, spec: FastSpecOptions = {}): Promise<Fixture> {
+  return startDeployFixture(fastSpec(app, spec), {});
+}
+
+/** A deploying fixture whose worktree holds the example app's spec renamed to `app`. */
+export async function startExampleFixture(
+  app: string,
+  opts: FixtureOptions = {},
+): Promise<Fixture> {
+  return startDeployFixture(await exampleSpec(app), opts);
+}
+
+/** Pushes what is staged (GitHub webhook) and expects its build to succeed; returns the sha. */
+export async function pushBuilt(f: Fixture, app: string, message: string): Promise<string> {
+  const sha = await f.push('github', message);
+  expect((await finishedBuild(f, app, sha)).status).toBe('succeeded');
+  return sha;
+}
+
+/** Writes `html` as `www/index.html`, then {@link pushBuilt}. */
+export async function pushPageBuilt(
+  f: Fixture,
+  app: string,
+  html: string,
+  message: string,
+): Promise<string> {
+  await f.wt.write('www/index.html', html);
+  return pushBuilt(f, app, message);
+}
+
+/** {@link pushPageBuilt}, then expects its rollout to production to succeed. */
+export async function pushPageDeployed(
+  f: Fixture,
+  app: string,
+  html: string,
+  message: string,
+): Promise<string> {
+  const sha = await pushPageBuilt(f, app, html, message);
+  expect((await finishedRollout(f, app, sha)).outcome).toBe('succeeded');
+  return sha;
+}
+
+/** The runtime contract app built and pushed (version 1) as a repo named after `prefix`. */
+export async function contractImageOf(
+  prefix: string,
+): Promise<{ env: TestEnv; repo: string; image: string }> {
+  const env = testEnv();
+  const repo = uniqueName(prefix);
+  const image = await buildContractImage({
+    registry: env.registry,
+    app: repo,
+    version: '1',
+    dir: path.join(env.runDir, repo),
+  });
+  return { env, repo, image };
 }

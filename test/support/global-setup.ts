@@ -59,9 +59,12 @@ async function removeRunImages(registry: string): Promise<void> {
   const run = promisify(execFile);
   try {
     const { stdout } = await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    // --no-prune: parent layers are build cache other runs on this engine may be building on.
     const refs = stdout.split('\n').filter((r) => r.startsWith(`${registry}/`));
     for (let i = 0; i < refs.length; i += 50) {
-      await run('docker', ['rmi', '--force', ...refs.slice(i, i + 50)]).catch(() => undefined);
+      await run('docker', ['rmi', '--force', '--no-prune', ...refs.slice(i, i + 50)]).catch(
+        () => undefined,
+      );
     }
   } catch (e) {
     console.warn(`could not remove this run's images: ${errorMessage(e)}`);

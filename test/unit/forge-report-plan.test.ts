@@ -83,30 +83,6 @@ describe('what each rollout event reports', () => {
       },
     ],
     [
-      'outcome succeeded: final status, deployment, note, notification',
-      'outcome',
-      { outcome: 'succeeded', reason: 'done' },
-      {},
-      {
-        status: { state: 'succeeded', description: 'deployed to production' },
-        deployment: 'finish',
-        note: true,
-        notify: 'succeeded',
-      },
-    ],
-    [
-      'outcome failed carries the reason',
-      'outcome',
-      { outcome: 'failed', reason: 'web-1 unhealthy' },
-      {},
-      {
-        status: { state: 'failed', description: 'failed: web-1 unhealthy' },
-        deployment: 'finish',
-        note: true,
-        notify: 'failed',
-      },
-    ],
-    [
       'superseded before it started: nothing deployed, nothing to the forge or git',
       'outcome',
       { outcome: 'superseded', reason: 'superseded by 123', plan: undefined },
@@ -119,6 +95,23 @@ describe('what each rollout event reports', () => {
   for (const [name, kind, over, lock, want] of table) {
     it(name, () => expect(planReport(kind, rec(over), lock)).toEqual(want));
   }
+
+  // A rollout that ran to its end: the final status, the deployment finished, a note, a notice.
+  const finals: [string, 'succeeded' | 'failed', string, string][] = [
+    ['outcome succeeded', 'succeeded', 'done', 'deployed to production'],
+    ['outcome failed carries the reason', 'failed', 'web-1 unhealthy', 'failed: web-1 unhealthy'],
+  ];
+  it.each(finals)(
+    '%s: final status, deployment, note, notification',
+    (_, outcome, reason, text) => {
+      expect(planReport('outcome', rec({ outcome, reason }), {})).toEqual({
+        status: { state: outcome, description: text },
+        deployment: 'finish',
+        note: true,
+        notify: outcome,
+      });
+    },
+  );
 
   it('a rollback is worded as one', () => {
     expect(outcomeText(rec({ kind: 'rollback', outcome: 'succeeded' }))).toBe(

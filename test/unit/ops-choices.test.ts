@@ -55,116 +55,84 @@ const rec = (id: string, s: string, outcome: Rec['outcome']): Rec => ({
   to: { sha: s, image: `img@${s.slice(0, 4)}` },
 });
 
+/** chooseRollbackTarget's input: `records` newest first; what runs is the newest that succeeded. */
+function history(records: Rec[], more: Partial<RollbackInput> = {}): RollbackInput {
+  const running = records.find((r) => r.outcome === 'succeeded');
+  return {
+    records,
+    current: running ? { sha: running.to.sha, rolloutId: running.id } : null,
+    excluded: [],
+    ...more,
+  };
+}
+
 describe('chooseRollbackTarget', () => {
   // newest first: C deployed (current), B, A
   const linear = [rec('r3', C, 'succeeded'), rec('r2', B, 'succeeded'), rec('r1', A, 'succeeded')];
-  const cases: { name: string; input: RollbackInput; want: string }[] = [
-    {
-      name: 'the previous succeeded revision',
-      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [] },
-      want: B,
-    },
-    {
-      name: 'skips failed and aborted rollouts',
-      input: {
-        records: [
-          rec('r5', D, 'failed'),
-          rec('r4', C, 'succeeded'),
-          rec('r3', B, 'aborted'),
-          rec('r2', B, 'failed'),
-          rec('r1', A, 'succeeded'),
-        ],
-        current: { sha: C, rolloutId: 'r4' },
-        excluded: [],
-      },
-      want: A,
-    },
-    {
-      name: 'after a rollback, the one before (not the revision rolled back from)',
-      input: {
-        records: [rec('r4', B, 'succeeded'), ...linear],
-        current: { sha: B, rolloutId: 'r4' },
-        excluded: [C],
-      },
-      want: A,
-    },
-    {
-      name: 'skips an earlier deploy of the current revision',
-      input: {
-        records: [
-          rec('r4', B, 'succeeded'),
-          rec('r3', A, 'succeeded'),
-          rec('r2', B, 'succeeded'),
-          rec('r1', C, 'succeeded'),
-        ],
-        current: { sha: B, rolloutId: 'r4' },
-        excluded: [],
-      },
-      want: A,
-    },
-    {
-      name: 'an explicit target by abbreviated sha',
-      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [], to: 'aaaaaaa' },
-      want: A,
-    },
-    {
-      name: 'an explicit target may be one a rollback excluded (a person asked)',
-      input: {
-        records: [rec('r4', B, 'succeeded'), ...linear],
-        current: { sha: B, rolloutId: 'r4' },
-        excluded: [C],
-        to: C,
-      },
-      want: C,
-    },
-    {
-      name: 'nothing running',
-      input: { records: [], current: null, excluded: [] },
-      want: 'GANTRY_ERR_NO_ROLLBACK_TARGET',
-    },
-    {
-      name: 'only one revision ever ran',
-      input: {
-        records: [rec('r1', A, 'succeeded')],
-        current: { sha: A, rolloutId: 'r1' },
-        excluded: [],
-      },
-      want: 'GANTRY_ERR_NO_ROLLBACK_TARGET',
-    },
-    {
-      name: 'a target that never succeeded here',
-      input: {
-        records: [rec('r2', B, 'failed'), ...linear.slice(2)],
-        current: { sha: A, rolloutId: 'r1' },
-        excluded: [],
-        to: B,
-      },
-      want: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
-    },
-    {
-      name: 'the current revision as target',
-      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [], to: 'cccc' },
-      want: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
-    },
-    {
-      name: 'not a commit id',
-      input: { records: linear, current: { sha: C, rolloutId: 'r3' }, excluded: [], to: 'main' },
-      want: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
-    },
+  // After rolling back from C to B: B runs, C is excluded.
+  const rolledBack = [rec('r4', B, 'succeeded'), ...linear];
+  const cases: [string, RollbackInput, string][] = [
+    ['the previous succeeded revision', history(linear), B],
+    [
+      'skips failed and aborted rollouts',
+      history([
+        rec('r5', D, 'failed'),
+        rec('r4', C, 'succeeded'),
+        rec('r3', B, 'aborted'),
+        rec('r2', B, 'failed'),
+        rec('r1', A, 'succeeded'),
+      ]),
+      A,
+    ],
+    [
+      'after a rollback, the one before (not the revision rolled back from)',
+      history(rolledBack, { excluded: [C] }),
+      A,
+    ],
+    [
+      'skips an earlier deploy of the current revision',
+      history([
+        rec('r4', B, 'succeeded'),
+        rec('r3', A, 'succeeded'),
+        rec('r2', B, 'succeeded'),
+        rec('r1', C, 'succeeded'),
+      ]),
+      A,
+    ],
+    ['an explicit target by abbreviated sha', history(linear, { to: 'aaaaaaa' }), A],
+    [
+      'an explicit target may be one a rollback excluded (a person asked)',
+      history(rolledBack, { excluded: [C], to: C }),
+      C,
+    ],
+    ['nothing running', history([]), 'GANTRY_ERR_NO_ROLLBACK_TARGET'],
+    [
+      'only one revision ever ran',
+      history([rec('r1', A, 'succeeded')]),
+      'GANTRY_ERR_NO_ROLLBACK_TARGET',
+    ],
+    [
+      'a target that never succeeded here',
+      history([rec('r2', B, 'failed'), ...linear.slice(2)], { to: B }),
+      'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
+    ],
+    [
+      'the current revision as target',
+      history(linear, { to: 'cccc' }),
+      'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
+    ],
+    ['not a commit id', history(linear, { to: 'main' }), 'GANTRY_ERR_ROLLBACK_TARGET_INVALID'],
   ];
-  for (const c of cases) {
-    it(c.name, () => {
-      const got = chooseRollbackTarget(c.input);
-      expect(got.ok ? got.sha : got.code).toBe(c.want);
-    });
-  }
+  it.each(cases)('%s', (_name, input, want) => {
+    const got = chooseRollbackTarget(input);
+    expect(got.ok ? got.sha : got.code).toBe(want);
+  });
   it('returns the recorded image of the target', () => {
-    const got = chooseRollbackTarget({
-      records: linear,
-      current: { sha: C, rolloutId: 'r3' },
-      excluded: [],
+    expect(chooseRollbackTarget(history(linear))).toMatchObject({
+      ok: true,
+      image: `img@${B.slice(0, 4)}`,
+      rolloutId: 'r2',
     });
-    expect(got).toMatchObject({ ok: true, image: `img@${B.slice(0, 4)}`, rolloutId: 'r2' });
   });
 });
 

@@ -24,14 +24,8 @@ export async function lock(
     ...(until ? { until } : {}),
   };
   await deps.rollouts.setLock(app.name, env, value);
-  await deps.rollouts.bus.publish({
-    type: 'env',
-    app: app.name,
-    env,
-    kind: 'locked',
-    text: `locked by ${req.actor}: ${req.reason}${until ? ` (until ${until})` : ''}`,
-    at: now,
-  });
+  const text = `locked by ${req.actor}: ${req.reason}${until ? ` (until ${until})` : ''}`;
+  await announceEnv(deps, app.name, env, 'locked', text, now);
   return { env, lock: value };
 }
 
@@ -42,14 +36,19 @@ export async function unlock(
 ): Promise<{ env: string }> {
   const { app, env } = await appEnv(deps, req.app, req.env);
   if (await deps.rollouts.clearLock(app.name, env)) {
-    await deps.rollouts.bus.publish({
-      type: 'env',
-      app: app.name,
-      env,
-      kind: 'unlocked',
-      text: `unlocked by ${req.actor}`,
-      at: Date.now(),
-    });
+    await announceEnv(deps, app.name, env, 'unlocked', `unlocked by ${req.actor}`);
   }
   return { env };
+}
+
+/** Announces on the event bus that an environment's standing changed outside a rollout. */
+export async function announceEnv(
+  deps: OpsDeps,
+  app: string,
+  env: string,
+  kind: 'locked' | 'unlocked' | 'unpinned',
+  text: string,
+  at = Date.now(),
+): Promise<void> {
+  await deps.rollouts.bus.publish({ type: 'env', app, env, kind, text, at });
 }

@@ -12,6 +12,7 @@ import { prNumberFromMessage } from '../../source/commit-meta.js';
 import type { AppRecord, Trigger } from '../../store/records.js';
 import { enqueueRollout } from '../enqueue.js';
 import { appEnv, loadApp, type OpsDeps } from './context.js';
+import { announceEnv } from './lock.js';
 import { addPendingDeploy, takePendingDeploys } from './pending.js';
 
 /** How many of an app's revisions an abbreviated sha is looked up in. */
@@ -237,14 +238,7 @@ export async function unpin(
 ): Promise<{ env: string; rolloutId?: string; sha?: string }> {
   const { app, env, branch } = await appEnv(deps, req.app, req.env);
   if (await deps.rollouts.clearPin(app.name, env)) {
-    await deps.rollouts.bus.publish({
-      type: 'env',
-      app: app.name,
-      env,
-      kind: 'unpinned',
-      text: `unpinned by ${req.actor}`,
-      at: Date.now(),
-    });
+    await announceEnv(deps, app.name, env, 'unpinned', `unpinned by ${req.actor}`);
   }
   const state = await deps.rollouts.env(app.name, env);
   for (const rev of await deps.store.listRevisions(app.name, REVISIONS_SEARCHED)) {

@@ -5,14 +5,9 @@
  */
 import type { ForgeConfig } from '../../config/controller-config.js';
 import type { OutgoingRequest } from '../outgoing.js';
-import {
-  apiBase,
-  description,
-  ownerRepo,
-  statusContext,
-  type ReportState,
-  type StatusReport,
-} from './report.js';
+import { commitStatusRequest, commitStatusState } from './commit-status.js';
+import { apiBase, description, ownerRepo, type ReportState, type StatusReport } from './report.js';
+import { forgePost } from './request.js';
 
 /** States of `POST /repos/{owner}/{repo}/statuses/{sha}`. */
 export type GithubStatusState = 'pending' | 'success' | 'failure' | 'error';
@@ -26,18 +21,7 @@ export type GithubDeploymentState =
  * documents `error` for: the check could not complete.
  */
 export function githubStatusState(s: ReportState): GithubStatusState {
-  switch (s) {
-    case 'in_progress':
-    case 'frozen':
-      return 'pending';
-    case 'succeeded':
-      return 'success';
-    case 'failed':
-    case 'aborted':
-      return 'failure';
-    case 'superseded':
-      return 'error';
-  }
+  return commitStatusState(s, 'error');
 }
 
 /** A superseded deployment never became live: `inactive`, like a replaced one. */
@@ -62,9 +46,13 @@ function headers(forge: ForgeConfig): Record<string, string> {
     Accept: 'application/vnd.github+json',
     Authorization: `Bearer ${forge.token}`,
     'X-GitHub-Api-Version': '2022-11-28',
-    'Content-Type': 'application/json',
     'User-Agent': 'gantry',
   };
+}
+
+/** `{api}/repos/{owner}/{repo}`, where every call below goes. */
+function repoApi(forge: ForgeConfig, project: string): string {
+  return `${apiBase(forge)}/repos/${ownerRepo(project)}`;
 }
 
 /** `POST /repos/{owner}/{repo}/statuses/{sha}` with context `gantry/<env>`. */
@@ -73,17 +61,12 @@ export function githubStatus(
   project: string,
   r: StatusReport,
 ): OutgoingRequest {
-  return {
-    method: 'POST',
-    url: `${apiBase(forge)}/repos/${ownerRepo(project)}/statuses/${r.sha}`,
-    headers: headers(forge),
-    body: JSON.stringify({
-      state: githubStatusState(r.state),
-      target_url: r.targetUrl,
-      description: description(r.description),
-      context: statusContext(r.env),
-    }),
-  };
+  return commitStatusRequest(
+    repoApi(forge, project),
+    headers(forge),
+    githubStatusState(r.state),
+    r,
+  );
 }
 
 /** `POST /repos/{owner}/{repo}/deployments` for one rollout; the answer (201) carries its `id`. */
@@ -92,21 +75,16 @@ export function githubCreateDeployment(
   project: string,
   d: { sha: string; env: string; description: string },
 ): OutgoingRequest {
-  return {
-    method: 'POST',
-    url: `${apiBase(forge)}/repos/${ownerRepo(project)}/deployments`,
-    headers: headers(forge),
-    body: JSON.stringify({
-      ref: d.sha,
-      environment: d.env,
-      description: description(d.description),
-      // Gantry deploys exactly this commit, whatever the branch's state: no merge, no checks.
-      auto_merge: false,
-      required_contexts: [],
-      transient_environment: false,
-      production_environment: d.env === 'production',
-    }),
-  };
+  return forgePost(`${repoApi(forge, project)}/deployments`, headers(forge), {
+    ref: d.sha,
+    environment: d.env,
+    description: description(d.description),
+    // Gantry deploys exactly this commit, whatever the branch's state: no merge, no checks.
+    auto_merge: false,
+    required_contexts: [],
+    transient_environment: false,
+    production_environment: d.env === 'production',
+  });
 }
 
 /** `POST /repos/{owner}/{repo}/deployments/{id}/statuses`. */
@@ -121,19 +99,15 @@ export function githubDeploymentStatus(
     environmentUrl?: string | undefined;
   },
 ): OutgoingRequest {
-  return {
-    method: 'POST',
-    url: `${apiBase(forge)}/repos/${ownerRepo(project)}/deployments/${deploymentId}/statuses`,
-    headers: headers(forge),
-    body: JSON.stringify({
-      state: githubDeploymentState(s.state),
-      log_url: s.logUrl,
-      description: description(s.description),
-      ...(s.environmentUrl ? { environment_url: s.environmentUrl } : {}),
-      // A success marks the environment's earlier deployments inactive: one live per environment.
-      auto_inactive: true,
-    }),
-  };
+  const url = `${repoApi(forge, project)}/deployments/${deploymentId}/statuses`;
+  return forgePost(url, headers(forge), {
+    state: githubDeploymentState(s.state),
+    log_url: s.logUrl,
+    description: description(s.description),
+    ...(s.environmentUrl ? { environment_url: s.environmentUrl } : {}),
+    // A success marks the environment's earlier deployments inactive: one live per environment.
+    auto_inactive: true,
+  });
 }
 
 /** The deployment id in the answer to `githubCreateDeployment`, or undefined. */

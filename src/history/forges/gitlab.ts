@@ -11,6 +11,7 @@ import {
   type ReportState,
   type StatusReport,
 } from './report.js';
+import { forgePost } from './request.js';
 
 /** States GitLab accepts for an external commit status. */
 export type GitlabStatusState = 'pending' | 'running' | 'success' | 'failed' | 'canceled';
@@ -38,16 +39,16 @@ export function gitlabStatus(
   project: string,
   r: StatusReport,
 ): OutgoingRequest {
-  return {
-    method: 'POST',
-    url: `${apiBase(forge)}/api/v4/projects/${encodeURIComponent(project)}/statuses/${r.sha}`,
-    headers: { 'PRIVATE-TOKEN': forge.token, 'Content-Type': 'application/json' },
-    body: JSON.stringify({
+  const url = `${apiBase(forge)}/api/v4/projects/${encodeURIComponent(project)}/statuses/${r.sha}`;
+  return forgePost(
+    url,
+    { 'PRIVATE-TOKEN': forge.token },
+    {
       state: gitlabStatusState(r.state),
       name: statusContext(r.env),
       target_url: r.targetUrl,
       description: description(r.description),
       ...(r.ref ? { ref: r.ref } : {}),
-    }),
-  };
+    },
+  );
 }

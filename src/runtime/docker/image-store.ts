@@ -88,7 +88,9 @@ export async function removeImages(
   // One at a time: untagging before deleting depends on order, and pruning is never urgent.
   for (const ref of imagesToPrune(images, app, keep, inUse)) {
     try {
-      await docker.getImage(ref).remove();
+      // noprune: the untagged parent layers may be the build cache another build on this engine
+      // is using right now; deleting them fails that build ("failed to get digest …").
+      await docker.getImage(ref).remove({ noprune: true });
       removed.push(ref);
     } catch (e) {
       const status = statusOf(e);

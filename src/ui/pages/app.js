@@ -2,10 +2,10 @@
 // actions a deployer takes from it: roll back to an earlier healthy revision, redeploy, retry,
 // lock and unlock, unpin. Each action says what it will do before doing it.
 
-import { actionError, api, apiOr, enc } from '../api.js';
+import { api, apiOr, enc, postAction } from '../api.js';
 import { entriesFromRollouts, healthOf, rollbackTargets } from '../changes.js';
 import { commitLine } from '../commits.js';
-import { confirmDialog } from '../dialog.js';
+import { confirmButton } from '../dialog.js';
 import {
   ago,
   badge,
@@ -19,8 +19,9 @@ import {
   shortSha,
   triggerText,
 } from '../dom.js';
+import { crumbs, grid } from '../layout.js';
 import { go } from '../nav.js';
-import { live } from '../sse.js';
+import { live, oncePerBurst } from '../sse.js';
 import { rollbackDialog } from './rollback.js';
 
 async function load(name) {
@@ -33,14 +34,6 @@ async function load(name) {
     ? history.rollouts
     : entriesFromRollouts(rolls.rollouts, detail.revisions, rolls.environments);
   return { ...detail, environments: rolls.environments, rollouts: rolls.rollouts, entries };
-}
-
-async function act(what, fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    throw new Error(actionError(e, what), { cause: e });
-  }
 }
 
 /** Where to go after an action that started a rollout (or a build that leads to one). */
@@ -59,84 +52,49 @@ function envCard(data, env, refresh) {
   const active = data.rollouts.find((r) => r.env === env.env && !r.outcome);
 
   const lockButton = env.lock
-    ? h(
-        'button',
-        {
-          type: 'button',
-          onclick: () =>
-            confirmDialog({
-              title: `Unlock ${env.env}`,
-              body: h(
-                'p',
-                {},
-                `Lift the deploy freeze on ${env.env} of ${app}: pushes deploy again.`,
-              ),
-              confirmLabel: `Unlock ${env.env}`,
-              onConfirm: () =>
-                act('unlock', () =>
-                  api(`/api/apps/${enc(app)}/unlock`, { method: 'POST', body: { env: env.env } }),
-                ),
-            }).then((r) => r && refresh()),
-        },
+    ? confirmButton(
         `Unlock ${env.env}`,
-      )
-    : h(
-        'button',
+        {},
         {
-          type: 'button',
-          onclick: () =>
-            confirmDialog({
-              title: `Lock ${env.env}`,
-              body: h(
-                'p',
-                {},
-                `Freeze deploys to ${env.env} of ${app}: new commits wait until it is unlocked. Rollbacks still work.`,
-              ),
-              fields: [
-                h(
-                  'div',
-                  { class: 'field' },
-                  h('label', { for: 'lock-reason' }, 'Reason (shown to everyone)'),
-                  h('input', { id: 'lock-reason', name: 'reason', required: true, maxlength: 200 }),
-                ),
-              ],
-              confirmLabel: `Lock ${env.env}`,
-              onConfirm: ({ reason }) =>
-                act('lock', () =>
-                  api(`/api/apps/${enc(app)}/lock`, {
-                    method: 'POST',
-                    body: { env: env.env, reason },
-                  }),
-                ),
-            }).then((r) => r && refresh()),
+          title: `Unlock ${env.env}`,
+          body: `Lift the deploy freeze on ${env.env} of ${app}: pushes deploy again.`,
+          confirmLabel: `Unlock ${env.env}`,
+          onConfirm: () => postAction('unlock', `/api/apps/${enc(app)}/unlock`, { env: env.env }),
         },
+        refresh,
+      )
+    : confirmButton(
         `Lock ${env.env}`,
+        {},
+        {
+          title: `Lock ${env.env}`,
+          body: `Freeze deploys to ${env.env} of ${app}: new commits wait until it is unlocked. Rollbacks still work.`,
+          fields: [
+            h(
+              'div',
+              { class: 'field' },
+              h('label', { for: 'lock-reason' }, 'Reason (shown to everyone)'),
+              h('input', { id: 'lock-reason', name: 'reason', required: true, maxlength: 200 }),
+            ),
+          ],
+          confirmLabel: `Lock ${env.env}`,
+          onConfirm: ({ reason }) =>
+            postAction('lock', `/api/apps/${enc(app)}/lock`, { env: env.env, reason }),
+        },
+        refresh,
       );
 
   const unpinButton = env.pin
-    ? h(
-        'button',
-        {
-          type: 'button',
-          onclick: () =>
-            confirmDialog({
-              title: `Unpin ${env.env}`,
-              body: h(
-                'p',
-                {},
-                `Let automation manage ${env.env} again: if the head of ${spec.branch ?? 'its branch'} differs from ${shortSha(env.pin.sha)}, it is deployed now.`,
-              ),
-              confirmLabel: `Unpin ${env.env}`,
-              onConfirm: () =>
-                act('unpin', () =>
-                  api(`/api/apps/${enc(app)}/unpin`, {
-                    method: 'POST',
-                    body: { env: env.env },
-                  }),
-                ),
-            }).then((r) => r && follow(r, refresh)),
-        },
+    ? confirmButton(
         `Unpin ${env.env}`,
+        {},
+        {
+          title: `Unpin ${env.env}`,
+          body: `Let automation manage ${env.env} again: if the head of ${spec.branch ?? 'its branch'} differs from ${shortSha(env.pin.sha)}, it is deployed now.`,
+          confirmLabel: `Unpin ${env.env}`,
+          onConfirm: () => postAction('unpin', `/api/apps/${enc(app)}/unpin`, { env: env.env }),
+        },
+        (r) => follow(r, refresh),
       )
     : null;
 
@@ -229,6 +187,7 @@ function envCard(data, env, refresh) {
 function actionsFor(data, e, targets, refresh) {
   const app = data.app.name;
   const env = data.environments.find((x) => x.env === e.env);
+  const followed = (r) => follow(r, refresh);
   const out = [];
   if (targets.has(e.id)) {
     out.push(
@@ -239,8 +198,7 @@ function actionsFor(data, e, targets, refresh) {
           class: 'primary',
           'data-action': 'rollback',
           'aria-label': `Roll back to this: ${shortSha(e.to.sha)} (${e.env})`,
-          onclick: () =>
-            rollbackDialog({ data, env, entry: e }).then((r) => r && follow(r, refresh)),
+          onclick: () => rollbackDialog({ data, env, entry: e }).then((r) => r && followed(r)),
         },
         'Roll back to this',
       ),
@@ -248,56 +206,32 @@ function actionsFor(data, e, targets, refresh) {
   }
   if (['failed', 'aborted', 'superseded'].includes(e.outcome)) {
     out.push(
-      h(
-        'button',
-        {
-          type: 'button',
-          'data-action': 'retry',
-          'aria-label': `Retry the rollout of ${shortSha(e.to.sha)}`,
-          onclick: () =>
-            confirmDialog({
-              title: 'Retry this rollout',
-              body: h(
-                'p',
-                {},
-                `Roll ${e.env} of ${app} out to ${shortSha(e.to.sha)} again, with the image already built (no rebuild) and the same health checks.`,
-              ),
-              confirmLabel: 'Retry',
-              onConfirm: () =>
-                act('retry', () => api(`/api/rollouts/${enc(e.id)}/retry`, { method: 'POST' })),
-            }).then((r) => r && follow(r, refresh)),
-        },
+      confirmButton(
         'Retry',
+        { 'data-action': 'retry', 'aria-label': `Retry the rollout of ${shortSha(e.to.sha)}` },
+        {
+          title: 'Retry this rollout',
+          body: `Roll ${e.env} of ${app} out to ${shortSha(e.to.sha)} again, with the image already built (no rebuild) and the same health checks.`,
+          confirmLabel: 'Retry',
+          onConfirm: () => postAction('retry', `/api/rollouts/${enc(e.id)}/retry`),
+        },
+        followed,
       ),
     );
   }
   if (!e.running && e.outcome === 'succeeded' && env?.current?.sha !== e.to.sha) {
     out.push(
-      h(
-        'button',
-        {
-          type: 'button',
-          'data-action': 'redeploy',
-          'aria-label': `Redeploy ${shortSha(e.to.sha)} to ${e.env}`,
-          onclick: () =>
-            confirmDialog({
-              title: 'Redeploy this revision',
-              body: h(
-                'p',
-                {},
-                `Deploy ${shortSha(e.to.sha)} to ${e.env} of ${app} (no rebuild: its recorded image is rolled out with the usual health checks).`,
-              ),
-              confirmLabel: `Redeploy ${shortSha(e.to.sha)}`,
-              onConfirm: () =>
-                act('redeploy', () =>
-                  api(`/api/apps/${enc(app)}/deploy`, {
-                    method: 'POST',
-                    body: { env: e.env, ref: e.to.sha },
-                  }),
-                ),
-            }).then((r) => r && follow(r, refresh)),
-        },
+      confirmButton(
         'Redeploy',
+        { 'data-action': 'redeploy', 'aria-label': `Redeploy ${shortSha(e.to.sha)} to ${e.env}` },
+        {
+          title: 'Redeploy this revision',
+          body: `Deploy ${shortSha(e.to.sha)} to ${e.env} of ${app} (no rebuild: its recorded image is rolled out with the usual health checks).`,
+          confirmLabel: `Redeploy ${shortSha(e.to.sha)}`,
+          onConfirm: () =>
+            postAction('redeploy', `/api/apps/${enc(app)}/deploy`, { env: e.env, ref: e.to.sha }),
+        },
+        followed,
       ),
     );
   }
@@ -312,64 +246,49 @@ function historyTable(data, refresh) {
     for (const id of rollbackTargets(own, env.current)) targets.add(id);
   }
   if (data.entries.length === 0) return notice('info', 'No rollouts yet.');
-  return h(
-    'table',
+  return grid(
     { class: 'grid history', 'aria-label': 'Rollout history' },
-    h(
-      'thead',
-      {},
-      h(
+    ['When', 'Env', 'Revision', 'Trigger', 'Duration', 'Outcome', 'Actions'],
+    data.entries.map((e) => {
+      const build = buildOf.get(e.to.sha);
+      return h(
         'tr',
-        {},
-        ...['When', 'Env', 'Revision', 'Trigger', 'Duration', 'Outcome', 'Actions'].map((t) =>
-          h('th', { scope: 'col' }, t),
+        {
+          'data-rollout': e.id,
+          'data-sha': e.to.sha,
+          'data-kind': e.kind,
+          'data-outcome': e.outcome ?? 'active',
+          class: e.running ? 'running' : null,
+        },
+        h('td', { class: 'when' }, ago(e.createdAt)),
+        h('td', {}, e.env),
+        h(
+          'td',
+          {},
+          commitLine(e.commit ?? { sha: e.to.sha }),
+          e.kind !== 'deploy' ? [' ', badge(e.kind)] : null,
+          build
+            ? [' ', h('a', { href: `#/builds/${enc(build)}`, class: 'small' }, 'build log')]
+            : null,
         ),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      data.entries.map((e) => {
-        const build = buildOf.get(e.to.sha);
-        return h(
-          'tr',
-          {
-            'data-rollout': e.id,
-            'data-sha': e.to.sha,
-            'data-kind': e.kind,
-            'data-outcome': e.outcome ?? 'active',
-            class: e.running ? 'running' : null,
-          },
-          h('td', { class: 'when' }, ago(e.createdAt)),
-          h('td', {}, e.env),
+        h('td', {}, triggerText(e.trigger)),
+        h('td', {}, duration(rolloutDuration(e))),
+        h(
+          'td',
+          {},
           h(
-            'td',
-            {},
-            commitLine(e.commit ?? { sha: e.to.sha }),
-            e.kind !== 'deploy' ? [' ', badge(e.kind)] : null,
-            build
-              ? [' ', h('a', { href: `#/builds/${enc(build)}`, class: 'small' }, 'build log')]
-              : null,
+            'a',
+            { href: `#/rollouts/${enc(e.id)}`, 'aria-label': `Rollout ${e.id}: ${phaseWord(e)}` },
+            badge(phaseWord(e)),
           ),
-          h('td', {}, triggerText(e.trigger)),
-          h('td', {}, duration(rolloutDuration(e))),
-          h(
-            'td',
-            {},
-            h(
-              'a',
-              { href: `#/rollouts/${enc(e.id)}`, 'aria-label': `Rollout ${e.id}: ${phaseWord(e)}` },
-              badge(phaseWord(e)),
-            ),
-            e.running ? [' ', badge('running')] : null,
-            e.reason && e.outcome !== 'succeeded'
-              ? h('div', { class: 'small muted reason' }, e.reason)
-              : null,
-          ),
-          h('td', { class: 'actions' }, actionsFor(data, e, targets, refresh)),
-        );
-      }),
-    ),
+          e.running ? [' ', badge('running')] : null,
+          e.reason && e.outcome !== 'succeeded'
+            ? h('div', { class: 'small muted reason' }, e.reason)
+            : null,
+        ),
+        h('td', { class: 'actions' }, actionsFor(data, e, targets, refresh)),
+      );
+    }),
   );
 }
 
@@ -377,7 +296,7 @@ function render(root, data, refresh) {
   const a = data.app;
   replace(
     root,
-    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Apps'), ' / ', a.name),
+    crumbs(a.name),
     h('h1', {}, a.name),
     h(
       'p',
@@ -430,23 +349,16 @@ export async function appPage(root, name) {
     }
   };
   render(root, await load(name), refresh);
-  let pending = null;
-  const soon = () => {
-    if (pending) return;
-    pending = setTimeout(() => {
-      pending = null;
-      void refresh();
-    }, 400);
-  };
+  const burst = oncePerBurst(refresh, 400);
   const stop = live({
     filter: { app: name },
-    onEvent: (e) => (e.app === name ? soon() : undefined),
+    onEvent: (e) => (e.app === name ? burst.soon() : undefined),
     poll: refresh,
     pollMs: 3000,
   });
   return () => {
     stopped = true;
     stop();
-    if (pending) clearTimeout(pending);
+    burst.cancel();
   };
 }

@@ -4,7 +4,8 @@
 import { api, enc } from '../api.js';
 import { healthOf } from '../changes.js';
 import { ago, badge, firstLine, h, notice, phaseWord, replace, shortSha } from '../dom.js';
-import { live } from '../sse.js';
+import { grid } from '../layout.js';
+import { live, oncePerBurst } from '../sse.js';
 
 async function load() {
   const { apps } = await api('/api/apps');
@@ -94,26 +95,10 @@ function render(root, data) {
           'info',
           'No apps yet: push a repository with a gantry.yaml to one of the configured repos.',
         )
-      : h(
-          'table',
+      : grid(
           { class: 'grid', 'aria-label': 'Apps and environments' },
-          h(
-            'thead',
-            {},
-            h(
-              'tr',
-              {},
-              ...[
-                'App',
-                'Environment',
-                'Running revision',
-                'Health',
-                'Last rollout',
-                'Standing',
-              ].map((t) => h('th', { scope: 'col' }, t)),
-            ),
-          ),
-          h('tbody', {}, rows),
+          ['App', 'Environment', 'Running revision', 'Health', 'Last rollout', 'Standing'],
+          rows,
         ),
   );
 }
@@ -121,7 +106,6 @@ function render(root, data) {
 export async function appsPage(root) {
   document.title = 'Apps · Gantry';
   render(root, await load());
-  let pending = null;
   const refresh = async () => {
     try {
       render(root, await load());
@@ -130,16 +114,10 @@ export async function appsPage(root) {
     }
   };
   // Events come in bursts during a rollout: refresh once per burst.
-  const soon = () => {
-    if (pending) return;
-    pending = setTimeout(() => {
-      pending = null;
-      void refresh();
-    }, 400);
-  };
-  const stop = live({ onEvent: soon, poll: refresh, pollMs: 3000 });
+  const burst = oncePerBurst(refresh, 400);
+  const stop = live({ onEvent: burst.soon, poll: refresh, pollMs: 3000 });
   return () => {
     stop();
-    if (pending) clearTimeout(pending);
+    burst.cancel();
   };
 }

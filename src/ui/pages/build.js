@@ -2,6 +2,7 @@
 
 import { api, enc } from '../api.js';
 import { badge, fmtTime, h, notice, replace, shortSha } from '../dom.js';
+import { crumbs } from '../layout.js';
 
 export async function buildPage(root, id) {
   document.title = `Build ${id} · Gantry`;
@@ -10,14 +11,7 @@ export async function buildPage(root, id) {
   const log = h('pre', { class: 'log', tabindex: '0', 'aria-label': 'Build log' });
   replace(
     root,
-    h(
-      'p',
-      { class: 'crumbs' },
-      h('a', { href: '#/' }, 'Apps'),
-      ' / ',
-      h('a', { href: `#/apps/${enc(build.app)}` }, build.app),
-      ` / build ${id}`,
-    ),
+    crumbs(build.app, `build ${id}`),
     h('h1', {}, `Build of ${shortSha(build.sha)} `, status),
     h(
       'dl',

@@ -1,7 +1,7 @@
 // The one-click rollback's confirmation: which environment moves from what to what, the commits
 // (and pull requests) it takes out of production, and that nothing is rebuilt.
 
-import { actionError, api, ApiError, enc } from '../api.js';
+import { actionError, api, ApiError, enc, postAction } from '../api.js';
 import { changesBetween } from '../changes.js';
 import { commitList } from '../commits.js';
 import { confirmDialog } from '../dialog.js';
@@ -68,15 +68,7 @@ export async function rollbackDialog({ data, env, entry }) {
     body,
     danger: true,
     confirmLabel: `Roll back ${env.env} to ${to}`,
-    onConfirm: async () => {
-      try {
-        return await api(`/api/apps/${enc(app)}/rollback`, {
-          method: 'POST',
-          body: { env: env.env, to: entry.to.sha },
-        });
-      } catch (e) {
-        throw new Error(actionError(e, 'roll back'), { cause: e });
-      }
-    },
+    onConfirm: () =>
+      postAction('roll back', `/api/apps/${enc(app)}/rollback`, { env: env.env, to: entry.to.sha }),
   });
 }

@@ -2,10 +2,10 @@
 // fails, the evidence (probe results, the failing instance's log tail). Pause, resume and abort
 // while it runs; retry once it failed.
 
-import { actionError, api, ApiError, apiOr, enc } from '../api.js';
+import { api, ApiError, apiOr, enc, postAction } from '../api.js';
 import { changesBetween, commitSummary } from '../changes.js';
 import { commitList } from '../commits.js';
-import { confirmDialog } from '../dialog.js';
+import { confirmButton } from '../dialog.js';
 import {
   badge,
   duration,
@@ -18,6 +18,7 @@ import {
   shortSha,
   triggerText,
 } from '../dom.js';
+import { crumbs, grid } from '../layout.js';
 import { go } from '../nav.js';
 import { live } from '../sse.js';
 
@@ -65,13 +66,7 @@ function ships(r, revisions) {
 }
 
 function controls(r, refresh) {
-  const post = (what, path) =>
-    api(path, { method: 'POST' }).then(
-      () => refresh(),
-      (e) => {
-        throw new Error(actionError(e, what));
-      },
-    );
+  const post = (what, path) => postAction(what, path).then(() => refresh());
   const error = h('p', { class: 'notice error', role: 'alert', hidden: true });
   const run = (what, path) => async () => {
     error.hidden = true;
@@ -91,25 +86,16 @@ function controls(r, refresh) {
       paused
         ? h('button', { type: 'button', onclick: run('resume', `${base}/resume`) }, 'Resume')
         : h('button', { type: 'button', onclick: run('pause', `${base}/pause`) }, 'Pause'),
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'danger',
-          onclick: () =>
-            confirmDialog({
-              title: 'Abort this rollout',
-              body: h(
-                'p',
-                {},
-                `Stop moving ${r.env} to ${shortSha(r.to.sha)} and bring ${r.from ? shortSha(r.from.sha) : 'nothing'} back to full strength.`,
-              ),
-              danger: true,
-              confirmLabel: 'Abort rollout',
-              onConfirm: () => post('abort', `${base}/abort`),
-            }),
-        },
+      confirmButton(
         'Abort',
+        { class: 'danger' },
+        {
+          title: 'Abort this rollout',
+          body: `Stop moving ${r.env} to ${shortSha(r.to.sha)} and bring ${r.from ? shortSha(r.from.sha) : 'nothing'} back to full strength.`,
+          danger: true,
+          confirmLabel: 'Abort rollout',
+          onConfirm: () => post('abort', `${base}/abort`),
+        },
       ),
       error,
     );
@@ -118,26 +104,16 @@ function controls(r, refresh) {
     return h(
       'div',
       { class: 'actions' },
-      h(
-        'button',
-        {
-          type: 'button',
-          onclick: () =>
-            confirmDialog({
-              title: 'Retry this rollout',
-              body: h(
-                'p',
-                {},
-                `Roll ${r.env} out to ${shortSha(r.to.sha)} again with its recorded image (no rebuild) and the same health checks.`,
-              ),
-              confirmLabel: 'Retry',
-              onConfirm: () =>
-                api(`${base}/retry`, { method: 'POST' }).catch((e) => {
-                  throw new Error(actionError(e, 'retry'));
-                }),
-            }).then((res) => res?.rolloutId && go(`#/rollouts/${enc(res.rolloutId)}`)),
-        },
+      confirmButton(
         'Retry',
+        {},
+        {
+          title: 'Retry this rollout',
+          body: `Roll ${r.env} out to ${shortSha(r.to.sha)} again with its recorded image (no rebuild) and the same health checks.`,
+          confirmLabel: 'Retry',
+          onConfirm: () => postAction('retry', `${base}/retry`),
+        },
+        (res) => res.rolloutId && go(`#/rollouts/${enc(res.rolloutId)}`),
       ),
     );
   }
@@ -146,44 +122,29 @@ function controls(r, refresh) {
 
 function instances(r) {
   if (!r.instances?.length) return h('p', { class: 'muted' }, 'No instances yet.');
-  return h(
-    'table',
+  return grid(
     { class: 'grid', 'aria-label': 'Instances' },
-    h(
-      'thead',
-      {},
+    ['Slot', 'Role', 'Revision', 'Host', 'Runtime', 'Traffic', 'Health'],
+    r.instances.map((i) =>
       h(
         'tr',
-        {},
-        ...['Slot', 'Role', 'Revision', 'Host', 'Runtime', 'Traffic', 'Health'].map((t) =>
-          h('th', { scope: 'col' }, t),
-        ),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      r.instances.map((i) =>
+        { 'data-slot': i.slot, 'data-health': i.health?.status ?? 'unknown' },
+        h('td', {}, i.slot),
+        h('td', {}, i.role === 'to' ? 'new' : i.role === 'from' ? 'old' : 'other'),
+        h('td', {}, h('code', {}, shortSha(i.revision))),
+        h('td', {}, i.host),
         h(
-          'tr',
-          { 'data-slot': i.slot, 'data-health': i.health?.status ?? 'unknown' },
-          h('td', {}, i.slot),
-          h('td', {}, i.role === 'to' ? 'new' : i.role === 'from' ? 'old' : 'other'),
-          h('td', {}, h('code', {}, shortSha(i.revision))),
-          h('td', {}, i.host),
-          h(
-            'td',
-            {},
-            badge(i.runtime),
-            i.retiring ? h('span', { class: 'small muted' }, ` leaving: ${i.retiring}`) : null,
-          ),
-          h('td', {}, i.routed ? 'routed' : 'not routed'),
-          h(
-            'td',
-            {},
-            badge(i.health?.status ?? 'unknown'),
-            i.health?.detail ? h('span', { class: 'small muted' }, ` ${i.health.detail}`) : null,
-          ),
+          'td',
+          {},
+          badge(i.runtime),
+          i.retiring ? h('span', { class: 'small muted' }, ` leaving: ${i.retiring}`) : null,
+        ),
+        h('td', {}, i.routed ? 'routed' : 'not routed'),
+        h(
+          'td',
+          {},
+          badge(i.health?.status ?? 'unknown'),
+          i.health?.detail ? h('span', { class: 'small muted' }, ` ${i.health.detail}`) : null,
         ),
       ),
     ),
@@ -285,14 +246,7 @@ export async function rolloutPage(root, id) {
   const steps = h('ol', { class: 'steps', 'aria-label': 'Steps', 'aria-live': 'polite' });
   replace(
     root,
-    h(
-      'p',
-      { class: 'crumbs' },
-      h('a', { href: '#/' }, 'Apps'),
-      ' / ',
-      h('a', { href: `#/apps/${enc(r.app)}` }, r.app),
-      ` / rollout ${id}`,
-    ),
+    crumbs(r.app, `rollout ${id}`),
     h(
       'h1',
       {},
