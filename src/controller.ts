@@ -13,6 +13,7 @@ import { startKubernetesTarget, type KubernetesTarget } from './runtime/kubernet
 import type { Runtime } from './runtime/runtime.js';
 import type { Edge } from './edge/edge.js';
 import { CaddyEdge } from './edge/caddy/caddy-edge.js';
+import { nextListenPort } from './edge/listen-port.js';
 import { startCaddyPair, type CaddyPair } from './devtools/caddy-server.js';
 import { enqueueAfterBuild } from './deploy/enqueue.js';
 import type { RolloutDeps } from './deploy/rollout-runner.js';
@@ -218,11 +219,15 @@ async function startDeploy(
     secretsEnv: process.env,
     // Each environment gets its own listener the first time it is deployed, kept from then on.
     async routeFor(app, env, spec) {
-      const n = await store.redis.incr(store.keys.edgePorts());
+      const host = config.edge.listenHost;
+      const port = await nextListenPort(
+        host,
+        async () => config.edge.basePort + (await store.redis.incr(store.keys.edgePorts())) - 1,
+      );
       const domain = spec.environments[env]?.domain;
       return {
         id: `${app}-${env}`,
-        listen: { host: config.edge.listenHost, port: config.edge.basePort + n - 1 },
+        listen: { host, port },
         ...(domain ? { domain } : {}),
       };
     },

@@ -29,7 +29,9 @@ import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { instanceSpec, resolveSecrets } from './instance-spec.js';
 import { settlePin } from './operations/pin.js';
+import { eventText } from './event-text.js';
 import { observe, ProbeLog, upstreamOf } from './observe.js';
+import { pruneImages } from './prune-images.js';
 
 export interface RolloutDeps {
   store: Store;
@@ -65,30 +67,6 @@ export interface Fence extends LeaseRef {
 /** Writes the record, only while `fence` (when given) is held. */
 async function persist(deps: RolloutDeps, rec: RolloutRecord, fence: Fence | undefined) {
   if (!(await deps.rollouts.put(rec, fence))) fence?.lose();
-}
-
-/** One line for the event stream from a core event. */
-export function eventText(e: RolloutEvent): string {
-  switch (e.kind) {
-    case 'phase-changed':
-      return describePhase(e.phase);
-    case 'instance-adopted':
-      return `adopted ${e.slot} (${e.role})`;
-    case 'instance-health':
-      return `${e.evidence.slot} ${e.evidence.status}${e.evidence.detail ? `: ${e.evidence.detail}` : ''}`;
-    case 'instance-lost':
-      return `${e.slot} disappeared`;
-    case 'instance-removed':
-      return `${e.slot} removed`;
-    case 'intent-applied':
-      return `${e.intent.kind} applied`;
-    case 'intent-ignored':
-      return `${e.intent.kind} ignored: ${e.why}`;
-    case 'failed':
-      return `failed (${e.failure.check}): ${e.failure.detail}${e.rollingBack ? '; rolling back' : ''}`;
-    case 'finished':
-      return `finished: ${e.outcome}${e.outcome === 'failed' ? (e.restored ? ', previous revision restored' : ', NOT restored') : ''}`;
-  }
 }
 
 function parseIntents(raw: string[]): Intent[] {
@@ -461,32 +439,5 @@ class Loop {
       reason,
       this.fence,
     );
-  }
-}
-
-/**
- * Removes an app's images from every host except the rollback window: the revisions each
- * environment runs and the last `keepImages` that succeeded there. Images stay in the registry,
- * so even a pruned revision can be pulled back; pruning is a courtesy and never fails a rollout.
- */
-async function pruneImages(deps: RolloutDeps, app: string): Promise<void> {
-  const record = await deps.store.getApp(app);
-  const keep = new Set<string>();
-  for (const env of Object.keys(record?.environments ?? {})) {
-    const state = await deps.rollouts.env(app, env);
-    if (state.current) keep.add(state.current.image);
-    const recent = (await deps.rollouts.list(app, env, 100)).filter(
-      (r) => r.outcome === 'succeeded',
-    );
-    for (const r of recent.slice(0, deps.keepImages)) keep.add(r.to.image);
-  }
-  for (const host of deps.runtime.hosts()) {
-    try {
-      const removed = await deps.runtime.removeImages(host, [...keep], app);
-      if (removed.length > 0)
-        deps.log.info({ app, host, removed }, 'pruned images outside the rollback window');
-    } catch (e) {
-      deps.log.warn({ app, host, err: String(e) }, 'image pruning failed');
-    }
   }
 }

@@ -3,6 +3,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from '../build/build-runner.js';
 import { heldByLock, LOCK_RECHECK_MS } from '../deploy/operations/freeze.js';
+import { recordRolloutError } from '../deploy/rollout-failure.js';
 import { runRollout, type RolloutDeps } from '../deploy/rollout-runner.js';
 import { errorMessage } from '../errors.js';
 import { syncBranch, type SyncDeps } from '../source/sync.js';
@@ -131,7 +132,18 @@ export function startWorkers(
         try {
           return await withDisposition(job, () => runRollout(rolloutDeps, job.data, lease));
         } catch (e) {
-          if (lease.held()) throw e;
+          if (lease.held()) {
+            if (e instanceof UnrecoverableError) {
+              await recordRolloutError(rolloutDeps.rollouts, job.data, e, lease).catch(
+                (err: unknown) =>
+                  opts.log.warn(
+                    { rollout: job.data.rolloutId, err: errorMessage(err) },
+                    'could not record the rollout error',
+                  ),
+              );
+            }
+            throw e;
+          }
           // This process stalled past its lease and stopped mid-rollout. The rollout resumes
           // from its persisted state wherever the job runs next (here, if its lock is still ours).
           opts.log.warn(

@@ -43,11 +43,18 @@ describe('deploy operations', () => {
   }
 
   const list = (env = 'staging') => f.controller.rollouts.list(app, env);
+  // Gives up before the test's own timeout, saying where the rollout stood and what it last did.
   const rollout = (id: string) =>
-    waitFor(`rollout ${id} to end`, async () => {
-      const r = await f.controller.rollouts.get(id);
-      return r?.outcome ? r : undefined;
-    });
+    waitFor(
+      `rollout ${id} to end`,
+      async () => {
+        const r = await f.controller.rollouts.get(id);
+        if (r?.outcome) return r;
+        const tail = (await f.controller.rollouts.events(id)).slice(-5).map((e) => e.text);
+        throw new Error(`${r ? 'running' : 'no record yet'}; last events: ${tail.join(' | ')}`);
+      },
+      50_000,
+    );
   const envState = (env = 'staging') => f.controller.rollouts.env(app, env);
   async function events(pred: (e: StoredEvent) => boolean): Promise<StoredEvent[]> {
     return (await f.controller.rollouts.bus.read('0-0', { count: 10_000 })).filter(
