@@ -124,7 +124,8 @@ export async function buildContractImage(opts: {
   const { stdout } = await run('docker', ['push', tag], { env });
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1];
   if (digest === undefined) throw new Error(`docker push ${tag} printed no digest:\n${stdout}`);
-  if (!opts.keepLocal) await run('docker', ['image', 'rm', tag], { env });
+  // --no-prune: the parent layers are build cache another test may be building on right now.
+  if (!opts.keepLocal) await run('docker', ['image', 'rm', '--no-prune', tag], { env });
   return `${opts.registry}/${opts.app}@${digest}`;
 }
 

@@ -27,10 +27,11 @@ import { testEnv, uniqueName } from '../support/env.js';
 const LOCAL = { name: 'local', endpoint: 'unix:///var/run/docker.sock' };
 const engine = new Docker({ socketPath: '/var/run/docker.sock' });
 
+// noprune: the parent layers are build cache other tests may be building on at this moment.
 async function removeImageQuietly(docker: Docker, ref: string): Promise<void> {
   await docker
     .getImage(ref)
-    .remove({ force: true })
+    .remove({ force: true, noprune: true })
     .catch(() => undefined);
 }
 

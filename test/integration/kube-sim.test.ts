@@ -37,7 +37,7 @@ async function pushExample(registry: string): Promise<string> {
   const { stdout } = await run('docker', ['push', tag], { env });
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(stdout)?.[1];
   if (!digest) throw new Error(`docker push printed no digest:\n${stdout}`);
-  await run('docker', ['image', 'rm', tag], { env });
+  await run('docker', ['image', 'rm', '--no-prune', tag], { env });
   return `${tag.replace(/:v1$/, '')}@${digest}`;
 }
 
