@@ -126,6 +126,7 @@ export async function startController(
     },
     sseHeartbeatMs: parseDuration(config.api.sseHeartbeat) ?? 15_000,
     runtime: deploy?.deps.runtime,
+    config,
     log,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
+import { configRoutes, type ConfigRoutesDeps } from './config.js';
 import { registerDocs } from './docs.js';
 import { registerErrorHandler } from './errors.js';
 import { eventRoutes, type EventRoutesDeps } from './events.js';
@@ -15,6 +16,7 @@ import { uiRoutes } from './ui.js';
 import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 
 export type ServerDeps = WebhookDeps &
+  ConfigRoutesDeps &
   RolloutRoutesDeps &
   AppRoutesDeps &
   InstanceLogDeps &
@@ -45,6 +47,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => eventRoutes(scope, deps));
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => instanceLogRoutes(scope, deps));
+  await app.register(async (scope) => configRoutes(scope, deps));
   await app.register(async (scope) => uiRoutes(scope));
   return app;
 }

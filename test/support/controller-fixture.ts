@@ -50,6 +50,8 @@ export interface Fixture {
   client: ClientOptions;
   /** Deployer token: may deploy, roll back, pause, resume, abort. */
   deployer: ClientOptions;
+  /** Admin token: may also read the configuration. */
+  admin: ClientOptions;
   prefix: string;
   /** Commits what is staged (or an empty commit), pushes, and sends a signed webhook. */
   push(provider: Provider, message: string, opts?: { webhook?: boolean }): Promise<string>;
@@ -66,6 +68,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   const secret = randomBytes(20).toString('hex');
   const token = randomBytes(20).toString('hex');
   const deployerToken = randomBytes(20).toString('hex');
+  const adminToken = randomBytes(20).toString('hex');
   const prefix = name;
   const config = parseControllerConfig(
     [
@@ -73,7 +76,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
       `redis: { url: "${opts.redisUrl ?? env.redisUrl}", prefix: "${prefix}" }`,
       `registry: { address: "${opts.registry ?? env.registry}" }`,
       `dataDir: "${path.join(dir, 'data')}"`,
-      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, hash: "${hashToken(deployerToken)}" }]`,
+      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, hash: "${hashToken(deployerToken)}" }, { name: root, role: admin, hash: "${hashToken(adminToken)}" }]`,
       opts.deploy
         ? `edge: { basePort: ${await freePort()} }\ndeploy: { tickMs: 200 }`
         : 'deploy: { enabled: false }',
@@ -100,6 +103,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     prefix,
     client: { url: controller.url, token },
     deployer: { url: controller.url, token: deployerToken },
+    admin: { url: controller.url, token: adminToken },
     async push(provider, message, pushOpts = {}) {
       const sha = await wt.commit(message);
       await wt.push();
