@@ -6,13 +6,18 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
 import { startKubeSim, type KubeSimFaults } from '../kube-sim/index.js';
 
 export interface TestCluster {
   readonly kind: 'simulator' | 'cluster';
   readonly namespace: string;
-  /** A kubeconfig file for the controller config (`runtime.kubeconfig`). */
+  /** A kubeconfig file for the controller config (`runtime.kubeconfig`): on the simulator its user holds only the chart's Role (`RBAC_RULES`). */
   readonly kubeconfig: string;
+  /** A kubeconfig file for the tests' own set-up and checks (unrestricted). */
+  readonly adminKubeconfig: string;
+  /** On the simulator: what the controller's user was allowed and refused (`group/resource:verb`). */
+  readonly rbac: { allowed(): string[]; denied(): string[] } | undefined;
   readonly faults: KubeSimFaults | undefined;
   close(): Promise<void>;
 }
@@ -24,6 +29,8 @@ export async function startTestCluster(dir: string): Promise<TestCluster> {
       kind: 'cluster',
       namespace: process.env.GANTRY_TEST_NAMESPACE ?? 'gantry-test',
       kubeconfig: real,
+      adminKubeconfig: real,
+      rbac: undefined,
       faults: undefined,
       close: async () => undefined,
     };
@@ -33,14 +40,20 @@ export async function startTestCluster(dir: string): Promise<TestCluster> {
     probeScale: 0.2,
     backoffBaseMs: 500,
     backoffMaxMs: 2_000,
+    // The controller's user holds exactly the Role the Helm chart grants, enforced as RBAC is.
+    rbac: RBAC_RULES,
   });
   await mkdir(dir, { recursive: true });
   const kubeconfig = join(dir, 'kubeconfig.yaml');
   await writeFile(kubeconfig, sim.kubeconfigYaml, { mode: 0o600 });
+  const adminKubeconfig = join(dir, 'admin-kubeconfig.yaml');
+  await writeFile(adminKubeconfig, sim.adminKubeconfigYaml, { mode: 0o600 });
   return {
     kind: 'simulator',
     namespace: sim.namespace,
     kubeconfig,
+    adminKubeconfig,
+    rbac: sim.rbac,
     faults: sim.faults,
     close: () => sim.close(),
   };

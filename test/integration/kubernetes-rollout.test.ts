@@ -12,6 +12,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import { LABEL, replicaSetName, serviceName } from '../../src/runtime/kubernetes/names.js';
+import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
 import { testEnv } from '../support/env.js';
 import {
   EXAMPLE,
@@ -36,7 +37,7 @@ describe('rollouts on the Kubernetes target', () => {
     const env = testEnv();
     cluster = await startTestCluster(path.join(env.runDir, `${app}-kube`));
     const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
+    kc.loadFromFile(cluster.adminKubeconfig);
     apps = kc.makeApiClient(AppsV1Api);
     core = kc.makeApiClient(CoreV1Api);
     f = await startExampleFixture(app, {
@@ -248,4 +249,29 @@ describe('rollouts on the Kubernetes target', () => {
     expect(rec.failureLogs?.lines.join('\n')).toMatch(/ImagePullBackOff/);
     await settled(revs.good, 3);
   }, 240_000);
+
+  it("needed nothing beyond the Helm chart's Role, which the simulator enforced throughout", () => {
+    const rbac = cluster.rbac;
+    if (!rbac) return; // a real cluster enforces its own RBAC
+    expect(rbac.denied()).toEqual([]);
+    // Everything the controller did above went through the rules it is granted.
+    const granted = new Set(
+      RBAC_RULES.flatMap((r) => r.verbs.map((v) => `${r.apiGroup || 'core'}/${r.resource}:${v}`)),
+    );
+    const used = rbac.allowed();
+    expect(used.filter((u) => !granted.has(u))).toEqual([]);
+    expect(used).toEqual(
+      expect.arrayContaining([
+        'apps/replicasets:create',
+        'apps/replicasets:watch',
+        'core/pods:watch',
+        'core/pods/proxy:get',
+        'core/services:create',
+      ]),
+    );
+    console.log(`RBAC used by the controller: ${used.join(', ')}`);
+    console.log(
+      `granted but not used here: ${[...granted].filter((g) => !used.includes(g)).join(', ') || 'none'}`,
+    );
+  });
 });

@@ -30,9 +30,17 @@ const KUBE_TRAITS: ContractTraits = {
   slotEnv: false,
 };
 
+/** The runtime's kubeconfig: on the simulator its user holds only the chart's Role. */
 function kubeConfigOf(cluster: TestCluster): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfig);
+  return kc;
+}
+
+/** The tests' own kubeconfig, for set-up and checks the runtime is not granted. */
+function adminKubeConfigOf(cluster: TestCluster): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.adminKubeconfig);
   return kc;
 }
 
@@ -42,7 +50,7 @@ runtimeContract('kubernetes', async () => {
   const kc = kubeConfigOf(cluster);
   const runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });
   await runtime.connect();
-  const core = kc.makeApiClient(CoreV1Api);
+  const core = adminKubeConfigOf(cluster).makeApiClient(CoreV1Api);
   return {
     runtime,
     traits: KUBE_TRAITS,
@@ -159,7 +167,7 @@ describe('Kubernetes runtime: ReplicaSets, slots and faults', () => {
   }
 
   async function scaleOf(revision: string): Promise<number | undefined> {
-    const apps = kc.makeApiClient(AppsV1Api);
+    const apps = adminKubeConfigOf(cluster).makeApiClient(AppsV1Api);
     const rs = await apps
       .readNamespacedReplicaSet({
         name: replicaSetName(app, 'prod', revision),
@@ -229,7 +237,7 @@ describe('Kubernetes runtime: ReplicaSets, slots and faults', () => {
     const e = 'e'.repeat(40);
     await runtime.start(spec('e0', e));
     // As if a controller died right after adding slot e1 to the ReplicaSet, before the claim.
-    const apps = kc.makeApiClient(AppsV1Api);
+    const apps = adminKubeConfigOf(cluster).makeApiClient(AppsV1Api);
     const { slotsPatch } = await import('../../src/runtime/kubernetes/replica-sets.js');
     const { MERGE_PATCH } = await import('../../src/runtime/kubernetes/kube-client.js');
     await apps.patchNamespacedReplicaSet(

@@ -14,6 +14,7 @@ import type { KubeletTiming } from './pod-worker.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { findResource } from './resources.js';
 import { ConflictFaults, Rest } from './rest.js';
+import { Rbac, type RbacRule } from './rbac.js';
 import { routes, type RouteDeps } from './routes.js';
 import { Store } from './store.js';
 import { WatchHub } from './watch.js';
@@ -52,6 +53,12 @@ export interface KubeSimOptions {
   bookmarkIntervalMs?: number;
   /** Docker engine to run pods on; default the local one (DOCKER_HOST or the socket). */
   docker?: Docker;
+  /**
+   * A Role for the kubeconfig's user: its requests are then allowed only as these rules grant
+   * (403 Forbidden otherwise), like a ServiceAccount bound to that Role. `adminKubeconfigYaml`
+   * stays unrestricted for the tests' own checks.
+   */
+  rbac?: readonly RbacRule[];
 }
 
 /** Fault injection: misbehaviours of a real API server, on demand. */
@@ -86,8 +93,12 @@ export interface KubeSim {
   readonly namespace: string;
   /** Bearer token the server requires (also in the kubeconfig). */
   readonly token: string;
-  /** A kubeconfig: cluster server=url, user token, context with `namespace`. */
+  /** A kubeconfig: cluster server=url, user token, context with `namespace`. With `rbac`, its user is the restricted one. */
   readonly kubeconfigYaml: string;
+  /** A kubeconfig whose user is never restricted (the tests' own checks and set-up). */
+  readonly adminKubeconfigYaml: string;
+  /** With `rbac`: what the restricted user was allowed and refused (`group/resource:verb`). */
+  readonly rbac: { allowed(): string[]; denied(): string[] } | undefined;
   /** The value of the `gantry-kube-sim` label on every container this simulator starts. */
   readonly simId: string;
   readonly faults: KubeSimFaults;
@@ -122,7 +133,11 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
   for (const ns of new Set(['default', 'kube-system', namespace]))
     rest.create(namespaces, '', { metadata: { name: ns } });
 
-  const deps: RouteDeps = { rest, watches, pods: kubelet, token, serverAddress: '' };
+  const subject = `system:serviceaccount:${namespace}:gantry`;
+  const restricted = opts.rbac
+    ? { token: randomBytes(16).toString('hex'), rbac: new Rbac(opts.rbac, subject) }
+    : undefined;
+  const deps: RouteDeps = { rest, watches, pods: kubelet, token, restricted, serverAddress: '' };
   const server = createServer(routes(deps));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
@@ -159,7 +174,11 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     namespace,
     token,
     simId,
-    kubeconfigYaml: kubeconfigYaml(url, token, namespace),
+    kubeconfigYaml: kubeconfigYaml(url, restricted?.token ?? token, namespace),
+    adminKubeconfigYaml: kubeconfigYaml(url, token, namespace),
+    rbac: restricted
+      ? { allowed: () => restricted.rbac.allowed(), denied: () => restricted.rbac.denied() }
+      : undefined,
     faults,
     resourceVersion: () => String(store.resourceVersion),
     close: () =>

@@ -12,6 +12,7 @@ import { badRequest, StatusError } from './status.js';
 import type { KObject, Pod, ReplicaSet } from './types.js';
 import type { WatchHub } from './watch.js';
 import { mergePatch, applyPatch } from './patch.js';
+import { verbOf, type Rbac } from './rbac.js';
 
 /** What the routes need from the kubelet: pods' logs and their ports on 127.0.0.1. */
 export interface PodBackend {
@@ -32,7 +33,10 @@ export interface RouteDeps {
   rest: Rest;
   watches: WatchHub;
   pods: PodBackend;
+  /** The unrestricted token (the tests' own, like a cluster admin's). */
   token: string;
+  /** A token whose requests the Role's rules must allow (the controller's ServiceAccount). */
+  restricted?: { token: string; rbac: Rbac } | undefined;
   serverAddress: string;
 }
 
@@ -128,7 +132,11 @@ export function routes(deps: RouteDeps): (req: IncomingMessage, res: ServerRespo
 
 async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://kube-sim');
-  if (req.headers.authorization !== `Bearer ${deps.token}`) {
+  const restricted =
+    deps.restricted && req.headers.authorization === `Bearer ${deps.restricted.token}`
+      ? deps.restricted.rbac
+      : undefined;
+  if (!restricted && req.headers.authorization !== `Bearer ${deps.token}`) {
     throw new StatusError(401, 'Unauthorized', 'Unauthorized');
   }
   const method = req.method ?? 'GET';
@@ -142,6 +150,13 @@ async function handle(deps: RouteDeps, req: IncomingMessage, res: ServerResponse
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
   }
   const q = url.searchParams;
+  // Discovery is open to every authenticated user; resources are subject to the Role.
+  restricted?.check({
+    apiGroup: t.def.group,
+    resource: t.sub ? `${t.def.plural}/${t.sub}` : t.def.plural,
+    verb: verbOf(method, t.name !== undefined, q.get('watch') === 'true' || q.get('watch') === '1'),
+    namespace: t.ns,
+  });
   const { rest } = deps;
   const ns = t.ns ?? '';
 

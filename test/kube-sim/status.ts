@@ -9,6 +9,7 @@ export type StatusReason =
   | 'BadRequest'
   | 'MethodNotAllowed'
   | 'Unauthorized'
+  | 'Forbidden'
   | 'Expired'
   | 'Gone'
   | 'UnsupportedMediaType'
