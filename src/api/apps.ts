@@ -4,7 +4,14 @@ import { GantryError } from '../errors.js';
 import { FINISHED_BUILD_STATUSES } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { requireRole } from './auth.js';
-import { appNameParam, buildIdParam, buildSchema, revisionSchema, appSchema } from './schemas.js';
+import {
+  appNameParam,
+  buildIdParam,
+  buildSchema,
+  fromQuery,
+  revisionSchema,
+  appSchema,
+} from './schemas.js';
 
 export interface AppRoutesDeps {
   store: Store;
@@ -110,11 +117,7 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
         tags: ['apps'],
         summary: "A build's log from line `from` on (poll with `next` while it runs)",
         params: buildIdParam,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { from: { type: 'integer', minimum: 0 } },
-        },
+        querystring: fromQuery,
         response: {
           200: {
             type: 'object',

@@ -6,7 +6,7 @@ import type { RolloutRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { requireRole } from './auth.js';
-import { appNameParam } from './schemas.js';
+import { appNameParam, fromQuery } from './schemas.js';
 
 export interface RolloutRoutesDeps {
   store: Store;
@@ -103,11 +103,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
           summary:
             'One rollout: plan-derived phase, instances, health evidence, and its events from `from` on',
           params: rolloutIdParam,
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: { from: { type: 'integer', minimum: 0 } },
-          },
+          querystring: fromQuery,
           response: {
             200: {
               type: 'object',

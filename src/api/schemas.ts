@@ -45,3 +45,10 @@ export const appSchema = {
   ...open,
   properties: { name: { type: 'string' }, repo: { type: 'string' }, path: { type: 'string' } },
 } as const;
+
+/** `?from=N`: read a growing list (build log lines, rollout events) from item N on. */
+export const fromQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { from: { type: 'integer', minimum: 0 } },
+} as const;

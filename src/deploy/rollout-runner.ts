@@ -22,7 +22,7 @@ import {
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { RepoRegistry } from '../source/repos.js';
 import { specAt } from '../source/spec-at.js';
-import { prUrlFor } from '../history/changes.js';
+import { prUrlFor } from '../history/pull-request.js';
 import { pullRequestOf } from '../history/pull-request.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
 import type { LeaseRef, RolloutStore } from '../store/rollouts.js';

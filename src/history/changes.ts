@@ -3,8 +3,8 @@
  * revisions, with the pull requests their messages say they landed.
  */
 import { isGantryError } from '../errors.js';
-import { prNumberFromMessage } from '../source/commit-meta.js';
 import type { RepoCache } from '../source/repo-cache.js';
+import { pullRequestOf } from './pull-request.js';
 
 /** One commit as people read it in a list: first line, author, and the PR it landed. */
 export interface CommitSummary {
@@ -34,43 +34,20 @@ export interface CommitLike {
 /** How far a walk goes at most: a list longer than this is cut (and says so by its length). */
 export const DEFAULT_LIMIT = 200;
 
-// "Merge pull request #12 from owner/branch" puts the PR's title on the first body line.
-const GITHUB_MERGE = /^Merge pull request #\d+ from \S/;
-// "Merge pull request 'Title' (#12) from owner/branch into main" (Gitea).
-const GITEA_MERGE = /^Merge pull request '(.*)' \(#\d+\) from \S/;
-// "Title (#12)" (GitHub / Gitea squash merge).
-const SQUASH = /^(.*\S)[ \t]*\(#\d+\)$/;
-// GitLab: "Merge branch 'x' into 'main'" with the MR title on the first body line.
-const GITLAB_MERGE = /^Merge branch '.*' into '.*'$/;
-
-/** The PR title a commit message carries, in the forms forges write (only when it names a PR). */
-export function prTitleFromMessage(message: string): string | undefined {
-  if (prNumberFromMessage(message) === undefined) return undefined;
-  const lines = message.split(/\r?\n/).map((l) => l.trim());
-  const subject = lines[0] ?? '';
-  const firstBodyLine = lines.slice(1).find((l) => l !== '');
-  if (GITHUB_MERGE.test(subject) || GITLAB_MERGE.test(subject)) return firstBodyLine;
-  const gitea = GITEA_MERGE.exec(subject)?.[1];
-  if (gitea) return gitea;
-  return SQUASH.exec(subject)?.[1] ?? subject;
-}
-
 /** A commit as a list entry. `prUrl` builds the link when the forge is known. */
 export function commitSummary(
   meta: CommitLike,
   prUrl?: (prNumber: number) => string | undefined,
 ): CommitSummary {
-  const prNumber = meta.prNumber ?? prNumberFromMessage(meta.message);
-  const prTitle = prNumber === undefined ? undefined : prTitleFromMessage(meta.message);
-  const url = prNumber === undefined ? undefined : prUrl?.(prNumber);
+  const pr = pullRequestOf(meta, prUrl);
   return {
     sha: meta.sha,
     message: (meta.message.split(/\r?\n/)[0] ?? '').trim(),
     author: meta.author.name,
     at: new Date(meta.author.timestamp * 1000).toISOString(),
-    ...(prNumber === undefined ? {} : { prNumber }),
-    ...(prTitle === undefined ? {} : { prTitle }),
-    ...(url === undefined ? {} : { prUrl: url }),
+    ...(pr ? { prNumber: pr.number } : {}),
+    ...(pr?.title === undefined ? {} : { prTitle: pr.title }),
+    ...(pr?.url === undefined ? {} : { prUrl: pr.url }),
   };
 }
 
@@ -148,19 +125,4 @@ export async function commitsBetween(
   };
   const shas = await walkBetween(parentsOf, fromSha, toSha, opts.limit ?? DEFAULT_LIMIT);
   return shas.map((sha) => commitSummary(infos.get(sha)!, opts.prUrl));
-}
-
-/** A link to a PR on the forges whose URL scheme is known from the repo URL (GitHub, GitLab, Gitea). */
-export function prUrlFor(repoUrl: string): (prNumber: number) => string | undefined {
-  let base: URL;
-  try {
-    base = new URL(repoUrl.replace(/\.git$/, ''));
-  } catch {
-    return () => undefined;
-  }
-  if (base.protocol !== 'https:') return () => undefined;
-  const root = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
-  if (base.hostname === 'github.com') return (n) => `${root}/pull/${n}`;
-  if (base.hostname === 'gitlab.com') return (n) => `${root}/-/merge_requests/${n}`;
-  return () => undefined;
 }

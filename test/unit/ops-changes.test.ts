@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  commitSummary,
-  prTitleFromMessage,
-  prUrlFor,
-  walkBetween,
-  type ParentsOf,
-} from '../../src/history/changes.js';
+import { commitSummary, walkBetween, type ParentsOf } from '../../src/history/changes.js';
+import { prTitleFromMessage, prUrlFor } from '../../src/history/pull-request.js';
 
 /** A history as a parents table; commits absent from it are "not at hand" (shallow boundary). */
 function history(parents: Record<string, string[]>): ParentsOf {

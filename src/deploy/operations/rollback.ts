@@ -6,10 +6,10 @@ import { GantryError } from '../../errors.js';
 import {
   commitSummary,
   commitsBetween,
-  prUrlFor,
   type CommitSummary,
   type RevisionSummary,
 } from '../../history/changes.js';
+import { prUrlFor } from '../../history/pull-request.js';
 import type { EnvState } from '../../store/records.js';
 import { enqueueRollout } from '../enqueue.js';
 import { chooseRollbackTarget } from './choices.js';
