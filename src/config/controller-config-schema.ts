@@ -1,5 +1,12 @@
 import { DURATION_PATTERN } from './units.js';
 
+/** An http(s) URL, with the message a person needs rather than the regular expression. */
+const HTTP_URL = {
+  type: 'string',
+  pattern: '^https?://',
+  patternErrorMessage: 'must be an http:// or https:// URL',
+} as const;
+
 /** JSON Schema of `gantry.config.yaml`, the controller's own configuration. */
 export const controllerConfigSchema = {
   $id: 'https://gantry.dev/schema/gantry.config.json',
@@ -125,7 +132,7 @@ export const controllerConfigSchema = {
       properties: {
         bodyLimitBytes: { type: 'integer', minimum: 1024, default: 65536 },
         /** The URL people reach the controller at (links in notes and statuses; allowed Origin). */
-        publicUrl: { type: 'string', pattern: '^https?://' },
+        publicUrl: HTTP_URL,
         /** Requests per token (or per address without one) per window on /api. */
         rateLimit: {
           type: 'object',
@@ -173,7 +180,7 @@ export const controllerConfigSchema = {
         required: ['name', 'url'],
         properties: {
           name: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
-          url: { type: 'string', pattern: '^https?://' },
+          url: HTTP_URL,
           branches: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           apps: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           webhookSecret: { type: 'string', minLength: 16 },
@@ -194,8 +201,8 @@ export const controllerConfigSchema = {
             required: ['kind', 'apiUrl', 'tokenEnv'],
             properties: {
               kind: { enum: ['github', 'gitlab', 'gitea'] },
-              apiUrl: { type: 'string', pattern: '^https?://' },
-              webUrl: { type: 'string', pattern: '^https?://' },
+              apiUrl: HTTP_URL,
+              webUrl: HTTP_URL,
               project: { type: 'string', minLength: 1 },
               tokenEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
             },
@@ -214,7 +221,7 @@ export const controllerConfigSchema = {
         properties: {
           name: { type: 'string', minLength: 1 },
           kind: { enum: ['webhook', 'slack'] },
-          url: { type: 'string', pattern: '^https?://' },
+          url: HTTP_URL,
           secretEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
           apps: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           environments: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },

@@ -87,6 +87,11 @@ describe('controller config', () => {
       /TOKEN, which is not set/,
     ],
     ['a bad GANTRY_PORT', MINIMAL, /GANTRY_PORT/, { GANTRY_PORT: 'eighty' }],
+    [
+      'a notification URL that is not http(s)',
+      MINIMAL + 'notifications: [{ name: chat, kind: slack, url: "hooks.example.com/x" }]\n',
+      /gantry\.config\.yaml:2:\d+: notifications\[0\]\.url must be an http:\/\/ or https:\/\/ URL/,
+    ],
   ])('refuses %s', (_name, text, message, env) => {
     expect(errorOf(text, env ?? {})).toMatch(message);
   });

@@ -231,14 +231,16 @@ describe('values.schema.json', () => {
   });
 
   it("passes config sections through with the controller's own rules", () => {
-    // values.schema.json is static JSON; this keeps its copy equal to the controller's schema.
+    // values.schema.json is static JSON; this keeps its copy equal to the controller's schema,
+    // less defaults and Gantry's own message keyword (Helm's validator knows neither).
+    const ANNOTATIONS = new Set(['default', 'patternErrorMessage']);
     const strip = (v: unknown): unknown =>
       Array.isArray(v)
         ? v.map(strip)
         : isObj(v)
           ? Object.fromEntries(
               Object.entries(v)
-                .filter(([k]) => k !== 'default')
+                .filter(([k]) => !ANNOTATIONS.has(k))
                 .map(([k, x]) => [k, strip(x)]),
             )
           : v;
