@@ -213,6 +213,12 @@ export const appSpecJsonSchema = {
         errorMessage: 'must set only one of http, tcp and exec',
       },
     },
+    selfHeal: {
+      type: 'boolean',
+      description:
+        'Between rollouts, repair drift (lost, stopped or unhealthy instances, stray containers, edge routes). Off: drift is shown, not repaired.',
+      default: true,
+    },
     rollout: {
       type: 'object',
       description: 'How a new revision replaces the running one.',
@@ -302,6 +308,7 @@ export interface RawAppSpec {
     healthyThreshold: number;
     unhealthyThreshold: number;
   };
+  selfHeal: boolean;
   rollout: {
     maxSurge: number;
     maxUnavailable: number;

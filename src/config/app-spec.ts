@@ -76,6 +76,8 @@ export interface AppSpec {
   readonly run: RunSpec;
   readonly health: HealthSpec;
   readonly rollout: RolloutSpec;
+  /** Between rollouts, repair drift (true) or only show it (false). */
+  readonly selfHeal: boolean;
   readonly environments: Readonly<Record<string, EnvironmentSpec>>;
 }
 
@@ -153,6 +155,7 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
       bakeMs: ms(rollout.bake),
       autoRollback: rollout.autoRollback,
     },
+    selfHeal: raw.selfHeal,
     environments: Object.fromEntries(
       Object.entries(raw.environments).map(([name, env]) => [
         name,

@@ -107,6 +107,24 @@ export const controllerConfigSchema = {
         keepImages: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
       },
     },
+    /** Between rollouts: every environment held to its record (src/reconcile/). */
+    reconcile: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Off: drift is detected and shown, never repaired (an app's gantry.yaml can also turn it off). */
+        selfHeal: { type: 'boolean', default: true },
+        /** Full resync of every environment this often, besides runtime and edge events. */
+        interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', default: '30s' },
+        /** A gantry-labelled instance of no known rollout is removed after this long. */
+        strayGrace: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', default: '60s' },
+        /** Remove orphaned environments (gone from the config or the repo) by themselves. */
+        prune: { type: 'boolean', default: false },
+        /** How long a rollout waits for an unreachable Docker engine before it fails. */
+        engineWait: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', default: '120s' },
+      },
+    },
     build: {
       type: 'object',
       additionalProperties: false,

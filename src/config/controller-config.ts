@@ -87,6 +87,13 @@ export interface ControllerConfig {
     basePort: number;
   };
   deploy: { enabled: boolean; tickMs: number; keepImages: number };
+  reconcile: {
+    selfHeal: boolean;
+    interval: string;
+    strayGrace: string;
+    prune: boolean;
+    engineWait: string;
+  };
   build: {
     concurrency: number;
     timeoutSeconds: number;

@@ -18,15 +18,22 @@ export type GantryEvent =
       env: string;
       kind: string;
       text: string;
+      /** The core's typed event, when the line came from one (src/rollout/events.ts). */
+      data?: unknown;
     }
   | {
-      /** An environment's standing changed outside a rollout: locked, unlocked, pinned, unpinned. */
+      /**
+       * An environment's standing changed outside a rollout: locked, unlocked, pinned, unpinned,
+       * and the reconciler's self-heal, drift, orphaned and prune events.
+       */
       type: 'env';
       at: number;
       app: string;
       env: string;
       kind: string;
       text: string;
+      /** The reconciler's typed event, for self-heal and drift (src/reconcile/events.ts). */
+      data?: unknown;
     }
   | {
       /** A build changed status. */

@@ -125,6 +125,22 @@ export class Keys {
   failedRevisions(app: string, env: string): string {
     return this.k('failed-revisions', app, env);
   }
+  /** JSON: an environment's status as the reconciler last wrote it (EnvStatus). */
+  envStatus(app: string, env: string): string {
+    return this.k('env-status', app, env);
+  }
+  /** List of an environment's events outside rollouts (self-heal, drift, prune), capped. */
+  envEvents(app: string, env: string): string {
+    return this.k('env-events', app, env);
+  }
+  /** Lease naming the controller that reconciles one environment (one at a time). */
+  reconcileOwner(app: string, env: string): string {
+    return this.k('reconcile-owner', app, env);
+  }
+  /** Set of `app\nenv` pairs that ever had a current revision: what the reconciler visits. */
+  deployedEnvs(): string {
+    return this.k('deployed-envs');
+  }
   /** Counter of edge listener ports handed out to environments. */
   edgePorts(): string {
     return this.k('edge-ports');

@@ -180,9 +180,78 @@ export interface RolloutRecord {
   failureLogs?: { slot: string; lines: string[] } | undefined;
 }
 
-/** One line of a rollout's event stream, for history, SSE and CLI progress. */
+/**
+ * One line of a rollout's event stream, for history, SSE and CLI progress. `data` carries the
+ * core's typed event (src/rollout/events.ts) when the line came from one, so readers (metrics,
+ * reporters) switch on types instead of parsing `text` back.
+ */
 export interface RolloutEventRecord {
   at: number;
   kind: string;
   text: string;
+  data?: unknown;
+}
+
+/** Health of an environment as the reconciler last saw it (Argo CD's health words). */
+export type EnvHealth = 'healthy' | 'progressing' | 'degraded' | 'missing' | 'unknown';
+
+/** Why an environment is not what its record says should run, or not what its branch says. */
+export type OutOfSyncReason =
+  | 'newer-head'
+  | 'pinned'
+  | 'frozen'
+  | 'failed'
+  | 'drift'
+  | 'orphaned'
+  | 'engine-unreachable'
+  | 'edge-unreachable';
+
+/** One instance as the reconciler judged it. */
+export interface InstanceStatus {
+  slot: string;
+  id: string;
+  host: string;
+  revision: string;
+  /** The runtime's word: running, exited… */
+  state: string;
+  /** healthy, starting, unhealthy; stray (belongs to no rollout); surplus (above replicas). */
+  verdict: 'healthy' | 'starting' | 'unhealthy' | 'stray' | 'surplus';
+  routed: boolean;
+  /** Why it is unhealthy, stray or surplus. */
+  detail?: string | undefined;
+}
+
+/**
+ * Where an environment stands between rollouts, written once per reconcile pass (Flux: status is
+ * written once at the end). Sync compares what runs with the record and the branch; health
+ * summarizes the instances. Both are derived (src/reconcile/status.ts), never edited by hand.
+ */
+export interface EnvStatus {
+  app: string;
+  env: string;
+  sync: {
+    status: 'synced' | 'out-of-sync';
+    reasons: { reason: OutOfSyncReason; detail: string }[];
+  };
+  health: { status: EnvHealth; detail: string };
+  /** What the record says should run. */
+  desired: { sha: string; image: string; replicas: number; rolloutId: string } | null;
+  instances: InstanceStatus[];
+  route: { id: string; url: string; upstreams: string[] } | null;
+  /** Repairs are made (true) or only shown (false). */
+  selfHeal: boolean;
+  /** Set when the app or environment left the config or the repo: shown, never removed silently. */
+  orphaned: { why: string } | null;
+  /** ISO time of the pass that wrote this. */
+  observedAt: string;
+}
+
+/** A change the reconciler made or saw outside a rollout, kept in the environment's timeline. */
+export interface EnvEventRecord {
+  at: number;
+  /** self-heal (a repair), drift (seen, not repaired: self-heal off), prune, orphaned… */
+  kind: string;
+  text: string;
+  /** The typed event (src/reconcile/events.ts). */
+  data?: unknown;
 }

@@ -1,9 +1,18 @@
 import type { Redis } from 'ioredis';
 import { EventBus } from '../events/bus.js';
 import type { Keys } from './keys.js';
-import type { EnvLock, EnvPin, EnvState, RolloutEventRecord, RolloutRecord } from './records.js';
+import type {
+  EnvEventRecord,
+  EnvLock,
+  EnvPin,
+  EnvState,
+  EnvStatus,
+  RolloutEventRecord,
+  RolloutRecord,
+} from './records.js';
 
 const EVENTS_KEPT = 500;
+const ENV_EVENTS_KEPT = 200;
 
 // KEYS: record, lease, then the indexes; ARGV: record JSON, score, id, lease owner.
 const PUT_IF_HELD = `if redis.call('GET', KEYS[2]) ~= ARGV[4] then return 0 end
@@ -150,7 +159,65 @@ export class RolloutStore {
     patch: Partial<Omit<EnvState, 'desired' | 'lock' | 'pin'>>,
   ) {
     const { desired: _d, lock: _l, pin: _p, ...rest } = { ...(await this.env(app, env)), ...patch };
-    await this.redis.set(this.keys.envState(app, env), JSON.stringify(rest));
+    const multi = this.redis.multi().set(this.keys.envState(app, env), JSON.stringify(rest));
+    // The reconciler visits every environment that has something to hold.
+    if (rest.current) multi.sadd(this.keys.deployedEnvs(), envMember(app, env));
+    await multi.exec();
+  }
+
+  /** Every environment that ever had a current revision (and was not pruned). */
+  async deployedEnvs(): Promise<{ app: string; env: string }[]> {
+    const members = await this.redis.smembers(this.keys.deployedEnvs());
+    return members
+      .map((m) => m.split('\n'))
+      .filter((p): p is [string, string] => p.length === 2)
+      .map(([app, env]) => ({ app, env }))
+      .sort((a, b) => a.app.localeCompare(b.app) || a.env.localeCompare(b.env));
+  }
+
+  /** Forgets an environment entirely (after a prune): state, status, desired, lock, pin. */
+  async forgetEnv(app: string, env: string): Promise<void> {
+    await this.redis
+      .multi()
+      .srem(this.keys.deployedEnvs(), envMember(app, env))
+      .del(
+        this.keys.envState(app, env),
+        this.keys.envStatus(app, env),
+        this.keys.envDesired(app, env),
+        this.keys.envLock(app, env),
+        this.keys.envPin(app, env),
+      )
+      .exec();
+  }
+
+  /** The status the reconciler last wrote, if any. */
+  status(app: string, env: string): Promise<EnvStatus | undefined> {
+    return this.getJson<EnvStatus>(this.keys.envStatus(app, env));
+  }
+
+  async putStatus(status: EnvStatus): Promise<void> {
+    await this.redis.set(this.keys.envStatus(status.app, status.env), JSON.stringify(status));
+  }
+
+  /** Appends to the environment's timeline and to the event stream (type `env`), together. */
+  async appendEnvEvents(app: string, env: string, events: EnvEventRecord[]): Promise<void> {
+    if (events.length === 0) return;
+    const key = this.keys.envEvents(app, env);
+    const multi = this.redis
+      .multi()
+      .rpush(key, ...events.map((e) => JSON.stringify(e)))
+      .ltrim(key, -ENV_EVENTS_KEPT, -1);
+    this.bus.addTo(
+      multi,
+      events.map((e) => ({ type: 'env', app, env, ...e })),
+    );
+    await multi.exec();
+  }
+
+  /** The environment's timeline outside rollouts, newest last. */
+  async envEvents(app: string, env: string, limit = ENV_EVENTS_KEPT): Promise<EnvEventRecord[]> {
+    const raw = await this.redis.lrange(this.keys.envEvents(app, env), -limit, -1);
+    return raw.map((r) => JSON.parse(r) as EnvEventRecord);
   }
 
   /** Freezes deploys to an environment (replaces any lock). */
@@ -183,4 +250,8 @@ export class RolloutStore {
   async hasFailed(app: string, env: string, sha: string): Promise<boolean> {
     return (await this.redis.sismember(this.keys.failedRevisions(app, env), sha)) === 1;
   }
+}
+
+function envMember(app: string, env: string): string {
+  return `${app}\n${env}`;
 }

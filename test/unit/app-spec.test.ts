@@ -38,6 +38,7 @@ const DEFAULTS: AppSpec = {
     bakeMs: 0,
     autoRollback: true,
   },
+  selfHeal: true,
   environments: { production: { branch: 'main', target: 'local', domain: undefined } },
 };
 
@@ -58,6 +59,7 @@ health:
   healthyThreshold: 1
   unhealthyThreshold: 5
 rollout: { maxSurge: 2, maxUnavailable: 1, progressDeadline: 5m, bake: 30s, autoRollback: false }
+selfHeal: true,
 environments:
   production: { branch: main, target: local, domain: hello.localhost }
   staging: { branch: release/next }
@@ -99,6 +101,7 @@ describe('parseAppSpec: valid specs', () => {
           bakeMs: 30_000,
           autoRollback: false,
         },
+        selfHeal: true,
         environments: {
           production: { branch: 'main', target: 'local', domain: 'hello.localhost' },
           staging: { branch: 'release/next', target: 'local', domain: undefined },
@@ -151,6 +154,7 @@ describe('parseAppSpec: valid specs', () => {
       text: 'app: hello\nenvironments:\n  staging: { branch: develop, target: edge-1 }\n',
       spec: {
         ...DEFAULTS,
+        selfHeal: true,
         environments: { staging: { branch: 'develop', target: 'edge-1', domain: undefined } },
       },
     },

@@ -121,6 +121,7 @@ export function testPlan(k: PlanKnobs = {}): RolloutPlan {
       bakeMs: k.bakeMs ?? 0,
       autoRollback: k.autoRollback ?? true,
     },
+    selfHeal: true,
     environments: { production: { branch: 'main', target: 'local', domain: undefined } },
   };
   return planRollout({

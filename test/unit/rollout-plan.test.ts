@@ -134,6 +134,7 @@ function baseInput() {
         bakeMs: 0,
         autoRollback: true,
       },
+      selfHeal: true,
       environments: {},
     },
   };
