@@ -24,8 +24,8 @@ import { pino } from 'pino';
 import { hashToken } from '../src/api/auth.js';
 import { parseControllerConfig } from '../src/config/controller-config.js';
 import { startController } from '../src/controller.js';
-import { seedHistory } from '../src/devtools/history-seed.js';
-import { startRedis } from '../src/devtools/redis-server.js';
+import { seedHistory } from '../test/support/history-seed.js';
+import { startRedis } from '../src/demo/redis-server.js';
 import { quantile } from './lib/samples.js';
 
 const { values } = parseArgs({

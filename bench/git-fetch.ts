@@ -16,11 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  createBareRepo,
-  isolatedGitEnv,
-  startGitHttpServer,
-} from '../src/devtools/git-http-server.js';
+import { createBareRepo, isolatedGitEnv, startGitHttpServer } from '../src/demo/git-http-server.js';
 import { RepoCache } from '../src/source/repo-cache.js';
 
 const run = promisify(execFile);

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { freePort } from '../src/devtools/services.js';
+import { freePort } from '../src/demo/services.js';
 import type { RolloutState } from '../src/rollout/index.js';
 import type { RolloutRecord } from '../src/store/records.js';
 import { startGantryStack, type GantryStack } from './lib/gantry-stack.js';

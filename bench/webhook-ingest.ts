@@ -15,8 +15,9 @@ import Fastify from 'fastify';
 import { pino } from 'pino';
 import { parseControllerConfig } from '../src/config/controller-config.js';
 import { startController } from '../src/controller.js';
+import { stopEdge } from '../src/edge/supervisor/ensure-edge.js';
 import { pushPayload } from '../src/demo/forge.js';
-import { startRedis } from '../src/devtools/redis-server.js';
+import { startRedis } from '../src/demo/redis-server.js';
 import { signWebhook } from '../src/source/webhooks/index.js';
 import { runLoad } from './lib/run-load.js';
 
@@ -132,6 +133,8 @@ async function main() {
   } finally {
     await peer.close();
     await controller.close();
+    // The controller's managed edge outlives it; the benchmark's must not.
+    await stopEdge(path.join(dir, 'data', 'edge'));
     await redis.stop();
   }
 }

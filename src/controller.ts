@@ -5,7 +5,7 @@ import { buildServer } from './api/server.js';
 import type { ControllerConfig } from './config/controller-config.js';
 import { GantryError } from './errors.js';
 import { createQueues, type Queues } from './queue/queues.js';
-import { startWorkers, type Workers } from './queue/workers.js';
+import { startWorkers, type Workers } from './workers.js';
 import { checkRedisDurability, connectRedis } from './redis.js';
 import { DockerImageBuilder } from './runtime/docker/images.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
@@ -14,7 +14,7 @@ import type { Runtime } from './runtime/runtime.js';
 import type { Edge } from './edge/edge.js';
 import { CaddyEdge } from './edge/caddy/caddy-edge.js';
 import { nextListenPort } from './edge/listen-port.js';
-import { startCaddyPair, type CaddyPair } from './devtools/caddy-server.js';
+import { ensureEdge } from './edge/supervisor/ensure-edge.js';
 import { enqueueAfterBuild } from './deploy/enqueue.js';
 import type { RolloutDeps } from './deploy/rollout-runner.js';
 import { RolloutStore } from './store/rollouts.js';
@@ -26,6 +26,10 @@ import { startReporter } from './history/reporter.js';
 import { RetentionSweeper, startRetention } from './history/retention.js';
 import { startMetrics } from './metrics/controller-metrics.js';
 import { parseDuration } from './config/units.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import { rolloutJobId } from './queue/names.js';
+import type { RolloutRecord } from './store/records.js';
+import { randomUUID } from 'node:crypto';
 
 const CLOSE_GRACE_MS = 10_000;
 
@@ -102,6 +106,27 @@ export async function startController(
           },
           deploy?.deps,
         );
+  // Between rollouts, every environment is held to its record (src/reconcile/), on the nodes
+  // that run rollouts.
+  const reconciler =
+    deploy && opts.workers !== false
+      ? new Reconciler(
+          {
+            ...deploy.deps,
+            controllerId: randomUUID(),
+            selfHeal: config.reconcile.selfHeal,
+            strayGraceMs: parseDuration(config.reconcile.strayGrace) ?? 60_000,
+            rolloutPending: (rec) => rolloutPending(queues, rec),
+          },
+          { intervalMs: parseDuration(config.reconcile.interval) ?? 30_000 },
+        )
+      : undefined;
+  // A rollout that ended hands its environment back: the status follows at once.
+  const handBack = (job: { data: { app: string; env: string } } | undefined) => {
+    if (job) reconciler?.poke(job.data.app, job.data.env);
+  };
+  workers?.rollouts?.on('completed', handBack);
+  workers?.rollouts?.on('failed', handBack);
   const stopPoller = startPoller({ repos, store, queues, log });
   const observed = await startMetrics({ redis, store, rollouts, queues, log });
   const stopRetention = startRetention(
@@ -126,11 +151,13 @@ export async function startController(
     },
     sseHeartbeatMs: parseDuration(config.api.sseHeartbeat) ?? 15_000,
     runtime: deploy?.deps.runtime,
+    edge: deploy?.deps.edge,
     config,
     log,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ url }, 'gantry controller listening');
+  await reconciler?.start();
   // Statuses, git notes and notifications: beside the rollouts, on nodes that run the workers.
   const reporter =
     opts.workers === false
@@ -159,6 +186,7 @@ export async function startController(
     edge: deploy?.deps.edge,
     async close() {
       stopPoller();
+      await reconciler?.stop();
       stopRetention();
       await app.close();
       await observed.stop();
@@ -169,10 +197,17 @@ export async function startController(
         new Promise((r) => setTimeout(r, opts.closeGraceMs ?? CLOSE_GRACE_MS).unref()),
       ]);
       redis.disconnect();
-      await deploy?.caddy?.stop();
+      // The managed edge is not stopped: it outlives the controller (src/edge/supervisor/).
       deploy?.kube?.close();
     },
   };
+}
+
+/** Whether a rollout's job is still queued, running or waiting to be resumed by a worker. */
+async function rolloutPending(queues: Queues, rec: RolloutRecord): Promise<boolean> {
+  const id = rolloutJobId(rec.app, rec.env, rec.to.sha, rec.kind, rec.id);
+  const state = await queues.rollouts.getJobState(id);
+  return ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state);
 }
 
 /** The rollout side: the Docker runtime, the Caddy edge (started here when managed), routes. */
@@ -182,16 +217,16 @@ async function startDeploy(
   rollouts: RolloutStore,
   repos: RepoRegistry,
   log: Logger,
-): Promise<{ deps: RolloutDeps; caddy: CaddyPair | undefined; kube?: KubernetesTarget }> {
+): Promise<{ deps: RolloutDeps; kube?: KubernetesTarget }> {
   if (config.runtime.kind === 'kubernetes') {
     return startKubernetesDeploy(config, store, rollouts, repos, log);
   }
   const runtime = new DockerRuntime({ hosts: config.runtime.hosts });
-  let caddy: CaddyPair | undefined;
   let edgeUrls: { front: string; back: string; logDir: string };
   if (config.edge.manage) {
-    caddy = await startCaddyPair({ dir: path.join(config.dataDir, 'edge') });
-    edgeUrls = { front: caddy.front.adminUrl, back: caddy.back.adminUrl, logDir: caddy.logDir };
+    // Adopts the edge an earlier controller left serving, or starts its supervisor.
+    const edge = await ensureEdge({ dir: path.join(config.dataDir, 'edge') });
+    edgeUrls = { front: edge.frontAdminUrl, back: edge.backAdminUrl, logDir: edge.logDir };
   } else {
     const { frontAdminUrl, backAdminUrl, logDir } = config.edge;
     if (!frontAdminUrl || !backAdminUrl || !logDir) {
@@ -217,6 +252,7 @@ async function startDeploy(
     log,
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
+    runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
     secretsEnv: process.env,
     // Each environment gets its own listener the first time it is deployed, kept from then on.
     async routeFor(app, env, spec) {
@@ -233,7 +269,7 @@ async function startDeploy(
       };
     },
   };
-  return { deps, caddy };
+  return { deps };
 }
 
 /**
@@ -246,7 +282,7 @@ async function startKubernetesDeploy(
   rollouts: RolloutStore,
   repos: RepoRegistry,
   log: Logger,
-): Promise<{ deps: RolloutDeps; caddy: undefined; kube: KubernetesTarget }> {
+): Promise<{ deps: RolloutDeps; kube: KubernetesTarget }> {
   const { namespace, inCluster, kubeconfig, context, drainMs } = config.runtime;
   if (!namespace) {
     throw new GantryError(
@@ -267,6 +303,7 @@ async function startKubernetesDeploy(
     log,
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
+    runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
     secretsEnv: process.env,
     // Each environment's Service has its own cluster IP: every one listens on port 80.
     async routeFor(app, env, spec) {
@@ -278,5 +315,5 @@ async function startKubernetesDeploy(
       };
     },
   };
-  return { deps, caddy: undefined, kube };
+  return { deps, kube };
 }

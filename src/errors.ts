@@ -42,6 +42,10 @@ export const ERRORS = {
   GANTRY_ERR_NO_ROLLBACK_TARGET: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_ROLLBACK_TARGET_INVALID: { status: 409, disposition: 'stalled' },
   GANTRY_ERR_NOT_RETRYABLE: { status: 409, disposition: 'stalled' },
+  /** Prune of an environment the reconciler has not marked orphaned (force overrides). */
+  GANTRY_ERR_NOT_ORPHANED: { status: 409, disposition: 'stalled' },
+  /** The environment's rollout lease is held (a rollout or a repair is running): try again later. */
+  GANTRY_ERR_ENV_BUSY: { status: 409, disposition: 'transient' },
   GANTRY_ERR_LOCK_UNTIL_INVALID: { status: 400, disposition: 'stalled' },
   GANTRY_ERR_EDGE_UNAVAILABLE: { status: 503, disposition: 'transient' },
   GANTRY_ERR_KUBERNETES_UNAVAILABLE: { status: 503, disposition: 'transient' },

@@ -1,7 +1,7 @@
 /**
  * A whole Gantry for a benchmark, in this process: the local Redis and registry, a git
  * smart-HTTP server with one repository, a controller that builds and rolls out (with its own
- * Caddy pair), and a developer's clone that pushes and sends signed webhooks.
+ * supervised Caddy edge, stopped by `close`), and a developer's clone that pushes and sends signed webhooks.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -9,14 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
 import { startController, type Controller } from '../../src/controller.js';
+import { stopEdge } from '../../src/edge/supervisor/ensure-edge.js';
 import { ForgeRepo } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
 import {
   createBareRepo,
   startGitHttpServer,
   type GitHttpServer,
-} from '../../src/devtools/git-http-server.js';
-import { freePort, startLocalServices, type LocalServices } from '../../src/devtools/services.js';
+} from '../../src/demo/git-http-server.js';
+import { freePort, startLocalServices, type LocalServices } from '../../src/demo/services.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 
 export interface GantryStack {
@@ -66,6 +67,8 @@ export async function startGantryStack(opts: {
         `  - { name: app, url: "${repoUrl}", webhookSecret: "${secret}" }`,
       ].join('\n'),
     );
+    // Stops run in reverse: the edge, which outlives its controller, goes after it.
+    stops.push(() => stopEdge(path.join(opts.dir, 'data', 'edge')));
     const controller = await startController(config, {
       log: pino({ level: opts.logLevel ?? 'silent' }),
       closeGraceMs: 3000,

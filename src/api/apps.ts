@@ -2,8 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { FINISHED_BUILD_STATUSES } from '../store/records.js';
+import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { requireRole } from './auth.js';
+import { appStatusSummarySchema, statusView, summarize } from './env-status.js';
+import { envsOf } from './rollouts.js';
 import {
   appNameParam,
   buildIdParam,
@@ -15,12 +18,13 @@ import {
 
 export interface AppRoutesDeps {
   store: Store;
+  rollouts: RolloutStore;
   tokens: TokenConfig[];
 }
 
 /** Read-only views of apps, their revisions and builds, and build logs. */
 export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Promise<void> {
-  const { store } = deps;
+  const { store, rollouts } = deps;
   app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
 
   app.get(
@@ -28,9 +32,21 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
     {
       schema: {
         tags: ['apps'],
-        summary: 'Apps the controller knows, each with its latest build and revision',
+        summary:
+          'Apps the controller knows, each with its latest build and revision and a status summary (worst health across environments)',
         response: {
-          200: { type: 'object', properties: { apps: { type: 'array', items: appSchema } } },
+          200: {
+            type: 'object',
+            properties: {
+              apps: {
+                type: 'array',
+                items: {
+                  ...appSchema,
+                  properties: { ...appSchema.properties, status: appStatusSummarySchema },
+                },
+              },
+            },
+          },
         },
       },
     },
@@ -40,7 +56,11 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
         apps.map(async (a) => {
           const [latestBuild] = await store.listBuilds(a.name, 1);
           const [latestRevision] = await store.listRevisions(a.name, 1);
-          return { ...a, latestBuild, latestRevision };
+          const envs = await envsOf(rollouts, a);
+          const statuses = await Promise.all(
+            envs.map(async (e) => statusView(a.name, e, await rollouts.status(a.name, e))),
+          );
+          return { ...a, latestBuild, latestRevision, status: summarize(statuses) };
         }),
       );
       return { apps: withLatest };

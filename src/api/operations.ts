@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
-import type { OpsDeps } from '../deploy/operations/context.js';
 import { lock, unlock } from '../deploy/operations/lock.js';
 import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-deploy.js';
+import { prune, type PruneDeps } from '../deploy/operations/prune.js';
 import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
 import { requireRole } from './auth.js';
 import { appNameParam } from './schemas.js';
 
-export type OperationRoutesDeps = OpsDeps & { tokens: TokenConfig[] };
+export type OperationRoutesDeps = PruneDeps & { tokens: TokenConfig[] };
 
 const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
 const SHA_PREFIX = { type: 'string', pattern: '^[0-9a-f]{4,64}$' } as const;
@@ -43,7 +43,7 @@ function actor(req: FastifyRequest): string {
 
 /**
  * Deploy operations: deploy a ref, roll back (and preview it), promote, lock / unlock, unpin,
- * retry. Tokens are checked on request, before the body is read: a caller without the role
+ * prune, retry. Tokens are checked on request, before the body is read: a caller without the role
  * changes nothing and learns nothing about the body's validity.
  */
 export async function operationRoutes(
@@ -195,6 +195,31 @@ export async function operationRoutes(
         const r = await unpin(deps, { app: req.params.app, env: req.body?.env, actor: actor(req) });
         return r.rolloutId ? { rolloutId: r.rolloutId, sha: r.sha } : {};
       },
+    );
+
+    write.post<AppReq<{ env: string; force?: boolean }>>(
+      '/api/apps/:app/prune',
+      {
+        schema: {
+          tags: TAGS,
+          summary:
+            'Remove an orphaned environment: stop and remove its instances, remove its edge route, forget it',
+          description:
+            'Refused with 409 GANTRY_ERR_NOT_ORPHANED unless the reconciler marked the environment orphaned (`force: true` overrides, and the timeline says so), and with 409 GANTRY_ERR_ENV_BUSY while a rollout holds it.',
+          params: appNameParam,
+          body: body(['env'], { env: ENV, force: { type: 'boolean' } }),
+          response: {
+            200: open({
+              app: STR,
+              env: STR,
+              instances: { type: 'integer' },
+              route: { type: 'string', nullable: true },
+              forced: { type: 'boolean' },
+            }),
+          },
+        },
+      },
+      async (req) => prune(deps, { app: req.params.app, ...req.body, actor: actor(req) }),
     );
 
     write.post<{ Params: { id: string } }>(

@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { describePhase, phaseOf, type RolloutPlan, type RolloutState } from '../rollout/index.js';
-import type { RolloutRecord } from '../store/records.js';
+import type { AppRecord, RolloutRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { requireRole } from './auth.js';
+import { envStatusSchema, statusView } from './env-status.js';
 import { appNameParam, fromQuery } from './schemas.js';
 
 export interface RolloutRoutesDeps {
@@ -49,6 +50,18 @@ export function rolloutView(rec: RolloutRecord) {
   };
 }
 
+/**
+ * An app's environments: those its spec names, then those still deployed that it no longer names
+ * (orphaned: shown until pruned, never dropped from view silently).
+ */
+export async function envsOf(rollouts: RolloutStore, rec: AppRecord): Promise<string[]> {
+  const named = Object.keys(rec.environments);
+  const deployed = (await rollouts.deployedEnvs())
+    .filter((d) => d.app === rec.name && !named.includes(d.env))
+    .map((d) => d.env);
+  return [...named, ...deployed];
+}
+
 async function load(rollouts: RolloutStore, id: string): Promise<RolloutRecord> {
   const rec = await rollouts.get(id);
   if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `rollout ${id} is not known`);
@@ -77,7 +90,10 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
             200: {
               type: 'object',
               properties: {
-                environments: { type: 'array', items: openObject },
+                environments: {
+                  type: 'array',
+                  items: { ...openObject, properties: { status: envStatusSchema } },
+                },
                 rollouts: { type: 'array', items: openObject },
               },
             },
@@ -88,10 +104,18 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
         const rec = await store.getApp(req.params.app);
         if (!rec)
           throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
-        const envs = req.query.env ? [req.query.env] : Object.keys(rec.environments);
+        const envs = req.query.env ? [req.query.env] : await envsOf(rollouts, rec);
         const lists = await Promise.all(envs.map((e) => rollouts.list(rec.name, e)));
         const all = lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-        const states = await Promise.all(envs.map((e) => rollouts.env(rec.name, e)));
+        const states = await Promise.all(
+          envs.map(async (e) => {
+            const [state, status] = await Promise.all([
+              rollouts.env(rec.name, e),
+              rollouts.status(rec.name, e),
+            ]);
+            return { ...state, status: statusView(rec.name, e, status) };
+          }),
+        );
         return { environments: states, rollouts: all.map(rolloutView) };
       },
     );

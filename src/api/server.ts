@@ -12,6 +12,7 @@ import { operationRoutes, type OperationRoutesDeps } from './operations.js';
 import { instanceLogRoutes, type InstanceLogDeps } from './instance-logs.js';
 import { rolloutRoutes, type RolloutRoutesDeps } from './rollouts.js';
 import { systemRoutes, type SystemDeps } from './system.js';
+import { timelineRoutes, type TimelineRoutesDeps } from './timeline.js';
 import { uiRoutes } from './ui.js';
 import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 
@@ -25,6 +26,7 @@ export type ServerDeps = WebhookDeps &
   EventRoutesDeps &
   MetricsRouteDeps &
   OperationRoutesDeps &
+  TimelineRoutesDeps &
   GuardOptions & { log: Logger; apiBodyLimitBytes: number };
 
 /** Builds the HTTP app without listening, so tests can `inject()` (fastify's testing guide). */
@@ -44,6 +46,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => rolloutRoutes(scope, deps));
   await app.register(async (scope) => operationRoutes(scope, deps));
   await app.register(async (scope) => historyRoutes(scope, deps));
+  await app.register(async (scope) => timelineRoutes(scope, deps));
   await app.register(async (scope) => eventRoutes(scope, deps));
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => instanceLogRoutes(scope, deps));

@@ -14,6 +14,7 @@ export type Command =
   | { verb: 'help' }
   | { verb: 'serve'; config: string }
   | { verb: 'demo'; keep: boolean }
+  | { verb: 'edge'; dir: string; stop: boolean }
   | { verb: 'apps' }
   | { verb: 'status'; app: string }
   | {
@@ -35,6 +36,7 @@ export type Command =
       until?: string | undefined;
     }
   | { verb: 'unlock' | 'unpin'; app: string; env?: string | undefined }
+  | { verb: 'prune'; app: string; env: string; force: boolean }
   | { verb: 'logs'; app: string; env?: string | undefined; lines?: number | undefined }
   | { verb: 'build-log'; buildId: string; follow: boolean }
   | { verb: 'retry' | 'pause' | 'resume' | 'abort'; rolloutId: string }
@@ -48,6 +50,8 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
   keep: { type: 'boolean' },
+  dir: { type: 'string' },
+  stop: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
   url: { type: 'string' },
   token: { type: 'string' },
@@ -62,6 +66,7 @@ const OPTIONS = {
   lines: { type: 'string', short: 'n' },
   limit: { type: 'string' },
   'no-wait': { type: 'boolean' },
+  force: { type: 'boolean' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -74,6 +79,7 @@ const FOLLOWS: Flag[] = ['no-wait'];
 const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[] }> = {
   serve: { args: [], flags: ['config'] },
   demo: { args: [], flags: ['keep'] },
+  edge: { args: [], flags: ['dir', 'stop'] },
   apps: { args: [], flags: [] },
   status: { args: ['APP'], flags: [] },
   history: { args: ['APP'], flags: ['env', 'pr', 'sha', 'limit'] },
@@ -83,6 +89,7 @@ const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[] }> = 
   lock: { args: ['APP'], flags: ['env', 'reason', 'until'] },
   unlock: { args: ['APP'], flags: ['env'] },
   unpin: { args: ['APP'], flags: ['env', ...FOLLOWS] },
+  prune: { args: ['APP'], flags: ['env', 'force'] },
   logs: { args: ['APP'], flags: ['env', 'lines'] },
   'build-log': { args: ['BUILD_ID'], flags: ['follow'] },
   retry: { args: ['ROLLOUT_ID'], flags: FOLLOWS },
@@ -152,6 +159,9 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       return { verb, config: v.config ?? 'gantry.config.yaml' };
     case 'demo':
       return { verb, keep: v.keep ?? false };
+    case 'edge':
+      if (!v.dir) throw new Error('edge needs --dir DIR (where the edge keeps its state)');
+      return { verb, dir: v.dir, stop: v.stop ?? false };
     case 'apps':
       return { verb };
     case 'status':
@@ -178,6 +188,10 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
     case 'unlock':
     case 'unpin':
       return { verb, app: first, env };
+    case 'prune':
+      // No default environment: removing one is never a guess.
+      if (!env) throw new Error('prune needs --env ENV (the environment to remove)');
+      return { verb, app: first, env, force: v.force ?? false };
     case 'logs':
       return { verb, app: first, env, lines: positiveInt('lines', v.lines, 10_000) };
     case 'build-log':
@@ -210,6 +224,7 @@ export const USAGE = `gantry — push-to-deploy controller
 Usage:
   gantry serve [--config gantry.config.yaml]       run the API, webhooks and workers
   gantry demo [--keep]                             push the example app and watch it deploy
+  gantry edge --dir DIR [--stop]                   run (or stop) the managed Caddy edge's supervisor
   gantry apps                                      list apps with their newest build
   gantry status APP                                environments, standing, recent rollouts, builds
   gantry history APP [--env E] [--pr N] [--sha S] [--limit N]
@@ -221,6 +236,8 @@ Usage:
                                                    freeze deploys of an environment
   gantry unlock APP [--env E]                      lift the freeze
   gantry unpin APP [--env E]                       let automation deploy again after a rollback
+  gantry prune APP --env E [--force]               remove an orphaned environment: instances, route,
+                                                   record (--force: even when not orphaned)
   gantry logs APP [--env E] [--lines N]            the last log lines of every instance
   gantry rollout ROLLOUT_ID [--follow]             one rollout: phase, instances, events
   gantry retry ROLLOUT_ID                          run a failed or aborted rollout's target again

@@ -1,4 +1,12 @@
-import type { EnvView, HistoryEntry, InstanceView, RolloutView, TriggerView } from './views.js';
+import type {
+  EnvStatusView,
+  EnvView,
+  HistoryEntry,
+  InstanceView,
+  RolloutView,
+  TimelineEvent,
+  TriggerView,
+} from './views.js';
 
 /** Renders rows as an aligned plain-text table (what `kubectl get` users expect). */
 export function table(headers: string[], rows: string[][]): string {
@@ -154,4 +162,84 @@ export function healthText(h: InstanceView['health']): string {
   if (!h) return '-';
   if (typeof h === 'string') return h;
   return h.status === 'unhealthy' && h.detail ? `unhealthy (${clip(h.detail, 60)})` : h.status;
+}
+
+/** Sync in words: `synced`, `out of sync: drift (…); newer-head (…)`, or unknown before a pass. */
+export function syncText(s: EnvStatusView): string {
+  switch (s.sync.status) {
+    case 'synced':
+      return 'synced';
+    case 'out-of-sync': {
+      const why = s.sync.reasons.map((r) => (r.detail ? `${r.reason} (${r.detail})` : r.reason));
+      return why.length ? `out of sync: ${why.join('; ')}` : 'out of sync';
+    }
+    default:
+      return 'unknown (not reconciled yet)';
+  }
+}
+
+/**
+ * Health in words, with each instance that is not healthy and why, e.g.
+ * `degraded: 3/4 healthy; r-…-2 exited 137` (an instance the detail already names is not repeated).
+ */
+export function healthLine(s: EnvStatusView): string {
+  const head = s.health.detail ? `${s.health.status}: ${s.health.detail}` : s.health.status;
+  const problems = s.instances
+    .filter((i) => i.verdict !== 'healthy' && !s.health.detail.includes(i.slot))
+    .map((i) => `${i.slot} ${i.detail ?? i.verdict}`);
+  return [head, ...problems].join('; ');
+}
+
+/** One instance per row, as the reconciler judged it. */
+export function instanceStatusTable(s: EnvStatusView): string {
+  return table(
+    ['SLOT', 'REVISION', 'HOST', 'STATE', 'VERDICT', 'ROUTED', 'DETAIL'],
+    s.instances.map((i) => [
+      i.slot,
+      short(i.revision),
+      i.host,
+      i.state,
+      i.verdict,
+      i.routed ? 'yes' : 'no',
+      clip(i.detail ?? '', 60) || '-',
+    ]),
+  );
+}
+
+const indent = (text: string, by = '    ') =>
+  text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
+
+/**
+ * One environment's status for `gantry status`: sync with why, health with the failing instances,
+ * orphaned (and how to prune), self-heal, the instances and the last lines of its timeline.
+ */
+export function envStatusBlock(
+  app: string,
+  e: EnvView,
+  timeline: readonly TimelineEvent[],
+  now = Date.now(),
+): string {
+  const s = e.status;
+  if (!s) return `${e.env}\n  status: not reported by this controller`;
+  const observed = s.observedAt ? `observed ${age(s.observedAt, now)}` : 'never observed';
+  const lines = [
+    `${e.env}  (self-heal ${s.selfHeal ? 'on' : 'off'}, ${observed})`,
+    `  sync:      ${syncText(s)}`,
+    `  health:    ${healthLine(s)}`,
+  ];
+  if (s.orphaned) {
+    lines.push(
+      `  orphaned:  ${s.orphaned.why} (remove it with: gantry prune ${app} --env ${e.env})`,
+    );
+  }
+  if (s.instances.length) lines.push('  instances:', indent(instanceStatusTable(s)));
+  if (timeline.length) {
+    lines.push('  timeline (newest first):');
+    for (const t of timeline)
+      lines.push(`    ${age(new Date(t.at).toISOString(), now)}  ${t.text}`);
+  }
+  return lines.join('\n');
 }

@@ -8,14 +8,14 @@ import { apps, status } from './commands/apps.js';
 import { buildLog } from './commands/builds.js';
 import { processContext, type Ctx } from './commands/context.js';
 import { deploy, promote, retry, rollback } from './commands/deploy.js';
-import { lock, unlock, unpin } from './commands/environment.js';
+import { lock, prune, unlock, unpin } from './commands/environment.js';
 import { history } from './commands/history.js';
 import { logs } from './commands/logs.js';
 import { rollout, steer } from './commands/rollout.js';
 import { EXIT } from './exit.js';
 import { errorLine } from './report.js';
 
-/** Runs one command; resolves to its exit code, or to `undefined` for `serve`, which keeps running. */
+/** Runs one command; resolves to its exit code, or to `undefined` for `serve` and `edge`, which keep running. */
 async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
   switch (cmd.verb) {
     case 'help':
@@ -29,6 +29,16 @@ async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
     case 'demo': {
       const { runDemo } = await import('../demo/demo.js');
       return (await runDemo({ keep: cmd.keep })) ? EXIT.ok : EXIT.failed;
+    }
+    case 'edge': {
+      if (cmd.stop) {
+        const { stopEdge } = await import('../edge/supervisor/ensure-edge.js');
+        await stopEdge(cmd.dir);
+        return EXIT.ok;
+      }
+      const { superviseUntilSignal } = await import('../edge/supervisor/supervisor.js');
+      await superviseUntilSignal(cmd.dir);
+      return undefined;
     }
     case 'apps':
       return apps(ctx);
@@ -50,6 +60,8 @@ async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
       return unlock(ctx, cmd);
     case 'unpin':
       return unpin(ctx, cmd);
+    case 'prune':
+      return prune(ctx, cmd);
     case 'logs':
       return logs(ctx, cmd);
     case 'build-log':

@@ -64,6 +64,46 @@ export interface EnvView {
   route?: { url: string } | null;
   lock?: { reason: string; by: string; at: string; until?: string | undefined } | null;
   pin?: { sha: string; reason: string; by: string; at: string; rolloutId: string } | null;
+  /** The reconciler's status (absent from controllers that do not send it). */
+  status?: EnvStatusView | undefined;
+}
+
+/** One instance as the reconciler judged it. */
+export interface InstanceStatusView {
+  slot: string;
+  id?: string;
+  host: string;
+  revision: string;
+  state: string;
+  verdict: string;
+  routed: boolean;
+  detail?: string | undefined;
+}
+
+/** GET /api/apps/:app/rollouts → environments[].status (sync `unknown` before the first pass). */
+export interface EnvStatusView {
+  sync: { status: string; reasons: { reason: string; detail: string }[] };
+  health: { status: string; detail: string };
+  desired?: { sha: string; replicas: number } | null;
+  instances: InstanceStatusView[];
+  route?: { id: string; url: string; upstreams: string[] } | null;
+  selfHeal: boolean;
+  orphaned: { why: string } | null;
+  observedAt: string;
+}
+
+/** GET /api/apps/:app/timeline → events[] (newest first). */
+export interface TimelineEvent {
+  at: number;
+  kind: string;
+  text: string;
+}
+
+/** GET /api/apps → apps[].status. */
+export interface AppStatusSummaryView {
+  health: string;
+  sync: string;
+  orphaned: string[];
 }
 
 export interface RolloutEvent {

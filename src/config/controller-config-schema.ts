@@ -7,6 +7,18 @@ const HTTP_URL = {
   patternErrorMessage: 'must be an http:// or https:// URL',
 } as const;
 
+/** The events a notification receiver may ask for: a rollout's start and ends. */
+export const ROLLOUT_NOTIFY_EVENTS = [
+  'started',
+  'succeeded',
+  'failed',
+  'aborted',
+  'superseded',
+] as const;
+
+/** …and what the reconciler did or saw between rollouts (`env` events, src/reconcile/events.ts). */
+export const ENV_NOTIFY_EVENTS = ['self-heal', 'drift', 'orphaned', 'pruned'] as const;
+
 /** JSON Schema of `gantry.config.yaml`, the controller's own configuration. */
 export const controllerConfigSchema = {
   $id: 'https://gantry.dev/schema/gantry.config.json',
@@ -228,7 +240,7 @@ export const controllerConfigSchema = {
         },
       },
     },
-    /** Outgoing notifications of rollout starts and outcomes. */
+    /** Outgoing notifications of rollout starts and outcomes, and of the reconciler's repairs. */
     notifications: {
       type: 'array',
       default: [],
@@ -246,7 +258,7 @@ export const controllerConfigSchema = {
           events: {
             type: 'array',
             minItems: 1,
-            items: { enum: ['started', 'succeeded', 'failed', 'aborted', 'superseded'] },
+            items: { enum: [...ROLLOUT_NOTIFY_EVENTS, ...ENV_NOTIFY_EVENTS] },
           },
         },
       },

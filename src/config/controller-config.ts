@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { GantryError } from '../errors.js';
-import { controllerConfigSchema } from './controller-config-schema.js';
+import {
+  controllerConfigSchema,
+  ENV_NOTIFY_EVENTS,
+  ROLLOUT_NOTIFY_EVENTS,
+} from './controller-config-schema.js';
 import { compileSchema, schemaIssues } from './schema-issues.js';
 import { parseYamlSource, sourceError } from './yaml-source.js';
 
@@ -39,8 +43,22 @@ export interface ForgeConfig {
   token: string;
 }
 
+/** A rollout's start or end, as a notification receiver names it. */
+export type RolloutNotifyEvent = (typeof ROLLOUT_NOTIFY_EVENTS)[number];
+/** What the reconciler did or saw between rollouts: a repair, drift, an orphan, a prune. */
+export type EnvNotifyEvent = (typeof ENV_NOTIFY_EVENTS)[number];
 /** The events a notification may be sent for. */
-export type NotifyEvent = 'started' | 'succeeded' | 'failed' | 'aborted' | 'superseded';
+export type NotifyEvent = RolloutNotifyEvent | EnvNotifyEvent;
+
+/**
+ * What a receiver without `events` gets: every event. Each is sent once, on a transition (a
+ * repair when decided, drift when first seen), and all of them change or question what runs in
+ * production without a commit; a receiver that wants fewer lists them.
+ */
+export const DEFAULT_NOTIFY_EVENTS: readonly NotifyEvent[] = [
+  ...ROLLOUT_NOTIFY_EVENTS,
+  ...ENV_NOTIFY_EVENTS,
+];
 
 /** One outgoing notification receiver; the signing secret is read from `secretEnv`. */
 export interface NotificationConfig {
@@ -48,9 +66,10 @@ export interface NotificationConfig {
   kind: 'webhook' | 'slack';
   url: string;
   secret?: string | undefined;
-  /** Only these apps / environments / events (all when absent). */
+  /** Only these apps / environments (all when absent). */
   apps?: string[] | undefined;
   environments?: string[] | undefined;
+  /** Only these events (DEFAULT_NOTIFY_EVENTS when absent). */
   events?: NotifyEvent[] | undefined;
 }
 

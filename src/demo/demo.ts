@@ -10,14 +10,9 @@ import { followBuildLog } from '../cli/follow.js';
 import { api, type ClientOptions } from '../cli/client.js';
 import { parseControllerConfig } from '../config/controller-config.js';
 import { startController, type Controller } from '../controller.js';
-import { createBareRepo, startGitHttpServer } from '../devtools/git-http-server.js';
-import {
-  BASE_IMAGE,
-  ensureDocker,
-  freePort,
-  hasImage,
-  startLocalServices,
-} from '../devtools/services.js';
+import { stopEdge } from '../edge/supervisor/ensure-edge.js';
+import { createBareRepo, startGitHttpServer } from './git-http-server.js';
+import { BASE_IMAGE, ensureDocker, freePort, hasImage, startLocalServices } from './services.js';
 import { followRollout, type RolloutView } from '../cli/follow-rollout.js';
 import { fetchHistory } from '../cli/commands/history.js';
 import { historyTable, standing } from '../cli/format.js';
@@ -158,6 +153,9 @@ async function notesOnFreshClone(repoUrl: string, dir: string, shas: string[]): 
  */
 export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
   const work = path.join(ROOT, '.gantry', 'demo');
+  const edgeDir = path.join(work, 'data', 'edge');
+  // An earlier demo killed before its cleanup left its edge serving out of this directory.
+  await stopEdge(edgeDir);
   await rm(work, { recursive: true, force: true });
 
   say('checking the Docker engine and the base image');
@@ -298,6 +296,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<boolean> {
     const runtime = controller.runtime;
     if (runtime) for (const i of await runtime.list({ app: 'hello' })) await runtime.remove(i);
     await controller.close();
+    // The edge outlives a controller by design; the demo's goes with the demo, after Ctrl-C
+    // with --keep too, since its containers are gone by then.
+    await stopEdge(edgeDir);
     await git.close();
     await services.stop();
   }

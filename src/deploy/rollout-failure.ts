@@ -2,6 +2,7 @@ import { errorMessage } from '../errors.js';
 import type { RolloutJob } from '../queue/jobs.js';
 import type { RolloutRecord } from '../store/records.js';
 import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
+import { runnerLine } from './runner-events.js';
 
 /**
  * Ends a rollout whose job failed for good (an error the loop could not handle: the engine gone,
@@ -31,6 +32,6 @@ export async function recordRolloutError(
   const reason = `stopped by an error: ${errorMessage(err)}`;
   if (!(await rollouts.put({ ...base, outcome: 'failed', reason, finishedAt: now }, lease))) return;
   await rollouts.appendEvents(base, [
-    { at: Date.now(), kind: 'outcome', text: `failed: ${reason}` },
+    runnerLine({ kind: 'outcome', at: Date.now(), outcome: 'failed', reason }),
   ]);
 }

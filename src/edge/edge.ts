@@ -1,9 +1,9 @@
 /**
  * The edge: the port the controller moves traffic through. A route is one app environment's
  * public entry point (`app-env`); its upstreams are the instances that serve it, as `host:port`.
- * Implementations: `caddy/` (Docker target). The rollout calls, in this order for each instance
- * it replaces: `setUpstreams` with the new set, `drain` the old one, then stop it — stopping
- * before the drain resolves resets the requests still running on it.
+ * Implementations: `caddy/` (Docker target), `kubernetes/` (a Service). The rollout calls, in
+ * this order for each instance it replaces: `setUpstreams` with the new set, `drain` the old one,
+ * then stop it — stopping before the drain resolves resets the requests still running on it.
  */
 
 /** `app-env`: lower-case letters, digits and dashes; names sockets, log streams and config ids. */

@@ -1,5 +1,6 @@
 /**
- * Outgoing notifications of rollout starts and outcomes. Pure builders: which receivers want an
+ * Outgoing notifications of rollout starts and outcomes, and of what the reconciler did or saw
+ * between rollouts (self-heal, drift, orphaned, pruned). Pure builders: which receivers want an
  * event, the signed JSON webhook request, the Slack-compatible incoming-webhook request.
  *
  * The webhook is signed like GitHub signs its own, with the time folded in against replay:
@@ -8,7 +9,14 @@
  * refuses a timestamp older than a few minutes (`verifyWebhookSignature`).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { NotificationConfig, NotifyEvent } from '../config/controller-config.js';
+import {
+  DEFAULT_NOTIFY_EVENTS,
+  type EnvNotifyEvent,
+  type NotificationConfig,
+  type NotifyEvent,
+  type RolloutNotifyEvent,
+} from '../config/controller-config.js';
+import type { HealEvent } from '../reconcile/events.js';
 import type { OutgoingRequest } from './outgoing.js';
 
 export const SIGNATURE_HEADER = 'X-Gantry-Signature-256';
@@ -20,7 +28,7 @@ export const SIGNATURE_TOLERANCE_S = 300;
 
 /** What a notification says about one rollout: the webhook's JSON body, as documented. */
 export interface RolloutNotice {
-  event: NotifyEvent;
+  event: RolloutNotifyEvent;
   /** ISO time of the event. */
   at: string;
   rollout: {
@@ -47,17 +55,55 @@ export interface RolloutNotice {
     | undefined;
 }
 
+/**
+ * What a notification says about an `env` event: the reconciler's repair, drift, orphan or
+ * prune. Built from the event alone (its one line and typed data), which by design carry slots,
+ * revisions and reasons, never an environment variable's value.
+ */
+export interface EnvNotice {
+  event: EnvNotifyEvent;
+  /** ISO time of the event. */
+  at: string;
+  environment: {
+    app: string;
+    env: string;
+    /** The app's page. */
+    url: string;
+  };
+  /** The timeline's line, e.g. `self-heal: replaced web-2 with web-5, exited with code 137`. */
+  text: string;
+  /** The reconciler's typed event (its `kind` says what was done), when the line carried one. */
+  heal?: HealEvent | undefined;
+}
+
+export type Notice = RolloutNotice | EnvNotice;
+
+function isEnvNotice(n: Notice): n is EnvNotice {
+  return 'environment' in n;
+}
+
+/** The app and environment a notice is about. */
+function subject(n: Notice): { app: string; env: string } {
+  return isEnvNotice(n) ? n.environment : n.rollout;
+}
+
 /** True when the receiver asked for this event of this app and environment. */
-export function wants(cfg: NotificationConfig, n: RolloutNotice): boolean {
-  if (cfg.apps && !cfg.apps.includes(n.rollout.app)) return false;
-  if (cfg.environments && !cfg.environments.includes(n.rollout.env)) return false;
-  return !cfg.events || cfg.events.includes(n.event);
+export function wants(cfg: NotificationConfig, n: Notice): boolean {
+  const { app, env } = subject(n);
+  if (cfg.apps && !cfg.apps.includes(app)) return false;
+  if (cfg.environments && !cfg.environments.includes(env)) return false;
+  return (cfg.events ?? DEFAULT_NOTIFY_EVENTS).includes(n.event);
+}
+
+/** `X-Gantry-Event`: `rollout.<event>` or `env.<event>`. */
+export function eventName(n: Notice): string {
+  return `${isEnvNotice(n) ? 'env' : 'rollout'}.${n.event}`;
 }
 
 /** The request for one receiver. */
 export function notificationRequest(
   cfg: NotificationConfig,
-  n: RolloutNotice,
+  n: Notice,
   opts: { nowSeconds: number; deliveryId: string },
 ): OutgoingRequest {
   switch (cfg.kind) {
@@ -71,7 +117,7 @@ export function notificationRequest(
 /** The generic JSON webhook: the notice as the body, signed when the receiver has a secret. */
 export function webhookRequest(
   cfg: NotificationConfig,
-  n: RolloutNotice,
+  n: Notice,
   opts: { nowSeconds: number; deliveryId: string },
 ): OutgoingRequest {
   const body = JSON.stringify(n);
@@ -79,7 +125,7 @@ export function webhookRequest(
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'User-Agent': 'gantry',
-    [EVENT_HEADER]: `rollout.${n.event}`,
+    [EVENT_HEADER]: eventName(n),
     [DELIVERY_HEADER]: opts.deliveryId,
     [TIMESTAMP_HEADER]: timestamp,
   };
@@ -113,10 +159,14 @@ const EMOJI: Record<NotifyEvent, string> = {
   failed: ':x:',
   aborted: ':octagonal_sign:',
   superseded: ':fast_forward:',
+  'self-heal': ':adhesive_bandage:',
+  drift: ':warning:',
+  orphaned: ':ghost:',
+  pruned: ':wastebasket:',
 };
 
 /** The Slack-compatible incoming-webhook body: `text` (also the fallback) and one section block. */
-export function slackRequest(cfg: NotificationConfig, n: RolloutNotice): OutgoingRequest {
+export function slackRequest(cfg: NotificationConfig, n: Notice): OutgoingRequest {
   const text = slackText(n);
   return {
     method: 'POST',
@@ -128,9 +178,14 @@ export function slackRequest(cfg: NotificationConfig, n: RolloutNotice): Outgoin
 
 /**
  * One line: `:rocket: hello → production: started (abc1234 'Fix login' #42) by alice — <url|rollout r-1>`,
- * with the reason after an outcome other than success.
+ * with the reason after an outcome other than success; for an `env` event, its timeline line:
+ * `:adhesive_bandage: hello → production: self-heal: replaced … — <url|hello>`.
  */
-export function slackText(n: RolloutNotice): string {
+export function slackText(n: Notice): string {
+  if (isEnvNotice(n)) {
+    const { app, env, url } = n.environment;
+    return `${EMOJI[n.event]} ${escapeSlack(app)} → ${escapeSlack(env)}: ${escapeSlack(n.text)} — <${url}|${escapeSlack(app)}>`;
+  }
   const r = n.rollout;
   const c = n.commit;
   const sha = (c?.sha ?? r.to.sha).slice(0, 7);

@@ -1,9 +1,10 @@
 /**
- * What the reporters do about one rollout event. Pure: the event's kind and the rollout record in,
- * a plan out (a commit status, a GitHub Deployment step, a git note, a notification); the reporter
- * (reporter.ts) carries it out.
+ * What the reporters do about one rollout event. Pure: the event's kind and data and the rollout
+ * record in, a plan out (a commit status, a GitHub Deployment step, a git note, a notification);
+ * the reporter (reporter.ts) carries it out.
  */
-import type { NotifyEvent } from '../config/controller-config.js';
+import type { RolloutNotifyEvent } from '../config/controller-config.js';
+import { outcomeData } from '../events/event-data.js';
 import type { RolloutRecord } from '../store/records.js';
 import type { ReportState } from './forges/report.js';
 import type { RolloutNotice } from './notify.js';
@@ -24,7 +25,7 @@ export interface ReportPlan {
   deployment?: 'start' | 'update' | 'finish' | undefined;
   /** Add a line to the `to` commit's git note. */
   note: boolean;
-  notify?: NotifyEvent | undefined;
+  notify?: RolloutNotifyEvent | undefined;
 }
 
 /** What the reporter knows besides the record. */
@@ -33,6 +34,11 @@ export interface ReportContext {
   lockReason?: string | undefined;
   /** The event's own text (`waiting: production is locked by carol: release freeze`). */
   eventText?: string | undefined;
+  /**
+   * The event's typed `data` (an `outcome` line's says how the rollout ended and why); absent on
+   * lines written by older versions, which are decided from the record and the text.
+   */
+  eventData?: unknown;
   /** A commit status was posted for this rollout before (e.g. "deploy frozen"). */
   statusPosted?: boolean | undefined;
 }
@@ -45,9 +51,10 @@ export interface ReportContext {
  */
 export function planReport(
   kind: string,
-  rec: RolloutRecord,
+  stored: RolloutRecord,
   ctx: ReportContext = {},
 ): ReportPlan | null {
+  const rec = asOfEvent(stored, ctx.eventData);
   const started = rec.plan !== undefined;
   switch (kind) {
     case 'created':
@@ -93,6 +100,16 @@ export function planReport(
   }
 }
 
+/**
+ * The record as the event saw it: an `outcome` line's data says how the rollout ended and why,
+ * whatever the record says by the time the line is read. Without data (a line written by an older
+ * version), the record as it is.
+ */
+export function asOfEvent(rec: RolloutRecord, data: unknown): RolloutRecord {
+  const ended = outcomeData(data);
+  return ended ? { ...rec, outcome: ended.outcome, reason: ended.reason } : rec;
+}
+
 /** The lock's reason in a `waiting-lock` event's text, when it has the runner's wording. */
 function lockText(text: string | undefined): string | undefined {
   const m = /^waiting: .* is locked by [^:]*: (.+)$/.exec(text ?? '');
@@ -127,7 +144,7 @@ export function rolloutLink(publicUrl: string, id: string): string {
 /** The notification body for `event` of `rec`. */
 export function noticeOf(
   rec: RolloutRecord,
-  event: NotifyEvent,
+  event: RolloutNotifyEvent,
   publicUrl: string,
   at: Date,
 ): RolloutNotice {

@@ -6,8 +6,9 @@
  *
  * For a rollout's `created`, `waiting-lock` and `outcome` events it posts commit statuses and a
  * GitHub Deployment, adds a line to the deployed commit's git note and sends notifications, as
- * report-plan.ts decides. All of it runs beside the rollout, never in its way: each request has a
- * timeout and a few retries, and any failure is logged and dropped.
+ * report-plan.ts decides; for the reconciler's `env` events (self-heal, drift, orphaned, pruned)
+ * it sends notifications (env-notice.ts). All of it runs beside the rollout, never in its way:
+ * each request has a timeout and a few retries, and any failure is logged and dropped.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -15,7 +16,7 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { NotificationConfig, NotifyEvent } from '../config/controller-config.js';
+import type { NotificationConfig } from '../config/controller-config.js';
 import { errorMessage } from '../errors.js';
 import type { StoredEvent } from '../events/bus.js';
 import { splitUrlCredentials } from '../source/remote-url.js';
@@ -32,11 +33,13 @@ import {
   statusRequest,
   type ReportState,
 } from './forges/index.js';
+import { envNoticeOf } from './env-notice.js';
 import { noteLine } from './note-text.js';
 import { GitNotes } from './notes.js';
-import { notificationRequest, wants } from './notify.js';
+import { notificationRequest, wants, type Notice } from './notify.js';
 import { send, type SendOptions } from './outgoing.js';
 import {
+  asOfEvent,
   noticeOf,
   planReport,
   REPORTED_KINDS,
@@ -210,14 +213,28 @@ class StreamReporter implements Reporter {
   }
 
   private async handle(e: StoredEvent): Promise<void> {
+    if (e.type === 'env') {
+      const notice = envNoticeOf(e, this.o.publicUrl);
+      // The same for a redelivery of the same event, so receivers can drop duplicates.
+      if (notice) {
+        await this.notifyAll(notice, `${e.app}/${e.env}:${e.kind}:${e.id}`, {
+          app: e.app,
+          env: e.env,
+        });
+      }
+      return;
+    }
     if (e.type !== 'rollout' || !(REPORTED_KINDS as readonly string[]).includes(e.kind)) return;
-    const rec = await this.o.rollouts.get(e.rolloutId);
-    if (!rec) return;
+    const stored = await this.o.rollouts.get(e.rolloutId);
+    if (!stored) return;
+    // How it ended, as this event says (its data), for the statuses, the note and the notices.
+    const rec = asOfEvent(stored, e.data);
     const env = await this.o.rollouts.env(rec.app, rec.env);
     const statusKey = this.o.keys.forgeStatusPosted(rec.id);
     const plan = planReport(e.kind, rec, {
       lockReason: env.lock?.reason,
       eventText: e.text,
+      eventData: e.data,
       statusPosted: (await this.o.redis.exists(statusKey)) === 1,
     });
     if (!plan) return;
@@ -235,20 +252,13 @@ class StreamReporter implements Reporter {
     }
     const event = plan.notify;
     if (event) {
-      for (const n of this.o.notifications) {
-        // Not awaited: a receiver that hangs must not hold up the PR statuses and notes of every
-        // rollout after this one. Bounded: past MAX_IN_FLIGHT, wait for room.
-        while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
-        const sent: Promise<void> = this.notify(n, rec, event, e.id)
-          .catch((err: unknown) => {
-            this.o.log.warn(
-              { rollout: rec.id, app: rec.app, env: rec.env, err: errorMessage(err) },
-              `history reporter: notification ${n.name} failed (the rollout is not affected)`,
-            );
-          })
-          .finally(() => this.inFlight.delete(sent));
-        this.inFlight.add(sent);
-      }
+      const notice = noticeOf(rec, event, this.o.publicUrl, new Date());
+      // The same for a redelivery of the same event, so receivers can drop duplicates.
+      await this.notifyAll(notice, `${rec.id}:${event}:${e.id}`, {
+        rollout: rec.id,
+        app: rec.app,
+        env: rec.env,
+      });
     }
     // Independent of each other: a slow forge does not hold up the note, nor the other way round.
     const results = await Promise.allSettled(tasks.map(([, run]) => run()));
@@ -333,18 +343,35 @@ class StreamReporter implements Reporter {
     ]);
   }
 
-  private async notify(
-    n: NotificationConfig,
-    rec: RolloutRecord,
-    event: NotifyEvent,
-    eventId: string,
+  /**
+   * Sends `notice` to every receiver that wants it. Not awaited: a receiver that hangs must not
+   * hold up the PR statuses and notes of every rollout after this one. Bounded: past
+   * MAX_IN_FLIGHT, wait for room.
+   */
+  private async notifyAll(
+    notice: Notice,
+    deliveryId: string,
+    about: { rollout?: string | undefined; app: string; env: string },
   ): Promise<void> {
-    const notice = noticeOf(rec, event, this.o.publicUrl, new Date());
-    if (!wants(n, notice)) return;
+    for (const n of this.o.notifications) {
+      if (!wants(n, notice)) continue;
+      while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+      const sent: Promise<void> = this.notify(n, notice, deliveryId)
+        .catch((err: unknown) => {
+          this.o.log.warn(
+            { rollout: about.rollout, app: about.app, env: about.env, err: errorMessage(err) },
+            `history reporter: notification ${n.name} failed (${about.rollout ? 'the rollout' : 'the environment'} is not affected)`,
+          );
+        })
+        .finally(() => this.inFlight.delete(sent));
+      this.inFlight.add(sent);
+    }
+  }
+
+  private async notify(n: NotificationConfig, notice: Notice, deliveryId: string): Promise<void> {
     const req = notificationRequest(n, notice, {
       nowSeconds: Math.floor(Date.now() / 1000),
-      // The same for a redelivery of the same event, so receivers can drop duplicates.
-      deliveryId: `${rec.id}:${event}:${eventId}`,
+      deliveryId,
     });
     await send(req, { ...this.o.http, signal: this.abort.signal });
   }

@@ -1,12 +1,15 @@
 /**
  * Prometheus metrics, fed by the controller's event stream rather than by calls sprinkled through
- * the code: builds and rollouts by outcome with their durations, instance health verdicts, and
- * queue depths read from BullMQ at scrape time. Each controller has its own registry, so several
- * in one process (tests) do not mix their counts.
+ * the code: builds and rollouts by outcome with their durations, instance health verdicts, the
+ * reconciler's repairs and drift; and, read at scrape time, queue depths from BullMQ and where
+ * each environment stands from its status record (env-gauges.ts). Each controller has its own
+ * registry, so several in one process (tests) do not mix their counts.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StoredEvent } from '../events/bus.js';
+import { healEvent, healthEvidence, outcomeData } from '../events/event-data.js';
 import { FINISHED_BUILD_STATUSES, type BuildStatus } from '../store/records.js';
+import { registerEnvGauges, type EnvStatuses } from './env-gauges.js';
 import { METRIC } from './names.js';
 
 /** What the metrics need to know beyond an event: the records it refers to. */
@@ -28,6 +31,12 @@ export interface MetricLookups {
 /** Job counts by state, per queue, read when Prometheus scrapes. */
 export type QueueCounts = () => Promise<Record<string, Record<string, number>>>;
 
+/** What is read when Prometheus scrapes, rather than counted from events. */
+export interface ScrapeSources {
+  queueCounts?: QueueCounts | undefined;
+  envStatuses?: EnvStatuses | undefined;
+}
+
 const DURATION_BUCKETS = [1, 5, 10, 30, 60, 120, 300, 600, 1800];
 
 export class Metrics {
@@ -38,8 +47,11 @@ export class Metrics {
   readonly rolloutDuration: Histogram<'kind' | 'outcome'>;
   readonly health: Counter<'app' | 'env' | 'status'>;
   readonly events: Counter<'type'>;
+  readonly selfHeal: Counter<'app' | 'env' | 'action'>;
+  readonly drift: Counter<'app' | 'env'>;
 
-  constructor(queueCounts?: QueueCounts) {
+  constructor(scrape: ScrapeSources = {}) {
+    const { queueCounts, envStatuses } = scrape;
     const registers = [this.registry];
     this.builds = new Counter({
       name: METRIC.buildsTotal,
@@ -79,6 +91,19 @@ export class Metrics {
       labelNames: ['type'],
       registers,
     });
+    this.selfHeal = new Counter({
+      name: METRIC.selfHeal,
+      help: 'Repairs the reconciler made between rollouts, by action (replaced, started, unrouted, routed, …)',
+      labelNames: ['app', 'env', 'action'],
+      registers,
+    });
+    this.drift = new Counter({
+      name: METRIC.driftEvents,
+      help: 'Drift the reconciler saw and left alone (self-heal off), counted once when first seen',
+      labelNames: ['app', 'env'],
+      registers,
+    });
+    if (envStatuses) registerEnvGauges(this.registry, envStatuses);
     if (queueCounts) {
       new Gauge({
         name: METRIC.queueJobs,
@@ -107,15 +132,27 @@ export class Metrics {
       if (seconds !== undefined) this.buildDuration.observe({ outcome: e.status }, seconds);
       return;
     }
+    if (e.type === 'env') {
+      if (e.kind === 'self-heal') {
+        const action = healEvent(e.data)?.kind ?? 'unknown';
+        this.selfHeal.inc({ app: e.app, env: e.env, action });
+      } else if (e.kind === 'drift') {
+        this.drift.inc({ app: e.app, env: e.env });
+      }
+      return;
+    }
     if (e.type !== 'rollout') return;
     if (e.kind === 'instance-health') {
-      const status = healthStatusOf(e.text);
+      // The text is read only for lines written by older versions, which carried no data.
+      const status = healthEvidence(e.data)?.status ?? healthStatusOf(e.text);
       if (status) this.health.inc({ app: e.app, env: e.env, status });
       return;
     }
     if (e.kind !== 'outcome') return;
     const rec = await lookups.rollout(e.rolloutId);
-    const outcome = rec?.outcome ?? e.text.split(':')[0] ?? 'unknown';
+    // Record and text: for outcome lines written by older versions, which carried no data.
+    const outcome =
+      outcomeData(e.data)?.outcome ?? rec?.outcome ?? e.text.split(':')[0] ?? 'unknown';
     const kind = rec?.kind ?? 'unknown';
     this.rollouts.inc({ app: e.app, env: e.env, kind, outcome });
     const seconds = spanSeconds(rec?.createdAt, rec?.finishedAt);
@@ -123,7 +160,10 @@ export class Metrics {
   }
 }
 
-/** The status word of an `instance-health` event's text (`<slot> <status>[: detail]`). */
+/**
+ * The status word of an `instance-health` event's text (`<slot> <status>[: detail]`): for lines
+ * written by older versions, which carried no `data`.
+ */
 export function healthStatusOf(text: string): string | undefined {
   const word = text.split(' ')[1]?.replace(/:$/, '');
   return word && /^[a-z-]+$/.test(word) ? word : undefined;

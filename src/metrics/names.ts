@@ -7,4 +7,10 @@ export const METRIC = {
   healthVerdicts: 'gantry_instance_health_total',
   events: 'gantry_events_total',
   queueJobs: 'gantry_queue_jobs',
+  selfHeal: 'gantry_self_heal_total',
+  driftEvents: 'gantry_drift_events_total',
+  envHealth: 'gantry_environment_health',
+  envSync: 'gantry_environment_sync',
+  envInstances: 'gantry_environment_instances',
+  envOrphaned: 'gantry_environment_orphaned',
 } as const;

@@ -15,7 +15,7 @@ export function bullPrefix(prefix: string): string {
   return `${prefix}:q`;
 }
 
-/** Retry with exponential backoff; only transient errors reach a retry (see workers.ts). */
+/** Retry with exponential backoff; only transient errors reach a retry (see src/workers.ts). */
 export function defaultJobOptions(attempts: number): JobsOptions {
   return {
     attempts,

@@ -19,7 +19,12 @@ export type HealEvent =
       readonly detail: string;
     }
   /** Too few instances for the replica count with nothing to blame: started afresh. */
-  | { readonly kind: 'started'; readonly at: number; readonly slot: string; readonly detail: string }
+  | {
+      readonly kind: 'started';
+      readonly at: number;
+      readonly slot: string;
+      readonly detail: string;
+    }
   /** Taken out of the edge because it failed its checks (it is then stopped). */
   | {
       readonly kind: 'unrouted';
@@ -31,7 +36,11 @@ export type HealEvent =
   /** Healthy instances of the recorded revision the edge did not send traffic to, routed again. */
   | { readonly kind: 'routed'; readonly at: number; readonly slots: readonly string[] }
   /** Edge upstreams no instance answers to any more, dropped. */
-  | { readonly kind: 'upstreams-dropped'; readonly at: number; readonly upstreams: readonly string[] }
+  | {
+      readonly kind: 'upstreams-dropped';
+      readonly at: number;
+      readonly upstreams: readonly string[];
+    }
   /** The edge had lost the environment's route (a restarted edge without its config): put back. */
   | { readonly kind: 'route-restored'; readonly at: number; readonly routeId: string }
   /** A gantry-labelled instance of no current or in-flight rollout, removed after the grace period. */

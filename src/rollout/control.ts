@@ -78,6 +78,20 @@ function applyOne(state: RolloutState, intent: Intent, now: number): RolloutStat
 }
 
 /**
+ * The rollout's clocks (progress deadline, bake) stand still for `ms`: the executor could not
+ * reach the runtime, so nothing could progress and no verdict was due. Applied by the executor
+ * once the runtime answers again, like a pause it did not ask for.
+ */
+export function standStill(state: RolloutState, ms: number): RolloutState {
+  if (ms <= 0 || state.finished !== null) return state;
+  return {
+    ...state,
+    lastProgressAt: state.lastProgressAt === null ? null : state.lastProgressAt + ms,
+    bakeStartedAt: state.bakeStartedAt === null ? null : state.bakeStartedAt + ms,
+  };
+}
+
+/**
  * Marks a rollout superseded by a newer one (decided by the queue). Nothing is stopped: the next
  * rollout finds these instances in the runtime and adopts or retires them.
  */

@@ -4,7 +4,7 @@
  */
 export { describeAction, orderActions, type Action } from './actions.js';
 export { assertNever } from './assert-never.js';
-export { applyIntents, supersede } from './control.js';
+export { applyIntents, standStill, supersede } from './control.js';
 export { decide, type DecideInput, type Decision } from './decide.js';
 export type { RolloutEvent } from './events.js';
 export {

@@ -109,6 +109,15 @@ export interface InstanceProbes {
   ready(instance: Instance): { ready: boolean; detail: string } | undefined;
 }
 
+/**
+ * A change the engine reported to one of Gantry's instances (it died, was stopped, removed or
+ * started), or `{ all: true }` when the engine's event stream was cut and anything may have
+ * changed meanwhile (the engine restarted): the reconciler looks again.
+ */
+export type RuntimeChange =
+  | { readonly all: false; readonly app: string; readonly env: string }
+  | { readonly all: true };
+
 /** The port itself. Every method is safe to repeat: BullMQ delivers at least once. */
 export interface Runtime {
   /** Present when instances are reached through the engine rather than on 127.0.0.1. */
@@ -139,4 +148,10 @@ export interface Runtime {
   ensureImage(host: string, image: string): Promise<void>;
   /** Removes the app's images on `host` except the `keep` refs (and what is in use); returns the refs removed. */
   removeImages(host: string, keep: readonly string[], app: string): Promise<string[]>;
+  /**
+   * Optional: calls `onChange` when the engine reports a change to a Gantry instance (the Docker
+   * events stream, Kubernetes watches), reconnecting by itself; returns a function that stops.
+   * Without it the reconciler relies on its periodic resync alone.
+   */
+  watch?(onChange: (change: RuntimeChange) => void): () => void;
 }

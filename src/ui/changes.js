@@ -102,3 +102,19 @@ export function healthOf(env, rollouts) {
     known: serving.length > 0,
   };
 }
+
+/**
+ * How many of an environment's own instances are healthy, as the reconciler last judged them
+ * (strays and surplus are not its own); null before its first pass. Preferred to the rollout's
+ * view, which stops at the end of the rollout.
+ */
+export function healthFromStatus(status) {
+  if (!status?.observedAt) return null;
+  const own = (status.instances ?? []).filter((i) => !['stray', 'surplus'].includes(i.verdict));
+  return {
+    healthy: own.filter((i) => i.verdict === 'healthy').length,
+    total: own.length,
+    known: own.length > 0,
+    word: status.health?.status,
+  };
+}

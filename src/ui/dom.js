@@ -83,10 +83,10 @@ export function rolloutDuration(r) {
 // Status words → colour class, by their first word. The word itself is always shown: colour is
 // never the only signal.
 const TONES = [
-  [/^(succeeded|healthy|running|reused|routed)/, 'ok'],
-  [/^(failed|unhealthy|exited|dead)/, 'bad'],
+  [/^(succeeded|healthy|running|reused|routed|synced)/, 'ok'],
+  [/^(failed|unhealthy|exited|dead|degraded|missing)/, 'bad'],
   [
-    /^(rolled back|rolling back|aborted|aborting|paused|locked|pinned|rollback|auto-rollback)/,
+    /^(rolled back|rolling back|aborted|aborting|paused|locked|pinned|rollback|auto-rollback|out-of-sync|orphaned|drift|self-heal|pruned|stray|surplus)/,
     'warn',
   ],
   [/^(queued|pending|starting|progressing|baking|created)/, 'info'],

@@ -1,7 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/devtools/daemon.js';
+import { freePort } from '../../src/process/daemon.js';
 import { finishedBuild, startFixture, type Fixture } from '../support/controller-fixture.js';
 import { testEnv, uniqueName } from '../support/env.js';
 import { gantry } from './cli-process.js';

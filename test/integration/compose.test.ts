@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
-import { caddyInitialConfig } from '../../src/devtools/caddy-server.js';
+import { caddyInitialConfig } from '../../src/edge/supervisor/caddy-process.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const read = (rel: string): string => readFileSync(join(ROOT, rel), 'utf8');

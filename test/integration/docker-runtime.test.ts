@@ -10,7 +10,7 @@ import {
   startSecondDocker,
   secondDockerUnavailable,
   type SecondDocker,
-} from '../../src/devtools/second-docker.js';
+} from '../support/second-docker.js';
 import { errorMessage, isGantryError } from '../../src/errors.js';
 import { MAX_RESTARTS } from '../../src/runtime/docker/container-spec.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';

@@ -9,7 +9,7 @@ import {
   createBareRepo,
   isolatedGitEnv,
   startGitHttpServer,
-} from '../../src/devtools/git-http-server.js';
+} from '../../src/demo/git-http-server.js';
 import { createGitFixture, type GitFixture } from '../support/git-fixtures.js';
 
 const run = promisify(execFile);

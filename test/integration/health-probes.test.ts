@@ -1,7 +1,7 @@
 /** Health probes against real containers, through their ports published on 127.0.0.1. */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/devtools/daemon.js';
+import { freePort } from '../../src/process/daemon.js';
 import { probe, type ProbeResult } from '../../src/health/probe.js';
 import { Prober } from '../../src/health/prober.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedHistory, type SeededHistory } from '../../src/devtools/history-seed.js';
+import { seedHistory, type SeededHistory } from '../support/history-seed.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 import { startApiController, type ApiController } from '../support/api-controller.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedHistory } from '../../src/devtools/history-seed.js';
+import { seedHistory } from '../support/history-seed.js';
 import { RetentionSweeper } from '../../src/history/retention.js';
 import { startApiController, type ApiController } from '../support/api-controller.js';
 

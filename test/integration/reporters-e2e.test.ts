@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatedGitEnv } from '../../src/devtools/git-http-server.js';
+import { isolatedGitEnv } from '../../src/demo/git-http-server.js';
 import { NOTES_REF } from '../../src/history/notes.js';
 import {
   SIGNATURE_HEADER,

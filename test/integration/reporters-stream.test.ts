@@ -17,7 +17,9 @@ import {
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifyWebhookSignature,
+  type EnvNotice,
 } from '../../src/history/notify.js';
+import { healEventKind, healEventText, type HealEvent } from '../../src/reconcile/events.js';
 import { startReporter, type Reporter } from '../../src/history/reporter.js';
 import { RepoRegistry } from '../../src/source/repos.js';
 import type { RolloutRecord } from '../../src/store/records.js';
@@ -440,5 +442,72 @@ describe('history reporters on the event stream', () => {
       description: 'deploy frozen: release freeze',
       context: 'gantry/production',
     });
+  });
+  it("the reconciler's self-heal reaches the receivers that want it, once", async () => {
+    const w = await world('gitea');
+    const ops = await startRecorder();
+    cleanup.push(() => ops.close());
+    ops.answer(() => ({ status: 200 }));
+    const deploys = await startRecorder();
+    cleanup.push(() => deploys.close());
+    deploys.answer(() => ({ status: 200 }));
+    const notifications: NotificationConfig[] = [
+      // No `events`: the default, which includes self-heal.
+      { name: 'ops', kind: 'webhook', url: `${ops.url}/in`, secret: SECRET },
+      { name: 'deploys', kind: 'webhook', url: deploys.url, events: ['started', 'failed'] },
+    ];
+    // Two controllers in the group: the event is still handled, and sent, once.
+    await w.start({ notifications, consumer: 'one' });
+    await w.start({ notifications, consumer: 'two' });
+    const heal: HealEvent = {
+      kind: 'replaced',
+      at: Date.now(),
+      slot: 'r-1-2',
+      instanceId: 'c0ffee',
+      replacement: 'r-1-5',
+      cause: 'exited',
+      detail: 'exited with code 137',
+    };
+    await w.rollouts.appendEnvEvents('hello', 'production', [
+      { at: heal.at, kind: healEventKind(heal), text: healEventText(heal), data: heal },
+      // Environment events no receiver may ask for are passed by.
+      { at: heal.at, kind: 'locked', text: 'locked by carol: release freeze' },
+    ]);
+
+    await waitFor('the self-heal delivery', async () => (ops.calls.length >= 1 ? true : undefined));
+    await waitFor('no pending entries', async () =>
+      (await pendingCount(w)) === 0 ? true : undefined,
+    );
+    await waitFor('the group drained', () => drained(w));
+    expect(ops.calls).toHaveLength(1);
+    const [call] = ops.calls;
+    expect(call?.headers['x-gantry-event']).toBe('env.self-heal');
+    expect(String(call?.headers['x-gantry-delivery'])).toMatch(
+      /^hello\/production:self-heal:\d+-\d+$/,
+    );
+    const ok = verifyWebhookSignature(
+      SECRET,
+      {
+        signature: call?.headers[SIGNATURE_HEADER.toLowerCase()] as string,
+        timestamp: call?.headers[TIMESTAMP_HEADER.toLowerCase()] as string,
+      },
+      call?.raw ?? '',
+      Math.floor(Date.now() / 1000),
+    );
+    expect(ok).toBe(true);
+    expect(call?.json as EnvNotice).toEqual({
+      event: 'self-heal',
+      at: new Date(heal.at).toISOString(),
+      environment: {
+        app: 'hello',
+        env: 'production',
+        url: 'https://gantry.example.com/#/apps/hello',
+      },
+      text: 'self-heal: replaced r-1-2 with r-1-5, exited with code 137',
+      heal,
+    });
+    // A receiver of rollout events only, and the forge, hear nothing of it.
+    expect(deploys.calls).toHaveLength(0);
+    expect(w.forge.calls).toHaveLength(0);
   });
 });

@@ -5,7 +5,7 @@ import {
   secondDockerUnavailable,
   startSecondDocker,
   type SecondDocker,
-} from '../../src/devtools/second-docker.js';
+} from '../support/second-docker.js';
 import { uniqueName } from '../support/env.js';
 import {
   EXAMPLE,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_IMAGE } from '../../src/devtools/services.js';
+import { BASE_IMAGE } from '../../src/demo/services.js';
 import { testEnv } from '../support/env.js';
 
 const run = promisify(execFile);

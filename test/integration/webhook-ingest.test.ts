@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import { pushPayload, sendPushWebhook } from '../../src/demo/forge.js';
-import { startRedis } from '../../src/devtools/redis-server.js';
+import { startRedis } from '../../src/demo/redis-server.js';
 import { signWebhook } from '../../src/source/webhooks/index.js';
 import type { DeliveryRecord } from '../../src/store/records.js';
 import { testEnv, uniqueName } from '../support/env.js';

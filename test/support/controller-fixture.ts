@@ -15,10 +15,11 @@ import {
   createBareRepo,
   startGitHttpServer,
   type GitHttpServer,
-} from '../../src/devtools/git-http-server.js';
+} from '../../src/demo/git-http-server.js';
 import type { Provider } from '../../src/source/webhooks/index.js';
 import type { BuildRecord, RolloutRecord } from '../../src/store/records.js';
-import { freePort } from '../../src/devtools/daemon.js';
+import { freePort } from '../../src/process/daemon.js';
+import { stopEdge } from '../../src/edge/supervisor/ensure-edge.js';
 import { buildContractImage } from '../contract/runtime-contract.js';
 import { testEnv, uniqueName, type TestEnv } from './env.js';
 
@@ -112,6 +113,8 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     },
     async close() {
       await controller.close();
+      // The managed edge outlives its controller by design; the test's must not outlive the test.
+      await stopEdge(path.join(dir, 'data', 'edge'));
       await git.close();
     },
   };

@@ -13,13 +13,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { ForgeRepo } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
-import { startCaddyPair, type CaddyPair } from '../../src/devtools/caddy-server.js';
-import { freePort } from '../../src/devtools/daemon.js';
+import { startCaddyPair, type CaddyPair } from '../../src/edge/supervisor/caddy-process.js';
+import { freePort } from '../../src/process/daemon.js';
+import { stopEdge } from '../../src/edge/supervisor/ensure-edge.js';
 import {
   createBareRepo,
   startGitHttpServer,
   type GitHttpServer,
-} from '../../src/devtools/git-http-server.js';
+} from '../../src/demo/git-http-server.js';
 import { createQueues, type Queues } from '../../src/queue/queues.js';
 import { connectRedis } from '../../src/redis.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
@@ -294,6 +295,8 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     hosts: [{ name: 'local', endpoint: 'unix:///var/run/docker.sock' }],
   });
   const processes: ControllerProcess[] = [];
+  // Each data directory a controller managed an edge in: that edge outlives the controllers.
+  const edgeDirs = new Set<string>();
   const forge = new ForgeRepo({ repoUrl, fullName: 'acme/app', secret });
 
   const configFor =
@@ -332,6 +335,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
     processes,
     configFor,
     async start(procName, dataDir = path.join(dir, 'data')) {
+      if (!caddy) edgeDirs.add(path.join(dataDir, 'edge'));
       const proc = await spawnController({
         name: procName,
         dir: path.join(dir, 'controllers'),
@@ -375,6 +379,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
       await queues.close().catch(() => undefined);
       redis.disconnect();
       await caddy?.stop();
+      for (const edgeDir of edgeDirs) await stopEdge(edgeDir);
       await git.close();
     },
   };

@@ -13,7 +13,7 @@ import {
   isolatedGitEnv,
   startGitHttpServer,
   type GitHttpServer,
-} from '../../src/devtools/git-http-server.js';
+} from '../../src/demo/git-http-server.js';
 
 const run = promisify(execFile);
 

@@ -10,13 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { errorMessage } from '../../src/errors.js';
+import { stopEdgesUnder } from '../../src/edge/supervisor/ensure-edge.js';
 import {
   BASE_IMAGE,
   ensureDocker,
   hasImage,
   startLocalServices,
   type LocalServices,
-} from '../../src/devtools/services.js';
+} from '../../src/demo/services.js';
 // The ProvidedContext keys are declared there.
 import type {} from './env.js';
 
@@ -74,6 +75,10 @@ async function removeRunImages(registry: string): Promise<void> {
 export async function teardown(): Promise<void> {
   if (!services) return;
   const { root } = services;
+  // Controllers leave their managed edge serving by design; a test that failed before its
+  // cleanup must not leave Caddy processes behind.
+  const edges = await stopEdgesUnder(root);
+  if (edges.length > 0) console.warn(`stopped ${edges.length} edge(s) tests left running`);
   await removeRunImages(services.registry.address);
   await services.stop();
   services = undefined;

@@ -59,7 +59,7 @@ health:
   healthyThreshold: 1
   unhealthyThreshold: 5
 rollout: { maxSurge: 2, maxUnavailable: 1, progressDeadline: 5m, bake: 30s, autoRollback: false }
-selfHeal: true,
+selfHeal: true
 environments:
   production: { branch: main, target: local, domain: hello.localhost }
   staging: { branch: release/next }

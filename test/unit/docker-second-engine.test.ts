@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pickSubnets, secondDockerArgs } from '../../src/devtools/second-docker.js';
+import { pickSubnets, secondDockerArgs } from '../support/second-docker.js';
 
 describe('pickSubnets', () => {
   it('avoids every /24 a route overlaps', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { caddyInitialConfig } from '../../src/devtools/caddy-server.js';
+import { caddyInitialConfig } from '../../src/edge/supervisor/caddy-process.js';
 import {
   EMPTY_BACK_STATE,
   backServerConfig,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  asOfEvent,
   noticeOf,
   outcomeText,
   planReport,
@@ -112,6 +113,76 @@ describe('what each rollout event reports', () => {
       });
     },
   );
+
+  // Typed `outcome` lines say how the rollout ended; lines written by older versions carry no
+  // data and are decided from the record, as before.
+  const typed: [string, Partial<RolloutRecord>, unknown, ReportPlan | null][] = [
+    [
+      'data decides the outcome and reason, even before the record shows them',
+      {},
+      { kind: 'outcome', at: 1, outcome: 'failed', reason: 'web-2 unhealthy: exited 137' },
+      {
+        status: { state: 'failed', description: 'failed: web-2 unhealthy: exited 137' },
+        deployment: 'finish',
+        note: true,
+        notify: 'failed',
+      },
+    ],
+    [
+      "data over the record: this event's end, not a later write's",
+      { outcome: 'succeeded', reason: 'done' },
+      { kind: 'outcome', at: 1, outcome: 'aborted', reason: 'aborted by bob' },
+      {
+        status: { state: 'aborted', description: 'aborted: aborted by bob' },
+        deployment: 'finish',
+        note: true,
+        notify: 'aborted',
+      },
+    ],
+    [
+      'older versions (no data): the record',
+      { outcome: 'succeeded', reason: 'done' },
+      undefined,
+      {
+        status: { state: 'succeeded', description: 'deployed to production' },
+        deployment: 'finish',
+        note: true,
+        notify: 'succeeded',
+      },
+    ],
+    [
+      'data of another shape: the record',
+      { outcome: 'failed', reason: 'from the record' },
+      { kind: 'outcome', outcome: 'exploded' },
+      {
+        status: { state: 'failed', description: 'failed: from the record' },
+        deployment: 'finish',
+        note: true,
+        notify: 'failed',
+      },
+    ],
+    ['no data and no outcome on record: nothing', {}, undefined, null],
+  ];
+  for (const [name, over, eventData, want] of typed) {
+    it(`typed outcome: ${name}`, () =>
+      expect(planReport('outcome', rec(over), { eventData })).toEqual(want));
+  }
+
+  it('asOfEvent: the notice and the note read the same end as the plan', () => {
+    const seen = asOfEvent(rec({ outcome: 'succeeded' }), {
+      kind: 'outcome',
+      at: 1,
+      outcome: 'failed',
+      reason: 'progress deadline',
+    });
+    expect(seen).toMatchObject({ outcome: 'failed', reason: 'progress deadline' });
+    expect(noticeOf(seen, 'failed', 'http://g', new Date(0)).rollout).toMatchObject({
+      outcome: 'failed',
+      reason: 'progress deadline',
+    });
+    const plain = rec({ outcome: 'succeeded' });
+    expect(asOfEvent(plain, undefined)).toBe(plain);
+  });
 
   it('a rollback is worded as one', () => {
     expect(outcomeText(rec({ kind: 'rollback', outcome: 'succeeded' }))).toBe(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCgiHead } from '../../src/devtools/git-http-server.js';
+import { parseCgiHead } from '../../src/demo/git-http-server.js';
 
 describe('parseCgiHead', () => {
   it('defaults to 200 and keeps headers', () => {

@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../../src/health/probe.js';
-import { freePort } from '../../src/devtools/daemon.js';
+import { freePort } from '../../src/process/daemon.js';
 import type { Instance, Runtime } from '../../src/runtime/runtime.js';
 
 const instance = { id: 'local' } as Instance;

@@ -12,9 +12,14 @@ import {
   slackText,
   verifyWebhookSignature,
   wants,
+  type EnvNotice,
+  type Notice,
   type RolloutNotice,
 } from '../../src/history/notify.js';
+import { envNoticeOf } from '../../src/history/env-notice.js';
 import { noticeOf } from '../../src/history/report-plan.js';
+import type { StoredEvent } from '../../src/events/bus.js';
+import { healEventKind, healEventText, type HealEvent } from '../../src/reconcile/events.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 
 const SHA = 'abc1234'.padEnd(40, '0');
@@ -43,6 +48,33 @@ const AT = new Date('2026-11-23T15:04:05Z');
 const notice = (event: RolloutNotice['event'], over: Partial<RolloutRecord> = {}) =>
   noticeOf(rec(over), event, 'https://gantry.example.com/', AT);
 
+const REPLACED: HealEvent = {
+  kind: 'replaced',
+  at: AT.getTime(),
+  slot: 'r-7-2',
+  instanceId: 'c0ffee',
+  replacement: 'r-7-5',
+  cause: 'exited',
+  detail: 'exited with code 137',
+};
+
+/** An `env` event as the reconciler writes it: kind, line and typed data from one HealEvent. */
+function envEvent(heal: HealEvent, over: Partial<StoredEvent> = {}): StoredEvent & { type: 'env' } {
+  return {
+    id: '5-0',
+    type: 'env',
+    at: heal.at,
+    app: 'hello',
+    env: 'production',
+    kind: healEventKind(heal),
+    text: healEventText(heal),
+    data: heal,
+    ...over,
+  } as StoredEvent & { type: 'env' };
+}
+const envNotice = (heal: HealEvent = REPLACED): EnvNotice =>
+  envNoticeOf(envEvent(heal), 'https://gantry.example.com/')!;
+
 describe('which receivers want an event', () => {
   const base: NotificationConfig = { name: 'n', kind: 'webhook', url: 'http://127.0.0.1:1/' };
   const table: [string, Partial<NotificationConfig>, RolloutNotice['event'], boolean][] = [
@@ -58,6 +90,70 @@ describe('which receivers want an event', () => {
   for (const [name, cfg, event, want] of table) {
     it(name, () => expect(wants({ ...base, ...cfg }, notice(event))).toBe(want));
   }
+
+  const drift = envNotice({ kind: 'drift', at: 0, detail: '1 of 2 instances exited' });
+  const envTable: [string, Partial<NotificationConfig>, Notice, boolean][] = [
+    ['default (no events): self-heal', {}, envNotice(), true],
+    ['default (no events): drift', {}, drift, true],
+    ['rollout events only: no self-heal', { events: ['started', 'failed'] }, envNotice(), false],
+    ['self-heal listed', { events: ['failed', 'self-heal'] }, envNotice(), true],
+    ['self-heal listed, drift not', { events: ['self-heal'] }, drift, false],
+    ['environment filter applies to env events', { environments: ['staging'] }, envNotice(), false],
+    ['app filter applies to env events', { apps: ['hello'] }, envNotice(), true],
+  ];
+  for (const [name, cfg, n, want] of envTable) {
+    it(name, () => expect(wants({ ...base, ...cfg }, n)).toBe(want));
+  }
+});
+
+describe('env events as notices', () => {
+  const pruned: HealEvent = {
+    kind: 'pruned',
+    at: 0,
+    by: 'carol',
+    instances: 2,
+    route: 'hello-production',
+  };
+  const table: [string, StoredEvent & { type: 'env' }, Partial<EnvNotice> | undefined][] = [
+    [
+      'self-heal: the line, the app page and the typed event',
+      envEvent(REPLACED),
+      {
+        event: 'self-heal',
+        at: '2026-11-23T15:04:05.000Z',
+        environment: {
+          app: 'hello',
+          env: 'production',
+          url: 'https://gantry.example.com/#/apps/hello',
+        },
+        text: 'self-heal: replaced r-7-2 with r-7-5, exited with code 137',
+        heal: REPLACED,
+      },
+    ],
+    ['pruned', envEvent(pruned), { event: 'pruned', heal: pruned }],
+    [
+      'a line without data: the line alone',
+      envEvent(REPLACED, { data: undefined }),
+      { event: 'self-heal', text: 'self-heal: replaced r-7-2 with r-7-5, exited with code 137' },
+    ],
+    [
+      'an environment event no receiver may ask for: none',
+      envEvent(REPLACED, { kind: 'locked', text: 'locked by carol', data: undefined }),
+      undefined,
+    ],
+  ];
+  for (const [name, e, want] of table) {
+    it(name, () => {
+      const n = envNoticeOf(e, 'https://gantry.example.com');
+      if (want === undefined) expect(n).toBeUndefined();
+      else expect(n).toMatchObject(want);
+    });
+  }
+
+  it('is built from the event alone: nothing of the app spec or its environment values', () => {
+    const n = envNotice();
+    expect(Object.keys(n).sort()).toEqual(['at', 'environment', 'event', 'heal', 'text']);
+  });
 });
 
 describe('signed JSON webhook', () => {
@@ -129,6 +225,20 @@ describe('signed JSON webhook', () => {
     );
   });
 
+  it('an env event: signed the same way, named env.<event>, the notice as the body', () => {
+    const n = envNotice();
+    const req = notificationRequest(cfg, n, { nowSeconds: now, deliveryId: 'hello/production:1' });
+    expect(req.headers[EVENT_HEADER]).toBe('env.self-heal');
+    expect(req.headers[DELIVERY_HEADER]).toBe('hello/production:1');
+    const h = {
+      signature: req.headers[SIGNATURE_HEADER],
+      timestamp: req.headers[TIMESTAMP_HEADER],
+    };
+    expect(verifyWebhookSignature(cfg.secret!, h, req.body ?? '', now)).toBe(true);
+    expect(JSON.parse(req.body ?? '')).toEqual(JSON.parse(JSON.stringify(n)));
+    expect(req.body).not.toContain(cfg.secret);
+  });
+
   it('without a secret, no signature header', () => {
     const req = notificationRequest({ ...cfg, secret: undefined }, notice('started'), {
       nowSeconds: now,
@@ -139,7 +249,22 @@ describe('signed JSON webhook', () => {
 });
 
 describe('Slack-compatible message', () => {
-  const table: [string, RolloutNotice, string][] = [
+  const table: [string, Notice, string][] = [
+    [
+      'self-heal: the line, linked to the app page',
+      envNotice(),
+      ':adhesive_bandage: hello → production: self-heal: replaced r-7-2 with r-7-5, exited with code 137 — <https://gantry.example.com/#/apps/hello|hello>',
+    ],
+    [
+      'drift, escaped',
+      envNotice({ kind: 'drift', at: 0, detail: 'image <none> runs' }),
+      ':warning: hello → production: drift (self-heal off): image &lt;none&gt; runs — <https://gantry.example.com/#/apps/hello|hello>',
+    ],
+    [
+      'orphaned',
+      envNotice({ kind: 'orphaned', at: 0, why: 'production left gantry.yaml' }),
+      ':ghost: hello → production: orphaned: production left gantry.yaml — <https://gantry.example.com/#/apps/hello|hello>',
+    ],
     [
       'started, with commit, PR and who',
       notice('started'),
@@ -188,6 +313,7 @@ describe('configuration of forges and notifications', () => {
     'notifications:',
     '  - { name: chat, kind: slack, url: "https://hooks.slack.test/x", environments: [production] }',
     '  - { name: audit, kind: webhook, url: "https://audit.example.com/", secretEnv: AUDIT_SECRET, events: [failed] }',
+    '  - { name: ops, kind: slack, url: "https://hooks.slack.test/o", events: [self-heal, drift, orphaned, pruned] }',
   ].join('\n');
 
   it('reads tokens and secrets from the named variables', () => {
@@ -213,6 +339,13 @@ describe('configuration of forges and notifications', () => {
         url: 'https://audit.example.com/',
         events: ['failed'],
         secret: 'sec',
+      },
+      {
+        name: 'ops',
+        kind: 'slack',
+        url: 'https://hooks.slack.test/o',
+        events: ['self-heal', 'drift', 'orphaned', 'pruned'],
+        secret: undefined,
       },
     ]);
   });

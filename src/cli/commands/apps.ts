@@ -1,8 +1,8 @@
 import type { AppRecord, BuildRecord, Revision } from '../../store/records.js';
 import { api, appPath } from '../client.js';
 import { EXIT, type ExitCode } from '../exit.js';
-import { age, clip, envTable, rolloutTable, short, table } from '../format.js';
-import type { EnvView, RolloutView } from '../views.js';
+import { age, clip, envStatusBlock, envTable, rolloutTable, short, table } from '../format.js';
+import type { EnvView, RolloutView, TimelineEvent } from '../views.js';
 import { printJson, type Ctx } from './context.js';
 
 type AppSummary = AppRecord & { latestBuild?: BuildRecord; latestRevision?: Revision };
@@ -29,15 +29,38 @@ export async function apps(ctx: Ctx): Promise<ExitCode> {
 }
 
 const RECENT = 5;
+/** Timeline lines shown per environment. */
+const TIMELINE = 5;
 
-/** `gantry status APP`: environments with what runs and their standing, recent rollouts, builds. */
+/** Each environment's last timeline lines; an older controller without the route gives none. */
+async function timelines(ctx: Ctx, app: string, envs: readonly EnvView[]) {
+  const client = ctx.client();
+  const lists = await Promise.all(
+    envs.map((e) =>
+      api<{ events: TimelineEvent[] }>(
+        client,
+        appPath(app, `/timeline?env=${encodeURIComponent(e.env)}&limit=${TIMELINE}`),
+      ).then(
+        (r) => r.events,
+        () => [],
+      ),
+    ),
+  );
+  return Object.fromEntries(envs.map((e, i) => [e.env, lists[i] ?? []]));
+}
+
+/**
+ * `gantry status APP`: environments with what runs and their standing; per environment sync,
+ * health, instances and its last timeline lines; recent rollouts; builds.
+ */
 export async function status(ctx: Ctx, app: string): Promise<ExitCode> {
   const client = ctx.client();
   const [detail, deployed] = await Promise.all([
     api<{ app: AppRecord; revisions: Revision[]; builds: BuildRecord[] }>(client, appPath(app)),
     api<{ environments: EnvView[]; rollouts: RolloutView[] }>(client, appPath(app, '/rollouts')),
   ]);
-  if (ctx.common.json) return (printJson(ctx, { ...detail, ...deployed }), EXIT.ok);
+  const timeline = await timelines(ctx, app, deployed.environments);
+  if (ctx.common.json) return (printJson(ctx, { ...detail, ...deployed, timeline }), EXIT.ok);
   const now = ctx.now();
   const a = detail.app;
   ctx.out(`app ${a.name} (repo ${a.repo}, path ${a.path})`);
@@ -46,6 +69,12 @@ export async function status(ctx: Ctx, app: string): Promise<ExitCode> {
   }
   ctx.out('\nenvironments');
   ctx.out(envTable(deployed.environments, a.environments, now));
+  ctx.out('\nstatus');
+  ctx.out(
+    deployed.environments
+      .map((e) => envStatusBlock(a.name, e, timeline[e.env] ?? [], now))
+      .join('\n\n'),
+  );
   ctx.out('\nrecent rollouts');
   ctx.out(
     deployed.rollouts.length ? rolloutTable(deployed.rollouts.slice(0, RECENT), now) : '(none yet)',

@@ -1,4 +1,4 @@
-/** An environment's standing: lock, unlock, unpin. */
+/** An environment's standing: lock, unlock, unpin, and prune (removing an orphaned one). */
 import { api, appPath } from '../client.js';
 import { EXIT, type ExitCode } from '../exit.js';
 import { untilTime } from '../args.js';
@@ -58,4 +58,21 @@ export async function unpin(
       `unpinned ${where(cmd.app, cmd.env)}; deploying the branch head: rollout ${res.rolloutId}`,
     );
   return followToOutcome(ctx, res.rolloutId);
+}
+
+/** `gantry prune APP --env E [--force]`: removes an orphaned environment's instances and route. */
+export async function prune(
+  ctx: Ctx,
+  cmd: { app: string; env: string; force: boolean },
+): Promise<ExitCode> {
+  const res = await api<{ instances: number; route: string | null; forced: boolean }>(
+    ctx.client(),
+    appPath(cmd.app, '/prune'),
+    post({ env: cmd.env, ...(cmd.force ? { force: true } : {}) }),
+  );
+  if (ctx.common.json) return (printJson(ctx, res), EXIT.ok);
+  const route = res.route ? `, route ${res.route}` : '';
+  const forced = res.forced ? ' (forced: it was not orphaned)' : '';
+  ctx.out(`pruned ${cmd.app}/${cmd.env}: ${res.instances} instance(s) removed${route}${forced}`);
+  return EXIT.ok;
 }

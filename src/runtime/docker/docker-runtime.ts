@@ -6,7 +6,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { GantryError } from '../../errors.js';
-import type { ExecResult, Instance, InstanceFilter, InstanceSpec, Runtime } from '../runtime.js';
+import type {
+  ExecResult,
+  Instance,
+  InstanceFilter,
+  InstanceSpec,
+  Runtime,
+  RuntimeChange,
+} from '../runtime.js';
+import { followEvents } from './events.js';
 import { execIn, logsOf } from './container-io.js';
 import { containerCreateOptions, containerName } from './container-spec.js';
 import { engineError, statusOf } from './docker-errors.js';
@@ -147,6 +155,11 @@ export class DockerRuntime implements Runtime {
 
   removeImages(host: string, keep: readonly string[], app: string): Promise<string[]> {
     return removeImages(this.client(host), host, keep, app);
+  }
+
+  watch(onChange: (change: RuntimeChange) => void): () => void {
+    const stops = [...this.clients.values()].map((docker) => followEvents(docker, onChange));
+    return () => stops.forEach((stop) => stop());
   }
 
   private async listOn(host: string, filter: InstanceFilter): Promise<Instance[]> {

@@ -6,8 +6,9 @@
  * Where each is used: replicasets — create/get/patch/delete in replica-sets.ts, list/watch in the
  * watch cache; pods — list/watch (cache), get (stop), patch (claim a pod for a slot, deletion cost,
  * the edge's route label), delete (scale-down of exactly one pod); pods/log get (logs);
- * pods/proxy get (HTTP health checks); services — get/create/patch/delete (service-edge.ts);
- * secrets — create/patch (secret values); events — list (failure evidence).
+ * pods/proxy get (HTTP health checks); services — get/create/patch/delete
+ * (src/edge/kubernetes/service-edge.ts); secrets — create/patch (secret values); events — list
+ * (failure evidence).
  */
 export interface RbacRule {
   readonly apiGroup: string;

@@ -7,7 +7,7 @@ import type { Edge } from '../../edge/edge.js';
 import type { Runtime } from '../runtime.js';
 import { loadKubeConfig, type KubernetesTargetConfig } from './kube-client.js';
 import { KubernetesRuntime } from './kubernetes-runtime.js';
-import { KubernetesServiceEdge } from './service-edge.js';
+import { KubernetesServiceEdge } from '../../edge/kubernetes/service-edge.js';
 
 export type { KubernetesTargetConfig } from './kube-client.js';
 

@@ -1,11 +1,19 @@
-// One app: its environments (running revision, lock, pin) and the history timeline, with the
-// actions a deployer takes from it: roll back to an earlier healthy revision, redeploy, retry,
-// lock and unlock, unpin. Each action says what it will do before doing it.
+// One app: its environments (running revision, lock, pin; the reconciler's sync and health, its
+// instances, its timeline of repairs) and the history of rollouts, with the actions a deployer
+// takes from it: roll back to an earlier healthy revision, redeploy, retry, lock and unlock,
+// unpin, prune an orphaned environment. Each action says what it will do before doing it.
 
 import { api, apiOr, enc, postAction } from '../api.js';
-import { entriesFromRollouts, healthOf, rollbackTargets } from '../changes.js';
+import { entriesFromRollouts, healthFromStatus, healthOf, rollbackTargets } from '../changes.js';
 import { commitLine } from '../commits.js';
 import { confirmButton } from '../dialog.js';
+import {
+  instancesTable,
+  orphanedNotice,
+  statusBadges,
+  statusDetail,
+  timelineList,
+} from '../env-status.js';
 import {
   ago,
   badge,
@@ -33,7 +41,23 @@ async function load(name) {
   const entries = history?.rollouts
     ? history.rollouts
     : entriesFromRollouts(rolls.rollouts, detail.revisions, rolls.environments);
-  return { ...detail, environments: rolls.environments, rollouts: rolls.rollouts, entries };
+  // Each environment's timeline between rollouts (repairs, drift); none from older controllers.
+  const timelines = Object.fromEntries(
+    await Promise.all(
+      rolls.environments.map(async (e) => [
+        e.env,
+        (await apiOr(`/api/apps/${enc(name)}/timeline?env=${enc(e.env)}&limit=10`, null))?.events ??
+          [],
+      ]),
+    ),
+  );
+  return {
+    ...detail,
+    environments: rolls.environments,
+    rollouts: rolls.rollouts,
+    entries,
+    timelines,
+  };
 }
 
 /** Where to go after an action that started a rollout (or a build that leads to one). */
@@ -48,7 +72,7 @@ function envCard(data, env, refresh) {
   const spec = data.app.environments?.[env.env] ?? {};
   const current = env.current;
   const rev = data.revisions.find((r) => r.sha === current?.sha);
-  const health = healthOf(env, data.rollouts);
+  const health = healthFromStatus(env.status) ?? healthOf(env, data.rollouts);
   const active = data.rollouts.find((r) => r.env === env.env && !r.outcome);
 
   const lockButton = env.lock
@@ -107,7 +131,10 @@ function envCard(data, env, refresh) {
       env.env,
       ' ',
       h('span', { class: 'muted small' }, `branch ${spec.branch ?? '?'}`),
+      ' ',
+      statusBadges(env.status),
     ),
+    statusDetail(env.status),
     h(
       'dl',
       {},
@@ -125,7 +152,7 @@ function envCard(data, env, refresh) {
         {},
         health.known
           ? badge(
-              health.healthy === health.total ? 'healthy' : 'unhealthy',
+              health.word ?? (health.healthy === health.total ? 'healthy' : 'unhealthy'),
               `${health.healthy}/${health.total}`,
             )
           : '—',
@@ -180,7 +207,10 @@ function envCard(data, env, refresh) {
           ),
         )
       : null,
+    orphanedNotice(app, env.env, env.status, refresh),
+    instancesTable(env.env, env.status),
     h('div', { class: 'actions' }, unpinButton, lockButton),
+    timelineList(env.env, data.timelines?.[env.env]),
   );
 }
 

@@ -1,9 +1,11 @@
-// Apps overview: per app and environment, the running revision, its health, the last rollout,
-// and whether the environment is locked or pinned. Refreshes when events arrive.
+// Apps overview: per app and environment, the running revision, its health, the reconciler's
+// health and sync (and orphaned), the last rollout, and whether the environment is locked or
+// pinned. Refreshes when events arrive.
 
 import { api, enc } from '../api.js';
-import { healthOf } from '../changes.js';
+import { healthFromStatus, healthOf } from '../changes.js';
 import { ago, badge, firstLine, h, notice, phaseWord, replace, shortSha } from '../dom.js';
+import { statusBadges } from '../env-status.js';
 import { grid } from '../layout.js';
 import { live, oncePerBurst } from '../sse.js';
 
@@ -22,7 +24,7 @@ async function load() {
 
 function envRow(a, env, rollouts) {
   const last = rollouts.find((r) => r.env === env.env);
-  const health = healthOf(env, rollouts);
+  const health = healthFromStatus(env.status) ?? healthOf(env, rollouts);
   const current = env.current;
   const rev = a.latestRevision?.sha === current?.sha ? a.latestRevision : null;
   return h(
@@ -42,11 +44,12 @@ function envRow(a, env, rollouts) {
       {},
       health.known
         ? badge(
-            health.healthy === health.total ? 'healthy' : 'unhealthy',
+            health.word ?? (health.healthy === health.total ? 'healthy' : 'unhealthy'),
             `${health.healthy}/${health.total}`,
           )
         : h('span', { class: 'muted' }, '—'),
     ),
+    h('td', {}, statusBadges(env.status) ?? h('span', { class: 'muted' }, '—')),
     h(
       'td',
       {},
@@ -81,7 +84,7 @@ function render(root, data) {
             h('th', { scope: 'row' }, h('a', { href: `#/apps/${enc(app.name)}` }, app.name)),
             h(
               'td',
-              { colspan: 5, class: 'muted' },
+              { colspan: 6, class: 'muted' },
               app.specError ? `spec error: ${app.specError.message}` : 'no environment yet',
             ),
           ),
@@ -97,7 +100,15 @@ function render(root, data) {
         )
       : grid(
           { class: 'grid', 'aria-label': 'Apps and environments' },
-          ['App', 'Environment', 'Running revision', 'Health', 'Last rollout', 'Standing'],
+          [
+            'App',
+            'Environment',
+            'Running revision',
+            'Health',
+            'Status',
+            'Last rollout',
+            'Standing',
+          ],
           rows,
         ),
   );

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { GantryError, errorMessage } from '../errors.js';
-import { freePort, spawnDaemon, waitReady } from './daemon.js';
+import { freePort, spawnDaemon, waitReady } from '../process/daemon.js';
 
 export interface RedisServer {
   /** `redis://127.0.0.1:PORT` */

@@ -19,8 +19,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { errorMessage } from '../errors.js';
-import { spawnDaemon, waitReady, type Daemon } from './daemon.js';
+import { errorMessage } from '../../src/errors.js';
+import { spawnDaemon, waitReady, type Daemon } from '../../src/process/daemon.js';
 
 const run = promisify(execFile);
 

@@ -6,21 +6,19 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  DrainResult,
-  Edge,
-  RouteId,
-  RouteSpec,
-  RouteStats,
-  Upstream,
-} from '../../edge/edge.js';
-import { isRouteId } from '../../edge/edge.js';
+import type { DrainResult, Edge, RouteId, RouteSpec, RouteStats, Upstream } from '../edge.js';
+import { isRouteId } from '../edge.js';
 import { GantryError } from '../../errors.js';
-import { MERGE_PATCH, kubeError, statusOf, type Kube } from './kube-client.js';
-import { serviceManifest } from './manifests.js';
-import { LABEL, MANAGED_BY, serviceName } from './names.js';
-import { podPort } from './pod-instance.js';
-import type { WatchCache } from './watch-cache.js';
+import {
+  MERGE_PATCH,
+  kubeError,
+  statusOf,
+  type Kube,
+} from '../../runtime/kubernetes/kube-client.js';
+import { serviceManifest } from '../../runtime/kubernetes/manifests.js';
+import { LABEL, MANAGED_BY, serviceName } from '../../runtime/kubernetes/names.js';
+import { podPort } from '../../runtime/kubernetes/pod-instance.js';
+import type { WatchCache } from '../../runtime/kubernetes/watch-cache.js';
 
 /**
  * Default time for an unrouted pod to leave every node's forwarding rules: the endpoints

@@ -1,16 +1,17 @@
 /**
- * Caddy processes for the edge, driven only through their admin API: for tests, the demo, and
- * `gantry serve` when the config says `edge: { caddy: { manage: true } }`. Nothing here binds :80
- * or :443, nothing is persisted between runs (the controller re-applies routes), and each
- * process is killed when this one exits.
+ * Caddy processes for the edge, driven only through their admin API. `startCaddy`/`startCaddyPair`
+ * run a throwaway pair as children of this process (tests that need a Caddy and nothing more):
+ * nothing persisted, killed when this process exits. The supervised edge that outlives the
+ * controller (`supervisor.ts`) shares the initial config, the readiness check and the leftover
+ * cleanup defined here. Nothing here binds :80 or :443.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'node:http';
-import { join } from 'node:path';
-import { ACCESS_LOG_NAMESPACE } from '../edge/caddy/names.js';
-import { GantryError, errorMessage } from '../errors.js';
-import { freePort, spawnDaemon, waitReady } from './daemon.js';
+import { basename, join } from 'node:path';
+import { GantryError, errorMessage } from '../../errors.js';
+import { freePort, spawnDaemon, waitReady } from '../../process/daemon.js';
+import { argvOf, terminate, type ArgvMatch } from '../../process/pid.js';
+import { ACCESS_LOG_NAMESPACE } from '../caddy/names.js';
 
 export interface CaddyServer {
   /** `http://127.0.0.1:PORT`, the admin API. */
@@ -29,12 +30,17 @@ export interface CaddyPair {
 }
 
 /**
- * Caddy's initial config: admin on 127.0.0.1:`adminPort` only, storage under `dir`, no autosave,
- * an empty HTTP app for the edge to fill. The edge's access logs are kept out of the process log.
+ * Caddy's initial config: admin on 127.0.0.1:`adminPort` only, storage under `dir`, an empty HTTP
+ * app for the edge to fill. The edge's access logs are kept out of the process log. `persist`
+ * makes Caddy autosave every config it loads, for `caddy run --resume` (default false).
  */
-export function caddyInitialConfig(dir: string, adminPort: number): Record<string, unknown> {
+export function caddyInitialConfig(
+  dir: string,
+  adminPort: number,
+  opts: { persist?: boolean } = {},
+): Record<string, unknown> {
   return {
-    admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: false } },
+    admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: opts.persist ?? false } },
     storage: { module: 'file_system', root: join(dir, 'storage') },
     logging: {
       logs: {
@@ -50,22 +56,35 @@ export function caddyInitialConfig(dir: string, adminPort: number): Record<strin
   };
 }
 
+/** Matches the argv of `caddy run … --config <configFile>` (a supervised one if `resume`). */
+export function caddyRunning(configFile: string, opts: { resume?: boolean } = {}): ArgvMatch {
+  return (argv) =>
+    basename(argv[0] ?? '') === 'caddy' &&
+    argv[1] === 'run' &&
+    argv.includes(configFile) &&
+    (opts.resume === undefined || argv.includes('--resume') === opts.resume);
+}
+
 /**
- * A controller killed with SIGKILL cannot stop its Caddy: the orphan keeps the listeners, and the
- * next controller's Caddy could never take them. The pid file lets the next start end it first —
- * only if that process still runs `caddy` with this directory's config, never a stranger.
+ * A process killed with SIGKILL cannot stop its Caddy: the orphan keeps the listeners, and the
+ * next Caddy could never take them. The pid file lets the next start end it first — only if that
+ * process still runs `caddy` with this directory's config, never a stranger.
  */
-async function stopLeftover(pidFile: string, configFile: string): Promise<void> {
+export async function stopLeftover(pidFile: string, configFile: string): Promise<void> {
   const pid = Number(await readFile(pidFile, 'utf8').catch(() => ''));
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!cmdline.includes('caddy') || !cmdline.includes(configFile)) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 50; i++) {
-    if (!(await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))) break;
-    await sleep(100);
+  if (Number.isInteger(pid) && (await argvOf(pid))) {
+    await terminate(pid, caddyRunning(configFile), 5_000);
   }
   await rm(pidFile, { force: true });
+}
+
+/**
+ * Whether the Caddy answering at `adminUrl` is the one whose storage is `storageRoot`: the
+ * storage root names the process, so a stranger that took the port is never mistaken for ours.
+ */
+export async function caddyAnswers(adminUrl: string, storageRoot: string): Promise<boolean> {
+  const port = Number(new URL(adminUrl).port);
+  return (await adminGet(port, '/config/storage/root')) === JSON.stringify(storageRoot);
 }
 
 /** Starts `caddy run` with its config and log in `dir`; waits until its admin API answers. */
@@ -91,11 +110,9 @@ export async function startCaddy(opts: { dir: string; name?: string }): Promise<
         cwd: opts.dir,
       });
       await writeFile(pidFile, String(daemon.pid));
-      await waitReady(daemon, `GET ${adminUrl}/config/`, async () => {
-        // The storage root names this process: whoever answers on the port must report ours.
-        const root = await adminGet(port, '/config/storage/root');
-        return root === JSON.stringify(join(opts.dir, 'storage'));
-      });
+      await waitReady(daemon, `GET ${adminUrl}/config/`, () =>
+        caddyAnswers(adminUrl, join(opts.dir, 'storage')),
+      );
       return { adminUrl, logFile, stop: () => daemon.stop() };
     } catch (e) {
       if (attempt < 3 && /address already in use/i.test(errorMessage(e))) continue;

@@ -3,17 +3,17 @@
  * them (plan from the real planner, a finished state with instances, health evidence and probes,
  * commit and PR), written through the real RolloutStore so every index is there.
  */
-import { parseAppSpec } from '../config/app-spec.js';
-import { freshTally } from '../rollout/health.js';
+import { parseAppSpec } from '../../src/config/app-spec.js';
+import { freshTally } from '../../src/rollout/health.js';
 import {
   initialState,
   planRollout,
   type RolloutState,
   type TrackedInstance,
-} from '../rollout/index.js';
-import type { CommitMeta, RolloutOutcome, RolloutRecord } from '../store/records.js';
-import type { RolloutStore } from '../store/rollouts.js';
-import type { Store } from '../store/store.js';
+} from '../../src/rollout/index.js';
+import type { CommitMeta, RolloutOutcome, RolloutRecord } from '../../src/store/records.js';
+import type { RolloutStore } from '../../src/store/rollouts.js';
+import type { Store } from '../../src/store/store.js';
 
 export interface SeedOptions {
   app: string;

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from '../build/build-runner.js';
-import { heldByLock, LOCK_RECHECK_MS } from '../deploy/operations/freeze.js';
-import { recordRolloutError } from '../deploy/rollout-failure.js';
-import { runRollout, type RolloutDeps } from '../deploy/rollout-runner.js';
-import { errorMessage } from '../errors.js';
-import { syncBranch, type SyncDeps } from '../source/sync.js';
-import { Lease } from './app-lock.js';
-import type { BuildJob, RolloutJob, SyncJob } from './jobs.js';
-import { QUEUE } from './names.js';
-import { bullPrefix } from './queues.js';
+import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from './build/build-runner.js';
+import { heldByLock, LOCK_RECHECK_MS } from './deploy/operations/freeze.js';
+import { recordRolloutError } from './deploy/rollout-failure.js';
+import { runRollout, type RolloutDeps } from './deploy/rollout-runner.js';
+import { errorMessage } from './errors.js';
+import { syncBranch, type SyncDeps } from './source/sync.js';
+import { Lease } from './queue/app-lock.js';
+import type { BuildJob, RolloutJob, SyncJob } from './queue/jobs.js';
+import { QUEUE } from './queue/names.js';
+import { bullPrefix } from './queue/queues.js';
 
 const LEASE_RETRY_MS = 500;
 const DEPLOY_RETRY_MS = 1000;

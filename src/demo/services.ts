@@ -9,7 +9,7 @@ import { GantryError, errorMessage } from '../errors.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startRegistry, type RegistryServer } from './registry-server.js';
 
-export { freePort } from './daemon.js';
+export { freePort } from '../process/daemon.js';
 export type { RedisServer } from './redis-server.js';
 export type { RegistryServer } from './registry-server.js';
 

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { GantryError, errorMessage } from '../errors.js';
-import { freePort, spawnDaemon, waitReady } from './daemon.js';
+import { freePort, spawnDaemon, waitReady } from '../process/daemon.js';
 
 export interface RegistryServer {
   /** `127.0.0.1:PORT`, the prefix of image names pushed there (Docker trusts 127.0.0.0/8 without TLS). */

@@ -1,0 +1,38 @@
+import type { AppSpec } from '../config/app-spec.js';
+import type { Edge, RouteSpec } from '../edge/edge.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { RepoRegistry } from '../source/repos.js';
+import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
+import type { Store } from '../store/store.js';
+import type { Logger } from 'pino';
+
+/** What running rollouts (and holding environments between them) needs from the controller. */
+export interface RolloutDeps {
+  store: Store;
+  rollouts: RolloutStore;
+  repos: RepoRegistry;
+  runtime: Runtime;
+  edge: Edge;
+  log: Logger;
+  /** Picks the listener of an environment the first time it is deployed. */
+  routeFor(app: string, env: string, spec: AppSpec): Promise<RouteSpec>;
+  /** How often the loop observes and decides. */
+  tickMs: number;
+  /** Succeeded revisions per environment whose images stay on every host (the rollback window). */
+  keepImages: number;
+  secretsEnv: NodeJS.ProcessEnv;
+  /** How long a rollout waits for an unreachable runtime before it gives up (default 120 s). */
+  runtimeWaitMs?: number;
+}
+
+/**
+ * The environment's lease as the runner sees it. A process that stalled (frozen, paused) past its
+ * lease may wake up while another one runs this or the next rollout of the environment: it checks
+ * before every step and every action, and each state write is conditional on the lease in Redis.
+ */
+export interface Fence extends LeaseRef {
+  /** Throws when this process may no longer act for the environment. */
+  check(): void;
+  /** Called when a write conditional on the lease found it taken; throws. */
+  lose(): never;
+}

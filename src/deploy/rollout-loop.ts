@@ -1,0 +1,197 @@
+/**
+ * The observe → decide → persist → act loop of one rollout in this process. The decisions are
+ * the pure core's (src/rollout); the actions go through the executor the reconciler shares.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppSpec } from '../config/app-spec.js';
+import { trafficOf } from '../edge/edge.js';
+import { GantryError } from '../errors.js';
+import {
+  decide,
+  standStill,
+  type Intent,
+  type RolloutEvent,
+  type RolloutPlan,
+  type RolloutState,
+} from '../rollout/index.js';
+import type { Instance } from '../runtime/runtime.js';
+import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
+import { ActionExecutor } from './executor.js';
+import { instanceSpec } from './instance-spec.js';
+import { observe, upstreamOf } from './observe.js';
+import { ProbeSet } from './probe-set.js';
+import type { Fence, RolloutDeps } from './rollout-deps.js';
+import { coreLine, runnerLine } from './runner-events.js';
+import { persist, settle } from './settle.js';
+
+const FAILURE_LOG_LINES = 30;
+const DEFAULT_RUNTIME_WAIT_MS = 120_000;
+const RUNTIME_RETRY_MS = 1000;
+
+function parseIntents(raw: string[]): Intent[] {
+  return raw
+    .filter((r): r is Intent['kind'] => ['pause', 'resume', 'abort'].includes(r))
+    .map((kind) => ({ kind }));
+}
+
+/** An engine (or edge) that does not answer: worth waiting for, not a verdict on the revision. */
+export function isUnreachable(e: unknown): boolean {
+  return (
+    e instanceof GantryError &&
+    (e.code === 'GANTRY_ERR_DOCKER_UNAVAILABLE' ||
+      e.code === 'GANTRY_ERR_KUBERNETES_UNAVAILABLE' ||
+      e.code === 'GANTRY_ERR_EDGE_UNAVAILABLE')
+  );
+}
+
+export class RolloutLoop {
+  private readonly probes: ProbeSet;
+  private readonly plan: RolloutPlan;
+  private readonly executor: ActionExecutor;
+  private state: RolloutState;
+  private instances: Instance[] = [];
+
+  constructor(
+    private readonly deps: RolloutDeps,
+    private rec: RolloutRecord,
+    spec: AppSpec,
+    private readonly routeId: string,
+    secrets: Record<string, string>,
+    private readonly fence: Fence | undefined,
+  ) {
+    this.plan = rec.plan as RolloutPlan;
+    this.state = rec.state as RolloutState;
+    this.probes = new ProbeSet(deps.runtime);
+    this.executor = new ActionExecutor({
+      runtime: deps.runtime,
+      edge: deps.edge,
+      log: deps.log,
+      routeId,
+      drainMs: this.plan.drainMs,
+      check: fence ? () => fence.check() : undefined,
+      actor: { rollout: rec.id, ...(fence ? { attempt: fence.owner } : {}) },
+      startSpec: (a) =>
+        instanceSpec({
+          spec,
+          env: rec.env,
+          rolloutId: rec.id,
+          slot: a.slot,
+          revision: a.revision,
+          image: a.image,
+          host: a.host,
+          secrets,
+        }),
+    });
+  }
+
+  close(): void {
+    this.probes.stop();
+  }
+
+  async run(): Promise<RolloutRecord> {
+    let outage: { since: number } | undefined;
+    for (;;) {
+      try {
+        const finished = await this.step();
+        if (outage) {
+          // The clocks of the rollout (progress deadline, bake) stood still while nothing answered.
+          const waitedMs = Date.now() - outage.since;
+          this.state = standStill(this.state, waitedMs);
+          await this.line(runnerLine({ kind: 'reachable', at: Date.now(), on: 'runtime', waitedMs }));
+          outage = undefined;
+        }
+        if (finished) return finished;
+      } catch (e) {
+        if (!isUnreachable(e)) throw e;
+        const now = Date.now();
+        if (!outage) {
+          outage = { since: now };
+          const detail = `${(e as Error).message}; acting on nothing until it answers`;
+          await this.line(runnerLine({ kind: 'waiting', at: now, on: 'runtime', detail }));
+        }
+        if (now - outage.since > (this.deps.runtimeWaitMs ?? DEFAULT_RUNTIME_WAIT_MS)) throw e;
+        this.fence?.check();
+        await sleep(RUNTIME_RETRY_MS);
+        continue;
+      }
+      await sleep(this.deps.tickMs);
+    }
+  }
+
+  /** One observe → decide → persist → act; the final record when the rollout is over. */
+  private async step(): Promise<RolloutRecord | undefined> {
+    const now = Date.now();
+    const observed = await this.observeWorld();
+    // Before taking intents: a process that lost the lease must leave them to the holder.
+    this.fence?.check();
+    const intents = parseIntents(await this.deps.rollouts.takeIntents(this.rec.id));
+    const decision = decide({ plan: this.plan, state: this.state, observed, intents, now });
+    this.state = decision.state;
+    // Persist before acting: a process that dies mid-action resumes from a state that already
+    // asked for it, and every action is safe to repeat.
+    this.rec = { ...this.rec, state: this.state };
+    await persist(this.deps, this.rec, this.fence);
+    await this.deps.rollouts.appendEvents(this.rec, decision.events.map(coreLine));
+    await this.keepFailureLogs(decision.events);
+    for (const action of decision.actions) {
+      // An action can take seconds (a drain, a stop): check again before each one.
+      this.fence?.check();
+      if (action.kind === 'finish') {
+        return settle(this.deps, { ...this.rec, state: this.state }, this.plan, action, this.fence);
+      }
+      await this.executor.apply(action);
+    }
+    return undefined;
+  }
+
+  /** A line of the runner's own; best effort, as the runtime or Redis may be what failed. */
+  private async line(l: RolloutEventRecord): Promise<void> {
+    await this.deps.rollouts.appendEvents(this.rec, [l]).catch(() => undefined);
+  }
+
+  /**
+   * When an instance is judged unhealthy, its last log lines join the evidence now: the
+   * rollback removes the container, and its logs with it.
+   */
+  private async keepFailureLogs(events: readonly RolloutEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.kind !== 'failed') continue;
+      const failure = e.failure;
+      if (failure.check !== 'unhealthy' || !failure.instanceId) continue;
+      const instance = this.instances.find((i) => i.id === failure.instanceId);
+      if (!instance) continue;
+      const logs = await this.deps.runtime.logs(instance, FAILURE_LOG_LINES).catch(() => []);
+      const why = (await this.deps.runtime.evidence?.(instance).catch(() => [])) ?? [];
+      const lines = [...why, ...logs];
+      this.rec = { ...this.rec, failureLogs: { slot: instance.slot, lines } };
+      await persist(this.deps, this.rec, this.fence);
+    }
+  }
+
+  private async observeWorld() {
+    this.instances = await this.deps.runtime.list({ app: this.rec.app, env: this.rec.env });
+    this.executor.observed(this.instances);
+    const upstreams = await this.deps.edge.upstreams(this.routeId);
+    const { kept } = await this.executor.dropStrayUpstreams(upstreams);
+    const routed = new Set(kept);
+    this.probes.sync(this.instances, {
+      check: this.plan.health.check,
+      intervalMs: this.plan.health.intervalMs,
+      timeoutMs: this.plan.health.timeoutMs,
+    });
+    let edgeStats = null;
+    if (this.state.bakeStartedAt !== null) {
+      const stats = await this.deps.edge.stats(this.routeId, this.state.bakeStartedAt);
+      const ups = this.instances
+        .filter((i) => i.revision === this.plan.to.sha)
+        .map(upstreamOf)
+        .filter((u): u is string => u !== undefined);
+      const t = trafficOf(stats, ups);
+      edgeStats = {
+        requests: t.requests,
+        errorRate: t.requests === 0 ? 0 : t.errors5xx / t.requests,
+      };
+    }
+    return observe(this.instances, routed, this.probes.log, edgeStats);
+  }
+}

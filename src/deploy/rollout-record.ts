@@ -1,0 +1,123 @@
+/**
+ * A rollout's record before its loop starts: created from the job (its plan and initial state),
+ * or found half-way after its process died, or closed at once when there is nothing to do.
+ */
+import type { AppSpec } from '../config/app-spec.js';
+import type { RouteSpec } from '../edge/edge.js';
+import { GantryError } from '../errors.js';
+import { prUrlFor, pullRequestOf } from '../history/pull-request.js';
+import type { RolloutJob } from '../queue/jobs.js';
+import { initialState, planRollout } from '../rollout/index.js';
+import { specAt } from '../source/spec-at.js';
+import type { EnvState, RolloutRecord } from '../store/records.js';
+import type { Fence, RolloutDeps } from './rollout-deps.js';
+import { runnerLine } from './runner-events.js';
+import { finishRecord, persist } from './settle.js';
+
+/**
+ * The edge's drain waits for the instance's in-flight requests to finish before each stop; the
+ * core's own pause only lets the route change reach the proxy first.
+ */
+export const DRAIN_MS = 1000;
+
+export type Opened =
+  | { readonly kind: 'done'; readonly rec: RolloutRecord }
+  | { readonly kind: 'run'; readonly rec: RolloutRecord; readonly spec: AppSpec };
+
+/** Creates (or resumes) the rollout's record; `done` when it ends before it starts. */
+export async function openRollout(
+  deps: RolloutDeps,
+  job: RolloutJob,
+  fence: Fence | undefined,
+): Promise<Opened> {
+  let rec = await deps.rollouts.get(job.rolloutId);
+  if (rec?.outcome) return { kind: 'done', rec };
+  const appRec = await deps.store.getApp(job.app);
+  if (!appRec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${job.app} is not known`);
+  const revision = await deps.store.getRevision(job.app, job.sha);
+  if (!revision?.image) {
+    throw new GantryError(
+      'GANTRY_ERR_NOT_FOUND',
+      `${job.app}@${job.sha.slice(0, 12)} has no built image`,
+    );
+  }
+  const repo = deps.repos.get(appRec.repo);
+  const spec = await specAt(repo, appRec.path, job.sha, revision.branch);
+  const envState = await deps.rollouts.env(job.app, job.env);
+
+  // A record with a plan is one an earlier attempt began: carry on from its persisted state and
+  // what the runtime reports now (its process died, or stalled past its lease).
+  if (rec?.plan) {
+    await deps.rollouts.appendEvents(rec, [runnerLine({ kind: 'resumed', at: Date.now() })]);
+    return { kind: 'run', rec, spec };
+  }
+  // Without a plan it is at most a placeholder written while the rollout waited on a lock.
+  rec = {
+    id: job.rolloutId,
+    app: job.app,
+    env: job.env,
+    kind: job.kind,
+    trigger: job.trigger,
+    from: envState.current ? { sha: envState.current.sha, image: envState.current.image } : null,
+    to: { sha: job.sha, image: revision.image.pinned },
+    createdAt: new Date().toISOString(),
+    // Copied once, so history answers "what did PR #42 ship" from the record alone.
+    commit: revision.commit,
+    pr: pullRequestOf(revision.commit, prUrlFor(repo.config.url)),
+  };
+  // A newer deploy asked for after this one was queued makes it moot (rollbacks never are).
+  if (job.kind === 'deploy' && envState.desired && envState.desired !== job.sha) {
+    const reason = `superseded by ${envState.desired.slice(0, 12)}`;
+    return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', reason, fence) };
+  }
+  if (envState.current?.sha === job.sha && job.kind === 'deploy') {
+    const reason = 'already running this revision';
+    return { kind: 'done', rec: await finishRecord(deps, rec, 'succeeded', reason, fence) };
+  }
+  const plan = planRollout({
+    rolloutId: rec.id,
+    env: job.env,
+    spec,
+    from: rec.from,
+    to: rec.to,
+    hosts: deps.runtime.hosts(),
+    kind: job.kind,
+    drainMs: DRAIN_MS,
+  });
+  rec = { ...rec, plan, state: initialState(plan) };
+  await persist(deps, rec, fence);
+  await deps.rollouts.appendEvents(rec, [
+    runnerLine({
+      kind: 'created',
+      at: Date.now(),
+      rolloutKind: job.kind,
+      from: rec.from?.sha ?? null,
+      to: job.sha,
+    }),
+  ]);
+  return { kind: 'run', rec, spec };
+}
+
+/** The environment's edge route: the one it has, or a new listener the first time. */
+export async function ensureEnvRoute(
+  deps: RolloutDeps,
+  app: string,
+  env: string,
+  spec: AppSpec,
+  envState: Pick<EnvState, 'route'>,
+): Promise<RouteSpec> {
+  const known = envState.route;
+  const route: RouteSpec = known
+    ? {
+        id: known.id,
+        listen: { host: known.host, port: known.port },
+        ...(known.domain ? { domain: known.domain } : {}),
+      }
+    : await deps.routeFor(app, env, spec);
+  const { url } = await deps.edge.ensureRoute(route);
+  if (!known) {
+    const { id, listen, domain } = route;
+    await deps.rollouts.updateEnv(app, env, { route: { id, ...listen, domain, url } });
+  }
+  return route;
+}

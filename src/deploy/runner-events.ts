@@ -1,0 +1,56 @@
+/**
+ * The lines the rollout runner writes itself, beside the core's events (src/rollout/events.ts):
+ * typed, so the history reporter and metrics read `data` instead of parsing the text back.
+ */
+import type { RolloutOutcome, RolloutEventRecord } from '../store/records.js';
+import { eventText } from './event-text.js';
+import type { RolloutEvent } from '../rollout/index.js';
+
+export type RunnerEvent =
+  | {
+      readonly kind: 'created';
+      readonly at: number;
+      readonly rolloutKind: string;
+      readonly from: string | null;
+      readonly to: string;
+    }
+  | { readonly kind: 'resumed'; readonly at: number }
+  /** The runtime (or edge) cannot be reached: the rollout waits, acting on nothing. */
+  | { readonly kind: 'waiting'; readonly at: number; readonly on: 'runtime'; readonly detail: string }
+  /** It answers again after `waitedMs`: the rollout carries on with its clocks shifted. */
+  | { readonly kind: 'reachable'; readonly at: number; readonly on: 'runtime'; readonly waitedMs: number }
+  | {
+      readonly kind: 'outcome';
+      readonly at: number;
+      readonly outcome: RolloutOutcome;
+      readonly reason: string;
+    };
+
+function short(sha: string | null): string {
+  return sha ? sha.slice(0, 12) : '(nothing)';
+}
+
+export function runnerEventText(e: RunnerEvent): string {
+  switch (e.kind) {
+    case 'created':
+      return `${e.rolloutKind} ${short(e.from)} → ${short(e.to)}`;
+    case 'resumed':
+      return 'resumed from its persisted state';
+    case 'waiting':
+      return `waiting: ${e.detail}`;
+    case 'reachable':
+      return `the ${e.on} answers again after ${(e.waitedMs / 1000).toFixed(1)} s; carrying on`;
+    case 'outcome':
+      return `${e.outcome}: ${e.reason}`;
+  }
+}
+
+/** A runner event as a line of the rollout's event list. */
+export function runnerLine(e: RunnerEvent): RolloutEventRecord {
+  return { at: e.at, kind: e.kind, text: runnerEventText(e), data: e };
+}
+
+/** A core event as a line of the rollout's event list. */
+export function coreLine(e: RolloutEvent): RolloutEventRecord {
+  return { at: e.at, kind: e.kind, text: eventText(e), data: e };
+}

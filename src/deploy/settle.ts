@@ -1,0 +1,65 @@
+/**
+ * How a rollout ends: the environment's current revision, the failed-revision mark, image
+ * pruning and the pin are settled, then the record is closed with its outcome and reason.
+ */
+import type { Action, RolloutPlan } from '../rollout/index.js';
+import type { RolloutRecord } from '../store/records.js';
+import { settlePin } from './operations/pin.js';
+import { pruneImages } from './prune-images.js';
+import type { Fence, RolloutDeps } from './rollout-deps.js';
+import { runnerLine } from './runner-events.js';
+
+/** Writes the record, only while `fence` (when given) is held. */
+export async function persist(
+  deps: RolloutDeps,
+  rec: RolloutRecord,
+  fence: Fence | undefined,
+): Promise<void> {
+  if (!(await deps.rollouts.put(rec, fence))) fence?.lose();
+}
+
+/** Closes the record with its outcome and the reason in a line. */
+export async function finishRecord(
+  deps: RolloutDeps,
+  rec: RolloutRecord,
+  outcome: NonNullable<RolloutRecord['outcome']>,
+  reason: string,
+  fence: Fence | undefined,
+): Promise<RolloutRecord> {
+  const done = { ...rec, outcome, reason, finishedAt: new Date().toISOString() };
+  await persist(deps, done, fence);
+  // The core's own `finished` event says how it ended; this one records the outcome's reason.
+  await deps.rollouts.appendEvents(rec, [
+    runnerLine({ kind: 'outcome', at: Date.now(), outcome, reason }),
+  ]);
+  return done;
+}
+
+/** Applies the core's `finish` action: what serves now, what failed, the pin; then closes. */
+export async function settle(
+  deps: RolloutDeps,
+  rec: RolloutRecord,
+  plan: RolloutPlan,
+  action: Extract<Action, { kind: 'finish' }>,
+  fence: Fence | undefined,
+): Promise<RolloutRecord> {
+  const { app, env } = rec;
+  if (action.outcome === 'succeeded') {
+    await deps.rollouts.updateEnv(app, env, {
+      current: { ...rec.to, rolloutId: rec.id, since: new Date().toISOString() },
+    });
+  } else if (action.outcome === 'failed') {
+    // A revision that failed is not retried automatically for the same commit.
+    await deps.rollouts.markFailed(app, env, rec.to.sha);
+  }
+  const reason =
+    action.failure?.detail ??
+    (action.outcome === 'succeeded'
+      ? `${plan.replicas} × ${rec.to.sha.slice(0, 12)} serving`
+      : action.outcome);
+  if (action.outcome === 'succeeded') await pruneImages(deps, app);
+  // After a rollback the environment stays on the restored revision (a pin); a deploy ends it.
+  await settlePin(deps, rec, action);
+  deps.log.info({ rollout: rec.id, app, env, outcome: action.outcome }, 'rollout finished');
+  return finishRecord(deps, rec, action.outcome, reason, fence);
+}

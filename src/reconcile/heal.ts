@@ -1,0 +1,398 @@
+/**
+ * The reconciler's decision, pure like the rollout core: given what the record says should run
+ * (the current release), what runs (instances found by label, whether the edge routes them, their
+ * probe results) and what it remembers from earlier passes, it returns the actions that bring the
+ * environment back to its record — the very actions a rollout uses, applied by the same executor —
+ * and the events worth telling. No I/O and no clock: `now` comes in.
+ *
+ * Per instance, in order of what matters to traffic:
+ *   - bad (exited, removed, crash-looping, or failing `unhealthyThreshold` checks): out of the edge
+ *     first, then stopped after the executor's drain; a successor is started for it;
+ *   - stray (a gantry label, but a revision other than the recorded one, or a rollout nobody
+ *     knows): left alone for the grace period, then unrouted and removed;
+ *   - surplus (more of the recorded revision than its replica count): unrouted and removed;
+ *   - healthy and unrouted: routed.
+ * Starts respect the replica count and `maxSurge` (bad instances still present count against it),
+ * and only ever start the recorded revision.
+ */
+import type { Action } from '../rollout/actions.js';
+import { freshTally, tallyHealth, type HealthTally } from '../rollout/health.js';
+import type { ObservedInstance } from '../rollout/observed.js';
+import type { HealthRules } from '../rollout/plan.js';
+import type { HealEvent, ReplaceCause } from './events.js';
+
+/** What the record says should run in one environment: the current release. */
+export interface HealPlan {
+  readonly app: string;
+  readonly env: string;
+  /** The rollout that made the release current; replacements are started under its name. */
+  readonly rolloutId: string;
+  readonly revision: { readonly sha: string; readonly image: string };
+  readonly replicas: number;
+  readonly maxSurge: number;
+  readonly hosts: readonly string[];
+  readonly health: HealthRules;
+  readonly strayGraceMs: number;
+  /** Off: the same judgement, no actions; drift is told instead. */
+  readonly selfHeal: boolean;
+  /** Rollouts whose records exist: an instance labelled with another one is a stray. */
+  readonly knownRollouts: readonly string[];
+}
+
+/** An instance as the reconciler sees it: the rollout core's view plus its labels. */
+export interface HealInstance extends ObservedInstance {
+  readonly rolloutId: string;
+  readonly image: string;
+}
+
+export interface Remembered {
+  readonly slot: string;
+  readonly health: HealthTally;
+  /** When it was first judged a stray (the grace period counts from here). */
+  readonly strayedAt: number | null;
+  /** Why it is on its way out, once decided (announced once). */
+  readonly leaving: {
+    readonly cause: ReplaceCause | 'stray' | 'surplus';
+    readonly detail: string;
+  } | null;
+}
+
+/** What the reconciler keeps between passes (in memory; a new owner starts from an empty one). */
+export interface HealState {
+  readonly instances: Readonly<Record<string, Remembered>>;
+  /** Start requests not yet seen in the runtime, by slot: asked for again until they appear. */
+  readonly pending: Readonly<Record<string, { readonly at: number; readonly host: string }>>;
+  /** Instances that left without being asked, not yet given a successor: blamed by the next start. */
+  readonly lost: readonly { readonly slot: string; readonly id: string; readonly detail: string }[];
+  readonly nextSlot: number;
+  /** The drift last told while self-heal is off, so it is told once. */
+  readonly drift: string | null;
+}
+
+export const EMPTY_HEAL_STATE: HealState = {
+  instances: {},
+  pending: {},
+  lost: [],
+  nextSlot: 0,
+  drift: null,
+};
+
+export type Verdict = 'healthy' | 'starting' | 'unhealthy' | 'stray' | 'surplus';
+
+/** One instance's judgement, for the status and the timeline. */
+export interface Judged {
+  readonly instance: HealInstance;
+  readonly verdict: Verdict;
+  readonly detail: string | null;
+}
+
+export interface HealDecision {
+  readonly state: HealState;
+  readonly actions: readonly Action[];
+  readonly events: readonly HealEvent[];
+  readonly judged: readonly Judged[];
+  /** Start requests in flight (asked for, not yet seen). */
+  readonly pendingStarts: number;
+  /** What differs from the record, in words; empty when nothing does. */
+  readonly drift: readonly string[];
+}
+
+/** A start request unseen this long is abandoned (the engine lost it) and made again under a new slot. */
+const PENDING_GIVE_UP_MS = 60_000;
+
+/** Decides one reconcile pass. Safe to repeat: actions are idempotent, events fire on transitions. */
+export function heal(
+  plan: HealPlan,
+  state: HealState,
+  observed: readonly HealInstance[],
+  now: number,
+): HealDecision {
+  const known = new Set(plan.knownRollouts);
+  const remembered: Record<string, Remembered> = {};
+  const events: HealEvent[] = [];
+  const unroute: string[] = [];
+  const stops: Action[] = [];
+  const judged: Judged[] = [];
+  const lost = [...state.lost];
+  const present = observed.filter((o) => o.state !== 'removing');
+
+  // Instances that vanished without being asked to: their successors will say why.
+  const seenIds = new Set(present.map((o) => o.id));
+  for (const [id, r] of Object.entries(state.instances)) {
+    if (seenIds.has(id) || r.leaving !== null) continue;
+    lost.push({ slot: r.slot, id, detail: 'removed' });
+  }
+
+  const good: { o: HealInstance; r: Remembered }[] = [];
+  const bad: { o: HealInstance; r: Remembered }[] = [];
+  for (const o of present) {
+    const prev = state.instances[o.id];
+    const ours =
+      o.revision === plan.revision.sha && o.image === plan.revision.image && known.has(o.rolloutId);
+    if (!ours) {
+      const strayedAt = prev?.strayedAt ?? now;
+      const why =
+        o.revision !== plan.revision.sha
+          ? `runs ${o.revision.slice(0, 12)}, the record says ${plan.revision.sha.slice(0, 12)}`
+          : known.has(o.rolloutId)
+            ? `image ${o.image} is not the recorded ${plan.revision.image}`
+            : `rollout ${o.rolloutId} is not known`;
+      const due = now - strayedAt >= plan.strayGraceMs;
+      let leaving = prev?.leaving ?? null;
+      if (due) {
+        if (o.routed) unroute.push(o.id);
+        else stops.push(stop(o, 'surplus'));
+        if (leaving === null) {
+          leaving = { cause: 'stray', detail: why };
+          events.push({
+            kind: 'stray-removed',
+            at: now,
+            slot: o.slot,
+            instanceId: o.id,
+            detail: why,
+          });
+        }
+      }
+      remembered[o.id] = {
+        slot: o.slot,
+        health: prev?.health ?? freshTally(o.restartCount),
+        strayedAt,
+        leaving,
+      };
+      judged.push({ instance: o, verdict: 'stray', detail: why });
+      continue;
+    }
+    const health = tallyHealth(
+      prev?.health ?? adoptedTally(o),
+      {
+        state: o.state,
+        restartCount: o.restartCount,
+        exitCode: o.exitCode,
+        startedAt: o.startedAt ?? now,
+        probes: o.probes,
+      },
+      plan.health,
+    );
+    const r: Remembered = { slot: o.slot, health, strayedAt: null, leaving: prev?.leaving ?? null };
+    if (health.status === 'unhealthy' || r.leaving !== null) bad.push({ o, r });
+    else good.push({ o, r });
+  }
+
+  // Surplus: more good instances than the record's replicas; the least useful go first.
+  good.sort((a, b) => usefulness(b) - usefulness(a) || slotOrder(a.o.slot, b.o.slot));
+  const surplus = good.splice(plan.replicas);
+
+  for (const { o, r } of bad) {
+    const cause: ReplaceCause =
+      r.leaving?.cause === 'stray' || r.leaving?.cause === 'surplus'
+        ? 'unhealthy'
+        : (r.leaving?.cause ?? causeOf(r.health));
+    const detail = r.leaving?.detail ?? r.health.detail ?? 'unhealthy';
+    // Out of the edge first; stopped (after the executor's drain) once the edge no longer has it.
+    if (o.routed) {
+      unroute.push(o.id);
+      if (r.leaving === null)
+        events.push({ kind: 'unrouted', at: now, slot: o.slot, instanceId: o.id, detail });
+    } else {
+      stops.push(stop(o, 'unhealthy'));
+    }
+    remembered[o.id] = { ...r, leaving: r.leaving ?? { cause, detail } };
+    if (r.leaving === null)
+      lost.push({ slot: o.slot, id: o.id, detail: describeCause(cause, detail) });
+    judged.push({ instance: o, verdict: 'unhealthy', detail });
+  }
+  for (const { o, r } of surplus) {
+    if (o.routed) unroute.push(o.id);
+    else stops.push(stop(o, 'surplus'));
+    if (r.leaving === null)
+      events.push({ kind: 'surplus-removed', at: now, slot: o.slot, instanceId: o.id });
+    remembered[o.id] = {
+      ...r,
+      leaving: r.leaving ?? { cause: 'surplus', detail: `above ${plan.replicas} replicas` },
+    };
+    judged.push({ instance: o, verdict: 'surplus', detail: `above ${plan.replicas} replicas` });
+  }
+
+  // Healthy instances of the record that the edge does not send traffic to: routed.
+  const route: string[] = [];
+  const routedSlots: string[] = [];
+  for (const { o, r } of good) {
+    const up = o.state === 'running' && r.health.status === 'healthy';
+    remembered[o.id] = r;
+    judged.push({
+      instance: o,
+      verdict: up ? 'healthy' : 'starting',
+      detail: up ? null : (r.health.detail ?? stateDetail(o)),
+    });
+    if (up && !o.routed) {
+      route.push(o.id);
+      routedSlots.push(o.slot);
+    }
+    // Routed but not running (restarting, paused): the edge would only retry elsewhere.
+    if (!up && o.routed && o.state !== 'running') unroute.push(o.id);
+  }
+  if (routedSlots.length > 0) events.push({ kind: 'routed', at: now, slots: routedSlots });
+
+  // Start requests: the ones seen are done; the others are asked for again, or given up on.
+  const pending: Record<string, { at: number; host: string }> = {};
+  const starts: Action[] = [];
+  const seenSlots = new Set(present.map((o) => o.slot));
+  for (const [slot, p] of Object.entries(state.pending)) {
+    if (seenSlots.has(slot) || now - p.at > PENDING_GIVE_UP_MS) continue;
+    pending[slot] = p;
+    starts.push(startAction(plan, slot, p.host));
+  }
+
+  // Too few: start successors, within the surge allowance (leaving instances still count).
+  const wanted = plan.replicas - good.length - Object.keys(pending).length;
+  const present_ = good.length + Object.keys(pending).length + bad.length + surplus.length;
+  const room = plan.replicas + plan.maxSurge - present_;
+  let nextSlot = Math.max(
+    state.nextSlot,
+    ...present.map((o) => slotIndex(plan.rolloutId, o.slot) + 1),
+  );
+  const used = [...good.map((g) => g.o.host), ...Object.values(pending).map((p) => p.host)];
+  const newStarts = Math.max(0, Math.min(wanted, room));
+  for (let n = 0; n < newStarts; n++) {
+    const slot = `${plan.rolloutId}-${nextSlot++}`;
+    const host = leastLoaded(plan.hosts, used);
+    used.push(host);
+    pending[slot] = { at: now, host };
+    starts.push(startAction(plan, slot, host));
+    const blame = lost.shift();
+    events.push(
+      blame
+        ? {
+            kind: 'replaced',
+            at: now,
+            slot: blame.slot,
+            instanceId: blame.id,
+            replacement: slot,
+            cause: causeFromDetail(blame.detail),
+            detail: blame.detail,
+          }
+        : {
+            kind: 'started',
+            at: now,
+            slot,
+            detail: `${good.length} of ${plan.replicas} replicas running`,
+          },
+    );
+  }
+
+  // Blame kept only while successors are still owed: a later, unrelated start must not inherit it.
+  if (wanted - newStarts <= 0) lost.length = 0;
+  const drift = driftOf(plan, judged);
+  const actions: Action[] = [
+    ...stops,
+    ...(route.length > 0 ? [{ kind: 'route', instanceIds: route } as const] : []),
+    ...(unroute.length > 0
+      ? [{ kind: 'unroute', instanceIds: [...new Set(unroute)] } as const]
+      : []),
+    ...starts,
+  ];
+
+  if (!plan.selfHeal) {
+    // Seen, not repaired: nothing is remembered as leaving or pending, drift is told once.
+    const text = drift.join('; ');
+    const keep: Record<string, Remembered> = {};
+    for (const [id, r] of Object.entries(remembered)) keep[id] = { ...r, leaving: null };
+    return {
+      state: {
+        ...EMPTY_HEAL_STATE,
+        instances: keep,
+        nextSlot: state.nextSlot,
+        drift: text === '' ? null : text,
+      },
+      actions: [],
+      events: text !== '' && text !== state.drift ? [{ kind: 'drift', at: now, detail: text }] : [],
+      judged,
+      pendingStarts: 0,
+      drift,
+    };
+  }
+  return {
+    state: { instances: remembered, pending, lost, nextSlot, drift: null },
+    actions,
+    events,
+    judged,
+    pendingStarts: Object.keys(pending).length,
+    drift,
+  };
+}
+
+/** Found running without a tally (a new owner, or a restart): routed means it passed its checks. */
+function adoptedTally(o: HealInstance): HealthTally {
+  // Restarts from before we met it are not held against it.
+  return freshTally(o.restartCount, o.routed && o.state === 'running' ? 'healthy' : 'starting');
+}
+
+function usefulness({ o, r }: { o: HealInstance; r: Remembered }): number {
+  return (r.health.status === 'healthy' ? 2 : 0) + (o.routed ? 1 : 0);
+}
+
+function slotOrder(a: string, b: string): number {
+  return a.length - b.length || a.localeCompare(b);
+}
+
+function stop(o: HealInstance, reason: 'unhealthy' | 'surplus'): Action {
+  return { kind: 'stop', instanceId: o.id, slot: o.slot, reason };
+}
+
+function startAction(plan: HealPlan, slot: string, host: string): Action {
+  return { kind: 'start', slot, revision: plan.revision.sha, image: plan.revision.image, host };
+}
+
+function causeOf(t: HealthTally): ReplaceCause {
+  return t.cause === 'exited' ? 'exited' : t.cause === 'crash-loop' ? 'crash-loop' : 'unhealthy';
+}
+
+function describeCause(cause: ReplaceCause, detail: string): string {
+  return cause === 'unhealthy' ? `unhealthy: ${detail}` : detail;
+}
+
+function causeFromDetail(detail: string): ReplaceCause {
+  if (detail === 'removed') return 'removed';
+  if (detail.startsWith('exited')) return 'exited';
+  if (detail.startsWith('restarted')) return 'crash-loop';
+  return 'unhealthy';
+}
+
+function stateDetail(o: HealInstance): string {
+  return o.state === 'running' ? 'waiting for its health checks' : o.state;
+}
+
+/** The n of a slot named `<rolloutId>-<n>`, or -1. */
+function slotIndex(rolloutId: string, slot: string): number {
+  const prefix = `${rolloutId}-`;
+  if (!slot.startsWith(prefix)) return -1;
+  const rest = slot.slice(prefix.length);
+  return /^(0|[1-9][0-9]*)$/.test(rest) ? Number(rest) : -1;
+}
+
+function leastLoaded(hosts: readonly string[], used: readonly string[]): string {
+  let best = hosts[0] ?? '';
+  let bestLoad = Infinity;
+  for (const host of hosts) {
+    const load = used.filter((h) => h === host).length;
+    if (load < bestLoad) [best, bestLoad] = [host, load];
+  }
+  return best;
+}
+
+/** What differs from the record, in words, e.g. "2 of 4 replicas healthy; stray r-x-1". */
+function driftOf(plan: HealPlan, judged: readonly Judged[]): string[] {
+  const out: string[] = [];
+  const healthy = judged.filter((j) => j.verdict === 'healthy');
+  if (healthy.length < plan.replicas)
+    out.push(`${healthy.length} of ${plan.replicas} replicas healthy`);
+  for (const j of judged) {
+    if (j.verdict === 'unhealthy') out.push(`${j.instance.slot} ${j.detail ?? 'unhealthy'}`);
+    if (j.verdict === 'stray') out.push(`stray ${j.instance.slot}: ${j.detail ?? ''}`);
+    if (j.verdict === 'surplus') out.push(`surplus ${j.instance.slot}`);
+  }
+  const unrouted = healthy.filter((j) => !j.instance.routed);
+  if (unrouted.length > 0)
+    out.push(`not routed: ${unrouted.map((j) => j.instance.slot).join(', ')}`);
+  return out;
+}
