@@ -210,7 +210,7 @@ async function rolloutPending(queues: Queues, rec: RolloutRecord): Promise<boole
   return ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state);
 }
 
-/** The rollout side: the Docker runtime, the Caddy edge (started here when managed), routes. */
+/** The rollout side: the Docker runtime, the Caddy edge (adopted or started when managed), routes. */
 async function startDeploy(
   config: ControllerConfig,
   store: Store,

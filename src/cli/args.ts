@@ -161,6 +161,8 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       return { verb, keep: v.keep ?? false };
     case 'edge':
       if (!v.dir) throw new Error('edge needs --dir DIR (where the edge keeps its state)');
+      // Controllers find the supervisor by the --dir in its command line: it must be the same text.
+      if (!v.dir.startsWith('/')) throw new Error(`edge --dir must be an absolute path`);
       return { verb, dir: v.dir, stop: v.stop ?? false };
     case 'apps':
       return { verb };

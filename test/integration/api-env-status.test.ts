@@ -71,6 +71,10 @@ describe('environment status, timeline and prune', () => {
 
   beforeAll(async () => {
     f = await startExampleFixture(app);
+    // The statuses here are the test's: the controller's reconciler is kept off this environment,
+    // as when another controller owns it (its ownership lease is taken before the first deploy).
+    const { redis, keys } = f.controller.store;
+    await redis.set(keys.reconcileOwner(app, ENV), 'test', 'PX', 600_000);
     await pushPageDeployed(f, app, '<h1>status</h1>\n', 'First');
   });
   afterAll(async () => {

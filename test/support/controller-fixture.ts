@@ -33,7 +33,7 @@ export interface FixtureOptions {
   config?: string[];
   registry?: string;
   redisUrl?: string;
-  /** Run rollouts after builds (starts a Caddy pair; default false: most tests stop at the image). */
+  /** Run rollouts after builds (starts a supervised Caddy edge, stopped by close(); default false). */
   deploy?: boolean;
   /** Seed the repo with the example app at the root (default true). */
   seed?: boolean;
