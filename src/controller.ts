@@ -27,6 +27,7 @@ import { RetentionSweeper, startRetention } from './history/retention.js';
 import { startMetrics } from './metrics/controller-metrics.js';
 import { parseDuration } from './config/units.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { prune } from './deploy/operations/prune.js';
 import { rolloutJobId } from './queue/names.js';
 import type { RolloutRecord } from './store/records.js';
 import { randomUUID } from 'node:crypto';
@@ -117,6 +118,15 @@ export async function startController(
             selfHeal: config.reconcile.selfHeal,
             strayGraceMs: parseDuration(config.reconcile.strayGrace) ?? 60_000,
             rolloutPending: (rec) => rolloutPending(queues, rec),
+            // Opt-in (Argo CD's prune): orphans are otherwise only shown until someone prunes them.
+            autoPrune: config.reconcile.prune
+              ? async (app, env) => {
+                  await prune(
+                    { ...deploy.deps, queues },
+                    { app, env, actor: 'controller (reconcile.prune)' },
+                  );
+                }
+              : undefined,
           },
           { intervalMs: parseDuration(config.reconcile.interval) ?? 30_000 },
         )

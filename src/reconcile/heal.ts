@@ -280,6 +280,10 @@ export function heal(
     );
   }
 
+  // In the order the runtime listed them, whatever the verdict: the status reads as a table.
+  const order = new Map(present.map((o, n) => [o.id, n]));
+  judged.sort((a, b) => (order.get(a.instance.id) ?? 0) - (order.get(b.instance.id) ?? 0));
+
   // Blame kept only while successors are still owed: a later, unrelated start must not inherit it.
   if (wanted - newStarts <= 0) lost.length = 0;
   const drift = driftOf(plan, judged);

@@ -4,7 +4,9 @@
  * every repair is on the environment's timeline, and traffic through the edge keeps flowing.
  */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { readEdgeState } from '../../src/edge/supervisor/edge-state.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance } from '../../src/runtime/runtime.js';
 import {
@@ -143,6 +145,25 @@ describe('reconciler on Docker: self-heal between rollouts', () => {
     expect(texts.some((t) => t.includes(`replaced ${victim!.slot}`))).toBe(true);
   });
 
+  it('(d) an edge process killed: the app answers through the edge again', async () => {
+    const env = await f.controller.rollouts.env(app, 'production');
+    for (const tier of ['back', 'front'] as const) {
+      const state = await readEdgeState(path.join(f.dataDir, 'edge'));
+      const pid = state[tier]?.pid;
+      expect(pid, `${tier} pid in edge.json`).toBeGreaterThan(1);
+      process.kill(pid!, 'SIGKILL');
+      const killedAt = Date.now();
+      await waitFor(`the app through the edge after the ${tier} Caddy died`, async () => {
+        const res = await fetch(env.route!.url, { signal: AbortSignal.timeout(1000) }).catch(
+          () => undefined,
+        );
+        return res?.status === 200 && (await res.text()).includes('held') ? true : undefined;
+      });
+      console.log(`(d) ${tier} Caddy killed: the app answered again after ${Date.now() - killedAt} ms`);
+    }
+    expect(await serving(f, app, sha)).toHaveLength(4);
+  });
+
   it('(e) a stray gantry-labelled container is removed after the grace period; a foreign one is never touched', async () => {
     const labels = (rollout: string, managed: boolean) => [
       ...(managed ? ['--label', 'dev.gantry.managed=true'] : []),
@@ -237,5 +258,81 @@ describe('reconciler on Docker with self-heal off', () => {
     const timeline = await f.controller.rollouts.envEvents(app, 'production');
     expect(timeline.filter((e) => e.kind === 'drift')).toHaveLength(1);
     expect(timeline.filter((e) => e.kind === 'self-heal')).toHaveLength(0);
+  });
+});
+
+describe('reconciler on Docker: environments that leave the repo', () => {
+  let f: Fixture;
+  let g: Fixture;
+  const app = appName('orphan');
+  const auto = appName('autoprune');
+
+  afterAll(async () => {
+    await closeWithInstances(f, app);
+    await closeWithInstances(g, auto);
+  });
+
+  /** Deploys `name` to production, then pushes a gantry.yaml that no longer names production. */
+  async function deployThenOrphan(fx: Fixture, name: string): Promise<void> {
+    const sha = await pushPageBuilt(fx, name, '<h1>orphan</h1>\n', 'First');
+    expect((await finishedRollout(fx, name, sha)).outcome).toBe('succeeded');
+    const spec = (await exampleSpec(name)).replace(
+      'production: { branch: main }',
+      'staging: { branch: release }',
+    );
+    await fx.wt.write('gantry.yaml', spec);
+    await fx.push('github', 'Move the app to staging only');
+  }
+
+  it('shows an environment gone from gantry.yaml as orphaned, removes nothing, and prunes it on request', async () => {
+    f = await startHealFixture(app, '{ interval: 1s }');
+    await deployThenOrphan(f, app);
+    const status = await waitFor('the environment orphaned', async () => {
+      const s = await f.controller.rollouts.status(app, 'production');
+      return s?.orphaned ? s : undefined;
+    });
+    expect(status.orphaned?.why).toContain('production is no longer in');
+    expect(status.sync.reasons.map((r) => r.reason)).toContain('orphaned');
+    // Nothing removed silently: the instances run and the route serves.
+    await new Promise((r) => setTimeout(r, 3000));
+    const env = await f.controller.rollouts.env(app, 'production');
+    expect(await (await fetch(env.route!.url)).text()).toContain('orphan');
+    const running = (await f.controller.runtime!.list({ app, env: 'production' })).filter(
+      (i) => i.state === 'running',
+    );
+    expect(running).toHaveLength(4);
+    const timeline = await f.controller.rollouts.envEvents(app, 'production');
+    expect(timeline.filter((e) => e.kind === 'orphaned')).toHaveLength(1);
+
+    const res = await fetch(`${f.controller.url}/api/apps/${app}/prune`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${f.deployer.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ env: 'production' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await f.controller.runtime!.list({ app, env: 'production' })).toEqual([]);
+    expect(
+      (await f.controller.rollouts.envEvents(app, 'production')).some((e) => e.kind === 'pruned'),
+    ).toBe(true);
+  });
+
+  it('with reconcile.prune on, removes the orphaned environment by itself, on the record', async () => {
+    g = await startHealFixture(auto, '{ interval: 1s, prune: true }');
+    await deployThenOrphan(g, auto);
+    await waitFor(
+      'the orphan pruned',
+      async () =>
+        (await g.controller.runtime!.list({ app: auto, env: 'production' })).length === 0
+          ? true
+          : undefined,
+      60_000,
+    );
+    const timeline = await g.controller.rollouts.envEvents(auto, 'production');
+    expect(timeline.map((e) => e.kind)).toEqual(expect.arrayContaining(['orphaned', 'pruned']));
+    expect(timeline.find((e) => e.kind === 'pruned')?.text).toContain('reconcile.prune');
+    expect(await g.controller.rollouts.deployedEnvs()).not.toContainEqual({
+      app: auto,
+      env: 'production',
+    });
   });
 });

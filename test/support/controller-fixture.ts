@@ -54,6 +54,8 @@ export interface Fixture {
   /** Admin token: may also read the configuration. */
   admin: ClientOptions;
   prefix: string;
+  /** The controller's data directory (its managed edge lives in `edge/` under it). */
+  dataDir: string;
   /** Commits what is staged (or an empty commit), pushes, and sends a signed webhook. */
   push(provider: Provider, message: string, opts?: { webhook?: boolean }): Promise<string>;
   close(): Promise<void>;
@@ -102,6 +104,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     secret,
     token,
     prefix,
+    dataDir: path.join(dir, 'data'),
     client: { url: controller.url, token },
     deployer: { url: controller.url, token: deployerToken },
     admin: { url: controller.url, token: adminToken },
