@@ -27,6 +27,8 @@ export interface SwarmServiceSpec {
   readonly health: SwarmHealth;
   /** `--update-monitor`: how long Swarm watches each updated task for a failure. */
   readonly monitorS: number;
+  /** `--restart-delay` before a failed task is replaced; Swarm's default (5 s) when absent. */
+  readonly restartDelayS?: number;
 }
 
 /** `docker info` field saying whether this engine is in a swarm (`inactive`, `active`, …). */
@@ -83,6 +85,7 @@ export function serviceCreateArgs(s: SwarmServiceSpec): string[] {
     '1',
     '--rollback-monitor',
     `${s.monitorS}s`,
+    ...(s.restartDelayS === undefined ? [] : ['--restart-delay', `${s.restartDelayS}s`]),
     s.image,
   ];
 }

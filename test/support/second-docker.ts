@@ -44,7 +44,17 @@ export interface SecondDocker {
   /** `unix:///…/docker.sock`, for a DockerRuntime host entry. */
   readonly endpoint: string;
   readonly layout: SecondDockerLayout;
+  /** The running dockerd (a new one after each `up()`). */
   readonly daemon: Daemon;
+  /**
+   * Stops dockerd as a host shutdown would (SIGTERM: it stops its containers first) and keeps
+   * the bridge and data root, so `up()` brings the same engine back with the same containers.
+   */
+  down(): Promise<void>;
+  /** Starts dockerd again on the same data root and socket; resolves once it answers. */
+  up(): Promise<void>;
+  /** `down()` then `up()`: the engine restarting under the controller. */
+  restart(): Promise<void>;
   /** Stops dockerd (which stops its containers), deletes the bridge and the directory. */
   stop(): Promise<void>;
 }
@@ -137,25 +147,30 @@ export async function startSecondDocker(
     if (ownDir) await rm(dir, { recursive: true, force: true });
     else await rm(layout.dataRoot, { recursive: true, force: true });
   };
-  try {
-    await writeFile(layout.configFile, '{}\n');
-    await run('ip', ['link', 'add', 'name', layout.bridge, 'type', 'bridge']);
-    await run('ip', ['addr', 'add', layout.bridgeAddress, 'dev', layout.bridge]);
-    await run('ip', ['link', 'set', layout.bridge, 'up']);
+  const launch = async (): Promise<Daemon> => {
     const dockerd = (await findOnPath('dockerd')) ?? 'dockerd';
-    daemon = await spawnDaemon({
+    const d = await spawnDaemon({
       name: 'dockerd (second)',
       command: dockerd,
       args: secondDockerArgs(layout),
       logFile: layout.logFile,
       cwd: dir,
     });
+    daemon = d;
     await waitReady(
-      daemon,
+      d,
       `GET /_ping on ${layout.socketPath}`,
       () => ping(layout.socketPath),
       opts.readyTimeoutMs ?? 60_000,
     );
+    return d;
+  };
+  try {
+    await writeFile(layout.configFile, '{}\n');
+    await run('ip', ['link', 'add', 'name', layout.bridge, 'type', 'bridge']);
+    await run('ip', ['addr', 'add', layout.bridgeAddress, 'dev', layout.bridge]);
+    await run('ip', ['link', 'set', layout.bridge, 'up']);
+    await launch();
   } catch (e) {
     const log = daemon ? await daemon.logTail(15) : '';
     await cleanup().catch(() => undefined);
@@ -165,10 +180,31 @@ export async function startSecondDocker(
     );
   }
   let stopped = false;
+  let running = true;
+  const down = async (): Promise<void> => {
+    if (!running) return;
+    running = false;
+    // dockerd's own shutdown timeout is 15 s (containers get their stop timeout, then SIGKILL).
+    await daemon?.stop(30_000);
+  };
+  const up = async (): Promise<void> => {
+    if (running) return;
+    if (stopped) throw new Error('the second Docker engine was stopped for good');
+    await launch();
+    running = true;
+  };
   return {
     endpoint: `unix://${layout.socketPath}`,
     layout,
-    daemon,
+    get daemon(): Daemon {
+      return daemon as Daemon;
+    },
+    down,
+    up,
+    restart: async () => {
+      await down();
+      await up();
+    },
     stop: async () => {
       if (stopped) return;
       stopped = true;
