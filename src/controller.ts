@@ -3,6 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildServer } from './api/server.js';
 import type { ControllerConfig } from './config/controller-config.js';
+import { routeIdOf } from './config/env-names.js';
+import { LiveConfig } from './config/live-config.js';
+import { reloadConfigFile, type ReloadReport } from './config/reload.js';
 import { GantryError } from './errors.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { startWorkers, type Workers } from './workers.js';
@@ -27,6 +30,9 @@ import { RetentionSweeper, startRetention } from './history/retention.js';
 import { startMetrics } from './metrics/controller-metrics.js';
 import { parseDuration } from './config/units.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { ConfigStore } from './release/config-store.js';
+import { ReleaseStore } from './release/releases.js';
+import { loadSecretBox } from './release/secret-keys.js';
 import { prune } from './deploy/operations/prune.js';
 import { rolloutJobId } from './queue/names.js';
 import type { RolloutRecord } from './store/records.js';
@@ -45,6 +51,10 @@ export interface Controller {
   rollouts: RolloutStore;
   runtime: Runtime | undefined;
   edge: Edge | undefined;
+  /** The config as it runs now: repos, tokens and notifications change on reload. */
+  config: LiveConfig;
+  /** Re-reads `configFile` (SIGHUP, `POST /api/config/reload`); throws GANTRY_ERR_CONFIG_REJECTED. */
+  reloadConfig(): ReloadReport;
   close(): Promise<void>;
 }
 
@@ -54,6 +64,8 @@ export interface ControllerOptions {
   workers?: boolean;
   /** How long close() waits for active jobs; an unfinished job is retried by another worker. */
   closeGraceMs?: number;
+  /** The file `config` was read from: what a reload re-reads (none: reload answers 409). */
+  configFile?: string;
 }
 
 /**
@@ -70,10 +82,19 @@ export async function startController(
   const store = new Store(redis, config.redis.prefix);
   const queues = await createQueues(redis, config.redis.prefix, config.build.attempts);
   const repos = new RepoRegistry(config.repos, config.dataDir);
+  // Repos, tokens and notifications reload live (src/config/reload.ts); the rest needs a restart.
+  const live = new LiveConfig(config);
+  live.onChange((next) => repos.replace(next.repos));
+  const reloadConfig = () => reloadConfigFile({ live, file: opts.configFile, log });
   const builder = new DockerImageBuilder(config.docker);
   const rollouts = new RolloutStore(redis, store.keys);
+  // Config vars and sealed secrets per environment, and the releases they make.
+  const releaseStores: ReleaseStores = {
+    config: new ConfigStore(redis, store.keys, await loadSecretBox(config.secrets, config.dataDir)),
+    releases: new ReleaseStore(redis, store.keys),
+  };
   const deploy = config.deploy.enabled
-    ? await startDeploy(config, store, rollouts, repos, log)
+    ? await startDeploy(config, store, rollouts, repos, log, releaseStores)
     : undefined;
 
   const workers =
@@ -150,7 +171,7 @@ export async function startController(
     queues,
     repos,
     redis,
-    tokens: config.tokens,
+    tokens: () => live.current().tokens,
     bodyLimitBytes: config.webhooks.bodyLimitBytes,
     apiBodyLimitBytes: config.api.bodyLimitBytes,
     metrics: observed.metrics,
@@ -162,7 +183,8 @@ export async function startController(
     sseHeartbeatMs: parseDuration(config.api.sseHeartbeat) ?? 15_000,
     runtime: deploy?.deps.runtime,
     edge: deploy?.deps.edge,
-    config,
+    config: () => live.current(),
+    reloadConfig,
     log,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -178,7 +200,7 @@ export async function startController(
           store,
           rollouts,
           repos,
-          notifications: config.notifications,
+          notifications: () => live.current().notifications,
           publicUrl: config.api.publicUrl ?? url,
           log,
         });
@@ -194,6 +216,8 @@ export async function startController(
     rollouts,
     runtime: deploy?.deps.runtime,
     edge: deploy?.deps.edge,
+    config: live,
+    reloadConfig,
     async close() {
       stopPoller();
       await reconciler?.stop();
@@ -213,6 +237,12 @@ export async function startController(
   };
 }
 
+/** Where releases and their config live. */
+interface ReleaseStores {
+  config: ConfigStore;
+  releases: ReleaseStore;
+}
+
 /** Whether a rollout's job is still queued, running or waiting to be resumed by a worker. */
 async function rolloutPending(queues: Queues, rec: RolloutRecord): Promise<boolean> {
   const id = rolloutJobId(rec.app, rec.env, rec.to.sha, rec.kind, rec.id);
@@ -227,9 +257,10 @@ async function startDeploy(
   rollouts: RolloutStore,
   repos: RepoRegistry,
   log: Logger,
+  releaseStores: ReleaseStores,
 ): Promise<{ deps: RolloutDeps; kube?: KubernetesTarget }> {
   if (config.runtime.kind === 'kubernetes') {
-    return startKubernetesDeploy(config, store, rollouts, repos, log);
+    return startKubernetesDeploy(config, store, rollouts, repos, log, releaseStores);
   }
   const runtime = new DockerRuntime({ hosts: config.runtime.hosts });
   let edgeUrls: { front: string; back: string; logDir: string };
@@ -254,6 +285,7 @@ async function startDeploy(
     name: `gantry-${config.redis.prefix}`.slice(0, 60),
   });
   const deps: RolloutDeps = {
+    ...releaseStores,
     store,
     rollouts,
     repos,
@@ -263,7 +295,6 @@ async function startDeploy(
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
     runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
-    secretsEnv: process.env,
     // Each environment gets its own listener the first time it is deployed, kept from then on.
     async routeFor(app, env, spec) {
       const host = config.edge.listenHost;
@@ -273,7 +304,7 @@ async function startDeploy(
       );
       const domain = spec.environments[env]?.domain;
       return {
-        id: `${app}-${env}`,
+        id: routeIdOf(app, env),
         listen: { host, port },
         ...(domain ? { domain } : {}),
       };
@@ -292,6 +323,7 @@ async function startKubernetesDeploy(
   rollouts: RolloutStore,
   repos: RepoRegistry,
   log: Logger,
+  releaseStores: ReleaseStores,
 ): Promise<{ deps: RolloutDeps; kube: KubernetesTarget }> {
   const { namespace, inCluster, kubeconfig, context, drainMs } = config.runtime;
   if (!namespace) {
@@ -305,6 +337,7 @@ async function startKubernetesDeploy(
     log,
   );
   const deps: RolloutDeps = {
+    ...releaseStores,
     store,
     rollouts,
     repos,
@@ -314,12 +347,11 @@ async function startKubernetesDeploy(
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
     runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
-    secretsEnv: process.env,
     // Each environment's Service has its own cluster IP: every one listens on port 80.
     async routeFor(app, env, spec) {
       const domain = spec.environments[env]?.domain;
       return {
-        id: `${app}-${env}`,
+        id: routeIdOf(app, env),
         listen: { host: '0.0.0.0', port: 80 },
         ...(domain ? { domain } : {}),
       };

@@ -14,7 +14,13 @@ interface ErrorDef {
 export const ERRORS = {
   GANTRY_ERR_SPEC_INVALID: { status: 422, disposition: 'stalled' },
   GANTRY_ERR_SPEC_MISSING: { status: 422, disposition: 'stalled' },
+  /** The app name in gantry.yaml belongs to another repo or folder (see `gantry apps:release`). */
+  GANTRY_ERR_APP_OWNED: { status: 409, disposition: 'stalled' },
   GANTRY_ERR_CONFIG_INVALID: { status: 500, disposition: 'stalled' },
+  /** A reload found the config file invalid; the controller keeps running on the config it has. */
+  GANTRY_ERR_CONFIG_REJECTED: { status: 400, disposition: 'stalled' },
+  /** Reload asked of a controller started without a config file (nothing to re-read). */
+  GANTRY_ERR_CONFIG_NO_FILE: { status: 409, disposition: 'stalled' },
   GANTRY_ERR_REF_INVALID: { status: 400, disposition: 'stalled' },
   GANTRY_ERR_PATH_ESCAPE: { status: 422, disposition: 'stalled' },
   GANTRY_ERR_GIT_FETCH: { status: 502, disposition: 'transient' },
@@ -47,6 +53,13 @@ export const ERRORS = {
   /** The environment's rollout lease is held (a rollout or a repair is running): try again later. */
   GANTRY_ERR_ENV_BUSY: { status: 409, disposition: 'transient' },
   GANTRY_ERR_LOCK_UNTIL_INVALID: { status: 400, disposition: 'stalled' },
+  /** A sealed secret that no key of this controller opens (unknown key, tampered, moved). */
+  GANTRY_ERR_SECRET_UNREADABLE: { status: 500, disposition: 'stalled' },
+  /** Secrets cannot be set or read: no key configured, or a declared secret has no value. */
+  GANTRY_ERR_SECRET_MISSING: { status: 422, disposition: 'stalled' },
+  /** A config key that is not a valid environment variable name, or a value too long. */
+  GANTRY_ERR_CONFIG_VAR_INVALID: { status: 400, disposition: 'stalled' },
+  GANTRY_ERR_RELEASE_UNKNOWN: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_EDGE_UNAVAILABLE: { status: 503, disposition: 'transient' },
   GANTRY_ERR_KUBERNETES_UNAVAILABLE: { status: 503, disposition: 'transient' },
   GANTRY_ERR_UNSUPPORTED: { status: 501, disposition: 'stalled' },

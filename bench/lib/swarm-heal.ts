@@ -87,7 +87,7 @@ export async function swarmFault(
   const cid = await swarm.docker(swarm.taskContainerArgs(victim.id));
   const t0 = Date.now();
   await swarm.docker(faultArgs(fault, cid));
-  let fresh: swarm.SwarmTask[] = [];
+  let fresh: swarm.SwarmTask[];
   for (;;) {
     const now = running(await swarm.tasks(service)).filter((t) => t.id !== victim.id);
     if (now.length >= replicas) {

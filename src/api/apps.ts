@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { FINISHED_BUILD_STATUSES } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 import { appStatusSummarySchema, statusView, summarize } from './env-status.js';
 import { envsOf } from './rollouts.js';
 import {
@@ -19,7 +18,7 @@ import {
 export interface AppRoutesDeps {
   store: Store;
   rollouts: RolloutStore;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
 }
 
 /** Read-only views of apps, their revisions and builds, and build logs. */

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role, TokenConfig } from '../config/controller-config.js';
+import { currentOf, type Current } from '../config/live-config.js';
 import { GantryError } from '../errors.js';
 
 const RANK: Record<Role, number> = { viewer: 0, deployer: 1, admin: 2 };
@@ -10,6 +11,9 @@ export function hashToken(token: string): string {
   return `sha256:${createHash('sha256').update(token).digest('hex')}`;
 }
 
+/** The tokens as configured now: a reader, so a config reload takes effect on the next request. */
+export type TokenSource = Current<readonly TokenConfig[]>;
+
 export interface Principal {
   name: string;
   role: Role;
@@ -17,7 +21,7 @@ export interface Principal {
 
 /** Finds the token's owner; every stored hash is compared, in constant time, whatever matches. */
 export function authenticate(
-  tokens: TokenConfig[],
+  tokens: readonly TokenConfig[],
   header: string | undefined,
 ): Principal | undefined {
   const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
@@ -40,9 +44,9 @@ declare module 'fastify' {
 }
 
 /** A preHandler that lets a request through only with a token of at least `role`. */
-export function requireRole(tokens: TokenConfig[], role: Role) {
+export function requireRole(tokens: TokenSource, role: Role) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const who = authenticate(tokens, req.headers.authorization);
+    const who = authenticate(currentOf(tokens), req.headers.authorization);
     if (!who) {
       throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
     }

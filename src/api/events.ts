@@ -1,15 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import type { StoredEvent } from '../events/bus.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 
 export interface EventRoutesDeps {
   redis: Redis;
   store: Store;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
   /** Comment lines on an idle stream, so proxies and clients keep it open. */
   sseHeartbeatMs: number;
 }

@@ -1,16 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { HistoryReader } from '../history/query.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 import { rolloutView } from './rollouts.js';
 
 export interface HistoryRoutesDeps {
   redis: Redis;
   store: Store;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
 }
 
 const NAME = '^[a-z][a-z0-9-]{0,62}$';

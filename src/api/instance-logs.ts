@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError, errorMessage } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 import { appNameParam } from './schemas.js';
 
 export interface InstanceLogDeps {
   store: Store;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
   /** Absent when this controller runs no deploys (`deploy.enabled: false`). */
   runtime?: Runtime | undefined;
 }

@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { lock, unlock } from '../deploy/operations/lock.js';
 import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-deploy.js';
 import { prune, type PruneDeps } from '../deploy/operations/prune.js';
 import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 import { appNameParam } from './schemas.js';
 
-export type OperationRoutesDeps = PruneDeps & { tokens: TokenConfig[] };
+export type OperationRoutesDeps = PruneDeps & { tokens: TokenSource };
 
 const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
 const SHA_PREFIX = { type: 'string', pattern: '^[0-9a-f]{4,64}$' } as const;

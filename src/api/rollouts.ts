@@ -1,18 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { describePhase, phaseOf, type RolloutPlan, type RolloutState } from '../rollout/index.js';
 import type { AppRecord, RolloutRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 import { envStatusSchema, statusView } from './env-status.js';
 import { appNameParam, fromQuery } from './schemas.js';
 
 export interface RolloutRoutesDeps {
   store: Store;
   rollouts: RolloutStore;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
 }
 
 const openObject = { type: 'object', additionalProperties: true } as const;

@@ -9,6 +9,7 @@ import { registerGuards, type GuardOptions } from './guards.js';
 import { historyRoutes, type HistoryRoutesDeps } from './history.js';
 import { metricsRoutes, type MetricsRouteDeps } from './metrics.js';
 import { operationRoutes, type OperationRoutesDeps } from './operations.js';
+import { ownershipRoutes, type OwnershipRoutesDeps } from './ownership.js';
 import { instanceLogRoutes, type InstanceLogDeps } from './instance-logs.js';
 import { rolloutRoutes, type RolloutRoutesDeps } from './rollouts.js';
 import { systemRoutes, type SystemDeps } from './system.js';
@@ -26,6 +27,7 @@ export type ServerDeps = WebhookDeps &
   EventRoutesDeps &
   MetricsRouteDeps &
   OperationRoutesDeps &
+  OwnershipRoutesDeps &
   TimelineRoutesDeps &
   GuardOptions & { log: Logger; apiBodyLimitBytes: number };
 
@@ -45,6 +47,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => systemRoutes(scope, deps));
   await app.register(async (scope) => rolloutRoutes(scope, deps));
   await app.register(async (scope) => operationRoutes(scope, deps));
+  await app.register(async (scope) => ownershipRoutes(scope, deps));
   await app.register(async (scope) => historyRoutes(scope, deps));
   await app.register(async (scope) => timelineRoutes(scope, deps));
   await app.register(async (scope) => eventRoutes(scope, deps));

@@ -1,15 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { TokenConfig } from '../config/controller-config.js';
 import type { Queues } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 
 export interface SystemDeps {
   redis: Redis;
   store: Store;
   queues: Queues;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
 }
 
 const COUNTS = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;

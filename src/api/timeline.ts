@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokenConfig } from '../config/controller-config.js';
 import { selectEnv } from '../deploy/operations/choices.js';
 import { GantryError } from '../errors.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
-import { requireRole } from './auth.js';
+import { requireRole, type TokenSource } from './auth.js';
 import { envEventSchema } from './env-status.js';
 import { envsOf } from './rollouts.js';
 import { appNameParam } from './schemas.js';
@@ -12,7 +11,7 @@ import { appNameParam } from './schemas.js';
 export interface TimelineRoutesDeps {
   store: Store;
   rollouts: RolloutStore;
-  tokens: TokenConfig[];
+  tokens: TokenSource;
 }
 
 const DEFAULT_LIMIT = 50;

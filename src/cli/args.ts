@@ -16,6 +16,7 @@ export type Command =
   | { verb: 'demo'; keep: boolean }
   | { verb: 'edge'; dir: string; stop: boolean }
   | { verb: 'apps' }
+  | { verb: 'apps:release'; app: string }
   | { verb: 'status'; app: string }
   | {
       verb: 'history';
@@ -81,6 +82,7 @@ const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[] }> = 
   demo: { args: [], flags: ['keep'] },
   edge: { args: [], flags: ['dir', 'stop'] },
   apps: { args: [], flags: [] },
+  'apps:release': { args: ['APP'], flags: [] },
   status: { args: ['APP'], flags: [] },
   history: { args: ['APP'], flags: ['env', 'pr', 'sha', 'limit'] },
   deploy: { args: ['APP', 'REF'], flags: ['env', ...FOLLOWS] },
@@ -166,6 +168,8 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       return { verb, dir: v.dir, stop: v.stop ?? false };
     case 'apps':
       return { verb };
+    case 'apps:release':
+      return { verb, app: first };
     case 'status':
       return { verb, app: first };
     case 'history':
@@ -228,6 +232,7 @@ Usage:
   gantry demo [--keep]                             push the example app and watch it deploy
   gantry edge --dir DIR [--stop]                   run (or stop) the managed Caddy edge's supervisor
   gantry apps                                      list apps with their newest build
+  gantry apps:release APP                          free an app name for another repo folder (admin)
   gantry status APP                                environments, standing, recent rollouts, builds
   gantry history APP [--env E] [--pr N] [--sha S] [--limit N]
                                                    what was deployed where, by whom, and what runs

@@ -4,7 +4,7 @@
  */
 import { assertNever } from '../rollout/assert-never.js';
 import { parseCommandLine, USAGE, type Command } from './args.js';
-import { apps, status } from './commands/apps.js';
+import { apps, releaseApp, status } from './commands/apps.js';
 import { buildLog } from './commands/builds.js';
 import { processContext, type Ctx } from './commands/context.js';
 import { deploy, promote, retry, rollback } from './commands/deploy.js';
@@ -42,6 +42,8 @@ async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
     }
     case 'apps':
       return apps(ctx);
+    case 'apps:release':
+      return releaseApp(ctx, cmd.app);
     case 'status':
       return status(ctx, cmd.app);
     case 'history':

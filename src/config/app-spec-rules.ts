@@ -2,12 +2,14 @@
  * The checks on `gantry.yaml` that JSON Schema cannot say well: paths that must stay inside the
  * repository, git's branch-name rules, limits on parsed quantities, and rules across fields.
  * They run on the data even when the schema already found problems, so one push reports
- * everything; each check therefore looks only at values that have the right type.
+ * everything; each check therefore looks only at values that have the right type. The checks on
+ * top-level values run again on each environment's overrides of them, and cross-field rules are
+ * checked on what the environment ends up with.
  */
 import { shortBranchNameProblem } from '../git/branch-name.js';
 import { resolveInside } from './repo-path.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './units.js';
-import type { PathSegment } from './yaml-source.js';
+import { formatPath, type PathSegment } from './yaml-source.js';
 
 /** A problem at `path`, phrased to follow the path: "must stay inside the repository". */
 export interface RuleIssue {
@@ -32,13 +34,15 @@ const DURATIONS: ReadonlyArray<[section: string, key: string, positive: boolean]
 
 /** Problems the schema cannot see in (possibly schema-invalid) spec data; `specDir` is where gantry.yaml sits. */
 export function appSpecRuleIssues(data: unknown, specDir: readonly string[]): RuleIssue[] {
+  const run = field(data, 'run');
   return [
     ...buildPathIssues(field(data, 'build'), specDir),
-    ...durationIssues(data),
-    ...memoryIssues(field(field(data, 'run'), 'resources')),
+    ...durationIssues(data, []),
+    ...memoryIssues(field(run, 'resources'), ['run', 'resources']),
     ...branchIssues(field(data, 'environments')),
     ...rolloutIssues(field(data, 'rollout')),
-    ...secretIssues(field(data, 'run')),
+    ...secretIssues(run),
+    ...overrideIssues(data),
   ];
 }
 
@@ -62,25 +66,26 @@ function buildPathIssues(build: unknown, specDir: readonly string[]): RuleIssue[
   return issues;
 }
 
-function durationIssues(data: unknown): RuleIssue[] {
+/** Durations under `data` (the document, or one environment's overrides at `at`). */
+function durationIssues(data: unknown, at: readonly PathSegment[]): RuleIssue[] {
   const issues: RuleIssue[] = [];
   for (const [section, key, positive] of DURATIONS) {
     const text = field(field(data, section), key);
     // Text that is not a duration at all is the schema's to report.
     if (typeof text !== 'string' || !DURATION_RE.test(text)) continue;
     const ms = parseDuration(text);
-    const path = [section, key];
+    const path = [...at, section, key];
     if (ms === undefined) issues.push({ path, predicate: 'is too long' });
     else if (positive && ms === 0) issues.push({ path, predicate: 'must be longer than 0s' });
   }
   return issues;
 }
 
-function memoryIssues(resources: unknown): RuleIssue[] {
+function memoryIssues(resources: unknown, at: readonly PathSegment[]): RuleIssue[] {
   const text = field(resources, 'memory');
   if (typeof text !== 'string' || !MEMORY_RE.test(text)) return [];
   const bytes = parseMemory(text);
-  const path = ['run', 'resources', 'memory'];
+  const path = [...at, 'memory'];
   if (bytes === undefined) return [{ path, predicate: 'is too large' }];
   if (bytes < MIN_MEMORY_BYTES)
     return [{ path, predicate: 'must be at least 6Mi (the smallest limit Docker accepts)' }];
@@ -123,6 +128,59 @@ function secretIssues(run: unknown): RuleIssue[] {
         ]
       : [],
   );
+}
+
+/** The top-level checks again on each environment's overrides, and the rollout rule on the result. */
+function overrideIssues(data: unknown): RuleIssue[] {
+  const environments = field(data, 'environments');
+  if (!isRecord(environments)) return [];
+  const secrets = field(field(data, 'run'), 'secrets');
+  const baseRollout = field(data, 'rollout');
+  return Object.entries(environments).flatMap(([name, env]) => {
+    const at = ['environments', name];
+    const vars = field(env, 'env');
+    return [
+      ...durationIssues(env, at),
+      ...memoryIssues(field(env, 'resources'), [...at, 'resources']),
+      ...(Array.isArray(secrets) && isRecord(vars)
+        ? Object.keys(vars)
+            .filter((v) => secrets.includes(v))
+            .map((v) => ({
+              path: [...at, 'env', v],
+              predicate: 'is also in run.secrets; a variable comes from one or the other',
+            }))
+        : []),
+      ...rolloutOverrideIssues(field(env, 'rollout'), baseRollout, at),
+    ];
+  });
+}
+
+/** The rollout rule on what an environment ends up with, reported at the override that causes it. */
+function rolloutOverrideIssues(
+  rollout: unknown,
+  base: unknown,
+  at: readonly PathSegment[],
+): RuleIssue[] {
+  const setsSurge = isRecord(rollout) && Object.hasOwn(rollout, 'maxSurge');
+  const setsUnavailable = isRecord(rollout) && Object.hasOwn(rollout, 'maxUnavailable');
+  // Without an override of either, the top-level rule has said all there is to say.
+  if (!setsSurge && !setsUnavailable) return [];
+  const surge = setsSurge ? field(rollout, 'maxSurge') : field(base, 'maxSurge');
+  const unavailable = setsUnavailable
+    ? field(rollout, 'maxUnavailable')
+    : field(base, 'maxUnavailable');
+  if (surge !== 0 || unavailable !== 0) return [];
+  return [
+    setsSurge
+      ? {
+          path: [...at, 'rollout', 'maxSurge'],
+          predicate: `must be at least 1 when ${setsUnavailable ? formatPath([...at, 'rollout', 'maxUnavailable']) : 'rollout.maxUnavailable'} is 0`,
+        }
+      : {
+          path: [...at, 'rollout', 'maxUnavailable'],
+          predicate: 'must be at least 1 when rollout.maxSurge is 0',
+        },
+  ];
 }
 
 function field(data: unknown, key: string): unknown {

@@ -20,6 +20,10 @@ export const DEFAULT_HTTP_CHECK = { path: '/', expect: 200 } as const;
 const NAME_PATTERN = '^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$';
 const NAME_RULE =
   'must be lowercase letters, digits and "-", start with a letter, not end with "-", at most 63 characters';
+// App and environment names also never hold "--": it joins them in derived names (env-names.ts).
+const APP_NAME_PATTERN = '^(?!.*--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$';
+const APP_NAME_RULE =
+  'must be lowercase letters, digits and single "-" (no "--"), start with a letter, not end with "-", at most 63 characters';
 const VAR_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 const VAR_RULE = 'must be letters, digits and "_", not starting with a digit';
 const HOSTNAME_PATTERN =
@@ -46,6 +50,96 @@ const variables = (description: string) =>
     },
   }) as const;
 
+const REPLICAS = {
+  type: 'integer',
+  description: 'How many instances run in each environment.',
+  minimum: 0,
+  default: 1,
+} as const;
+
+const RESOURCES = {
+  type: 'object',
+  description: 'Limits per instance; none by default.',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    cpu: {
+      type: 'number',
+      description: 'CPU limit in cores, e.g. 0.5.',
+      exclusiveMinimum: 0,
+    },
+    memory: {
+      type: 'string',
+      description:
+        'Memory limit, e.g. 256Mi or 1Gi (powers of 1024) or 512M (powers of 1000), as in Kubernetes.',
+      pattern: MEMORY_PATTERN,
+      patternErrorMessage: 'must be a size like 256Mi, 1Gi or 512M',
+    },
+  },
+} as const;
+
+/** The health fields an environment may override: timings and thresholds, not the check itself. */
+const HEALTH_TIMING = {
+  interval: duration('Time between checks.', '2s'),
+  timeout: duration('How long one check may take before it counts as failed.', '1s'),
+  startPeriod: duration('Failures right after start do not count for this long.', '10s'),
+  healthyThreshold: {
+    type: 'integer',
+    description: 'Consecutive passes before an instance counts as healthy.',
+    minimum: 1,
+    default: 2,
+  },
+  unhealthyThreshold: {
+    type: 'integer',
+    description: 'Consecutive failures before an instance counts as unhealthy.',
+    minimum: 1,
+    default: 3,
+  },
+} as const;
+
+/** The rollout fields, all of which an environment may override. */
+const ROLLOUT_POLICY = {
+  maxSurge: {
+    type: 'integer',
+    description: 'Instances started above `replicas` during a rollout.',
+    minimum: 0,
+    default: 1,
+  },
+  maxUnavailable: {
+    type: 'integer',
+    description: 'Instances that may be missing below `replicas` during a rollout.',
+    minimum: 0,
+    default: 0,
+  },
+  progressDeadline: duration('A rollout that makes no progress for this long fails.', '120s'),
+  bake: duration('How long the new revision must stay healthy before the rollout succeeds.', '0s'),
+  autoRollback: {
+    type: 'boolean',
+    description: 'Roll back to the previous revision when a rollout fails.',
+    default: true,
+  },
+} as const;
+
+/**
+ * A field as an environment override: without its default, or Ajv would fill it in and every
+ * environment would override every field with the top-level default.
+ */
+function overriding<T extends { readonly default?: unknown }>(
+  field: T,
+  description?: string,
+): Omit<T, 'default'> {
+  const { default: _default, ...rest } = field;
+  return description === undefined ? rest : { ...rest, description };
+}
+
+function overridingAll<T extends Readonly<Record<string, { readonly default?: unknown }>>>(
+  fields: T,
+): { [K in keyof T]: Omit<T[K], 'default'> } {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, overriding(v)])) as {
+    [K in keyof T]: Omit<T[K], 'default'>;
+  };
+}
+
 /** The JSON Schema of `gantry.yaml`. */
 export const appSpecJsonSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -61,8 +155,8 @@ export const appSpecJsonSchema = {
       type: 'string',
       description:
         'The app name. It names the image repository and labels every container, so it is a DNS label: lowercase letters, digits and "-".',
-      pattern: NAME_PATTERN,
-      patternErrorMessage: NAME_RULE,
+      pattern: APP_NAME_PATTERN,
+      patternErrorMessage: APP_NAME_RULE,
       examples: ['hello'],
     },
     build: {
@@ -107,12 +201,7 @@ export const appSpecJsonSchema = {
           maximum: 65535,
           default: 8080,
         },
-        replicas: {
-          type: 'integer',
-          description: 'How many instances run in each environment.',
-          minimum: 0,
-          default: 1,
-        },
+        replicas: REPLICAS,
         env: variables('Environment variables (not secret: they are in git). Values are strings.'),
         secrets: {
           type: 'array',
@@ -122,26 +211,7 @@ export const appSpecJsonSchema = {
           uniqueItems: true,
           items: { type: 'string', pattern: VAR_PATTERN, patternErrorMessage: VAR_RULE },
         },
-        resources: {
-          type: 'object',
-          description: 'Limits per instance; none by default.',
-          additionalProperties: false,
-          default: {},
-          properties: {
-            cpu: {
-              type: 'number',
-              description: 'CPU limit in cores, e.g. 0.5.',
-              exclusiveMinimum: 0,
-            },
-            memory: {
-              type: 'string',
-              description:
-                'Memory limit, e.g. 256Mi or 1Gi (powers of 1024) or 512M (powers of 1000), as in Kubernetes.',
-              pattern: MEMORY_PATTERN,
-              patternErrorMessage: 'must be a size like 256Mi, 1Gi or 512M',
-            },
-          },
-        },
+        resources: RESOURCES,
       },
     },
     health: {
@@ -186,21 +256,7 @@ export const appSpecJsonSchema = {
           items: { type: 'string' },
           examples: [['pg_isready', '-h', 'localhost']],
         },
-        interval: duration('Time between checks.', '2s'),
-        timeout: duration('How long one check may take before it counts as failed.', '1s'),
-        startPeriod: duration('Failures right after start do not count for this long.', '10s'),
-        healthyThreshold: {
-          type: 'integer',
-          description: 'Consecutive passes before an instance counts as healthy.',
-          minimum: 1,
-          default: 2,
-        },
-        unhealthyThreshold: {
-          type: 'integer',
-          description: 'Consecutive failures before an instance counts as unhealthy.',
-          minimum: 1,
-          default: 3,
-        },
+        ...HEALTH_TIMING,
       },
       not: {
         // Typed, so a health that is not a mapping gets only the type error, not this one too.
@@ -225,37 +281,20 @@ export const appSpecJsonSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxSurge: {
-          type: 'integer',
-          description: 'Instances started above `replicas` during a rollout.',
-          minimum: 0,
-          default: 1,
-        },
-        maxUnavailable: {
-          type: 'integer',
-          description: 'Instances that may be missing below `replicas` during a rollout.',
-          minimum: 0,
-          default: 0,
-        },
-        progressDeadline: duration('A rollout that makes no progress for this long fails.', '120s'),
-        bake: duration(
-          'How long the new revision must stay healthy before the rollout succeeds.',
-          '0s',
-        ),
-        autoRollback: {
-          type: 'boolean',
-          description: 'Roll back to the previous revision when a rollout fails.',
-          default: true,
-        },
+        ...ROLLOUT_POLICY,
       },
     },
     environments: {
       type: 'object',
       description:
-        'Where the app is deployed: environment name → the branch it follows and the target it runs on.',
+        'Where the app is deployed: environment name → the branch it follows, the target it runs on, and what it runs differently (replicas, env, resources, health timings, rollout policy).',
       default: { production: { branch: 'main', target: 'local' } },
       minProperties: 1,
-      propertyNames: { type: 'string', pattern: NAME_PATTERN, patternErrorMessage: NAME_RULE },
+      propertyNames: {
+        type: 'string',
+        pattern: APP_NAME_PATTERN,
+        patternErrorMessage: APP_NAME_RULE,
+      },
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
@@ -280,6 +319,30 @@ export const appSpecJsonSchema = {
             pattern: HOSTNAME_PATTERN,
             patternErrorMessage: 'must be a lowercase host name like hello.example.com',
             examples: ['hello.localhost'],
+          },
+          replicas: overriding(REPLICAS, 'Instances in this environment, instead of run.replicas.'),
+          env: overriding(
+            variables(
+              'Environment variables for this environment, merged over run.env (a name set in both takes this value).',
+            ),
+          ),
+          resources: overriding(
+            RESOURCES,
+            'Limits per instance in this environment; each one set here replaces the one in run.resources.',
+          ),
+          health: {
+            type: 'object',
+            description:
+              'Health timings and thresholds for this environment, each replacing the one in health. The check itself (http, tcp, exec) is the same in every environment.',
+            additionalProperties: false,
+            properties: overridingAll(HEALTH_TIMING),
+          },
+          rollout: {
+            type: 'object',
+            description:
+              'Rollout policy for this environment, each field replacing the one in rollout.',
+            additionalProperties: false,
+            properties: overridingAll(ROLLOUT_POLICY),
           },
         },
       },
@@ -316,5 +379,22 @@ export interface RawAppSpec {
     bake: string;
     autoRollback: boolean;
   };
-  environments: Record<string, { branch: string; target: string; domain?: string }>;
+  environments: Record<string, RawEnvironment>;
+}
+
+/** One entry of `environments`: its binding, then what it overrides (absent: the top-level value). */
+export interface RawEnvironment {
+  branch: string;
+  target: string;
+  domain?: string;
+  replicas?: number;
+  env?: Record<string, string>;
+  resources?: { cpu?: number; memory?: string };
+  health?: Partial<
+    Pick<
+      RawAppSpec['health'],
+      'interval' | 'timeout' | 'startPeriod' | 'healthyThreshold' | 'unhealthyThreshold'
+    >
+  >;
+  rollout?: Partial<RawAppSpec['rollout']>;
 }

@@ -5,7 +5,12 @@
  */
 import type { ValidateFunction } from 'ajv';
 import { appSpecRuleIssues } from './app-spec-rules.js';
-import { DEFAULT_HTTP_CHECK, appSpecJsonSchema, type RawAppSpec } from './app-spec-schema.js';
+import {
+  DEFAULT_HTTP_CHECK,
+  appSpecJsonSchema,
+  type RawAppSpec,
+  type RawEnvironment,
+} from './app-spec-schema.js';
 import { dirSegments, joinSegments, relativeSegments, resolveInside } from './repo-path.js';
 import { compileSchema, schemaIssues } from './schema-issues.js';
 import { parseDuration, parseMemory } from './units.js';
@@ -69,6 +74,19 @@ export interface EnvironmentSpec {
   readonly domain: string | undefined;
 }
 
+/**
+ * What one environment runs differently from the top-level `run`, `health` and `rollout`: each
+ * field present replaces the top-level one, except `env`, which is merged over `run.env`.
+ * Applied by `specForEnv`.
+ */
+export interface EnvOverrides {
+  readonly replicas?: number;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly resources?: { readonly cpu?: number; readonly memoryBytes?: number };
+  readonly health?: Partial<Omit<HealthSpec, 'check'>>;
+  readonly rollout?: Partial<RolloutSpec>;
+}
+
 /** A validated, fully defaulted app spec. */
 export interface AppSpec {
   readonly app: string;
@@ -79,6 +97,12 @@ export interface AppSpec {
   /** Between rollouts, repair drift (true) or only show it (false). */
   readonly selfHeal: boolean;
   readonly environments: Readonly<Record<string, EnvironmentSpec>>;
+  /**
+   * Per environment name, what that environment overrides (only environments that override
+   * something appear). The top-level run, health and rollout are the defaults of every
+   * environment; use `specForEnv` for what one environment actually runs.
+   */
+  readonly overrides: Readonly<Record<string, EnvOverrides>>;
 }
 
 const CODE = 'GANTRY_ERR_SPEC_INVALID';
@@ -162,7 +186,58 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
         { branch: env.branch, target: env.target, domain: env.domain },
       ]),
     ),
+    overrides: Object.fromEntries(
+      Object.entries(raw.environments).flatMap(([name, env]) => {
+        const overrides = envOverrides(env);
+        return Object.keys(overrides).length === 0 ? [] : [[name, overrides]];
+      }),
+    ),
   };
+}
+
+/** Typed overrides of one environment; fields it does not set are absent, not undefined. */
+function envOverrides(env: RawEnvironment): EnvOverrides {
+  const { resources, health, rollout } = env;
+  return present({
+    replicas: env.replicas,
+    env: env.env && { ...env.env },
+    resources:
+      resources &&
+      present({
+        cpu: resources.cpu,
+        memoryBytes:
+          resources.memory === undefined ? undefined : known(parseMemory(resources.memory)),
+      }),
+    health:
+      health &&
+      present({
+        intervalMs: optionalMs(health.interval),
+        timeoutMs: optionalMs(health.timeout),
+        startPeriodMs: optionalMs(health.startPeriod),
+        healthyThreshold: health.healthyThreshold,
+        unhealthyThreshold: health.unhealthyThreshold,
+      }),
+    rollout:
+      rollout &&
+      present({
+        maxSurge: rollout.maxSurge,
+        maxUnavailable: rollout.maxUnavailable,
+        progressDeadlineMs: optionalMs(rollout.progressDeadline),
+        bakeMs: optionalMs(rollout.bake),
+        autoRollback: rollout.autoRollback,
+      }),
+  });
+}
+
+/** `o` without its undefined fields, so spreading it over defaults never erases one. */
+function present<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
+
+function optionalMs(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : ms(text);
 }
 
 function healthCheck(health: RawAppSpec['health']): HealthCheck {

@@ -7,6 +7,9 @@ const HTTP_URL = {
   patternErrorMessage: 'must be an http:// or https:// URL',
 } as const;
 
+/** An app name as gantry.yaml allows it (app-spec-schema.ts). */
+const APP_NAME = '^(?!.*--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$';
+
 /** The events a notification receiver may ask for: a rollout's start and ends. */
 export const ROLLOUT_NOTIFY_EVENTS = [
   'started',
@@ -119,6 +122,20 @@ export const controllerConfigSchema = {
         keepImages: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
       },
     },
+    /** The key config secrets are sealed with (AES-256-GCM); see src/release/secret-keys.ts. */
+    secrets: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Default `<dataDir>/secrets.key`, made on first start. */
+        keyFile: { type: 'string', minLength: 1 },
+        /** An environment variable holding the key (wins over keyFile). */
+        keyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+        /** Keys from before a rotation: they open old values until `gantry secrets:rotate` re-seals them. */
+        previousKeyFiles: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 10 },
+      },
+    },
     /** Between rollouts: every environment held to its record (src/reconcile/). */
     reconcile: {
       type: 'object',
@@ -213,6 +230,27 @@ export const controllerConfigSchema = {
           url: HTTP_URL,
           branches: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           apps: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+          /**
+           * App names that belong to this repo whoever claimed them first: a name alone (the
+           * repo's one app folder) or `{ app, path }` with one of `apps`.
+           */
+          owns: {
+            type: 'array',
+            items: {
+              anyOf: [
+                { type: 'string', pattern: APP_NAME },
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['app', 'path'],
+                  properties: {
+                    app: { type: 'string', pattern: APP_NAME },
+                    path: { type: 'string', minLength: 1 },
+                  },
+                },
+              ],
+            },
+          },
           webhookSecret: { type: 'string', minLength: 16 },
           credentials: {
             type: 'object',

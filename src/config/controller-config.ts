@@ -22,6 +22,8 @@ export interface RepoConfig {
   branches: string[];
   /** Directories (relative to the repo root) that hold an app's gantry.yaml. */
   apps: string[];
+  /** App names this repo owns by config, each with the folder (one of `apps`) that builds it. */
+  owns?: { app: string; path: string }[] | undefined;
   /** Shared secret for webhook signatures; a repo without one never accepts webhooks. */
   webhookSecret?: string | undefined;
   /** HTTPS credentials; the token is read from the environment, never written in the file. */
@@ -106,6 +108,7 @@ export interface ControllerConfig {
     basePort: number;
   };
   deploy: { enabled: boolean; tickMs: number; keepImages: number };
+  secrets: { keyFile?: string | undefined; keyEnv?: string | undefined; previousKeyFiles?: string[] | undefined };
   reconcile: {
     selfHeal: boolean;
     interval: string;
@@ -162,6 +165,7 @@ interface RawRepo {
   url: string;
   branches?: string[];
   apps?: string[];
+  owns?: (string | { app: string; path: string })[];
   webhookSecret?: string;
   credentials?: { username?: string; passwordEnv: string };
   pollIntervalSeconds?: number;
@@ -207,11 +211,13 @@ export function parseControllerConfig(
         `${file}: repo ${r.name}: credentials.passwordEnv names ${r.credentials.passwordEnv}, which is not set`,
       );
     }
+    const apps = r.apps ?? ['.'];
     return {
       name: r.name,
       url: r.url,
       branches: r.branches ?? ['main'],
-      apps: r.apps ?? ['.'],
+      apps,
+      owns: (r.owns ?? []).map((o) => ownedApp(o, r.name, apps, file)),
       webhookSecret: r.webhookSecret,
       credentials:
         r.credentials && password !== undefined
@@ -227,6 +233,7 @@ export function parseControllerConfig(
       },
     };
   });
+  checkOwnedOnce(repos, file);
   const notifications = cfg.notifications.map(({ secretEnv, ...n }): NotificationConfig => ({
     ...n,
     secret:
@@ -235,9 +242,64 @@ export function parseControllerConfig(
         : requiredEnv(env, secretEnv, file, `notification ${n.name}: secretEnv`),
   }));
   return applyEnvOverrides(
-    { ...cfg, dataDir: path.resolve(baseDir, cfg.dataDir), repos, notifications },
+    {
+      ...cfg,
+      dataDir: path.resolve(baseDir, cfg.dataDir),
+      repos,
+      notifications,
+      secrets: {
+        ...cfg.secrets,
+        ...(cfg.secrets.keyFile ? { keyFile: path.resolve(baseDir, cfg.secrets.keyFile) } : {}),
+        ...(cfg.secrets.previousKeyFiles
+          ? { previousKeyFiles: cfg.secrets.previousKeyFiles.map((f) => path.resolve(baseDir, f)) }
+          : {}),
+      },
+    },
     env,
   );
+}
+
+/** One `owns` entry as `{ app, path }`: a bare name means the repo's only app folder. */
+function ownedApp(
+  entry: string | { app: string; path: string },
+  repo: string,
+  apps: readonly string[],
+  file: string,
+): { app: string; path: string } {
+  const owned = typeof entry === 'string' ? { app: entry, path: apps[0] ?? '.' } : entry;
+  if (typeof entry === 'string' && apps.length > 1) {
+    throw new GantryError(
+      CODE,
+      `${file}: repo ${repo}: owns ${entry} must say which folder builds it ({ app: ${entry}, path: … }), the repo has ${apps.length}`,
+    );
+  }
+  if (!apps.includes(owned.path)) {
+    throw new GantryError(
+      CODE,
+      `${file}: repo ${repo}: owns ${owned.app} at ${owned.path}, which is not one of its apps (${apps.join(', ')})`,
+    );
+  }
+  return owned;
+}
+
+/** An app name is owned by one repo at most. */
+function checkOwnedOnce(repos: readonly RepoConfig[], file: string): void {
+  const seen = new Map<string, string>();
+  for (const repo of repos) {
+    for (const { app } of repo.owns ?? []) {
+      const other = seen.get(app);
+      if (other !== undefined && other !== repo.name) {
+        throw new GantryError(
+          CODE,
+          `${file}: app ${app} is owned by both repo ${other} and repo ${repo.name}`,
+        );
+      }
+      if (other !== undefined) {
+        throw new GantryError(CODE, `${file}: repo ${repo.name} owns app ${app} twice`);
+      }
+      seen.set(app, repo.name);
+    }
+  }
 }
 
 /** The handful of values operators most often set per deployment can come from GANTRY_* variables. */

@@ -3,7 +3,8 @@ import type { RolloutJob, RolloutKind } from '../queue/jobs.js';
 import { PRIORITY, rolloutJobId } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { Trigger } from '../store/records.js';
-import { pinBlocks } from './operations/choices.js';
+import { actorOf } from './operations/choices.js';
+import { heldByPin } from './operations/pin-hold.js';
 import { takePendingDeploys } from './operations/pending.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
@@ -18,7 +19,16 @@ export interface EnqueueDeps {
 /** Queues one rollout; deploys mark the environment's desired revision so older ones are superseded. */
 export async function enqueueRollout(
   deps: EnqueueDeps,
-  req: { app: string; env: string; sha: string; kind: RolloutKind; trigger: Trigger },
+  req: {
+    app: string;
+    env: string;
+    sha: string;
+    kind: RolloutKind;
+    trigger: Trigger;
+    /** A release made beforehand (a config change), or the release a rollback restores. */
+    release?: number | undefined;
+    restore?: number | undefined;
+  },
 ): Promise<string> {
   const rolloutId = await deps.store.nextId('r');
   // A rollback is the newest intent too: a deploy queued before it (say, of the very revision it
@@ -31,6 +41,13 @@ export async function enqueueRollout(
     // A rollout is not retried blindly: its own loop already rolls back; a crash resumes it.
     attempts: 1,
   });
+  // From now on automation holds what was pushed before this rollback, not only once it has
+  // succeeded and pinned: a build that finishes meanwhile must not deploy after it.
+  if (req.kind === 'rollback') {
+    const at = new Date().toISOString();
+    const asked = { rolloutId, sha: req.sha, by: actorOf(req.trigger), at };
+    await deps.rollouts.setRollbackAsked(req.app, req.env, asked);
+  }
   return rolloutId;
 }
 
@@ -59,17 +76,10 @@ export async function enqueueAfterBuild(
       );
       continue;
     }
-    const blocked = pinBlocks((await deps.rollouts.env(build.app, env)).pin, build.sha);
-    if (blocked) {
-      deps.log.info({ app: build.app, env, sha: build.sha }, `not rolling out: ${blocked}`);
-      await deps.rollouts.bus.publish({
-        type: 'env',
-        app: build.app,
-        env,
-        kind: 'skipped',
-        text: `not deploying ${blocked}`,
-        at: Date.now(),
-      });
+    // Held by a rollback (its pin, or one still under way): recorded in the env's timeline.
+    const held = await heldByPin(deps, { ...build, env, kind: 'deploy' });
+    if (held) {
+      deps.log.info({ app: build.app, env, sha: build.sha }, `not rolling out: ${held}`);
       continue;
     }
     ids.push(

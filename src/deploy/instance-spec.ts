@@ -2,30 +2,36 @@ import type { AppSpec } from '../config/app-spec.js';
 import { GantryError } from '../errors.js';
 import type { InstanceSpec, ReadinessSpec } from '../runtime/runtime.js';
 
-/** Where a secret's value comes from: the controller's environment, `GANTRY_SECRET_<NAME>`. */
+/** Where a secret's value came from before releases: the controller's environment (import only). */
 export function secretVar(name: string): string {
   return `GANTRY_SECRET_${name}`;
 }
 
+/** What a release gives every instance besides the spec: its config vars and secret values. */
+export interface ReleaseConfig {
+  readonly vars: Readonly<Record<string, string>>;
+  readonly secrets: Readonly<Record<string, string>>;
+}
+
+export const EMPTY_CONFIG: ReleaseConfig = { vars: {}, secrets: {} };
+
 /**
- * Secret values for an app. A declared secret without a value stops the rollout before anything
- * starts: an instance missing its DATABASE_URL would only fail its health checks, less clearly.
+ * A secret the spec declares (`run.secrets`) without a value in the release stops the rollout
+ * before anything starts: an instance missing its DATABASE_URL would only fail its health
+ * checks, less clearly. The message names the keys and how to set them, never a value.
  */
-export function resolveSecrets(spec: AppSpec, env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  const missing: string[] = [];
-  for (const name of spec.run.secrets) {
-    const value = env[secretVar(name)];
-    if (value === undefined) missing.push(name);
-    else out[name] = value;
-  }
+export function requireSecrets(
+  spec: AppSpec,
+  env: string,
+  secrets: Readonly<Record<string, string>>,
+): void {
+  const missing = spec.run.secrets.filter((name) => secrets[name] === undefined);
   if (missing.length > 0) {
     throw new GantryError(
-      'GANTRY_ERR_SPEC_INVALID',
-      `secrets without a value: ${missing.join(', ')} (set ${missing.map(secretVar).join(', ')} for the controller)`,
+      'GANTRY_ERR_SECRET_MISSING',
+      `secrets without a value in ${spec.app}/${env}: ${missing.join(', ')} (set them with: gantry config:set ${spec.app} ${missing.map((m) => `${m}=…`).join(' ')} --secret --env ${env})`,
     );
   }
-  return out;
 }
 
 /** The runtime's instructions for one start action: pure, so tests can assert on it. */
@@ -37,7 +43,9 @@ export function instanceSpec(input: {
   revision: string;
   image: string;
   host: string;
-  secrets: Record<string, string>;
+  /** The release's config; its vars win over `run.env`, Gantry's own win over both. */
+  config: ReleaseConfig;
+  release?: number | undefined;
 }): InstanceSpec {
   const { spec } = input;
   return {
@@ -46,15 +54,18 @@ export function instanceSpec(input: {
     revision: input.revision,
     rolloutId: input.rolloutId,
     slot: input.slot,
+    ...(input.release === undefined ? {} : { release: input.release }),
     image: input.image,
     port: spec.run.port,
     vars: {
       ...spec.run.env,
+      ...input.config.vars,
       GANTRY_APP: spec.app,
       GANTRY_ENV: input.env,
       GANTRY_REVISION: input.revision,
+      ...(input.release === undefined ? {} : { GANTRY_RELEASE: `v${input.release}` }),
     },
-    secrets: input.secrets,
+    secrets: input.config.secrets,
     cpu: spec.run.resources?.cpu,
     memoryBytes: spec.run.resources?.memoryBytes,
     host: input.host,

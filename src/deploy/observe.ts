@@ -46,6 +46,7 @@ export function observe(
         id: i.id,
         slot: i.slot,
         revision: i.revision,
+        release: i.release ?? null,
         host: i.host,
         state: i.state,
         restartCount: i.restartCount,

@@ -5,6 +5,8 @@ import type { RepoRegistry } from '../source/repos.js';
 import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from 'pino';
+import type { ConfigStore } from '../release/config-store.js';
+import type { ReleaseStore } from '../release/releases.js';
 
 /** What running rollouts (and holding environments between them) needs from the controller. */
 export interface RolloutDeps {
@@ -20,7 +22,9 @@ export interface RolloutDeps {
   tickMs: number;
   /** Succeeded revisions per environment whose images stay on every host (the rollback window). */
   keepImages: number;
-  secretsEnv: NodeJS.ProcessEnv;
+  /** Config vars and sealed secrets per app and environment. */
+  config: ConfigStore;
+  releases: ReleaseStore;
   /** How long a rollout waits for an unreachable runtime before it gives up (default 120 s). */
   runtimeWaitMs?: number;
 }

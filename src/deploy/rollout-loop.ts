@@ -17,7 +17,8 @@ import {
 import type { Instance } from '../runtime/runtime.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
 import { ActionExecutor } from './executor.js';
-import { instanceSpec } from './instance-spec.js';
+import { instanceSpec, type ReleaseConfig } from './instance-spec.js';
+import { configOf } from './release-config.js';
 import { observe, upstreamOf } from './observe.js';
 import { ProbeSet } from './probe-set.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
@@ -56,7 +57,7 @@ export class RolloutLoop {
     private rec: RolloutRecord,
     spec: AppSpec,
     private readonly routeId: string,
-    secrets: Record<string, string>,
+    configs: ReadonlyMap<number | undefined, ReleaseConfig>,
     private readonly fence: Fence | undefined,
   ) {
     this.plan = rec.plan as RolloutPlan;
@@ -79,7 +80,8 @@ export class RolloutLoop {
           revision: a.revision,
           image: a.image,
           host: a.host,
-          secrets,
+          release: a.release,
+          config: configOf(configs, a.release),
         }),
     });
   }

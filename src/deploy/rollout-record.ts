@@ -3,6 +3,7 @@
  * or found half-way after its process died, or closed at once when there is nothing to do.
  */
 import type { AppSpec } from '../config/app-spec.js';
+import { specForEnv } from '../config/spec-for-env.js';
 import type { RouteSpec } from '../edge/edge.js';
 import { GantryError } from '../errors.js';
 import { prUrlFor, pullRequestOf } from '../history/pull-request.js';
@@ -10,7 +11,10 @@ import type { RolloutJob } from '../queue/jobs.js';
 import { initialState, planRollout } from '../rollout/index.js';
 import { specAt } from '../source/spec-at.js';
 import type { EnvState, RolloutRecord } from '../store/records.js';
+import { heldByPin } from './operations/pin-hold.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
+import { describeRelease } from '../release/releases.js';
+import { releaseForJob } from './release-config.js';
 import { runnerLine } from './runner-events.js';
 import { finishRecord, persist } from './settle.js';
 
@@ -42,7 +46,7 @@ export async function openRollout(
     );
   }
   const repo = deps.repos.get(appRec.repo);
-  const spec = await specAt(repo, appRec.path, job.sha, revision.branch);
+  const spec = specForEnv(await specAt(repo, appRec.path, job.sha, revision.branch), job.env);
   const envState = await deps.rollouts.env(job.app, job.env);
 
   // A record with a plan is one an earlier attempt began: carry on from its persisted state and
@@ -58,7 +62,13 @@ export async function openRollout(
     env: job.env,
     kind: job.kind,
     trigger: job.trigger,
-    from: envState.current ? { sha: envState.current.sha, image: envState.current.image } : null,
+    from: envState.current
+      ? {
+          sha: envState.current.sha,
+          image: envState.current.image,
+          ...(envState.current.release === undefined ? {} : { release: envState.current.release }),
+        }
+      : null,
     to: { sha: job.sha, image: revision.image.pinned },
     createdAt: new Date().toISOString(),
     // Copied once, so history answers "what did PR #42 ship" from the record alone.
@@ -70,10 +80,17 @@ export async function openRollout(
     const reason = `superseded by ${envState.desired.slice(0, 12)}`;
     return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', reason, fence) };
   }
-  if (envState.current?.sha === job.sha && job.kind === 'deploy') {
+  if (envState.current?.sha === job.sha && job.kind === 'deploy' && job.release === undefined) {
     const reason = 'already running this revision';
     return { kind: 'done', rec: await finishRecord(deps, rec, 'succeeded', reason, fence) };
   }
+  // A rollback is final until a newer push: a deploy of a commit pushed before it is held.
+  const held = await heldByPin(deps, job);
+  if (held) return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', held, fence) };
+  // What it moves to is a release: this commit's image with the environment's config now, a
+  // release a config change made, or a copy of the release a rollback restores.
+  const release = await releaseForJob(deps, job, revision.image.pinned);
+  rec = { ...rec, to: { sha: release.sha, image: release.image, release: release.version } };
   const plan = planRollout({
     rolloutId: rec.id,
     env: job.env,
@@ -93,6 +110,7 @@ export async function openRollout(
       rolloutKind: job.kind,
       from: rec.from?.sha ?? null,
       to: job.sha,
+      release: describeRelease(release),
     }),
   ]);
   return { kind: 'run', rec, spec };

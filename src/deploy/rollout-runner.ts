@@ -6,7 +6,7 @@
  */
 import type { RolloutJob } from '../queue/jobs.js';
 import type { RolloutRecord } from '../store/records.js';
-import { resolveSecrets } from './instance-spec.js';
+import { configsFor } from './release-config.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { RolloutLoop } from './rollout-loop.js';
 import { ensureEnvRoute, openRollout } from './rollout-record.js';
@@ -29,8 +29,11 @@ export async function runRollout(
     spec,
     await deps.rollouts.env(job.app, job.env),
   );
-  const secrets = resolveSecrets(spec, deps.secretsEnv);
-  const loop = new RolloutLoop(deps, rec, spec, route.id, secrets, fence);
+  const configs = await configsFor(deps, job.app, job.env, spec, {
+    to: rec.to.release,
+    from: rec.from?.release,
+  });
+  const loop = new RolloutLoop(deps, rec, spec, route.id, configs, fence);
   try {
     return await loop.run();
   } finally {

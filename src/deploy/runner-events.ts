@@ -13,6 +13,8 @@ export type RunnerEvent =
       readonly rolloutKind: string;
       readonly from: string | null;
       readonly to: string;
+      /** The release it moves to, in a line (absent on records from before releases). */
+      readonly release?: string | undefined;
     }
   | { readonly kind: 'resumed'; readonly at: number }
   /** The runtime (or edge) cannot be reached: the rollout waits, acting on nothing. */
@@ -33,7 +35,7 @@ function short(sha: string | null): string {
 export function runnerEventText(e: RunnerEvent): string {
   switch (e.kind) {
     case 'created':
-      return `${e.rolloutKind} ${short(e.from)} → ${short(e.to)}`;
+      return `${e.rolloutKind} ${short(e.from)} → ${short(e.to)}${e.release ? ` (${e.release})` : ''}`;
     case 'resumed':
       return 'resumed from its persisted state';
     case 'waiting':

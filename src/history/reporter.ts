@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { NotificationConfig } from '../config/controller-config.js';
+import { currentOf, type Current } from '../config/live-config.js';
 import { errorMessage } from '../errors.js';
 import type { StoredEvent } from '../events/bus.js';
 import { splitUrlCredentials } from '../source/remote-url.js';
@@ -57,7 +58,8 @@ export interface ReporterOptions {
   store: Store;
   rollouts: RolloutStore;
   repos: RepoRegistry;
-  notifications: readonly NotificationConfig[];
+  /** Read at each event, so receivers added or removed by a config reload take effect at once. */
+  notifications: Current<readonly NotificationConfig[]>;
   /** Base of links to rollout pages (`<publicUrl>/#/rollouts/<id>`). */
   publicUrl: string;
   log: Logger;
@@ -353,7 +355,7 @@ class StreamReporter implements Reporter {
     deliveryId: string,
     about: { rollout?: string | undefined; app: string; env: string },
   ): Promise<void> {
-    for (const n of this.o.notifications) {
+    for (const n of currentOf(this.o.notifications)) {
       if (!wants(n, notice)) continue;
       while (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
       const sent: Promise<void> = this.notify(n, notice, deliveryId)

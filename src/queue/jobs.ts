@@ -32,4 +32,8 @@ export interface RolloutJob {
   sha: string;
   kind: RolloutKind;
   trigger: Trigger;
+  /** A release made beforehand (a config change): rolled out as it is. */
+  release?: number | undefined;
+  /** A rollback: the release whose image and config come back, as a new release. */
+  restore?: number | undefined;
 }

@@ -6,8 +6,9 @@
  */
 import type { Logger } from 'pino';
 import type { AppSpec } from '../config/app-spec.js';
+import { specForEnv } from '../config/spec-for-env.js';
 import { ActionExecutor } from '../deploy/executor.js';
-import { instanceSpec, resolveSecrets } from '../deploy/instance-spec.js';
+import { EMPTY_CONFIG, instanceSpec, type ReleaseConfig } from '../deploy/instance-spec.js';
 import { observe } from '../deploy/observe.js';
 import { ProbeSet } from '../deploy/probe-set.js';
 import type { RolloutDeps } from '../deploy/rollout-deps.js';
@@ -58,6 +59,8 @@ export class EnvReconciler {
   private readonly probes: ProbeSet;
   private readonly knownRollouts = new Set<string>();
   private spec: { sha: string; spec: AppSpec } | undefined;
+  /** The current release's config (secrets opened), for replacements; by release number. */
+  private config: { release: number; config: ReleaseConfig } | undefined;
   private plan: HealPlan | undefined;
   private owner: Lease | undefined;
   private lastStatus: EnvStatus | undefined;
@@ -189,7 +192,8 @@ export class EnvReconciler {
       );
       return { again: BUSY_RETRY_MS };
     }
-    const executor = this.executor(route?.id, spec, current.rolloutId, lease);
+    const config = selfHeal ? await this.configOf(current.release) : EMPTY_CONFIG;
+    const executor = this.executor(route?.id, spec, current.rolloutId, lease, config);
     executor?.observed(instances);
     let routed = new Set<string>();
     let upstreams: string[] = [];
@@ -221,7 +225,11 @@ export class EnvReconciler {
       app: this.app,
       env: this.env,
       rolloutId: current.rolloutId,
-      revision: { sha: current.sha, image: current.image },
+      revision: {
+        sha: current.sha,
+        image: current.image,
+        ...(current.release === undefined ? {} : { release: current.release }),
+      },
       replicas: recPlan.replicas,
       maxSurge: Math.max(1, recPlan.maxSurge),
       hosts: this.deps.runtime.hosts(),
@@ -307,9 +315,9 @@ export class EnvReconciler {
     spec: AppSpec | undefined,
     rolloutId: string,
     lease: Lease,
+    config: ReleaseConfig,
   ) {
     if (routeId === undefined) return undefined;
-    let secrets: Record<string, string> | undefined;
     return new ActionExecutor({
       runtime: this.deps.runtime,
       edge: this.deps.edge,
@@ -321,7 +329,6 @@ export class EnvReconciler {
       startSpec: (a) => {
         if (!spec)
           throw new GantryError('GANTRY_ERR_SPEC_MISSING', 'no spec to start an instance from');
-        secrets ??= resolveSecrets(spec, this.deps.secretsEnv);
         return instanceSpec({
           spec,
           env: this.env,
@@ -330,10 +337,24 @@ export class EnvReconciler {
           revision: a.revision,
           image: a.image,
           host: a.host,
-          secrets,
+          release: a.release,
+          config,
         });
       },
     });
+  }
+
+  /** The config replacements of `release` start with; releases are immutable, so it is cached. */
+  private async configOf(release: number | undefined): Promise<ReleaseConfig> {
+    if (release === undefined) return EMPTY_CONFIG;
+    if (this.config?.release === release) return this.config.config;
+    const rel = await this.deps.releases.require(this.app, this.env, release);
+    const config = {
+      vars: rel.config.vars,
+      secrets: await this.deps.config.open(this.app, this.env, rel.config.secrets),
+    };
+    this.config = { release, config };
+    return config;
   }
 
   /** Rollout ids seen on instances that have a record: theirs are not strays. */
@@ -349,11 +370,9 @@ export class EnvReconciler {
     const appRec = await this.deps.store.getApp(this.app);
     if (!appRec) return undefined;
     const revision = await this.deps.store.getRevision(this.app, sha);
-    const spec = await specAt(
-      this.deps.repos.get(appRec.repo),
-      appRec.path,
-      sha,
-      revision?.branch ?? 'main',
+    const spec = specForEnv(
+      await specAt(this.deps.repos.get(appRec.repo), appRec.path, sha, revision?.branch ?? 'main'),
+      this.env,
     );
     this.spec = { sha, spec };
     return spec;

@@ -18,7 +18,7 @@
 import type { Action } from '../rollout/actions.js';
 import { freshTally, tallyHealth, type HealthTally } from '../rollout/health.js';
 import type { ObservedInstance } from '../rollout/observed.js';
-import type { HealthRules } from '../rollout/plan.js';
+import { runsRevision, type HealthRules, type Revision } from '../rollout/plan.js';
 import type { HealEvent, ReplaceCause } from './events.js';
 
 /** What the record says should run in one environment: the current release. */
@@ -27,7 +27,7 @@ export interface HealPlan {
   readonly env: string;
   /** The rollout that made the release current; replacements are started under its name. */
   readonly rolloutId: string;
-  readonly revision: { readonly sha: string; readonly image: string };
+  readonly revision: Revision;
   readonly replicas: number;
   readonly maxSurge: number;
   readonly hosts: readonly string[];
@@ -127,8 +127,11 @@ export function heal(
   const bad: { o: HealInstance; r: Remembered }[] = [];
   for (const o of present) {
     const prev = state.instances[o.id];
+    // An instance without a release label (from before releases) of the recorded commit is ours.
     const ours =
-      o.revision === plan.revision.sha && o.image === plan.revision.image && known.has(o.rolloutId);
+      runsRevision(plan.revision, o.revision, o.release, true) &&
+      o.image === plan.revision.image &&
+      known.has(o.rolloutId);
     if (!ours) {
       const strayedAt = prev?.strayedAt ?? now;
       const why =
@@ -344,7 +347,15 @@ function stop(o: HealInstance, reason: 'unhealthy' | 'surplus'): Action {
 }
 
 function startAction(plan: HealPlan, slot: string, host: string): Action {
-  return { kind: 'start', slot, revision: plan.revision.sha, image: plan.revision.image, host };
+  const { sha, image, release } = plan.revision;
+  return {
+    kind: 'start',
+    slot,
+    revision: sha,
+    image,
+    host,
+    ...(release === undefined ? {} : { release }),
+  };
 }
 
 function causeOf(t: HealthTally): ReplaceCause {

@@ -14,6 +14,8 @@ export type Action =
       readonly revision: string;
       readonly image: string;
       readonly host: string;
+      /** The release the instance is started for (labelled on it); absent before releases. */
+      readonly release?: number | undefined;
     }
   /** Send traffic to these instances too (all healthy by the tally). */
   | { readonly kind: 'route'; readonly instanceIds: readonly string[] }

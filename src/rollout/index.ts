@@ -22,6 +22,7 @@ export {
   DEFAULT_ERROR_BUDGET,
   DEFAULT_MAX_RESTARTS,
   planRollout,
+  runsRevision,
   slotName,
   slotNumber,
   type ErrorBudget,

@@ -22,6 +22,8 @@ export interface ObservedInstance {
   readonly slot: string;
   /** The commit SHA it runs. */
   readonly revision: string;
+  /** The release it was started for; null (or absent) on instances from before releases. */
+  readonly release?: number | null | undefined;
   readonly host: string;
   readonly state: RuntimeState;
   /** Restarts since the container was created. */

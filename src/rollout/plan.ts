@@ -8,6 +8,12 @@ import type { AppSpec, HealthCheck } from '../config/app-spec.js';
 export interface Revision {
   readonly sha: string;
   readonly image: string;
+  /**
+   * The release (image + config, numbered per environment) when the rollout moves releases: a
+   * config change moves from one release to another of the same commit. Absent on plans made
+   * before releases existed: the commit alone then says what an instance runs.
+   */
+  readonly release?: number | undefined;
 }
 
 /** Why the rollout exists; `auto-rollback` never rolls back itself (it would ping-pong). */
@@ -110,6 +116,23 @@ export function planRollout(input: PlanInput): RolloutPlan {
     errorBudget: input.errorBudget ?? DEFAULT_ERROR_BUDGET,
     hosts: [...input.hosts],
   };
+}
+
+/**
+ * Whether an instance of commit `sha` and release `release` (its label; null on instances made
+ * before releases) runs `r`. An instance without a release label runs `r` only when `legacy`
+ * allows it: the old side of a rollout may be such an instance, the new side never is.
+ */
+export function runsRevision(
+  r: Revision | null,
+  sha: string,
+  release: number | null | undefined,
+  legacy: boolean,
+): boolean {
+  if (r === null || r.sha !== sha) return false;
+  if (r.release === undefined) return true;
+  if (release === null || release === undefined) return legacy;
+  return release === r.release;
 }
 
 /** The slot name of the rollout's n-th start request; deterministic so starts are idempotent. */

@@ -7,7 +7,7 @@
 import type { RolloutEvent } from './events.js';
 import { freshTally, tallyHealth } from './health.js';
 import type { Observed, ObservedInstance } from './observed.js';
-import { slotNumber, type RolloutPlan } from './plan.js';
+import { runsRevision, slotNumber, type RolloutPlan } from './plan.js';
 import {
   MAX_EVIDENCE,
   boundedPush,
@@ -151,8 +151,9 @@ function adopt(
   const fresh = freshTally(baseline, serving ? 'healthy' : 'starting');
   const seed: TrackedInstance = {
     slot: o.slot,
-    role: roleOf(plan, o.revision),
+    role: roleOf(plan, o),
     revision: o.revision,
+    release: o.release ?? null,
     host: o.host,
     request: null,
     id: o.id,
@@ -170,9 +171,9 @@ function adopt(
   return observe(plan, seed, o, now);
 }
 
-function roleOf(plan: RolloutPlan, revision: string): Role {
-  if (revision === plan.to.sha) return 'to';
-  if (revision === plan.from?.sha) return 'from';
+function roleOf(plan: RolloutPlan, o: ObservedInstance): Role {
+  if (runsRevision(plan.to, o.revision, o.release, false)) return 'to';
+  if (runsRevision(plan.from, o.revision, o.release, true)) return 'from';
   return 'other';
 }
 

@@ -45,6 +45,7 @@ export function roll(plan: RolloutPlan, state: RolloutState, now: number): Stepp
             revision: i.revision,
             image: i.request.image,
             host: i.host,
+            ...(typeof i.release === 'number' ? { release: i.release } : {}),
           },
         ]
       : [],
@@ -204,6 +205,7 @@ function requested(slot: string, role: Role, revision: Revision, host: string, n
     slot,
     role,
     revision: revision.sha,
+    ...(revision.release === undefined ? {} : { release: revision.release }),
     host,
     request: { image: revision.image, at: now },
     id: null,

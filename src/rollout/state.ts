@@ -28,6 +28,8 @@ export interface TrackedInstance {
   readonly slot: string;
   readonly role: Role;
   readonly revision: string;
+  /** The release it runs (see Revision.release); null or absent before releases. */
+  readonly release?: number | null | undefined;
   readonly host: string;
   /** Set when this rollout asked for the instance; null when it was found running (adopted). */
   readonly request: { readonly image: string; readonly at: number } | null;

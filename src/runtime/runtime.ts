@@ -15,6 +15,8 @@ export interface InstanceSpec {
   /** The commit SHA the image was built from. */
   readonly revision: string;
   readonly rolloutId: string;
+  /** The release (image + config, numbered per environment) it runs, labelled on it. */
+  readonly release?: number | undefined;
   /**
    * Unique per app and environment and chosen deterministically by the caller (for instance from
    * the rollout and the replica index): a retried start of the same slot finds the same instance.
@@ -66,6 +68,8 @@ export interface Instance {
   readonly revision: string;
   readonly rolloutId: string;
   readonly slot: string;
+  /** The release it runs; null when it carries none (started before releases existed). */
+  readonly release?: number | null | undefined;
   /** The image reference it was started from. */
   readonly image: string;
   readonly state: InstanceState;

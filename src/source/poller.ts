@@ -41,12 +41,19 @@ export async function pollRepo(deps: PollerDeps, repo: TrackedRepo): Promise<str
   return queued;
 }
 
-/** Polls every repo that asks for it on its own interval; returns a stop function. */
+interface PollTimer {
+  readonly repo: TrackedRepo;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Polls every repo that asks for it on its own interval; returns a stop function. Follows the
+ * registry: after a config reload, added repos start polling, removed ones stop, and an edited
+ * one restarts with its new settings.
+ */
 export function startPoller(deps: PollerDeps): () => void {
-  const timers: NodeJS.Timeout[] = [];
-  for (const repo of deps.repos.all()) {
-    const every = repo.config.pollIntervalSeconds;
-    if (every <= 0) continue;
+  const timers = new Map<string, PollTimer>();
+  const follow = (repo: TrackedRepo): PollTimer => {
     let running = false;
     const tick = async () => {
       // A slow remote must not pile up overlapping polls.
@@ -63,7 +70,28 @@ export function startPoller(deps: PollerDeps): () => void {
       }
     };
     void tick();
-    timers.push(setInterval(() => void tick(), every * 1000));
-  }
-  return () => timers.forEach((t) => clearInterval(t));
+    return { repo, timer: setInterval(() => void tick(), repo.config.pollIntervalSeconds * 1000) };
+  };
+  const sync = () => {
+    const wanted = new Map(
+      deps.repos
+        .all()
+        .filter((r) => r.config.pollIntervalSeconds > 0)
+        .map((r) => [r.config.name, r]),
+    );
+    for (const [name, t] of timers) {
+      // The registry hands out a new TrackedRepo whenever a repo's config changed.
+      if (wanted.get(name) === t.repo) continue;
+      clearInterval(t.timer);
+      timers.delete(name);
+    }
+    for (const [name, repo] of wanted) if (!timers.has(name)) timers.set(name, follow(repo));
+  };
+  sync();
+  const unsubscribe = deps.repos.onChange(sync);
+  return () => {
+    unsubscribe();
+    for (const t of timers.values()) clearInterval(t.timer);
+    timers.clear();
+  };
 }

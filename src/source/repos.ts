@@ -9,19 +9,57 @@ export interface TrackedRepo {
   cache: RepoCache;
 }
 
-/** The repos this controller follows, each with one cache directory under the data dir. */
+/**
+ * The repos this controller follows, each with one cache directory under the data dir. A config
+ * reload replaces the set (`replace`); whoever keeps per-repo state (the poller) subscribes.
+ */
 export class RepoRegistry {
-  private readonly repos = new Map<string, TrackedRepo>();
+  private repos = new Map<string, TrackedRepo>();
+  private readonly listeners = new Set<() => void>();
+  private readonly dataDir: string;
 
-  constructor(configs: RepoConfig[], dataDir: string) {
+  constructor(configs: readonly RepoConfig[], dataDir: string) {
+    this.dataDir = dataDir;
+    this.repos = this.track(configs);
+  }
+
+  /**
+   * Follows exactly `configs` from now on. A repo whose URL and credentials are unchanged keeps
+   * its cache object; the cache directory is per name, so a repo removed and added again finds
+   * what it had fetched. Apps of a removed repo stay in the store: the reconciler shows their
+   * environments as orphaned.
+   */
+  replace(configs: readonly RepoConfig[]): void {
+    this.repos = this.track(configs);
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Subscribes to `replace`; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private track(configs: readonly RepoConfig[]): Map<string, TrackedRepo> {
+    const next = new Map<string, TrackedRepo>();
     for (const config of configs) {
-      const cache = new RepoCache({
-        url: config.url,
-        dir: path.join(dataDir, 'repos', config.name),
-        credentials: config.credentials,
-      });
-      this.repos.set(config.name, { config, cache });
+      const kept = this.repos.get(config.name);
+      // Unchanged repos keep their object: followers (the poller) tell edits by identity.
+      if (kept && JSON.stringify(kept.config) === JSON.stringify(config)) {
+        next.set(config.name, kept);
+        continue;
+      }
+      const cache =
+        kept && sameRemote(kept.config, config)
+          ? kept.cache
+          : new RepoCache({
+              url: config.url,
+              dir: path.join(this.dataDir, 'repos', config.name),
+              credentials: config.credentials,
+            });
+      next.set(config.name, { config, cache });
     }
+    return next;
   }
 
   all(): TrackedRepo[] {
@@ -37,6 +75,14 @@ export class RepoRegistry {
   tracks(name: string, branch: string): boolean {
     return this.repos.get(name)?.config.branches.includes(branch) ?? false;
   }
+}
+
+function sameRemote(a: RepoConfig, b: RepoConfig): boolean {
+  return (
+    a.url === b.url &&
+    a.credentials?.username === b.credentials?.username &&
+    a.credentials?.password === b.credentials?.password
+  );
 }
 
 /** Normalizes a repo URL for matching: no scheme, credentials, `.git` suffix or case in host. */

@@ -7,6 +7,7 @@ import type { Queues } from '../queue/queues.js';
 import type { BuildRecord, CommitMeta, Revision } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { prNumberFromMessage } from './commit-meta.js';
+import { appOwnedError, claimApp } from './ownership.js';
 import type { RepoRegistry, TrackedRepo } from './repos.js';
 
 export interface SyncDeps {
@@ -123,6 +124,14 @@ async function syncApp(
     return recordSpecFailure(deps, repo, job, appPath, app, commit, e);
   }
 
+  // Before anything of the app is written: a name owned by another repo folder is refused whole.
+  const claimant = { repo: repo.config.name, path: appPath };
+  const ownership = await claimApp(deps.store, deps.repos, spec.app, claimant);
+  if (!ownership.ok) {
+    const error = appOwnedError(spec.app, ownership.owner, claimant);
+    return recordRefusal(deps, repo, job, appPath, spec.app, commit, error);
+  }
+
   const now = new Date().toISOString();
   await deps.store.putApp({
     name: spec.app,
@@ -194,6 +203,13 @@ async function recordSpecFailure(
   commit: CommitMeta,
   error: GantryError,
 ): Promise<AppOutcome> {
+  // A broken spec naming another folder's app is filed as a refusal, never under its record.
+  const claimant = { repo: repo.config.name, path: appPath };
+  const ownership = await claimApp(deps.store, deps.repos, app, claimant);
+  if (!ownership.ok) {
+    const refusal = appOwnedError(app, ownership.owner, claimant);
+    return recordRefusal(deps, repo, job, appPath, app, commit, refusal);
+  }
   const now = new Date().toISOString();
   const created = await deps.store.addRevision(revisionOf(app, repo, job, commit, now));
   const existing = await deps.store.getApp(app);
@@ -223,5 +239,44 @@ async function recordSpecFailure(
   });
   await deps.store.appendBuildLog(buildId, error.message.split('\n'), 100);
   deps.log.warn({ app, sha: commit.sha, err: errorMessage(error) }, 'spec rejected');
+  return { ok: false, buildId };
+}
+
+/**
+ * A commit naming an app another repo folder owns: a failed build under that app's name (so its
+ * owners see the attempt and the pusher finds the reason), recorded once per commit, and nothing
+ * else — no revision, no app record, nothing that could reach the owner's environments.
+ */
+async function recordRefusal(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  job: SyncJob,
+  appPath: string,
+  app: string,
+  commit: CommitMeta,
+  error: GantryError,
+): Promise<AppOutcome> {
+  const first = await deps.store.markClaimRefused(app, repo.config.name, appPath, commit.sha);
+  if (!first) return { ok: false };
+  const now = new Date().toISOString();
+  const buildId = await deps.store.nextId('b');
+  await deps.store.putBuild({
+    id: buildId,
+    app,
+    sha: commit.sha,
+    repo: repo.config.name,
+    branch: job.branch,
+    trigger: job.trigger,
+    status: 'failed',
+    createdAt: now,
+    finishedAt: now,
+    attempts: 0,
+    failure: { code: error.code, message: error.message, logTail: [error.message] },
+  });
+  await deps.store.appendBuildLog(buildId, [error.message], 100);
+  deps.log.warn(
+    { app, repo: repo.config.name, path: appPath, sha: commit.sha, err: error.message },
+    'app name owned elsewhere: push refused',
+  );
   return { ok: false, buildId };
 }

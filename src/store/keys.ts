@@ -17,6 +17,14 @@ export class Keys {
   app(app: string): string {
     return this.k('app', app);
   }
+  /** JSON {repo, path, at}: who owns an app name (first claim wins, SET NX; released by an admin). */
+  appOwner(app: string): string {
+    return this.k('app-owner', app);
+  }
+  /** Marker that a push claiming an app it does not own was refused and recorded (once per commit). */
+  claimRefused(app: string, repo: string, path: string, sha: string): string {
+    return this.k('claim-refused', app, repo, path, sha);
+  }
   /** Hash `repo:path` → app name, so a broken spec is still recorded under the right app. */
   appByPath(): string {
     return this.k('app-by-path');
@@ -109,6 +117,13 @@ export class Keys {
   envPin(app: string, env: string): string {
     return this.k('env-pin', app, env);
   }
+  /**
+   * JSON {rolloutId, sha, at}: the newest rollback asked for an environment and when, so the pin
+   * it leaves (and automation meanwhile) can hold the commits pushed before it.
+   */
+  envRollbackAsked(app: string, env: string): string {
+    return this.k('env-rollback-asked', app, env);
+  }
   /** Hash env → trigger JSON: manual deploys waiting for the build of an app's commit. */
   pendingDeploys(app: string, sha: string): string {
     return this.k('pending-deploys', app, sha);
@@ -140,6 +155,34 @@ export class Keys {
   /** Set of `app\nenv` pairs that ever had a current revision: what the reconciler visits. */
   deployedEnvs(): string {
     return this.k('deployed-envs');
+  }
+  /** Hash KEY → JSON {value, by, at}: an environment's plain config vars. */
+  configVars(app: string, env: string): string {
+    return this.k('config-vars', app, env);
+  }
+  /** Hash KEY → JSON {version, by, at}: an environment's secrets, names and versions only. */
+  configSecrets(app: string, env: string): string {
+    return this.k('config-secrets', app, env);
+  }
+  /** Hash version → sealed value (AES-256-GCM) of one secret: every version a release may name. */
+  secretValues(app: string, env: string, name: string): string {
+    return this.k('secret-values', app, env, name);
+  }
+  /** Hash KEY → the last version number handed out for that secret. */
+  secretSeq(app: string, env: string): string {
+    return this.k('secret-seq', app, env);
+  }
+  /** JSON: release vN of an environment (image + config). */
+  release(app: string, env: string, version: number): string {
+    return this.k('release', app, env, String(version));
+  }
+  /** Sorted set of an environment's release numbers (scored by number). */
+  releases(app: string, env: string): string {
+    return this.k('releases', app, env);
+  }
+  /** Counter of an environment's release numbers. */
+  releaseSeq(app: string, env: string): string {
+    return this.k('release-seq', app, env);
   }
   /** Counter of edge listener ports handed out to environments. */
   edgePorts(): string {

@@ -6,7 +6,7 @@ export type Trigger =
       kind: 'manual';
       actor: string;
       /** Which operation a person asked for (absent on older records). */
-      via?: 'deploy' | 'rollback' | 'promote' | 'retry' | 'unpin' | undefined;
+      via?: 'deploy' | 'rollback' | 'promote' | 'retry' | 'unpin' | 'config' | undefined;
     };
 
 export interface CommitMeta {
@@ -86,6 +86,16 @@ export interface AppRecord {
   specError?: { sha: string; message: string } | undefined;
 }
 
+/** Who an app name belongs to: the repo and folder that claimed it first, or the config's say. */
+export interface AppOwner {
+  repo: string;
+  path: string;
+  /** When it was claimed (first sync, upgrade of an older record, or taken from the config). */
+  at: string;
+  /** `claim`: first sync to name it; `record`: the app record it had before ownership; `config`. */
+  source: 'claim' | 'record' | 'config';
+}
+
 export interface DeliveryRecord {
   provider: string;
   deliveryId: string;
@@ -108,6 +118,8 @@ export interface PullRequestRef {
 export interface DeployedRevision {
   sha: string;
   image: string;
+  /** The release (image + config, vN of the environment); absent on records from before releases. */
+  release?: number | undefined;
 }
 
 /** Where one environment of an app stands now. */
@@ -149,6 +161,21 @@ export interface EnvPin {
   at: string;
   rolloutId: string;
   excluded: string[];
+  /**
+   * When the rollback was asked (a person's rollback only): automation holds every commit Gantry
+   * first saw before then, as well as `excluded`. Absent after an automatic rollback.
+   */
+  askedAt?: string | undefined;
+}
+
+/** The newest rollback asked for an environment: the moment it overrides what was pushed before. */
+export interface RollbackAsked {
+  rolloutId: string;
+  /** The revision it goes back to. */
+  sha: string;
+  /** Who asked. */
+  by: string;
+  at: string;
 }
 
 export type RolloutOutcome = 'succeeded' | 'failed' | 'aborted' | 'superseded';

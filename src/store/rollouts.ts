@@ -7,6 +7,7 @@ import type {
   EnvPin,
   EnvState,
   EnvStatus,
+  RollbackAsked,
   RolloutEventRecord,
   RolloutRecord,
 } from './records.js';
@@ -186,6 +187,7 @@ export class RolloutStore {
         this.keys.envDesired(app, env),
         this.keys.envLock(app, env),
         this.keys.envPin(app, env),
+        this.keys.envRollbackAsked(app, env),
       )
       .exec();
   }
@@ -237,6 +239,15 @@ export class RolloutStore {
   /** Unpins; true when there was a pin. */
   async clearPin(app: string, env: string): Promise<boolean> {
     return (await this.redis.del(this.keys.envPin(app, env))) === 1;
+  }
+
+  /** Notes the newest rollback asked for an environment (replaces an older one). */
+  async setRollbackAsked(app: string, env: string, asked: RollbackAsked): Promise<void> {
+    await this.redis.set(this.keys.envRollbackAsked(app, env), JSON.stringify(asked));
+  }
+
+  async rollbackAsked(app: string, env: string): Promise<RollbackAsked | null> {
+    return (await this.getJson<RollbackAsked>(this.keys.envRollbackAsked(app, env))) ?? null;
   }
 
   async setDesired(app: string, env: string, sha: string): Promise<void> {

@@ -1,13 +1,46 @@
 import type { Redis } from 'ioredis';
 import { EventBus, type GantryEvent } from '../events/bus.js';
 import { Keys } from './keys.js';
-import type { AppRecord, BuildRecord, DeliveryRecord, ImageRef, Revision } from './records.js';
+import type {
+  AppOwner,
+  AppRecord,
+  BuildRecord,
+  DeliveryRecord,
+  ImageRef,
+  Revision,
+} from './records.js';
 
 const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
 const DELIVERIES_KEPT = 500;
 const HEADS_KEPT = 20;
+const CLAIM_REFUSED_TTL_SECONDS = 30 * 24 * 3600;
+
+/** What an app's owner key holds once an admin released the name. */
+type Released = { released: true; at: string };
 
 type BuiltImage = Required<Pick<Revision, 'image' | 'buildId' | 'builtAt'>>;
+
+/**
+ * Claims an app name, atomically: the owner already recorded wins; else, when the name was never
+ * owned (no key at all, not even a release mark), an app record from before ownership existed
+ * makes its repo and path the owner; else the claimant becomes it.
+ * KEYS: owner, app record. ARGV: claimant owner JSON, now. Returns the owner JSON.
+ */
+const CLAIM_APP = `
+local owner = redis.call('GET', KEYS[1])
+if owner and cjson.decode(owner).released ~= true then return owner end
+local rec = (not owner) and redis.call('GET', KEYS[2])
+owner = nil
+if rec then
+  local app = cjson.decode(rec)
+  if type(app.repo) == 'string' and type(app.path) == 'string' then
+    owner = cjson.encode({ repo = app.repo, path = app.path, at = ARGV[2], source = 'record' })
+  end
+end
+owner = owner or ARGV[1]
+redis.call('SET', KEYS[1], owner)
+return owner
+`;
 
 /** Redis-backed records of apps, revisions, builds and deliveries. All writes are idempotent. */
 export class Store {
@@ -43,6 +76,56 @@ export class Store {
       .sadd(this.keys.apps(), app.name)
       .hset(this.keys.appByPath(), `${app.repo}:${app.path}`, app.name)
       .exec();
+  }
+
+  /**
+   * Claims `app` for a repo folder (see CLAIM_APP) and returns who owns it now, which is the
+   * claimant when the claim held.
+   */
+  async claimApp(app: string, claimant: { repo: string; path: string }): Promise<AppOwner> {
+    const now = new Date().toISOString();
+    const mine: AppOwner = { ...claimant, at: now, source: 'claim' };
+    const owner = (await this.redis.eval(
+      CLAIM_APP,
+      2,
+      this.keys.appOwner(app),
+      this.keys.app(app),
+      JSON.stringify(mine),
+      now,
+    )) as string;
+    return JSON.parse(owner) as AppOwner;
+  }
+
+  /** Records the owner the controller config names (explicit config wins over a first claim). */
+  async setAppOwner(app: string, owner: AppOwner): Promise<void> {
+    await this.redis.set(this.keys.appOwner(app), JSON.stringify(owner));
+  }
+
+  async getAppOwner(app: string): Promise<AppOwner | undefined> {
+    const owner = await this.getJson<AppOwner | Released>(this.keys.appOwner(app));
+    return owner && !('released' in owner) ? owner : undefined;
+  }
+
+  /**
+   * Forgets who owns `app`, so the next sync to name it claims it; returns the owner it had. A
+   * release mark stays behind: the app record of the old owner must not count as a claim again.
+   */
+  async releaseApp(app: string): Promise<AppOwner | undefined> {
+    const key = this.keys.appOwner(app);
+    const mark: Released = { released: true, at: new Date().toISOString() };
+    const old = await this.redis.call('SET', key, JSON.stringify(mark), 'GET');
+    if (typeof old !== 'string') return undefined;
+    const owner = JSON.parse(old) as AppOwner | Released;
+    return 'released' in owner ? undefined : owner;
+  }
+
+  /**
+   * Marks a refused claim of `app` by one commit of a repo folder; true the first time, so a
+   * redelivered push records its refusal once.
+   */
+  async markClaimRefused(app: string, repo: string, path: string, sha: string): Promise<boolean> {
+    const key = this.keys.claimRefused(app, repo, path, sha);
+    return (await this.redis.set(key, '1', 'EX', CLAIM_REFUSED_TTL_SECONDS, 'NX')) === 'OK';
   }
 
   getApp(name: string): Promise<AppRecord | undefined> {

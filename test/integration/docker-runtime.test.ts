@@ -148,7 +148,7 @@ describe('DockerRuntime on the real engine', () => {
       { HostIp: '127.0.0.1', HostPort: String(instance.hostPort) },
     ]);
     expect(JSON.stringify(info.Config.Labels)).not.toContain(secret);
-    expect(info.Name).toBe(`/gantry-${app}-test-limits`);
+    expect(info.Name).toBe(`/gantry-${app}--test--limits`);
   });
 
   it('bounds a crash loop: restarted MAX_RESTARTS times, then exited with the exit code', async () => {
@@ -183,7 +183,7 @@ describe('DockerRuntime on the real engine', () => {
 
   it('refuses a slot whose name a foreign container holds', async () => {
     const container = await engine.createContainer({
-      name: `gantry-${app}-test-taken`,
+      name: `gantry-${app}--test--taken`,
       Image: image,
     });
     foreigners.push(container);

@@ -84,7 +84,7 @@ describe('rollouts on the Kubernetes target', () => {
   async function routedTo(sha: string, n: number): Promise<void> {
     const pods = await core.listNamespacedPod({
       namespace: cluster.namespace,
-      labelSelector: `${LABEL.route}=${app}-production`,
+      labelSelector: `${LABEL.route}=${app}--production`,
     });
     const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp);
     expect(live.map((p) => p.metadata?.labels?.[LABEL.revision])).toEqual(Array(n).fill(sha));
@@ -102,14 +102,14 @@ describe('rollouts on the Kubernetes target', () => {
     await settled(revs.good, 3);
     await routedTo(revs.good, 3);
     const svc = await core.readNamespacedService({
-      name: serviceName(`${app}-production`),
+      name: serviceName(`${app}--production`),
       namespace: cluster.namespace,
     });
-    expect(svc.spec?.selector).toMatchObject({ [LABEL.route]: `${app}-production` });
+    expect(svc.spec?.selector).toMatchObject({ [LABEL.route]: `${app}--production` });
     const env = await f.controller.rollouts.env(app, 'production');
     expect(env.current?.sha).toBe(revs.good);
     expect(env.route?.url).toBe(
-      `http://${serviceName(`${app}-production`)}.${cluster.namespace}.svc:80`,
+      `http://${serviceName(`${app}--production`)}.${cluster.namespace}.svc:80`,
     );
     // The template pins the image by digest.
     const rs = await apps.readNamespacedReplicaSet({

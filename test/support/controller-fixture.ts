@@ -37,6 +37,17 @@ export interface FixtureOptions {
   deploy?: boolean;
   /** Seed the repo with the example app at the root (default true). */
   seed?: boolean;
+  /** Follow a second repo, `other` (its own worktree, unseeded; same webhook secret). */
+  secondRepo?: boolean;
+}
+
+/** The second repo a fixture follows when asked (`secondRepo`). */
+export interface SecondRepo {
+  name: 'other';
+  repoUrl: string;
+  wt: Worktree;
+  /** Commits what is staged in `wt`, pushes, and sends a signed webhook for `other`. */
+  push(provider: Provider, message: string): Promise<string>;
 }
 
 /** A controller wired to a private git repo over smart HTTP, the run's Redis and registry. */
@@ -58,6 +69,8 @@ export interface Fixture {
   dataDir: string;
   /** Commits what is staged (or an empty commit), pushes, and sends a signed webhook. */
   push(provider: Provider, message: string, opts?: { webhook?: boolean }): Promise<string>;
+  /** Set with `secondRepo`. */
+  second?: SecondRepo;
   close(): Promise<void>;
 }
 
@@ -68,6 +81,8 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   const git = await startGitHttpServer({ root: path.join(dir, 'git') });
   await createBareRepo(path.join(dir, 'git'), 'app.git', 'main');
   const repoUrl = git.repoUrl('app.git');
+  if (opts.secondRepo) await createBareRepo(path.join(dir, 'git'), 'other.git', 'main');
+  const otherUrl = git.repoUrl('other.git');
   const secret = randomBytes(20).toString('hex');
   const token = randomBytes(20).toString('hex');
   const deployerToken = randomBytes(20).toString('hex');
@@ -89,6 +104,9 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
       `    url: "${repoUrl}"`,
       `    webhookSecret: "${secret}"`,
       ...(opts.repo ?? []).map((l) => `    ${l}`),
+      ...(opts.secondRepo
+        ? [`  - name: other`, `    url: "${otherUrl}"`, `    webhookSecret: "${secret}"`]
+        : []),
     ].join('\n'),
   );
   const log = pino({ level: process.env.GANTRY_TEST_LOG ?? 'silent' });
@@ -96,6 +114,22 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
   const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
   if (opts.seed !== false) await wt.copyFrom(EXAMPLE);
   const forge = new ForgeRepo({ repoUrl, fullName: 'acme/app', secret });
+  let second: SecondRepo | undefined;
+  if (opts.secondRepo) {
+    const otherWt = await Worktree.clone(otherUrl, path.join(dir, 'other-clone'));
+    const otherForge = new ForgeRepo({ repoUrl: otherUrl, fullName: 'acme/other', secret });
+    second = {
+      name: 'other',
+      repoUrl: otherUrl,
+      wt: otherWt,
+      async push(provider, message) {
+        const sha = await otherWt.commit(message);
+        await otherWt.push();
+        await otherForge.accepted(controller.url, provider, sha, message);
+        return sha;
+      },
+    };
+  }
   const fixture: Fixture = {
     controller,
     git,
@@ -108,6 +142,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     client: { url: controller.url, token },
     deployer: { url: controller.url, token: deployerToken },
     admin: { url: controller.url, token: adminToken },
+    ...(second ? { second } : {}),
     async push(provider, message, pushOpts = {}) {
       const sha = await wt.commit(message);
       await wt.push();

@@ -9,6 +9,7 @@
  *    not DNAT. Containers of this engine only lose outbound NAT, which tests do not need.
  *  - its own bridge, created here with a /24 no route uses, because `--bridge` must name an
  *    existing interface and the default `docker0` belongs to the main engine.
+ *  - no default address pool: see `secondDockerArgs`, and `up()` checks `docker0` survived.
  * The engine starts with no images: pulls from the test registry work without TLS because Docker
  * trusts registries on 127.0.0.0/8 as insecure by default.
  */
@@ -36,8 +37,6 @@ export interface SecondDockerLayout {
   readonly bridge: string;
   /** The bridge's address with prefix, e.g. `10.213.7.1/24`. */
   readonly bridgeAddress: string;
-  /** The pool user-defined networks would be cut from, e.g. `10.213.8.0/24`. */
-  readonly addressPool: string;
 }
 
 export interface SecondDocker {
@@ -83,7 +82,11 @@ export function secondDockerArgs(layout: SecondDockerLayout): string[] {
     // An empty config file of its own: the machine's /etc/docker/daemon.json is the main engine's.
     `--config-file=${layout.configFile}`,
     `--bridge=${layout.bridge}`,
-    `--default-address-pool=base=${layout.addressPool},size=24`,
+    // No `--default-address-pool`: a dockerd started again on a data root that holds its bridge
+    // network deletes the link named `docker0` when address pools are configured (moby
+    // daemon_unix.go, "Clear stale bridge network" → removeDefaultBridgeInterface) — the main
+    // engine's bridge, whatever `--bridge` says. `restart()` would take the main engine's
+    // containers off the network. No test creates user-defined networks on this engine.
     '--iptables=false',
     '--ip6tables=false',
     '--live-restore=false',
@@ -137,7 +140,6 @@ export async function startSecondDocker(
     logFile: join(dir, 'dockerd.log'),
     bridge: `gd2-${randomBytes(3).toString('hex')}`,
     bridgeAddress: subnets.bridge,
-    addressPool: subnets.pool,
   };
   let daemon: Daemon | undefined;
   const cleanup = async (): Promise<void> => {
@@ -190,8 +192,15 @@ export async function startSecondDocker(
   const up = async (): Promise<void> => {
     if (running) return;
     if (stopped) throw new Error('the second Docker engine was stopped for good');
+    const hadDocker0 = await linkExists('docker0');
     await launch();
     running = true;
+    // Loud, not silent: another engine's bridge gone breaks every test on the main engine.
+    if (hadDocker0 && !(await linkExists('docker0'))) {
+      throw new Error(
+        'the second dockerd deleted docker0, the main engine bridge, on restart; see secondDockerArgs',
+      );
+    }
   };
   return {
     endpoint: `unix://${layout.socketPath}`,
@@ -223,6 +232,13 @@ function ping(socketPath: string): Promise<boolean> {
     req.on('error', () => resolve(false));
     req.end();
   });
+}
+
+async function linkExists(name: string): Promise<boolean> {
+  return run('ip', ['link', 'show', name]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Mounts a killed dockerd leaves behind (overlay layers, netns files), deepest first. */

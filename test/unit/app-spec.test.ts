@@ -40,6 +40,7 @@ const DEFAULTS: AppSpec = {
   },
   selfHeal: true,
   environments: { production: { branch: 'main', target: 'local', domain: undefined } },
+  overrides: {},
 };
 
 const FULL = `
@@ -106,6 +107,7 @@ describe('parseAppSpec: valid specs', () => {
           production: { branch: 'main', target: 'local', domain: 'hello.localhost' },
           staging: { branch: 'release/next', target: 'local', domain: undefined },
         },
+        overrides: {},
       },
     },
     {
@@ -220,13 +222,13 @@ describe('parseAppSpec: every error names file, line and column', () => {
       name: 'bad app name',
       text: 'app: Hello_World\n',
       message:
-        'gantry.yaml:1:6: app must be lowercase letters, digits and "-", start with a letter, not end with "-", at most 63 characters (got "Hello_World")',
+        'gantry.yaml:1:6: app must be lowercase letters, digits and single "-" (no "--"), start with a letter, not end with "-", at most 63 characters (got "Hello_World")',
     },
     {
       name: 'bad environment name',
       text: 'app: hello\nenvironments:\n  Prod: { branch: main }\n',
       message:
-        'gantry.yaml:3:3: environments key "Prod" is not valid: must be lowercase letters, digits and "-", start with a letter, not end with "-", at most 63 characters',
+        'gantry.yaml:3:3: environments key "Prod" is not valid: must be lowercase letters, digits and single "-" (no "--"), start with a letter, not end with "-", at most 63 characters',
     },
     {
       name: 'bad env variable name',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAppSpec } from '../../src/config/app-spec.js';
-import { instanceSpec, resolveSecrets, secretVar } from '../../src/deploy/instance-spec.js';
+import { instanceSpec, requireSecrets } from '../../src/deploy/instance-spec.js';
 import { observe, ProbeLog, upstreamOf } from '../../src/deploy/observe.js';
 import { isGantryError } from '../../src/errors.js';
 import type { Instance } from '../../src/runtime/runtime.js';
@@ -17,7 +17,7 @@ const spec = parseAppSpec(
 );
 
 describe('instance specs', () => {
-  it('carries the spec, the rollout slot and the revision, with secrets kept apart', () => {
+  it('carries the spec, the rollout slot, the revision and the release, with secrets kept apart', () => {
     const s = instanceSpec({
       spec,
       env: 'production',
@@ -26,7 +26,11 @@ describe('instance specs', () => {
       revision: 'abc',
       image: 'reg/shop@sha256:1',
       host: 'local',
-      secrets: { DATABASE_URL: 'postgres://secret' },
+      release: 7,
+      config: {
+        vars: { LOG_LEVEL: 'info', FEATURE: 'on' },
+        secrets: { DATABASE_URL: 'postgres://secret' },
+      },
     });
     expect(s).toMatchObject({
       app: 'shop',
@@ -38,26 +42,32 @@ describe('instance specs', () => {
       image: 'reg/shop@sha256:1',
       host: 'local',
     });
+    // The release's vars win over the spec's; Gantry's own win over both.
     expect(s.vars).toEqual({
-      LOG_LEVEL: 'debug',
+      LOG_LEVEL: 'info',
+      FEATURE: 'on',
       GANTRY_APP: 'shop',
       GANTRY_ENV: 'production',
       GANTRY_REVISION: 'abc',
+      GANTRY_RELEASE: 'v7',
     });
+    expect(s.release).toBe(7);
     expect(JSON.stringify(s.vars)).not.toContain('secret');
     expect(s.secrets).toEqual({ DATABASE_URL: 'postgres://secret' });
   });
 
-  it('reads secret values from GANTRY_SECRET_<NAME> and names the missing ones', () => {
-    expect(resolveSecrets(spec, { [secretVar('DATABASE_URL')]: 'x' })).toEqual({
-      DATABASE_URL: 'x',
-    });
+  it('names the declared secrets a release has no value for, and how to set them, never a value', () => {
+    expect(() => requireSecrets(spec, 'production', { DATABASE_URL: 'x' })).not.toThrow();
     try {
-      resolveSecrets(spec, {});
+      requireSecrets(spec, 'production', { OTHER: 'hunter2' });
       expect.unreachable();
     } catch (e) {
-      expect(isGantryError(e)).toBe(true);
-      expect((e as Error).message).toContain('GANTRY_SECRET_DATABASE_URL');
+      expect(isGantryError(e) && e.code).toBe('GANTRY_ERR_SECRET_MISSING');
+      expect((e as Error).message).toContain('DATABASE_URL');
+      expect((e as Error).message).toContain(
+        'gantry config:set shop DATABASE_URL=… --secret --env production',
+      );
+      expect((e as Error).message).not.toContain('hunter2');
     }
   });
 });

@@ -119,9 +119,13 @@ describe('containerEnv', () => {
 
 describe('containerName', () => {
   it.each([
-    { name: 'plain', slot: 'r-42-0', want: /^gantry-hello-production-r-42-0$/ },
-    { name: 'slash', slot: 'r/42', want: /^gantry-hello-production-r-42-[0-9a-f]{8}$/ },
-    { name: 'space and colon', slot: 'a b:c', want: /^gantry-hello-production-a-b-c-[0-9a-f]{8}$/ },
+    { name: 'plain', slot: 'r-42-0', want: /^gantry-hello--production--r-42-0$/ },
+    { name: 'slash', slot: 'r/42', want: /^gantry-hello--production--r-42-[0-9a-f]{8}$/ },
+    {
+      name: 'space and colon',
+      slot: 'a b:c',
+      want: /^gantry-hello--production--a-b-c-[0-9a-f]{8}$/,
+    },
   ])('$name', ({ slot, want }) => {
     expect(containerName({ app: 'hello', env: 'production', slot })).toMatch(want);
   });

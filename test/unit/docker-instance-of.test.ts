@@ -56,6 +56,8 @@ describe('instanceOf', () => {
       revision: 'abc123',
       rolloutId: 'r-1',
       slot: 'r-1-0',
+      // No release label: a container from before releases.
+      release: null,
       image: '127.0.0.1:5000/hello@sha256:x',
       state: 'running',
       exitCode: undefined,
@@ -63,6 +65,12 @@ describe('instanceOf', () => {
       startedAt: Date.parse('2026-01-02T03:04:05.678Z'),
       hostPort: 49153,
     });
+  });
+
+  it('reads the release label as a number', () => {
+    const info = inspect();
+    info.Config.Labels = { ...info.Config.Labels, 'dev.gantry.release': '12' };
+    expect(instanceOf(info, 'local')?.release).toBe(12);
   });
 
   it.each<{ name: string; labels: Record<string, string> }>([

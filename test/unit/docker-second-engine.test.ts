@@ -22,7 +22,7 @@ describe('pickSubnets', () => {
 });
 
 describe('secondDockerArgs', () => {
-  it('isolates socket, roots, config and bridge, and leaves iptables to the main engine', () => {
+  it('isolates socket, roots, config and bridge, leaves iptables to the main engine, and sets no address pool (a restart would delete docker0)', () => {
     const args = secondDockerArgs({
       dir: '/tmp/gd2-x',
       socketPath: '/tmp/gd2-x/docker.sock',
@@ -33,7 +33,6 @@ describe('secondDockerArgs', () => {
       logFile: '/tmp/gd2-x/dockerd.log',
       bridge: 'gd2-abc123',
       bridgeAddress: '10.213.4.1/24',
-      addressPool: '10.213.5.0/24',
     });
     expect(args).toEqual([
       '--host=unix:///tmp/gd2-x/docker.sock',
@@ -42,7 +41,6 @@ describe('secondDockerArgs', () => {
       '--pidfile=/tmp/gd2-x/docker.pid',
       '--config-file=/tmp/gd2-x/daemon.json',
       '--bridge=gd2-abc123',
-      '--default-address-pool=base=10.213.5.0/24,size=24',
       '--iptables=false',
       '--ip6tables=false',
       '--live-restore=false',

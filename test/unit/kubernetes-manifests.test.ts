@@ -50,7 +50,9 @@ describe('Kubernetes names', () => {
   });
 
   it('names a ReplicaSet per app, environment and revision', () => {
-    expect(replicaSetName('hello', 'production', SHA)).toBe('gantry-hello-production-0123456789ab');
+    expect(replicaSetName('hello', 'production', SHA)).toBe(
+      'gantry-hello--production-0123456789ab',
+    );
     expect(replicaSetName('hello', 'production', SHA)).not.toBe(
       replicaSetName('hello', 'staging', SHA),
     );
@@ -87,14 +89,14 @@ describe('Kubernetes manifests', () => {
       'gantry.dev/revision': SHA,
     };
     expect(rs.metadata).toMatchObject({
-      name: 'gantry-hello-production-0123456789ab',
+      name: 'gantry-hello--production-0123456789ab',
       namespace: 'gantry',
       labels,
       annotations: { 'gantry.dev/slots': 's0,s1', 'gantry.dev/image': IMAGE },
     });
     expect(rs.spec?.replicas).toBe(2);
     expect(rs.spec?.selector.matchLabels).toEqual(labels);
-    expect(rs.spec?.template?.metadata?.labels).toEqual(labels);
+    expect(rs.spec?.template?.metadata?.labels).toEqual({ ...labels, 'gantry.dev/rollout': 'r-1' });
     const pod = rs.spec?.template?.spec;
     expect(pod).toMatchObject({
       restartPolicy: 'Always',
@@ -117,10 +119,10 @@ describe('Kubernetes manifests', () => {
     const env = rs.spec?.template?.spec?.containers[0]?.env ?? [];
     expect(env.find((e) => e.name === 'API_TOKEN')).toEqual({
       name: 'API_TOKEN',
-      valueFrom: { secretKeyRef: { name: 'gantry-hello-production', key: 'API_TOKEN' } },
+      valueFrom: { secretKeyRef: { name: 'gantry-hello--production', key: 'API_TOKEN' } },
     });
     const secret = secretManifest(spec(), 'gantry');
-    expect(secret.metadata?.name).toBe('gantry-hello-production');
+    expect(secret.metadata?.name).toBe('gantry-hello--production');
     expect(secret.stringData).toEqual({ API_TOKEN: 'never-in-a-manifest-3f9a' });
   });
 

@@ -5,6 +5,7 @@ import {
   pinAfterFinish,
   pinBlocks,
   selectEnv,
+  type HoldInput,
   type PinInput,
   type RollbackInput,
 } from '../../src/deploy/operations/choices.js';
@@ -275,9 +276,118 @@ describe('pins', () => {
     ).toEqual({ kind: 'clear' });
   });
 
-  it('automation skips excluded commits only', () => {
-    expect(pinBlocks(null, C)).toBeUndefined();
-    expect(pinBlocks(pin(B, [C]), D)).toBeUndefined();
-    expect(pinBlocks(pin(B, [C]), C)).toContain('pinned to');
+  it('a manual rollback notes when it was asked; an automatic one keeps an earlier note', () => {
+    const asked = '2030-01-01T10:00:00.000Z';
+    const manualPin = pinAfterFinish({
+      ...base,
+      rollout: rollout('rollback', C, A),
+      outcome: 'succeeded',
+      removed: [C],
+      askedAt: asked,
+    });
+    expect(manualPin.kind === 'set' && manualPin.pin.askedAt).toBe(asked);
+    const auto = pinAfterFinish({
+      ...base,
+      rollout: rollout('deploy', A, D),
+      outcome: 'failed',
+      restored: true,
+      pin: { ...pin(A, [C]), askedAt: asked },
+    });
+    expect(auto.kind === 'set' && auto.pin).toMatchObject({ excluded: [D, C], askedAt: asked });
+    const fresh = pinAfterFinish({
+      ...base,
+      rollout: rollout('deploy', B, D),
+      outcome: 'failed',
+      restored: true,
+      askedAt: asked,
+    });
+    expect(fresh.kind === 'set' && 'askedAt' in fresh.pin).toBe(false);
   });
+});
+
+describe('pinBlocks: a rollback is final until a newer push', () => {
+  const asked = '2030-01-01T10:00:00.000Z';
+  const before = '2030-01-01T09:59:59.000Z';
+  const after = '2030-01-01T10:00:01.000Z';
+  const pinned = (over: Partial<EnvPin> = {}): EnvPin => ({
+    sha: A,
+    reason: `rolled back from ${B.slice(0, 12)} by ada`,
+    by: 'ada',
+    at: '2030-01-01T10:00:05.000Z',
+    rolloutId: 'r1',
+    excluded: [B],
+    askedAt: asked,
+    ...over,
+  });
+  const pending = { rolloutId: 'r2', sha: A, by: 'ada', at: asked };
+  const none = { pin: null, pendingRollback: null };
+  // [name, input, held? (a fragment of the reason), or undefined when automation may deploy]
+  const cases: [string, HoldInput, string | undefined][] = [
+    ['nothing pinned, no rollback asked', { ...none, sha: C, firstSeenAt: before }, undefined],
+    [
+      'the commit the rollback took out, seen long before',
+      { ...none, pin: pinned(), sha: B, firstSeenAt: before },
+      'was taken out of production',
+    ],
+    [
+      'the commit the rollback took out, whatever its time (a late redelivery)',
+      { ...none, pin: pinned(), sha: B, firstSeenAt: after },
+      'was taken out of production',
+    ],
+    [
+      'a commit pushed before the rollback (building while it ran)',
+      { ...none, pin: pinned(), sha: C, firstSeenAt: before },
+      'was pushed before the rollback to',
+    ],
+    [
+      'a commit pushed after the rollback was asked',
+      { ...none, pin: pinned(), sha: D, firstSeenAt: after },
+      undefined,
+    ],
+    [
+      'the pinned revision itself',
+      { ...none, pin: pinned(), sha: A, firstSeenAt: before },
+      undefined,
+    ],
+    [
+      'a commit pushed before an automatic rollback (no askedAt: it may be the fix)',
+      { ...none, pin: pinned({ askedAt: undefined }), sha: C, firstSeenAt: before },
+      undefined,
+    ],
+    ['a commit whose first sighting is unknown', { ...none, pin: pinned(), sha: C }, undefined],
+    [
+      'a commit pushed before a rollback still under way (no pin yet)',
+      { ...none, pendingRollback: pending, sha: C, firstSeenAt: before },
+      'that ada asked at',
+    ],
+    [
+      'a commit pushed after a rollback still under way',
+      { ...none, pendingRollback: pending, sha: C, firstSeenAt: after },
+      undefined,
+    ],
+    [
+      'the revision a rollback under way goes back to',
+      { ...none, pendingRollback: pending, sha: A, firstSeenAt: before },
+      undefined,
+    ],
+    [
+      'a commit pushed between an earlier pin and a second rollback under way',
+      {
+        pin: pinned({ askedAt: '2030-01-01T09:00:00.000Z' }),
+        pendingRollback: pending,
+        sha: C,
+        firstSeenAt: before,
+      },
+      'that ada asked at',
+    ],
+  ];
+  for (const [name, input, held] of cases)
+    it(`${held ? 'holds' : 'lets through'} ${name}`, () => {
+      const why = pinBlocks(input);
+      if (held === undefined) expect(why).toBeUndefined();
+      else {
+        expect(why).toContain(held);
+        expect(why).toContain(input.sha.slice(0, 12));
+      }
+    });
 });

@@ -123,6 +123,7 @@ export function testPlan(k: PlanKnobs = {}): RolloutPlan {
     },
     selfHeal: true,
     environments: { production: { branch: 'main', target: 'local', domain: undefined } },
+    overrides: {},
   };
   return planRollout({
     rolloutId: 'r1',

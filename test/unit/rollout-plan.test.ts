@@ -136,6 +136,7 @@ function baseInput() {
       },
       selfHeal: true,
       environments: {},
+      overrides: {},
     },
   };
 }

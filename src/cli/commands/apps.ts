@@ -28,6 +28,20 @@ export async function apps(ctx: Ctx): Promise<ExitCode> {
   return EXIT.ok;
 }
 
+/** `gantry apps:release APP`: forgets who owns the name; the next repo folder to name it claims it. */
+export async function releaseApp(ctx: Ctx, app: string): Promise<ExitCode> {
+  const res = await api<{ app: string; released: { repo: string; path: string } }>(
+    ctx.client(),
+    appPath(app, '/owner'),
+    { method: 'DELETE' },
+  );
+  if (ctx.common.json) return (printJson(ctx, res), EXIT.ok);
+  ctx.out(
+    `released ${app} (was repo ${res.released.repo}, folder ${res.released.path}); the next push naming it claims it`,
+  );
+  return EXIT.ok;
+}
+
 const RECENT = 5;
 /** Timeline lines shown per environment. */
 const TIMELINE = 5;

@@ -4,7 +4,7 @@
  * No Redis, no git, no clock of their own: everything comes in as data.
  */
 import { GantryError } from '../../errors.js';
-import type { EnvPin, RolloutRecord, Trigger } from '../../store/records.js';
+import type { EnvPin, RollbackAsked, RolloutRecord, Trigger } from '../../store/records.js';
 
 /** The environment an operation is about: `env` when given, else the app's only one. */
 export function selectEnv(environments: readonly string[], env: string | undefined): string {
@@ -32,7 +32,7 @@ export function selectEnv(environments: readonly string[], env: string | undefin
 /** What a rollback could aim at: the environment's rollouts, newest first, and what serves now. */
 export interface RollbackInput {
   records: readonly Pick<RolloutRecord, 'id' | 'outcome' | 'to'>[];
-  current: { sha: string; rolloutId: string } | null;
+  current: { sha: string; rolloutId: string; release?: number | undefined } | null;
   /** Commits an earlier rollback took out: never the default target. */
   excluded: readonly string[];
   /** The revision asked for (full or abbreviated sha, at least 4 characters). */
@@ -96,9 +96,12 @@ export function chooseRollbackTarget(input: RollbackInput): RollbackChoice {
   // Only what ran before the current revision arrived: a newer record is the one rolled back from.
   const at = input.records.findIndex((r) => r.id === current.rolloutId);
   const older = at === -1 ? succeeded : input.records.slice(at + 1);
+  // Another commit, or the same commit with other config (a release before a config change).
+  const differs = (r: { to: { sha: string; release?: number | undefined } }) =>
+    r.to.sha !== current.sha ||
+    (r.to.release !== undefined && current.release !== undefined && r.to.release !== current.release);
   const rec = older.find(
-    (r) =>
-      r.outcome === 'succeeded' && r.to.sha !== current.sha && !input.excluded.includes(r.to.sha),
+    (r) => r.outcome === 'succeeded' && differs(r) && !input.excluded.includes(r.to.sha),
   );
   if (!rec) {
     return {
@@ -167,6 +170,8 @@ export interface PinInput {
   /** For a rollback: the commits it took out of production (from `to` exclusive to `from` inclusive). */
   removed: readonly string[];
   now: string;
+  /** For a person's rollback: when it was asked (commits first seen before then stay held). */
+  askedAt?: string | undefined;
 }
 
 /**
@@ -178,6 +183,10 @@ export function pinAfterFinish(i: PinInput): PinChange {
   const { rollout: r, pin } = i;
   const short = (s: string) => s.slice(0, 12);
   const carried = pin?.excluded ?? [];
+  // A person's rollback holds what was pushed before it; an automatic one only the failed commit
+  // (a commit pushed while it failed may be the fix), but keeps an earlier rollback's hold.
+  const askedAt = r.kind === 'rollback' && i.askedAt ? i.askedAt : pin?.askedAt;
+  const held = askedAt ? { askedAt } : {};
   if (i.outcome === 'succeeded' && (r.kind === 'rollback' || r.kind === 'auto-rollback')) {
     const excluded = unique([...i.removed, ...(r.from ? [r.from.sha] : []), ...carried]).filter(
       (s) => s !== r.to.sha,
@@ -192,6 +201,7 @@ export function pinAfterFinish(i: PinInput): PinChange {
         at: i.now,
         rolloutId: r.id,
         excluded,
+        ...held,
       },
     };
   }
@@ -207,6 +217,7 @@ export function pinAfterFinish(i: PinInput): PinChange {
         at: i.now,
         rolloutId: r.id,
         excluded,
+        ...held,
       },
     };
   }
@@ -216,10 +227,43 @@ export function pinAfterFinish(i: PinInput): PinChange {
   return { kind: 'keep' };
 }
 
-/** Why automation must not roll `sha` out here, or undefined when it may. */
-export function pinBlocks(pin: EnvPin | null, sha: string): string | undefined {
-  if (!pin || !pin.excluded.includes(sha)) return undefined;
-  return `${sha.slice(0, 12)} was taken out of production (${pin.reason}); pinned to ${pin.sha.slice(0, 12)} until a newer commit or an unpin`;
+/** What decides whether automation may roll a commit out to an environment. */
+export interface HoldInput {
+  pin: EnvPin | null;
+  /** A rollback asked and not finished yet: it already holds what was pushed before it. */
+  pendingRollback: RollbackAsked | null;
+  sha: string;
+  /**
+   * When Gantry first saw the commit (its revision's `firstSeenAt`): "pushed before the rollback"
+   * means seen before it was asked. Not the author or commit date, which rebases, cherry-picks and
+   * clocks on laptops make say anything. Unknown: held only when excluded.
+   */
+  firstSeenAt?: string | undefined;
+}
+
+/**
+ * Why automation must not roll a commit out here, or undefined when it may. A rollback is final
+ * until a newer push: held are the commits it took out (`excluded`, also after an automatic
+ * rollback), and every commit first seen before a person's rollback was asked — whether its build
+ * or rollout was queued, running or waiting then. Deploys a person asks for are never held.
+ */
+export function pinBlocks(i: HoldInput): string | undefined {
+  const { pin, pendingRollback: pending, sha } = i;
+  const short = (s: string) => s.slice(0, 12);
+  const until = 'until a newer push, a deploy or an unpin';
+  if (pin?.excluded.includes(sha)) {
+    return `${short(sha)} was taken out of production (${pin.reason}); pinned to ${short(pin.sha)} until a newer commit or an unpin`;
+  }
+  const seen = i.firstSeenAt === undefined ? NaN : Date.parse(i.firstSeenAt);
+  if (Number.isNaN(seen)) return undefined;
+  const before = (at: string | undefined) => at !== undefined && seen < Date.parse(at);
+  if (pending && pending.sha !== sha && before(pending.at)) {
+    return `${short(sha)} was pushed before the rollback to ${short(pending.sha)} that ${pending.by} asked at ${pending.at}; held ${until}`;
+  }
+  if (pin && pin.sha !== sha && before(pin.askedAt)) {
+    return `${short(sha)} was pushed before the rollback to ${short(pin.sha)} (${pin.reason}); pinned to ${short(pin.sha)} ${until}`;
+  }
+  return undefined;
 }
 
 function unique(xs: readonly string[]): string[] {

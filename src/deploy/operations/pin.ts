@@ -55,6 +55,15 @@ export async function removedByRollback(
 }
 
 /**
+ * When a rollback was asked: noted as it was queued (it may have waited for a running rollout),
+ * else — a rollback queued by an older controller — when its record was made.
+ */
+async function askedAt(deps: PinDeps, rec: RolloutRecord): Promise<string> {
+  const asked = await deps.rollouts.rollbackAsked(rec.app, rec.env);
+  return asked?.rolloutId === rec.id ? asked.at : rec.createdAt;
+}
+
+/**
  * Called by the runner as a rollout finishes. Never fails the rollout: a pin that cannot be
  * written is logged (the rollout's own record still says what happened).
  */
@@ -75,6 +84,7 @@ export async function settlePin(deps: PinDeps, rec: RolloutRecord, finish: Finis
       pin: state.pin,
       removed,
       now: new Date().toISOString(),
+      askedAt: rec.kind === 'rollback' ? await askedAt(deps, rec) : undefined,
     });
     const at = Date.now();
     if (change.kind === 'set') {

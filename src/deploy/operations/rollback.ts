@@ -23,6 +23,8 @@ interface Target {
   env: string;
   state: EnvState & { current: NonNullable<EnvState['current']> };
   to: { sha: string; image: string };
+  /** The release the target rollout ran (image and config come back together), when recorded. */
+  restore: number | undefined;
 }
 
 /** The environment's current revision and the revision a rollback would go to, or why none. */
@@ -45,11 +47,13 @@ async function target(
     throw new GantryError(choice.code, `cannot roll back ${app.name}/${env}: ${choice.why}`);
   }
   const current = state.current!;
+  const restore = records.find((r) => r.id === choice.rolloutId)?.to.release;
   return {
     app: app.name,
     env,
     state: { ...state, current },
     to: { sha: choice.sha, image: choice.image },
+    restore,
   };
 }
 
@@ -65,6 +69,7 @@ export async function rollback(
     sha: t.to.sha,
     kind: 'rollback',
     trigger: { kind: 'manual', actor: req.actor, via: 'rollback' },
+    restore: t.restore,
   });
   deps.log.info(
     { app: t.app, env: t.env, from: t.state.current.sha, to: t.to.sha, actor: req.actor },

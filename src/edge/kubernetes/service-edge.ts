@@ -1,10 +1,14 @@
 /**
  * The Kubernetes edge: a route is a Service (`gantry-<app>-<env>`) selecting the pods labelled
- * with the route's id; `setUpstreams` (un)labels pods. Upstreams are `<pod>:<port>` (the runtime's
- * `Instance.upstream`). A Service has no request counts, so `stats` reports none and a bake's
- * error-rate gate sees no traffic; the probes still gate every step.
+ * with the route's id; `setUpstreams` (un)labels pods and puts the Service's selector back if
+ * someone edited it. Upstreams are `<pod>:<port>` (the runtime's `Instance.upstream`), and
+ * `upstreams` reports the pods the Service's selector really picks, so a hand edit shows as a
+ * difference to the reconciler. `ensureRoute` leaves an existing Service's selector alone: it is
+ * the route's upstreams, which only `setUpstreams` changes. A Service has no request counts, so
+ * `stats` reports none and a bake's error-rate gate sees no traffic; the probes still gate every
+ * step.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DrainResult, Edge, RouteId, RouteSpec, RouteStats, Upstream } from '../edge.js';
 import { isRouteId } from '../edge.js';
@@ -31,6 +35,8 @@ const SEEN_TIMEOUT_MS = 10_000;
 export interface ServiceEdgeOptions {
   readonly kube: Kube;
   readonly pods: WatchCache<V1Pod>;
+  /** The runtime's cache of Gantry's Services (labelled `managed-by: gantry`). */
+  readonly services: WatchCache<V1Service>;
   readonly drainMs?: number | undefined;
 }
 
@@ -46,12 +52,10 @@ export class KubernetesServiceEdge implements Edge {
     const name = serviceName(route.id);
     try {
       const existing = await kube.core.readNamespacedService({ name, namespace: kube.namespace });
-      const same =
-        existing.spec?.ports?.[0]?.port === route.listen.port &&
-        JSON.stringify(existing.spec?.selector) === JSON.stringify(body.spec?.selector);
-      if (!same) {
+      // The selector is the route's upstreams: kept here, put back by `setUpstreams`.
+      if (existing.spec?.ports?.[0]?.port !== route.listen.port) {
         await kube.core.patchNamespacedService(
-          { name, namespace: kube.namespace, body: { spec: body.spec } },
+          { name, namespace: kube.namespace, body: { spec: { ports: body.spec?.ports } } },
           MERGE_PATCH,
         );
       }
@@ -66,6 +70,10 @@ export class KubernetesServiceEdge implements Edge {
         }
       }
     }
+    // Read-your-writes: the next `upstreams` call must find the Service.
+    await this.seen(`service ${name} on port ${route.listen.port}`, this.opts.services, (now) =>
+      now.some((s) => s.metadata?.name === name && portOf(s) === route.listen.port),
+    );
     return { url: `http://${name}.${kube.namespace}.svc:${route.listen.port}` };
   }
 
@@ -81,26 +89,40 @@ export class KubernetesServiceEdge implements Edge {
       if (!wanted.has(name) && has) writes.push(this.label(name, null));
     }
     await Promise.all(writes);
+    // Pods first, then the selector: once it is back, it picks exactly the set just labelled.
+    await this.restoreSelector(routeId);
     // Read-your-writes: the next `upstreams` call must see this set.
-    const seen = await this.opts.pods.until((now) => {
-      const routed = routedPods(now, routeId).map((p) => p.metadata?.name ?? '');
+    await this.seen(`the pods of route ${routeId} with their new labels`, this.opts.pods, (now) => {
+      const routed = labelledPods(now, routeId).map((p) => p.metadata?.name ?? '');
       const live = new Set(now.map((p) => p.metadata?.name ?? ''));
       const want = [...wanted].filter((n) => live.has(n));
-      return routed.length === want.length && want.every((n) => routed.includes(n))
-        ? true
-        : undefined;
-    }, SEEN_TIMEOUT_MS);
-    if (seen === undefined) {
-      throw new GantryError(
-        'GANTRY_ERR_EDGE_UNAVAILABLE',
-        `the pods of route ${routeId} did not show their new labels within ${SEEN_TIMEOUT_MS / 1000}s`,
-      );
-    }
+      return routed.length === want.length && want.every((n) => routed.includes(n));
+    });
+    const name = serviceName(routeId);
+    await this.seen(`the selector of service ${name}`, this.opts.services, (now) => {
+      const svc = now.find((s) => s.metadata?.name === name);
+      return svc === undefined || isOwnSelector(svc, routeId);
+    });
   }
 
+  /**
+   * The pods the route's Service really sends traffic to: those its selector picks, which are the
+   * pods labelled with the route unless someone edited the selector. GANTRY_ERR_NOT_FOUND when
+   * the Service is gone (deleted by hand): the reconciler then restores the route.
+   */
   async upstreams(routeId: RouteId): Promise<Upstream[]> {
+    checkRoute(routeId);
+    const name = serviceName(routeId);
+    await this.opts.services.items();
+    const svc = this.opts.services.get(name, this.opts.kube.namespace);
+    if (svc === undefined) {
+      throw new GantryError(
+        'GANTRY_ERR_NOT_FOUND',
+        `the edge has no route ${routeId} (service ${name})`,
+      );
+    }
     const pods = await this.opts.pods.items();
-    return routedPods(pods, routeId)
+    return selectedPods(pods, svc.spec?.selector)
       .map((p) => `${p.metadata?.name ?? ''}:${podPort(p) ?? 0}`)
       .sort();
   }
@@ -127,7 +149,10 @@ export class KubernetesServiceEdge implements Edge {
 
   async removeRoute(routeId: RouteId): Promise<void> {
     checkRoute(routeId);
-    await this.setUpstreams(routeId, []);
+    const pods = await this.opts.pods.items();
+    await Promise.all(
+      labelledPods(pods, routeId).map((p) => this.label(p.metadata?.name ?? '', null)),
+    );
     const name = serviceName(routeId);
     try {
       await this.opts.kube.core.deleteNamespacedService({
@@ -137,6 +162,46 @@ export class KubernetesServiceEdge implements Edge {
     } catch (e) {
       if (statusOf(e) !== 404)
         throw kubeError(e, `delete service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
+    }
+  }
+
+  /**
+   * Puts the Service's selector back to the route's label when it was edited by hand (a merge
+   * patch merges maps, so keys someone added are removed by name). A Service that is gone is left
+   * to `ensureRoute`.
+   */
+  private async restoreSelector(routeId: RouteId): Promise<void> {
+    const { kube, services } = this.opts;
+    const name = serviceName(routeId);
+    await services.items();
+    const svc = services.get(name, kube.namespace);
+    if (svc === undefined || isOwnSelector(svc, routeId)) return;
+    const selector: Record<string, string | null> = { ...ownSelector(routeId) };
+    for (const key of Object.keys(svc.spec?.selector ?? {}))
+      if (!(key in selector)) selector[key] = null;
+    try {
+      await kube.core.patchNamespacedService(
+        { name, namespace: kube.namespace, body: { spec: { selector } } },
+        MERGE_PATCH,
+      );
+    } catch (e) {
+      if (statusOf(e) === 404) return;
+      throw kubeError(e, `restore the selector of service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
+    }
+  }
+
+  /** Waits until the cache shows `ok`, or fails the call: a write we cannot see is not done. */
+  private async seen<T extends V1Pod | V1Service>(
+    what: string,
+    cache: WatchCache<T>,
+    ok: (now: readonly T[]) => boolean,
+  ): Promise<void> {
+    const seen = await cache.until((now) => (ok(now) ? true : undefined), SEEN_TIMEOUT_MS);
+    if (seen === undefined) {
+      throw new GantryError(
+        'GANTRY_ERR_EDGE_UNAVAILABLE',
+        `${what} did not show within ${SEEN_TIMEOUT_MS / 1000}s`,
+      );
     }
   }
 
@@ -157,13 +222,44 @@ export class KubernetesServiceEdge implements Edge {
   }
 }
 
-function routedPods(pods: readonly V1Pod[], routeId: string): V1Pod[] {
+/** The pods `setUpstreams` labelled for the route (what the Service picks when left as made). */
+function labelledPods(pods: readonly V1Pod[], routeId: string): V1Pod[] {
+  return selectedPods(pods, ownSelector(routeId));
+}
+
+/**
+ * The pods a Service selector picks, as the endpoints controller does (every key equal), leaving
+ * out those on their way out. An empty selector picks none: such a Service gets no endpoints.
+ * Only Gantry's pods are watched, so a selector edited to pick others' pods shows only ours.
+ */
+function selectedPods(
+  pods: readonly V1Pod[],
+  selector: Readonly<Record<string, string>> | undefined,
+): V1Pod[] {
+  const wanted = Object.entries(selector ?? {});
+  if (wanted.length === 0) return [];
   return pods.filter(
     (p) =>
-      p.metadata?.labels?.[LABEL.managed] === MANAGED_BY &&
-      p.metadata.labels[LABEL.route] === routeId &&
-      !p.metadata.deletionTimestamp,
+      !p.metadata?.deletionTimestamp && wanted.every(([k, v]) => p.metadata?.labels?.[k] === v),
   );
+}
+
+/** The selector the route's Service is made with. */
+function ownSelector(routeId: string): Record<string, string> {
+  return { [LABEL.managed]: MANAGED_BY, [LABEL.route]: routeId };
+}
+
+function isOwnSelector(svc: V1Service, routeId: string): boolean {
+  const have = svc.spec?.selector ?? {};
+  const want = ownSelector(routeId);
+  return (
+    Object.keys(have).length === Object.keys(want).length &&
+    Object.entries(want).every(([k, v]) => have[k] === v)
+  );
+}
+
+function portOf(svc: V1Service): number | undefined {
+  return svc.spec?.ports?.[0]?.port;
 }
 
 /** `<pod>:<port>` → the pod's name. */

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
+import { envKey, NAME_SEPARATOR } from '../../config/env-names.js';
 import type { InstanceSpec } from '../runtime.js';
 import { LABEL } from './labels.js';
 
@@ -18,10 +19,23 @@ export const LOG_MAX_FILES = '3';
 export const PUBLISH_IP = '127.0.0.1';
 
 /**
- * `gantry-<app>-<env>-<slot>`. Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; other characters
- * become `-`, and then a short hash of the original keeps two different slots from colliding.
+ * `gantry-<app>--<env>--<slot>`: "--" occurs in neither name, so two app environments never share
+ * a name (env-names.ts). Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; other characters become
+ * `-`, and then a short hash of the original keeps two different slots from colliding. Renaming is
+ * safe: instances are found by their labels; the name only makes a slot's start idempotent.
  */
 export function containerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>): string {
+  const raw = `gantry-${envKey(spec.app, spec.env)}${NAME_SEPARATOR}${spec.slot}`;
+  const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
+  if (clean === raw) return raw;
+  return `${clean}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * The name a slot's container had before app environments were joined with "--": a rollout that
+ * started it under an older controller finds it again rather than starting a second one.
+ */
+export function legacyContainerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>): string {
   const raw = `gantry-${spec.app}-${spec.env}-${spec.slot}`;
   const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
   if (clean === raw) return raw;
@@ -37,6 +51,7 @@ export function instanceLabels(spec: InstanceSpec): Record<string, string> {
     [LABEL.revision]: spec.revision,
     [LABEL.rollout]: spec.rolloutId,
     [LABEL.slot]: spec.slot,
+    ...(spec.release === undefined ? {} : { [LABEL.release]: String(spec.release) }),
     [LABEL.port]: String(spec.port),
   };
 }

@@ -16,9 +16,9 @@ import type {
 } from '../runtime.js';
 import { followEvents } from './events.js';
 import { execIn, logsOf } from './container-io.js';
-import { containerCreateOptions, containerName } from './container-spec.js';
+import { containerCreateOptions, containerName, legacyContainerName } from './container-spec.js';
 import { engineError, statusOf } from './docker-errors.js';
-import { dockerOptions, validateHosts, type DockerHostConfig } from './hosts.js';
+import { clientOptions, validateHosts, type DockerHostConfig } from './hosts.js';
 import { ensureImage, removeImages } from './image-store.js';
 import { instanceLabelFilters, isManaged } from './labels.js';
 import { instanceOf } from './instance-of.js';
@@ -36,7 +36,7 @@ export class DockerRuntime implements Runtime {
 
   constructor(opts: DockerRuntimeOptions) {
     validateHosts(opts.hosts);
-    for (const host of opts.hosts) this.clients.set(host.name, new Docker(dockerOptions(host)));
+    for (const host of opts.hosts) this.clients.set(host.name, new Docker(clientOptions(host)));
   }
 
   hosts(): string[] {
@@ -47,7 +47,8 @@ export class DockerRuntime implements Runtime {
     const docker = this.client(spec.host);
     const name = containerName(spec);
     const secrets = Object.values(spec.secrets);
-    let info = await this.inspect(docker, spec.host, name);
+    let info =
+      (await this.inspect(docker, spec.host, name)) ?? (await this.legacySlot(docker, spec));
     if (info === undefined) {
       await ensureImage(docker, spec.host, spec.image);
       let raced = false;
@@ -203,6 +204,20 @@ export class DockerRuntime implements Runtime {
       if (statusOf(e) === 404) return undefined;
       throw engineError(e, `inspect ${idOrName}`, host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
     }
+  }
+
+  /**
+   * The slot's container under its pre-"--" name, only when its labels say it is this very slot
+   * (under the old scheme another app environment could hold the same name).
+   */
+  private async legacySlot(
+    docker: Docker,
+    spec: InstanceSpec,
+  ): Promise<Docker.ContainerInspectInfo | undefined> {
+    const info = await this.inspect(docker, spec.host, legacyContainerName(spec));
+    const found = info && instanceOf(info, spec.host);
+    const same = found?.app === spec.app && found.env === spec.env && found.slot === spec.slot;
+    return same ? info : undefined;
   }
 
   /** The instance in a slot's container, if it is ours and holds what the spec asks for. */

@@ -2,6 +2,8 @@
  * Docker hosts of a target: a name the controller places instances by, and an engine endpoint
  * (`unix:///var/run/docker.sock`, `unix:///path`, `tcp://host:port`, optionally with TLS files).
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type Docker from 'dockerode';
 import { GantryError } from '../../errors.js';
 
@@ -38,6 +40,26 @@ export function dockerOptions(host: DockerHostConfig): Docker.DockerOptions {
     return { protocol: 'http', host: hostname, port };
   }
   throw invalid(host, `endpoint ${endpoint} is not supported; use unix:///path or tcp://host:port`);
+}
+
+/**
+ * dockerode options that open a connection per request. Node's default agent keeps connections
+ * alive, and a stopping dockerd closes its listener (the socket file goes) but keeps answering on
+ * connections already open while it stops every container: through a kept connection the
+ * controller would see its instances exit one by one and "repair" them mid-shutdown (remove them,
+ * create successors the stopping engine cannot start). A fresh connection fails at once (ENOENT,
+ * ECONNREFUSED): the engine is unreachable, and nothing is judged until it answers again.
+ */
+export function clientOptions(
+  host: DockerHostConfig,
+): Docker.DockerOptions & { agent: HttpAgent } {
+  // docker-modem passes `agent` on to every request; @types/dockerode does not list it.
+  const options = dockerOptions(host);
+  const agent =
+    options.protocol === 'https'
+      ? new HttpsAgent({ keepAlive: false })
+      : new HttpAgent({ keepAlive: false });
+  return { ...options, agent };
 }
 
 /** Checks a host list: at least one host, names unique, every endpoint parseable. */

@@ -42,6 +42,7 @@ export function instanceOf(info: InspectLike, host: string): Instance | undefine
     env,
     revision: labels[LABEL.revision] ?? '',
     rolloutId: labels[LABEL.rollout] ?? '',
+    release: releaseOf(labels[LABEL.release]),
     slot,
     image: info.Config.Image,
     state,
@@ -77,4 +78,9 @@ export function hostPortOf(
   const binding = (ports?.[portKey(port)] ?? []).find((b) => b.HostIp === PUBLISH_IP);
   const n = Number(binding?.HostPort);
   return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** A release label's number, or null when absent (an instance from before releases) or garbled. */
+function releaseOf(label: string | undefined): number | null {
+  return label !== undefined && /^[1-9][0-9]{0,9}$/.test(label) ? Number(label) : null;
 }

@@ -11,6 +11,8 @@ export const LABEL = {
   revision: 'dev.gantry.revision',
   rollout: 'dev.gantry.rollout',
   slot: 'dev.gantry.slot',
+  /** The release number (image + config) the instance runs; absent on instances from before releases. */
+  release: 'dev.gantry.release',
   /** The container port, so the published host port can be read back without the spec. */
   port: 'dev.gantry.port',
 } as const;

@@ -4,8 +4,18 @@
  * claims the pod that appears; `stop` marks the slot's pod as the cheapest to delete, takes the
  * slot out (one replica fewer) and deletes exactly that pod; a ReplicaSet left with no slot is
  * deleted. `list` reads a watch cache. Nothing outside this directory imports client-node.
+ *
+ * A ReplicaSet scaled by hand: pods beyond its slots are listed too (their slot is their pod
+ * name), so the reconciler sees them as surplus and stops them, which puts replicas back to the
+ * slots; after a scale-down, the slots no pod holds any more are forgotten by the next start.
  */
-import type { CoreV1Event, V1Pod, V1ReplicaSet, V1Secret } from '@kubernetes/client-node';
+import type {
+  CoreV1Event,
+  V1Pod,
+  V1ReplicaSet,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GantryError } from '../../errors.js';
 import type {
@@ -15,6 +25,7 @@ import type {
   InstanceProbes,
   InstanceSpec,
   Runtime,
+  RuntimeChange,
 } from '../runtime.js';
 import {
   MERGE_PATCH,
@@ -31,6 +42,7 @@ import { secretManifest } from './manifests.js';
 import { ANNOTATION, LABEL, MANAGED_BY, replicaSetName, secretName } from './names.js';
 import {
   LOWEST_DELETION_COST,
+  isMarkedForDeletion,
   pairUnclaimed,
   podEvidence,
   podInstance,
@@ -57,6 +69,8 @@ export class KubernetesRuntime implements Runtime {
   readonly kube: Kube;
   readonly pods: WatchCache<V1Pod>;
   readonly replicaSets: WatchCache<V1ReplicaSet>;
+  /** The Services of the edge (`src/edge/kubernetes/`), watched here so their edits wake the reconciler. */
+  readonly services: WatchCache<V1Service>;
   readonly probes: InstanceProbes;
   /** One start or stop per ReplicaSet at a time in this process (they read-modify-write it). */
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -84,6 +98,15 @@ export class KubernetesRuntime implements Runtime {
       log: opts.log,
       staleAfterMs: opts.staleAfterMs,
     });
+    this.services = new WatchCache<V1Service>({
+      kc: opts.kc,
+      path: `/api/v1/namespaces/${ns}/services`,
+      labelSelector: selector,
+      list: () => this.kube.core.listNamespacedService({ namespace: ns, labelSelector: selector }),
+      what: 'services',
+      log: opts.log,
+      staleAfterMs: opts.staleAfterMs,
+    });
     this.probes = {
       httpGet: (instance, path, timeoutMs) => this.proxyGet(instance, path, timeoutMs),
       ready: (instance) => {
@@ -93,14 +116,44 @@ export class KubernetesRuntime implements Runtime {
     };
   }
 
-  /** Lists and starts watching; resolves once both caches hold the namespace's objects. */
+  /** Lists and starts watching; resolves once every cache holds the namespace's objects. */
   async connect(): Promise<void> {
-    await Promise.all([this.pods.start(), this.replicaSets.start()]);
+    await Promise.all([this.pods.start(), this.replicaSets.start(), this.services.start()]);
   }
 
   close(): void {
     this.pods.stop();
     this.replicaSets.stop();
+    this.services.stop();
+  }
+
+  /**
+   * Reports changes to Gantry's pods and ReplicaSets by their app and environment labels (a pod
+   * deleted, a ReplicaSet scaled by hand), changes to a route's Service by the environments whose
+   * pods it routes (a selector edited by hand), and `{ all: true }` after a relist: a watch that
+   * came back with 410 Gone missed events. The caches reconnect by themselves.
+   */
+  watch(onChange: (change: RuntimeChange) => void): () => void {
+    const byLabels = (o: V1Pod | V1ReplicaSet): void => {
+      const labels = o.metadata?.labels ?? {};
+      const app = labels[LABEL.app];
+      const env = labels[LABEL.env];
+      if (labels[LABEL.managed] === MANAGED_BY && app && env) onChange({ all: false, app, env });
+    };
+    const all = (): void => onChange({ all: true });
+    const stops = [
+      this.pods.subscribe({ changed: byLabels, relisted: all }),
+      this.replicaSets.subscribe({ changed: byLabels, relisted: all }),
+      this.services.subscribe({
+        changed: (svc) => {
+          for (const change of routeChanges(svc, this.pods.snapshot())) onChange(change);
+        },
+        relisted: all,
+      }),
+    ];
+    return () => {
+      for (const stop of stops) stop();
+    };
   }
 
   /** One host: the namespace. */
@@ -110,12 +163,12 @@ export class KubernetesRuntime implements Runtime {
 
   async start(spec: InstanceSpec): Promise<Instance> {
     this.checkHost(spec.host);
-    const rsName = replicaSetName(spec.app, spec.env, spec.revision);
+    const rsName = await this.replicaSetOf(spec);
     return this.serial(rsName, async () => {
       const existing = await this.claimedPod(spec.app, spec.env, spec.slot);
       if (existing !== undefined) return this.owned(existing, spec);
       if (Object.keys(spec.secrets).length > 0) await this.ensureSecret(spec);
-      await addSlot(this.kube, rsName, spec);
+      await addSlot(this.kube, rsName, spec, (await this.seen(spec)).held);
       const instance = await this.claim(spec);
       return this.owned(instance, spec);
     });
@@ -133,7 +186,7 @@ export class KubernetesRuntime implements Runtime {
     const pods = await this.pods.items();
     const pairs = pairings(pods, await this.replicaSets.items());
     return pods
-      .map((p) => podInstance(p, this.opts.namespace, pairs.get(p.metadata?.name ?? '')))
+      .map((p) => podInstance(p, this.opts.namespace, slotOf(p, pairs)))
       .filter(
         (i): i is Instance =>
           i !== undefined &&
@@ -338,7 +391,7 @@ export class KubernetesRuntime implements Runtime {
    */
   private async scaleDown(instance: Instance, graceSeconds: number): Promise<void> {
     this.checkHost(instance.host);
-    const rsName = replicaSetName(instance.app, instance.env, instance.revision);
+    const rsName = await this.replicaSetOf(instance);
     await this.serial(rsName, async () => {
       const pod = await this.readPod(instance.name);
       const ours = pod !== undefined && (pod.metadata?.uid ?? pod.metadata?.name) === instance.id;
@@ -349,8 +402,11 @@ export class KubernetesRuntime implements Runtime {
         );
       }
       if (ours && !pod.metadata?.deletionTimestamp) await this.markCheapest(instance.name);
+      // Replicas go back to the slots: pods beyond them (a scale-up by hand) are the ones to go.
+      const { held, extra } = await this.seen(instance);
+      for (const name of extra) if (name !== instance.name) await this.markCheapest(name);
       // The slot leaves the ReplicaSet even when its pod is already gone (deleted by hand).
-      const empty = await removeSlot(this.kube, rsName, instance.slot);
+      const empty = await removeSlot(this.kube, rsName, instance.slot, held);
       if (ours && !pod.metadata?.deletionTimestamp)
         await this.deletePod(instance.name, graceSeconds);
       if (empty) await deleteIfEmpty(this.kube, rsName);
@@ -359,6 +415,54 @@ export class KubernetesRuntime implements Runtime {
       (pods) => (pods.some((p) => p.metadata?.uid === instance.id) ? undefined : true),
       graceSeconds * 1000 + GONE_SLACK_MS,
     );
+  }
+
+  /**
+   * The name of a revision's ReplicaSet: the one the cache holds by its labels when there is one
+   * (it may have been named under the older `app-env` scheme), else the name to create it under.
+   */
+  private async replicaSetOf(of: Pick<Instance, 'app' | 'env' | 'revision'>): Promise<string> {
+    const name = replicaSetName(of.app, of.env, of.revision);
+    const held = (await this.replicaSets.items()).filter((r) => {
+      const l = r.metadata?.labels;
+      return (
+        l?.[LABEL.managed] === MANAGED_BY &&
+        l[LABEL.app] === of.app &&
+        l[LABEL.env] === of.env &&
+        l[LABEL.revision] === of.revision
+      );
+    });
+    if (held.some((r) => r.metadata?.name === name)) return name;
+    return held[0]?.metadata?.name ?? name;
+  }
+
+  /**
+   * What the caches show of a revision's ReplicaSet: the slots its live pods hold (claimed or
+   * paired), and, when it has more replicas than slots, its pods beyond them (not yet marked).
+   */
+  private async seen(
+    of: Pick<Instance, 'app' | 'env' | 'revision'>,
+  ): Promise<{ held: Set<string>; extra: string[] }> {
+    const rsName = await this.replicaSetOf(of);
+    const rs = (await this.replicaSets.items()).find((r) => r.metadata?.name === rsName);
+    const pods = (await this.pods.items()).filter(
+      (p) =>
+        !p.metadata?.deletionTimestamp &&
+        p.metadata?.labels?.[LABEL.app] === of.app &&
+        p.metadata.labels[LABEL.env] === of.env &&
+        p.metadata.labels[LABEL.revision] === of.revision,
+    );
+    const pairs = pairings(pods, rs === undefined ? [] : [rs]);
+    const held = new Set<string>();
+    const extra: string[] = [];
+    for (const p of pods) {
+      const name = p.metadata?.name ?? '';
+      const slot = p.metadata?.labels?.[LABEL.slot] ?? pairs.get(name);
+      if (slot !== undefined) held.add(slot);
+      else if (!isMarkedForDeletion(p)) extra.push(name);
+    }
+    const beyond = rs !== undefined && (rs.spec?.replicas ?? 0) > slotsOf(rs).length;
+    return { held, extra: beyond ? extra : [] };
   }
 
   private async readPod(name: string): Promise<V1Pod | undefined> {
@@ -444,6 +548,37 @@ function pairings(
     for (const [pod, slot] of pairUnclaimed(slotsOf(rs), mine)) out.set(pod, slot);
   }
   return out;
+}
+
+/**
+ * The slot a pod is listed under: the one it was claimed for, the one it is paired with, or, for a
+ * pod beyond its ReplicaSet's slots (scaled up by hand), its own name, so the reconciler sees it
+ * and removes it. Pods on their way out hold no slot they were not claimed for.
+ */
+function slotOf(pod: V1Pod, pairs: ReadonlyMap<string, string>): string | undefined {
+  const name = pod.metadata?.name;
+  if (name === undefined) return undefined;
+  const paired = pairs.get(name);
+  if (paired !== undefined) return paired;
+  const owned = pod.metadata?.ownerReferences?.some((r) => r.kind === 'ReplicaSet') ?? false;
+  return owned && !pod.metadata?.deletionTimestamp ? name : undefined;
+}
+
+/**
+ * The environments whose pods a route's Service sends traffic to (found by the pods' route
+ * label, which a selector edited by hand does not change); everything when no pod says.
+ */
+function routeChanges(svc: V1Service, pods: readonly V1Pod[]): RuntimeChange[] {
+  const routeId = svc.metadata?.labels?.[LABEL.route];
+  const envs = new Map<string, RuntimeChange>();
+  for (const p of pods) {
+    const l = p.metadata?.labels ?? {};
+    const app = l[LABEL.app];
+    const env = l[LABEL.env];
+    if (routeId === undefined || l[LABEL.route] !== routeId || !app || !env) continue;
+    envs.set(`${app}\n${env}`, { all: false, app, env });
+  }
+  return envs.size > 0 ? [...envs.values()] : [{ all: true }];
 }
 
 function sameEnv(pod: V1Pod, spec: InstanceSpec): boolean {

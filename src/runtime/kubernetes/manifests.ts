@@ -111,7 +111,10 @@ export function replicaSetManifest(
       replicas: new Set(slots).size,
       selector: { matchLabels: labels },
       template: {
-        metadata: { labels },
+        // The rollout that made the ReplicaSet, until a claim relabels the pod with its own: a pod
+        // the ReplicaSet controller adds beyond Gantry's slots (a scale by hand) is then known as
+        // the record's own, a surplus to remove, rather than a stray of an unknown rollout.
+        metadata: { labels: { ...labels, [LABEL.rollout]: spec.rolloutId } },
         spec: {
           containers: [
             {

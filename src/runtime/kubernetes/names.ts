@@ -5,6 +5,7 @@
  * annotations: anyone who may `get` the object can read them.
  */
 import { createHash } from 'node:crypto';
+import { envKey } from '../../config/env-names.js';
 
 export const LABEL = {
   managed: 'app.kubernetes.io/managed-by',
@@ -14,7 +15,7 @@ export const LABEL = {
   /** Set on a pod when the runtime claims it for a slot (not in the template: pods are claimed). */
   slot: 'gantry.dev/slot',
   rollout: 'gantry.dev/rollout',
-  /** The route id (`app-env`) whose Service sends the pod traffic; absent while not routed. */
+  /** The route id (`app--env`; `app-env` before that scheme) whose Service sends the pod traffic; absent while not routed. */
   route: 'gantry.dev/route',
 } as const;
 
@@ -52,14 +53,21 @@ export function dnsName(...parts: string[]): string {
   return `${clean.slice(0, MAX_NAME - 16).replace(/-+$/, '')}-${hash}`;
 }
 
-/** `gantry-<app>-<env>-<revision[0..12)>`: one ReplicaSet per revision of an app environment. */
+/** Room for `gantry-` and `-<revision[0..12)>` in a 63-character name. */
+const RS_KEY_MAX = MAX_NAME - 'gantry-'.length - 13;
+
+/**
+ * `gantry-<app>--<env>-<revision[0..12)>`: one ReplicaSet per revision of an app environment. The
+ * key is cut to fit (env-names.ts), so dnsName never has to: no two app environments share one.
+ * ReplicaSets made before the "--" scheme are found by their labels (see the runtime).
+ */
 export function replicaSetName(app: string, env: string, revision: string): string {
-  return dnsName('gantry', app, env, revision.slice(0, 12));
+  return dnsName('gantry', envKey(app, env, RS_KEY_MAX), revision.slice(0, 12));
 }
 
-/** `gantry-<app>-<env>`: the Secret holding the environment's secret values. */
+/** `gantry-<app>--<env>`: the Secret holding the environment's secret values. */
 export function secretName(app: string, env: string): string {
-  return dnsName('gantry', app, env);
+  return dnsName('gantry', envKey(app, env, MAX_NAME - 'gantry-'.length));
 }
 
 /** `gantry-<route id>`: the Service that is a route of the Kubernetes edge. */

@@ -7,7 +7,8 @@
  * watch cache; pods — list/watch (cache), get (stop), patch (claim a pod for a slot, deletion cost,
  * the edge's route label), delete (scale-down of exactly one pod); pods/log get (logs);
  * pods/proxy get (HTTP health checks); services — get/create/patch/delete
- * (src/edge/kubernetes/service-edge.ts); secrets — create/patch (secret values); events — list
+ * (src/edge/kubernetes/service-edge.ts), list/watch in the watch cache (a selector edited by hand
+ * is seen and wakes the reconciler); secrets — create/patch (secret values); events — list
  * (failure evidence).
  */
 export interface RbacRule {
@@ -25,7 +26,11 @@ export const RBAC_RULES: readonly RbacRule[] = [
   { apiGroup: '', resource: 'pods', verbs: ['delete', 'get', 'list', 'patch', 'watch'] },
   { apiGroup: '', resource: 'pods/log', verbs: ['get'] },
   { apiGroup: '', resource: 'pods/proxy', verbs: ['get'] },
-  { apiGroup: '', resource: 'services', verbs: ['create', 'delete', 'get', 'patch'] },
+  {
+    apiGroup: '',
+    resource: 'services',
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
+  },
   { apiGroup: '', resource: 'secrets', verbs: ['create', 'patch'] },
   { apiGroup: '', resource: 'events', verbs: ['list'] },
 ];

@@ -18,6 +18,22 @@ export function slotsOf(rs: V1ReplicaSet): string[] {
   return parseSlots(rs.metadata?.annotations?.[ANNOTATION.slots]);
 }
 
+/**
+ * The slots a ReplicaSet still holds once someone scaled it below them by hand (`kubectl scale`):
+ * the ReplicaSet controller deleted pods to match, so as many slots as replicas are missing, taken
+ * from those no live pod holds (`held`), go with them. Our own writes always keep replicas equal to
+ * the slots, so anything else is left as it is. Pure.
+ */
+export function liveSlots(
+  slots: readonly string[],
+  replicas: number | undefined,
+  held: ReadonlySet<string>,
+): string[] {
+  if (replicas === undefined || replicas >= slots.length) return [...slots];
+  let gone = slots.length - replicas;
+  return slots.filter((s) => held.has(s) || gone-- <= 0);
+}
+
 /** Reads a ReplicaSet; undefined when there is none. */
 export async function readReplicaSet(kube: Kube, name: string): Promise<V1ReplicaSet | undefined> {
   try {
@@ -41,9 +57,15 @@ export function slotsPatch(slots: readonly string[], resourceVersion: string | u
 
 /**
  * Makes `spec.slot` one of the slots of its revision's ReplicaSet, creating the ReplicaSet when
- * there is none. Refuses a ReplicaSet of the same revision that runs another image.
+ * there is none. Refuses a ReplicaSet of the same revision that runs another image. `held`: the
+ * slots live pods hold, to forget the ones a scale-down by hand took away (see `liveSlots`).
  */
-export async function addSlot(kube: Kube, name: string, spec: InstanceSpec): Promise<void> {
+export async function addSlot(
+  kube: Kube,
+  name: string,
+  spec: InstanceSpec,
+  held: ReadonlySet<string> = new Set(),
+): Promise<void> {
   for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
     const rs = await readReplicaSet(kube, name);
     if (rs === undefined) {
@@ -67,7 +89,7 @@ export async function addSlot(kube: Kube, name: string, spec: InstanceSpec): Pro
     }
     const slots = slotsOf(rs);
     if (slots.includes(spec.slot) && rs.spec?.replicas === slots.length) return;
-    const next = [...new Set([...slots, spec.slot])];
+    const next = [...new Set([...liveSlots(slots, rs.spec?.replicas, held), spec.slot])];
     try {
       await kube.apps.patchNamespacedReplicaSet(
         { name, namespace: kube.namespace, body: slotsPatch(next, rs.metadata?.resourceVersion) },
@@ -83,15 +105,22 @@ export async function addSlot(kube: Kube, name: string, spec: InstanceSpec): Pro
 }
 
 /**
- * Takes `slot` out of a ReplicaSet (one replica fewer). Returns whether the ReplicaSet is left
- * holding no slot. A ReplicaSet that is gone holds none.
+ * Takes `slot` out of a ReplicaSet (one replica fewer), and puts replicas back to the number of
+ * slots when someone changed them by hand: a scale-up's extra pods go (the caller marks which), a
+ * scale-down's lost slots are forgotten (`held`, see `liveSlots`). Returns whether the ReplicaSet
+ * is left holding no slot. A ReplicaSet that is gone holds none.
  */
-export async function removeSlot(kube: Kube, name: string, slot: string): Promise<boolean> {
+export async function removeSlot(
+  kube: Kube,
+  name: string,
+  slot: string,
+  held: ReadonlySet<string> = new Set(),
+): Promise<boolean> {
   for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
     const rs = await readReplicaSet(kube, name);
     if (rs === undefined) return true;
     const slots = slotsOf(rs);
-    const next = slots.filter((s) => s !== slot);
+    const next = liveSlots(slots, rs.spec?.replicas, held).filter((s) => s !== slot);
     if (next.length === slots.length && rs.spec?.replicas === next.length) return next.length === 0;
     try {
       await kube.apps.patchNamespacedReplicaSet(

@@ -1,6 +1,7 @@
 /**
  * The Kubernetes target as the controller wires it: credentials → runtime (with its watch caches)
- * → the Service edge over the same pod cache. The only entry point the rest of Gantry imports.
+ * → the Service edge over the same pod and Service caches. The only entry point the rest of
+ * Gantry imports.
  */
 import type { Logger } from 'pino';
 import type { Edge } from '../../edge/edge.js';
@@ -28,6 +29,7 @@ export async function startKubernetesTarget(
   const edge = new KubernetesServiceEdge({
     kube: runtime.kube,
     pods: runtime.pods,
+    services: runtime.services,
     drainMs: config.drainMs,
   });
   return { runtime, edge, close: () => runtime.close() };

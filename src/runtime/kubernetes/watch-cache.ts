@@ -56,9 +56,16 @@ export interface WatchCacheOptions<T extends KubernetesObject> {
 
 type Waiter = () => void;
 
+/** Told of every change the cache takes in, and of every full list (after which anything may differ). */
+export interface CacheListener<T> {
+  changed(object: T): void;
+  relisted(): void;
+}
+
 export class WatchCache<T extends KubernetesObject> {
   private readonly lw: ListWatch<T>;
   private readonly waiters = new Set<Waiter>();
+  private readonly listeners = new Set<CacheListener<T>>();
   private synced = false;
   private stopped = false;
   private restartMs = RESTART_MIN_MS;
@@ -85,16 +92,20 @@ export class WatchCache<T extends KubernetesObject> {
         this.brokenSince = undefined;
         this.restartMs = RESTART_MIN_MS;
         this.lastError = undefined;
-        queueMicrotask(() => this.notify());
+        queueMicrotask(() => {
+          this.notify();
+          for (const l of [...this.listeners]) l.relisted();
+        });
         return list as never;
       },
       false,
       opts.labelSelector,
     );
-    const changed = (): void => {
+    const changed = (object: T): void => {
       // Events arriving means the watch is healthy again: the next failure starts a fresh backoff.
       this.restartMs = RESTART_MIN_MS;
       this.notify();
+      for (const l of [...this.listeners]) l.changed(object);
     };
     this.lw.on('add', changed);
     this.lw.on('update', changed);
@@ -138,6 +149,14 @@ export class WatchCache<T extends KubernetesObject> {
   /** The cached objects now, without waiting (empty before the first list). */
   snapshot(): readonly T[] {
     return this.lw.list();
+  }
+
+  /** Calls `listener` on every change from now on; returns a function that stops it. */
+  subscribe(listener: CacheListener<T>): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   /** One cached object by name. */

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ForgeRepo } from '../../src/demo/forge.js';
+import type { Instance, Runtime } from '../../src/runtime/runtime.js';
+import {
+  appName,
+  closeWithInstances,
+  finishedBuild,
+  finishedRollout,
+  pushBuilt,
+  startFixture,
+  type Fixture,
+} from '../support/controller-fixture.js';
+
+/**
+ * Per-environment overrides end to end, against a real controller, Docker, Caddy and git: one
+ * app, production on `main` and staging on `staging`, each running its own replica count and
+ * env vars from one gantry.yaml.
+ */
+describe('environment overrides', () => {
+  let f: Fixture;
+  const app = appName('envov');
+
+  beforeAll(async () => {
+    f = await startFixture({ deploy: true });
+    await f.wt.write(
+      'gantry.yaml',
+      [
+        `app: ${app}`,
+        'run: { port: 8080, replicas: 1, env: { LOG_LEVEL: info, GREETING: hello } }',
+        'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
+        'environments:',
+        '  production: { branch: main, replicas: 2, env: { LOG_LEVEL: warn } }',
+        '  staging: { branch: staging, env: { GREETING: hi-staging } }',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await closeWithInstances(f, app);
+  });
+
+  /** Each running instance's value of `name`, read from inside it. */
+  async function envOf(runtime: Runtime, instances: Instance[], name: string): Promise<string[]> {
+    return Promise.all(
+      instances.map(async (i) => {
+        const res = await runtime.exec(i, ['env'], 10_000);
+        expect(res.exitCode).toBe(0);
+        const line = res.output.split('\n').find((l) => l.startsWith(`${name}=`));
+        return line === undefined ? '(unset)' : line.slice(name.length + 1).trim();
+      }),
+    );
+  }
+
+  it('runs each environment with its own replica count and env vars', async () => {
+    const prodSha = await pushBuilt(f, app, 'production on main');
+    expect((await finishedRollout(f, app, prodSha, 'production')).outcome).toBe('succeeded');
+
+    // A child commit on the staging branch: its build rolls out to staging only.
+    await f.wt.write('www/index.html', '<h1>staging</h1>\n');
+    const stagingSha = await f.wt.commit('staging on staging');
+    await f.wt.push('staging');
+    const forge = new ForgeRepo({
+      repoUrl: f.repoUrl,
+      fullName: 'acme/app',
+      secret: f.secret,
+      branch: 'staging',
+    });
+    await forge.accepted(f.controller.url, 'github', stagingSha, 'staging on staging');
+    expect((await finishedBuild(f, app, stagingSha)).status).toBe('succeeded');
+    expect((await finishedRollout(f, app, stagingSha, 'staging')).outcome).toBe('succeeded');
+
+    const runtime = f.controller.runtime;
+    if (!runtime) throw new Error('the fixture deploys, so it has a runtime');
+    const running = async (env: string) =>
+      (await runtime.list({ app, env })).filter((i) => i.state === 'running');
+    const production = await running('production');
+    const staging = await running('staging');
+
+    expect(production.map((i) => i.revision)).toEqual([prodSha, prodSha]);
+    expect(staging.map((i) => i.revision)).toEqual([stagingSha]);
+    expect(await envOf(runtime, production, 'LOG_LEVEL')).toEqual(['warn', 'warn']);
+    expect(await envOf(runtime, production, 'GREETING')).toEqual(['hello', 'hello']);
+    expect(await envOf(runtime, staging, 'LOG_LEVEL')).toEqual(['info']);
+    expect(await envOf(runtime, staging, 'GREETING')).toEqual(['hi-staging']);
+  }, 300_000);
+});
