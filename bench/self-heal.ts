@@ -375,9 +375,13 @@ async function main(): Promise<void> {
   undo.push(async () => {
     await run('docker', ['rmi', image]).catch(() => undefined);
   });
-  // Ctrl-C or a kill mid-run: the same teardowns, then out.
+  // Ctrl-C or a kill mid-run: the same teardowns, then out. A terminal's Ctrl-C reaches this
+  // process twice (from the terminal and relayed by tsx): the second must not cut the first short.
+  let interrupted = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (interrupted) return;
+      interrupted = true;
       console.error(`${signal}: cleaning up`);
       void undoAll().finally(() => process.exit(130));
     });

@@ -185,6 +185,8 @@ export async function startController(
     edge: deploy?.deps.edge,
     config: () => live.current(),
     reloadConfig,
+    appConfig: releaseStores.config,
+    releases: releaseStores.releases,
     log,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });

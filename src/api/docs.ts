@@ -55,6 +55,7 @@ export async function registerDocs(
         { name: 'rollouts', description: 'Rollouts and their control' },
         { name: 'operations', description: 'Deploy, roll back, promote, lock' },
         { name: 'history', description: 'What ran where, by commit and pull request' },
+        { name: 'config', description: 'Config vars, secrets and releases of app environments' },
         { name: 'events', description: 'Live progress' },
         { name: 'webhooks', description: 'Push notifications from forges (signed, no token)' },
         { name: 'system', description: 'Health, metrics, queues' },

@@ -10,7 +10,8 @@ import { appNameParam } from './schemas.js';
 export type OperationRoutesDeps = PruneDeps & { tokens: TokenSource };
 
 const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
-const SHA_PREFIX = { type: 'string', pattern: '^[0-9a-f]{4,64}$' } as const;
+/** A rollback's target: a commit (abbreviated or full), or a release `vN` (image and config). */
+const ROLLBACK_TO = { type: 'string', pattern: '^([0-9a-f]{4,64}|[vV][1-9][0-9]{0,8})$' } as const;
 const TAGS = ['operations'];
 
 /** Response shapes, open (new fields reach clients without a schema bump), for the OpenAPI document. */
@@ -69,7 +70,7 @@ export async function operationRoutes(
           querystring: {
             type: 'object',
             additionalProperties: false,
-            properties: { env: ENV, to: SHA_PREFIX },
+            properties: { env: ENV, to: ROLLBACK_TO },
           },
         },
       },
@@ -107,9 +108,9 @@ export async function operationRoutes(
       {
         schema: {
           tags: TAGS,
-          summary: 'Roll back to the previous healthy revision (or `to`), no rebuild',
+          summary: 'Roll back to the previous healthy revision (or `to`: a commit, or a release `vN`), no rebuild',
           params: appNameParam,
-          body: body([], { env: ENV, to: SHA_PREFIX }),
+          body: body([], { env: ENV, to: ROLLBACK_TO }),
           response: { 202: open({ rolloutId: STR, env: STR, from: STR, to: STR }) },
         },
       },

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { appConfigRoutes, type AppConfigRoutesDeps } from './app-config.js';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
 import { configRoutes, type ConfigRoutesDeps } from './config.js';
 import { registerDocs } from './docs.js';
@@ -18,6 +19,7 @@ import { uiRoutes } from './ui.js';
 import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 
 export type ServerDeps = WebhookDeps &
+  AppConfigRoutesDeps &
   ConfigRoutesDeps &
   RolloutRoutesDeps &
   AppRoutesDeps &
@@ -54,6 +56,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => instanceLogRoutes(scope, deps));
   await app.register(async (scope) => configRoutes(scope, deps));
+  await app.register(async (scope) => appConfigRoutes(scope, deps));
   await app.register(async (scope) => uiRoutes(scope));
   return app;
 }

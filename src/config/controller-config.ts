@@ -108,7 +108,11 @@ export interface ControllerConfig {
     basePort: number;
   };
   deploy: { enabled: boolean; tickMs: number; keepImages: number };
-  secrets: { keyFile?: string | undefined; keyEnv?: string | undefined; previousKeyFiles?: string[] | undefined };
+  secrets: {
+    keyFile?: string | undefined;
+    keyEnv?: string | undefined;
+    previousKeyFiles?: string[] | undefined;
+  };
   reconcile: {
     selfHeal: boolean;
     interval: string;

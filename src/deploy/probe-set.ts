@@ -1,8 +1,10 @@
 /**
  * The probing both the rollout loop and the reconciler do: every running instance of one
  * environment is probed with the app's health check, and the results are kept in a ring per
- * instance for the core to count. An instance whose published port changed (the engine restarted
- * it) is probed afresh at its new address.
+ * instance for the core to count. An instance whose process was started again (the engine restarted
+ * it, maybe on a new published port) is probed afresh at its current address, and the results
+ * about its previous process are dropped: while the engine was down its old address refused every
+ * probe, and those failures say nothing about the process that runs now.
  */
 import type { HealthCheck } from '../config/app-spec.js';
 import { Prober, type ProbeListener } from '../health/prober.js';
@@ -18,7 +20,7 @@ export interface ProbeSchedule {
 export class ProbeSet {
   readonly log = new ProbeLog();
   private readonly prober: Prober;
-  /** Instance id → the address it is probed at. */
+  /** Instance id → the address and process start it is probed for (`127.0.0.1:port@startedAt`). */
   private readonly addresses = new Map<string, string>();
 
   /** `onResult` hears every result after it is logged (the reconciler wakes on failures). */
@@ -37,8 +39,12 @@ export class ProbeSet {
       const address = upstreamOf(i);
       if (i.state !== 'running' || address === undefined) continue;
       live.add(i.id);
-      if (this.addresses.get(i.id) === address) continue;
-      this.addresses.set(i.id, address);
+      const key = `${address}@${i.startedAt ?? ''}`;
+      const before = this.addresses.get(i.id);
+      if (before === key) continue;
+      // Started again: what was probed before belongs to the process that is gone.
+      if (before !== undefined) this.log.forget(i.id);
+      this.addresses.set(i.id, key);
       this.prober.watch({ hostPort: i.hostPort, instance: i }, schedule);
     }
     for (const id of this.prober.watching()) {

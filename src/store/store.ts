@@ -114,7 +114,11 @@ export class Store {
     const key = this.keys.appOwner(app);
     const mark: Released = { released: true, at: new Date().toISOString() };
     const old = await this.redis.call('SET', key, JSON.stringify(mark), 'GET');
-    if (typeof old !== 'string') return undefined;
+    if (typeof old !== 'string') {
+      // Recorded before ownership existed: its record was the claim, and the mark now voids it.
+      const rec = await this.getApp(app);
+      return rec && { repo: rec.repo, path: rec.path, at: rec.updatedAt, source: 'record' };
+    }
     const owner = JSON.parse(old) as AppOwner | Released;
     return 'released' in owner ? undefined : owner;
   }

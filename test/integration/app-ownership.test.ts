@@ -1,5 +1,10 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
+import type { RepoConfig } from '../../src/config/controller-config.js';
+import { claimApp } from '../../src/source/ownership.js';
+import { RepoRegistry } from '../../src/source/repos.js';
+import { Store } from '../../src/store/store.js';
 import type { AppRecord, BuildRecord, Revision } from '../../src/store/records.js';
 import {
   appName,
@@ -14,6 +19,7 @@ import {
   type Fixture,
   type SecondRepo,
 } from '../support/controller-fixture.js';
+import { testEnv, uniqueName } from '../support/env.js';
 
 type AppDetail = { app: AppRecord; revisions: Revision[]; builds: BuildRecord[] };
 
@@ -96,5 +102,83 @@ describe('app ownership: a name belongs to the repo folder that claimed it first
     });
     expect(now).toMatchObject({ repo: 'other', path: '.' });
     expect((await finishedRollout(f, app, claimed)).outcome).toBe('succeeded');
+  });
+});
+
+describe('app ownership in Redis: claims, upgrades, releases, config', () => {
+  let redis: Redis;
+  let store: Store;
+  const a = { repo: 'a', path: '.' };
+  const b = { repo: 'b', path: 'svc' };
+  const repo = (name: string, owns: RepoConfig['owns'] = []): RepoConfig => ({
+    name,
+    url: `http://127.0.0.1:1/${name}.git`,
+    branches: ['main'],
+    apps: ['.', 'svc'],
+    owns,
+    pollIntervalSeconds: 0,
+  });
+  const noConfig = new RepoRegistry([repo('a'), repo('b')], '/nonexistent');
+
+  beforeAll(() => {
+    redis = new Redis(testEnv().redisUrl);
+    store = new Store(redis, uniqueName('own'));
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('gives a name to the first claimant, atomically, whoever races for it', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.claimApp('race', { repo: `r${i % 2}`, path: String(i) }),
+      ),
+    );
+    expect(new Set(results.map((o) => `${o.repo}:${o.path}`)).size).toBe(1);
+    expect(await claimApp(store, noConfig, 'x', a)).toEqual({ ok: true });
+    expect(await claimApp(store, noConfig, 'x', b)).toMatchObject({ ok: false, owner: a });
+    // Another folder of the owner's own repo is someone else too.
+    expect(await claimApp(store, noConfig, 'x', { repo: 'a', path: 'svc' })).toMatchObject({
+      ok: false,
+    });
+  });
+
+  it('upgrades an app recorded before ownership to its recorded repo folder', async () => {
+    await store.putApp({
+      name: 'old',
+      repo: 'b',
+      path: 'svc',
+      branches: ['main'],
+      environments: {},
+      updatedAt: new Date().toISOString(),
+    });
+    expect(await claimApp(store, noConfig, 'old', a)).toMatchObject({
+      ok: false,
+      owner: { ...b, source: 'record' },
+    });
+    expect(await claimApp(store, noConfig, 'old', b)).toEqual({ ok: true });
+  });
+
+  it('after a release, the next claimant wins even over the old app record', async () => {
+    expect(await store.releaseApp('old')).toMatchObject(b);
+    expect(await store.getAppOwner('old')).toBeUndefined();
+    expect(await claimApp(store, noConfig, 'old', a)).toEqual({ ok: true });
+    expect(await store.getAppOwner('old')).toMatchObject({ ...a, source: 'claim' });
+    expect(await store.releaseApp('never-seen')).toBeUndefined();
+  });
+
+  it('lets the controller config override the first claim, and writes it through', async () => {
+    await store.claimApp('cfg', a);
+    const configured = new RepoRegistry(
+      [repo('a'), repo('b', [{ app: 'cfg', path: 'svc' }])],
+      '/nonexistent',
+    );
+    expect(await claimApp(store, configured, 'cfg', a)).toMatchObject({
+      ok: false,
+      owner: { ...b, source: 'config' },
+    });
+    expect(await claimApp(store, configured, 'cfg', b)).toEqual({ ok: true });
+    // The entry removed from the config later, the name stays with the repo it named.
+    expect(await claimApp(store, noConfig, 'cfg', a)).toMatchObject({ ok: false, owner: b });
   });
 });

@@ -13,6 +13,7 @@ import { prUrlFor } from '../../history/pull-request.js';
 import type { EnvState } from '../../store/records.js';
 import { enqueueRollout } from '../enqueue.js';
 import { chooseRollbackTarget } from './choices.js';
+import { chooseReleaseTarget, releaseRef } from './release-target.js';
 import { appEnv, type OpsDeps } from './context.js';
 
 /** How many of an environment's rollouts a rollback looks through for its target. */
@@ -37,12 +38,17 @@ async function target(
   const { app, env } = await appEnv(deps, appName, envName);
   const state = await deps.rollouts.env(app.name, env);
   const records = await deps.rollouts.list(app.name, env, HISTORY_LOOKED_AT);
-  const choice = chooseRollbackTarget({
-    records,
-    current: state.current,
-    excluded: state.pin?.excluded ?? [],
-    to,
-  });
+  // `vN` names a release (image and config); anything else a commit.
+  const release = releaseRef(to);
+  const choice =
+    release !== undefined
+      ? chooseReleaseTarget({ records, current: state.current }, release)
+      : chooseRollbackTarget({
+          records,
+          current: state.current,
+          excluded: state.pin?.excluded ?? [],
+          to,
+        });
   if (!choice.ok) {
     throw new GantryError(choice.code, `cannot roll back ${app.name}/${env}: ${choice.why}`);
   }
@@ -61,7 +67,14 @@ async function target(
 export async function rollback(
   deps: OpsDeps,
   req: { app: string; env?: string | undefined; to?: string | undefined; actor: string },
-): Promise<{ rolloutId: string; env: string; from: string; to: string }> {
+): Promise<{
+  rolloutId: string;
+  env: string;
+  from: string;
+  to: string;
+  /** The release restored (its image and config), when the target rollout recorded one. */
+  release?: number | undefined;
+}> {
   const t = await target(deps, req.app, req.env, req.to);
   const rolloutId = await enqueueRollout(deps, {
     app: t.app,
@@ -75,7 +88,13 @@ export async function rollback(
     { app: t.app, env: t.env, from: t.state.current.sha, to: t.to.sha, actor: req.actor },
     'rollback queued',
   );
-  return { rolloutId, env: t.env, from: t.state.current.sha, to: t.to.sha };
+  return {
+    rolloutId,
+    env: t.env,
+    from: t.state.current.sha,
+    to: t.to.sha,
+    ...(t.restore === undefined ? {} : { release: t.restore }),
+  };
 }
 
 /** A revision as the preview shows it: its commit (from the store) and its image. */

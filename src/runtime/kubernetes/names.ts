@@ -12,6 +12,11 @@ export const LABEL = {
   app: 'gantry.dev/app',
   env: 'gantry.dev/env',
   revision: 'gantry.dev/revision',
+  /**
+   * The release (image + config) a ReplicaSet and its pods run, and the release a Secret holds the
+   * values of; absent on objects made before releases.
+   */
+  release: 'gantry.dev/release',
   /** Set on a pod when the runtime claims it for a slot (not in the template: pods are claimed). */
   slot: 'gantry.dev/slot',
   rollout: 'gantry.dev/rollout',
@@ -57,17 +62,43 @@ export function dnsName(...parts: string[]): string {
 const RS_KEY_MAX = MAX_NAME - 'gantry-'.length - 13;
 
 /**
- * `gantry-<app>--<env>-<revision[0..12)>`: one ReplicaSet per revision of an app environment. The
- * key is cut to fit (env-names.ts), so dnsName never has to: no two app environments share one.
- * ReplicaSets made before the "--" scheme are found by their labels (see the runtime).
+ * `gantry-<app>--<env>-<revision[0..12)>-v<release>`: one ReplicaSet per release of a revision of
+ * an app environment (without `-v<release>` for specs from before releases: their ReplicaSets keep
+ * their names). The key is cut to fit (env-names.ts) with room left for the suffix, so dnsName
+ * never has to: no two app environments share one. ReplicaSets made before the "--" scheme are
+ * found by their labels (see the runtime).
  */
-export function replicaSetName(app: string, env: string, revision: string): string {
-  return dnsName('gantry', envKey(app, env, RS_KEY_MAX), revision.slice(0, 12));
+export function replicaSetName(
+  app: string,
+  env: string,
+  revision: string,
+  release?: number | null,
+): string {
+  const suffix = typeof release === 'number' ? [`v${release}`] : [];
+  const room = suffix.reduce((n, s) => n - s.length - 1, RS_KEY_MAX);
+  return dnsName('gantry', envKey(app, env, room), revision.slice(0, 12), ...suffix);
 }
 
-/** `gantry-<app>--<env>`: the Secret holding the environment's secret values. */
-export function secretName(app: string, env: string): string {
-  return dnsName('gantry', envKey(app, env, MAX_NAME - 'gantry-'.length));
+/**
+ * The Secret holding secret values. `gantry-<app>--<env>--v<release>` holds one release's, written
+ * once (immutable) and owned by that release's ReplicaSet; `gantry-<app>--<env>` is the mutable
+ * one of specs from before releases. The second "--" cannot occur in an app environment's key
+ * (names never contain "--"), so no environment's name can meet another's release.
+ */
+export function secretName(app: string, env: string, release?: number | null): string {
+  if (typeof release !== 'number') return dnsName('gantry', envKey(app, env, MAX_NAME - 'gantry-'.length));
+  const suffix = `--v${release}`;
+  return dnsName(`gantry-${envKey(app, env, MAX_NAME - 'gantry-'.length - suffix.length)}${suffix}`);
+}
+
+/** A release label's value (`String(n)`), undefined for none. */
+export function releaseLabel(release: number | null | undefined): string | undefined {
+  return typeof release === 'number' ? String(release) : undefined;
+}
+
+/** A release label's number, or null when absent (an object from before releases) or garbled. */
+export function releaseOf(label: string | undefined): number | null {
+  return label !== undefined && /^[1-9][0-9]{0,9}$/.test(label) ? Number(label) : null;
 }
 
 /** `gantry-<route id>`: the Service that is a route of the Kubernetes edge. */
