@@ -76,6 +76,9 @@ const rows = new Map<string, Row>();
 /** Teardowns, last registered first; run once, by the normal end, a failure or Ctrl-C. */
 const undo: (() => Promise<void>)[] = [];
 
+/** Set by Ctrl-C: the run stops at the next repetition instead of going on beside the teardown. */
+let interrupted = false;
+
 async function undoAll(): Promise<void> {
   for (let step = undo.pop(); step; step = undo.pop()) await step().catch(() => undefined);
 }
@@ -241,6 +244,7 @@ async function gantryPart(g: GantryProcesses, app: string): Promise<void> {
 
 /** Runs one repetition; a failed one is noted and the bench goes on to the next. */
 async function attempt(name: string, fn: () => Promise<void>): Promise<void> {
+  if (interrupted) throw new Error('interrupted');
   try {
     await fn();
   } catch (err) {
@@ -377,7 +381,6 @@ async function main(): Promise<void> {
   });
   // Ctrl-C or a kill mid-run: the same teardowns, then out. A terminal's Ctrl-C reaches this
   // process twice (from the terminal and relayed by tsx): the second must not cut the first short.
-  let interrupted = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (interrupted) return;
@@ -396,7 +399,7 @@ async function main(): Promise<void> {
     const g = await startGantryProcesses({ dir });
     undo.push(() => g.close([app]));
     await gantryPart(g, app);
-    if (!values['no-swarm']) {
+    if (!values['no-swarm'] && !interrupted) {
       // The same Dockerfile and files Gantry built, as a local image for Swarm.
       await run('docker', ['build', '-q', '-t', image, EXAMPLE], { maxBuffer: 16 * 1024 * 1024 });
       await swarmPart(image, app);

@@ -41,7 +41,19 @@ export type Command =
   | { verb: 'logs'; app: string; env?: string | undefined; lines?: number | undefined }
   | { verb: 'build-log'; buildId: string; follow: boolean }
   | { verb: 'retry' | 'pause' | 'resume' | 'abort'; rolloutId: string }
-  | { verb: 'rollout'; rolloutId: string; follow: boolean };
+  | { verb: 'rollout'; rolloutId: string; follow: boolean }
+  | { verb: 'config'; app: string; env?: string | undefined }
+  | {
+      verb: 'config:set';
+      app: string;
+      env?: string | undefined;
+      values: Record<string, string>;
+      secret: boolean;
+    }
+  | { verb: 'config:unset'; app: string; env?: string | undefined; keys: string[] }
+  | { verb: 'config:import-env'; app: string; env?: string | undefined; names: string[] }
+  | { verb: 'releases'; app: string; env?: string | undefined; limit?: number | undefined }
+  | { verb: 'secrets:rotate' };
 
 export type Verb = Command['verb'];
 
@@ -68,6 +80,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   'no-wait': { type: 'boolean' },
   force: { type: 'boolean' },
+  secret: { type: 'boolean' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -76,8 +89,11 @@ type Values = { [K in Flag]?: (typeof OPTIONS)[K]['type'] extends 'string' ? str
 const CLIENT: Flag[] = ['url', 'token', 'json', 'help'];
 const FOLLOWS: Flag[] = ['no-wait'];
 
-/** Positional argument names and the flags each verb takes (besides --url, --token, --json). */
-const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[] }> = {
+/**
+ * Positional argument names and the flags each verb takes (besides --url, --token, --json);
+ * `rest` names the arguments a verb takes any number of after those.
+ */
+const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[]; rest?: string }> = {
   serve: { args: [], flags: ['config'] },
   demo: { args: [], flags: ['keep'] },
   edge: { args: [], flags: ['dir', 'stop'] },
@@ -99,6 +115,12 @@ const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[] }> = 
   resume: { args: ['ROLLOUT_ID'], flags: [] },
   abort: { args: ['ROLLOUT_ID'], flags: [] },
   rollout: { args: ['ROLLOUT_ID'], flags: ['follow'] },
+  config: { args: ['APP'], flags: ['env'] },
+  'config:set': { args: ['APP'], rest: 'KEY=VALUE', flags: ['env', 'secret', ...FOLLOWS] },
+  'config:unset': { args: ['APP'], rest: 'KEY', flags: ['env', ...FOLLOWS] },
+  'config:import-env': { args: ['APP'], rest: 'NAME', flags: ['env', ...FOLLOWS] },
+  releases: { args: ['APP'], flags: ['env', 'limit'] },
+  'secrets:rotate': { args: [], flags: [] },
 };
 
 function isVerb(s: string): s is Exclude<Verb, 'help'> {
@@ -143,7 +165,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   if (args.length < spec.args.length) {
     return { ok: false, error: `${verb} needs ${spec.args.slice(args.length).join(' ')}` };
   }
-  if (args.length > spec.args.length) {
+  if (args.length > spec.args.length && !spec.rest) {
     return { ok: false, error: `${verb} takes no argument "${args[spec.args.length]}"` };
   }
   try {
@@ -209,7 +231,40 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       return { verb, rolloutId: first };
     case 'rollout':
       return { verb, rolloutId: first, follow: v.follow ?? false };
+    case 'config':
+      return { verb, app: first, env };
+    case 'config:set':
+      return { verb, app: first, env, values: keyValues(args.slice(1)), secret: v.secret ?? false };
+    case 'config:unset':
+      if (args.length < 2) throw new Error('config:unset needs KEY… (the keys to remove)');
+      return { verb, app: first, env, keys: args.slice(1) };
+    case 'config:import-env':
+      return { verb, app: first, env, names: args.slice(1) };
+    case 'releases':
+      return { verb, app: first, env, limit: positiveInt('limit', v.limit, 500) };
+    case 'secrets:rotate':
+      return { verb };
   }
+}
+
+/**
+ * `KEY=VALUE…` as a map, split at the first `=` (a value may hold more). Errors name the key and
+ * never repeat a value: it may be a secret.
+ */
+export function keyValues(pairs: readonly string[]): Record<string, string> {
+  if (pairs.length === 0) throw new Error('config:set needs KEY=VALUE… (at least one)');
+  const out: Record<string, string> = {};
+  for (const [i, p] of pairs.entries()) {
+    const at = p.indexOf('=');
+    if (at <= 0) {
+      const what = at === 0 ? 'has no key before "="' : 'has no "="';
+      throw new Error(`config:set takes KEY=VALUE…; pair ${i + 1} ${what}`);
+    }
+    const key = p.slice(0, at);
+    if (Object.hasOwn(out, key)) throw new Error(`${key} is given twice`);
+    out[key] = p.slice(at + 1);
+  }
+  return out;
 }
 
 /** `--until` as the API takes it: an ISO time as given, or a duration (30m, 2h, 1d) from `now`. */
@@ -237,7 +292,7 @@ Usage:
   gantry history APP [--env E] [--pr N] [--sha S] [--limit N]
                                                    what was deployed where, by whom, and what runs
   gantry deploy APP REF [--env E]                  deploy a branch, tag or commit, and follow it
-  gantry rollback APP [--to SHA] [--env E]         roll back (default: the previous healthy revision)
+  gantry rollback APP [--to SHA|vN] [--env E]      roll back (default: the previous healthy release)
   gantry promote APP --from E --to E               run the exact image of one environment in another
   gantry lock APP [--env E] --reason TEXT [--until 2h|TIME]
                                                    freeze deploys of an environment
@@ -250,6 +305,15 @@ Usage:
   gantry retry ROLLOUT_ID                          run a failed or aborted rollout's target again
   gantry pause|resume|abort ROLLOUT_ID             steer a running rollout
   gantry build-log BUILD_ID [--follow]             print (and follow) a build's log
+  gantry config APP [--env E]                      config vars (values) and secrets (who set them)
+  gantry config:set APP KEY=VALUE… [--env E] [--secret]
+                                                   set vars (or secrets): a new release, followed live
+  gantry config:unset APP KEY… [--env E]           remove vars or secrets: a new release
+  gantry releases APP [--env E] [--limit N]        releases (image + config), the current marked
+  gantry rollback APP --to vN [--env E]            restore release N (its image and its config)
+  gantry config:import-env APP [--env E] [NAME…]   import GANTRY_SECRET_<NAME> from the controller's
+                                                   environment (default: the app's run.secrets; admin)
+  gantry secrets:rotate                            re-seal every secret under the current key (admin)
 
 Flags:
   --json        machine-readable output (for deploy/rollback/…: the final rollout only)

@@ -6,6 +6,14 @@ import { assertNever } from '../rollout/assert-never.js';
 import { parseCommandLine, USAGE, type Command } from './args.js';
 import { apps, releaseApp, status } from './commands/apps.js';
 import { buildLog } from './commands/builds.js';
+import {
+  config,
+  configImportEnv,
+  configSet,
+  configUnset,
+  releases,
+  secretsRotate,
+} from './commands/config.js';
 import { processContext, type Ctx } from './commands/context.js';
 import { deploy, promote, retry, rollback } from './commands/deploy.js';
 import { lock, prune, unlock, unpin } from './commands/environment.js';
@@ -74,6 +82,18 @@ async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
       return steer(ctx, cmd.verb, cmd.rolloutId);
     case 'rollout':
       return rollout(ctx, cmd.rolloutId, cmd.follow);
+    case 'config':
+      return config(ctx, cmd);
+    case 'config:set':
+      return configSet(ctx, cmd);
+    case 'config:unset':
+      return configUnset(ctx, cmd);
+    case 'config:import-env':
+      return configImportEnv(ctx, cmd);
+    case 'releases':
+      return releases(ctx, cmd);
+    case 'secrets:rotate':
+      return secretsRotate(ctx);
     default:
       return assertNever(cmd);
   }

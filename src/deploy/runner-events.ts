@@ -18,9 +18,19 @@ export type RunnerEvent =
     }
   | { readonly kind: 'resumed'; readonly at: number }
   /** The runtime (or edge) cannot be reached: the rollout waits, acting on nothing. */
-  | { readonly kind: 'waiting'; readonly at: number; readonly on: 'runtime'; readonly detail: string }
+  | {
+      readonly kind: 'waiting';
+      readonly at: number;
+      readonly on: 'runtime';
+      readonly detail: string;
+    }
   /** It answers again after `waitedMs`: the rollout carries on with its clocks shifted. */
-  | { readonly kind: 'reachable'; readonly at: number; readonly on: 'runtime'; readonly waitedMs: number }
+  | {
+      readonly kind: 'reachable';
+      readonly at: number;
+      readonly on: 'runtime';
+      readonly waitedMs: number;
+    }
   | {
       readonly kind: 'outcome';
       readonly at: number;
@@ -45,6 +55,19 @@ export function runnerEventText(e: RunnerEvent): string {
     case 'outcome':
       return `${e.outcome}: ${e.reason}`;
   }
+}
+
+/**
+ * What a rollout is waiting for now, from its event lines: the text of its last `waiting` line
+ * when no `reachable` line came after it, else null. Derived, so nothing is stored beside it.
+ */
+export function waitingNow(lines: readonly RolloutEventRecord[]): string | null {
+  for (let n = lines.length - 1; n >= 0; n--) {
+    const kind = lines[n]?.kind;
+    if (kind === 'reachable' || kind === 'outcome') return null;
+    if (kind === 'waiting') return lines[n]?.text ?? null;
+  }
+  return null;
 }
 
 /** A runner event as a line of the rollout's event list. */

@@ -14,6 +14,7 @@ import { ProbeSet } from '../deploy/probe-set.js';
 import type { RolloutDeps } from '../deploy/rollout-deps.js';
 import { isUnreachable } from '../deploy/rollout-loop.js';
 import { ensureEnvRoute } from '../deploy/rollout-record.js';
+import { waitingNow } from '../deploy/runner-events.js';
 import type { RouteSpec } from '../edge/edge.js';
 import { errorMessage, GantryError } from '../errors.js';
 import { Lease } from '../queue/app-lock.js';
@@ -126,7 +127,10 @@ export class EnvReconciler {
     const [latest] = await rollouts.list(this.app, this.env, 1);
     if (latest && !latest.outcome && latest.plan && (await this.deps.rolloutPending(latest))) {
       this.forgetAll();
-      await this.writeStatus(this.facts(envState, null, [], now, { rolloutInFlight: latest.id }));
+      // A rollout waiting for an unreachable engine says so in the status, not only in its events.
+      const waiting = waitingNow(await rollouts.events(latest.id));
+      const inFlight = waiting ? `${latest.id} (${waiting})` : latest.id;
+      await this.writeStatus(this.facts(envState, null, [], now, { rolloutInFlight: inFlight }));
       return { again: BUSY_RETRY_MS };
     }
 
@@ -271,14 +275,17 @@ export class EnvReconciler {
     }
     const repairing = selfHeal && (decision.pendingStarts > 0 || decision.actions.length > 0);
     const settling = decision.judged.some((j) => j.verdict === 'starting' || j.verdict === 'stray');
+    const backoff = decision.backoffUntil === null ? null : decision.backoffUntil - now;
     return {
       again: failure
         ? BUSY_RETRY_MS
         : repairing
           ? REPAIR_TICK_MS
-          : settling
-            ? this.plan.health.intervalMs
-            : null,
+          : backoff !== null
+            ? backoff
+            : settling
+              ? this.plan.health.intervalMs
+              : null,
     };
   }
 
@@ -409,6 +416,7 @@ export class EnvReconciler {
           }
         : null,
       judged: decision?.judged ?? [],
+      backoffUntil: decision?.backoffUntil ?? null,
       pendingStarts: decision?.pendingStarts ?? 0,
       drift: decision?.drift ?? [],
       route:

@@ -65,6 +65,8 @@ export interface HealState {
   /** Instances that left without being asked, not yet given a successor: blamed by the next start. */
   readonly lost: readonly { readonly slot: string; readonly id: string; readonly detail: string }[];
   readonly nextSlot: number;
+  /** When the last successors were started (bounded): a crash loop backs off, like a kubelet's. */
+  readonly recentStarts: readonly number[];
   /** The drift last told while self-heal is off, so it is told once. */
   readonly drift: string | null;
 }
@@ -74,6 +76,7 @@ export const EMPTY_HEAL_STATE: HealState = {
   pending: {},
   lost: [],
   nextSlot: 0,
+  recentStarts: [],
   drift: null,
 };
 
@@ -95,6 +98,31 @@ export interface HealDecision {
   readonly pendingStarts: number;
   /** What differs from the record, in words; empty when nothing does. */
   readonly drift: readonly string[];
+  /** Successors owed but held back until then (ms): instances keep dying soon after starting. */
+  readonly backoffUntil: number | null;
+}
+
+/**
+ * Crash-loop back-off: within this window, each replica may be replaced once freely; every start
+ * beyond that waits twice as long as the one before (10 s, 20 s, 40 s… up to 5 min), so an app
+ * that dies on start does not churn the engine or flood the timeline.
+ */
+export const START_WINDOW_MS = 10 * 60_000;
+export const BACKOFF_BASE_MS = 10_000;
+export const BACKOFF_MAX_MS = 5 * 60_000;
+
+/** When the next successor may start, given the recent starts; null when it may start now. */
+export function startBackoff(
+  recentStarts: readonly number[],
+  replicas: number,
+  now: number,
+): number | null {
+  const recent = recentStarts.filter((t) => now - t < START_WINDOW_MS);
+  const over = recent.length - Math.max(1, replicas);
+  if (over < 0) return null;
+  const last = Math.max(...recent);
+  const until = last + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** over);
+  return until > now ? until : null;
 }
 
 /** A start request unseen this long is abandoned (the engine lost it) and made again under a new slot. */
@@ -255,7 +283,12 @@ export function heal(
     ...present.map((o) => slotIndex(plan.rolloutId, o.slot) + 1),
   );
   const used = [...good.map((g) => g.o.host), ...Object.values(pending).map((p) => p.host)];
-  const newStarts = Math.max(0, Math.min(wanted, room));
+  const backoffUntil = wanted > 0 ? startBackoff(state.recentStarts, plan.replicas, now) : null;
+  const newStarts = backoffUntil === null ? Math.max(0, Math.min(wanted, room)) : 0;
+  const recentStarts = [
+    ...state.recentStarts.filter((t) => now - t < START_WINDOW_MS),
+    ...Array.from({ length: newStarts }, () => now),
+  ].slice(-50);
   for (let n = 0; n < newStarts; n++) {
     const slot = `${plan.rolloutId}-${nextSlot++}`;
     const host = leastLoaded(plan.hosts, used);
@@ -316,15 +349,17 @@ export function heal(
       judged,
       pendingStarts: 0,
       drift,
+      backoffUntil: null,
     };
   }
   return {
-    state: { instances: remembered, pending, lost, nextSlot, drift: null },
+    state: { instances: remembered, pending, lost, nextSlot, recentStarts, drift: null },
     actions,
     events,
     judged,
     pendingStarts: Object.keys(pending).length,
     drift,
+    backoffUntil,
   };
 }
 

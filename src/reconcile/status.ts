@@ -25,6 +25,8 @@ export interface StatusFacts {
   readonly locked: { readonly reason: string } | null;
   /** The head's rollout failed here (it is not retried automatically). */
   readonly headFailed: boolean;
+  /** Successors held back by the crash-loop back-off until then (ms). */
+  readonly backoffUntil?: number | null | undefined;
   /** What could not be reached during the pass, if anything. */
   readonly unreachable: { readonly what: 'engine' | 'edge'; readonly detail: string } | null;
   readonly now: number;
@@ -92,6 +94,13 @@ function healthOf(f: StatusFacts): { status: EnvHealth; detail: string } {
   const count = `${serving}/${replicas} serving`;
   if (replicas > 0 && ours.length === 0 && f.pendingStarts === 0)
     return { status: 'missing', detail: `no instance of ${f.desired.sha.slice(0, 12)} runs` };
+  if (f.backoffUntil !== null && f.backoffUntil !== undefined && f.selfHeal) {
+    const inS = Math.max(1, Math.ceil((f.backoffUntil - f.now) / 1000));
+    return {
+      status: 'degraded',
+      detail: `${count}; instances keep dying after they start: the next replacement waits ${inS} s`,
+    };
+  }
   if (unhealthy.length > 0) {
     const why = unhealthy.map((j) => `${j.instance.slot} ${j.detail ?? 'unhealthy'}`).join('; ');
     return { status: 'degraded', detail: `${count}; ${why}` };

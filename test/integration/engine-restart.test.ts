@@ -35,127 +35,149 @@ async function page(url: string): Promise<string | undefined> {
   return res.status === 200 ? body : undefined;
 }
 
-describe.skipIf(unavailable !== undefined)('the Docker engine restarts under the controller', () => {
-  let f: Fixture;
-  let second: SecondDocker;
-  const app = appName('engine');
-  let url = '';
+describe.skipIf(unavailable !== undefined)(
+  'the Docker engine restarts under the controller',
+  () => {
+    let f: Fixture;
+    let second: SecondDocker;
+    const app = appName('engine');
+    let url = '';
 
-  /** What the engine and the reconciler said, when a wait failed. */
-  const explain = async (): Promise<void> => {
-    const status = await f.controller.rollouts.status(app, 'production');
-    const events = await f.controller.rollouts.envEvents(app, 'production');
-    console.log(
-      JSON.stringify(status, null, 1),
-      events.map((e) => e.text).join('\n'),
-      await second.daemon.logTail(40),
-    );
-  };
+    /** What the engine and the reconciler said, when a wait failed. */
+    const explain = async (): Promise<void> => {
+      const status = await f.controller.rollouts.status(app, 'production');
+      const events = await f.controller.rollouts.envEvents(app, 'production');
+      console.log(
+        JSON.stringify(status, null, 1),
+        events.map((e) => e.text).join('\n'),
+        await second.daemon.logTail(40),
+      );
+    };
 
-  beforeAll(async () => {
-    second = await startSecondDocker();
-    f = await startFixture({
-      deploy: true,
-      config: ['runtime:', '  hosts:', `    - { name: two, endpoint: "${second.endpoint}" }`],
+    beforeAll(async () => {
+      second = await startSecondDocker();
+      f = await startFixture({
+        deploy: true,
+        config: ['runtime:', '  hosts:', `    - { name: two, endpoint: "${second.endpoint}" }`],
+      });
+      await f.wt.write(
+        'gantry.yaml',
+        (await exampleSpec(app)).replace('replicas: 3', 'replicas: 2'),
+      );
+      await pushPageDeployed(f, app, '<p>revision one</p>\n', 'Revision one');
+      url = (await f.controller.rollouts.env(app, 'production')).route!.url;
+      expect(await page(url)).toContain('revision one');
+    }, 240_000);
+    afterAll(async () => {
+      await closeWithInstances(f, app).catch(() => undefined);
+      await second?.stop();
     });
-    await f.wt.write('gantry.yaml', (await exampleSpec(app)).replace('replicas: 3', 'replicas: 2'));
-    await pushPageDeployed(f, app, '<p>revision one</p>\n', 'Revision one');
-    url = (await f.controller.rollouts.env(app, 'production')).route!.url;
-    expect(await page(url)).toContain('revision one');
-  }, 240_000);
-  afterAll(async () => {
-    await closeWithInstances(f, app).catch(() => undefined);
-    await second?.stop();
-  });
 
-  it('(A) with no rollout running, the app serves through the edge again after the restart', async () => {
-    const runtime = f.controller.runtime!;
-    const before = await runtime.list({ app, env: 'production' });
-    expect(before.map((i) => i.state)).toEqual(['running', 'running']);
+    it('(A) with no rollout running, the app serves through the edge again after the restart', async () => {
+      const runtime = f.controller.runtime!;
+      const before = await runtime.list({ app, env: 'production' });
+      expect(before.map((i) => i.state)).toEqual(['running', 'running']);
 
-    const t0 = Date.now();
-    await second.restart();
-    const upAt = Date.now();
-    const after = await runtime.list({ app, env: 'production' });
-    console.log(
-      `engine down+up ${upAt - t0} ms; ports ${before.map((i) => i.hostPort).join(',')} → ${after
-        .map((i) => `${i.slot}:${i.state}:${i.hostPort ?? '-'}:rc${i.restartCount}`)
-        .join(',')}`,
-    );
+      const t0 = Date.now();
+      await second.restart();
+      const upAt = Date.now();
+      const after = await runtime.list({ app, env: 'production' });
+      console.log(
+        `engine down+up ${upAt - t0} ms; ports ${before.map((i) => i.hostPort).join(',')} → ${after
+          .map((i) => `${i.slot}:${i.state}:${i.hostPort ?? '-'}:rc${i.restartCount}`)
+          .join(',')}`,
+      );
 
-    await waitFor(
-      'the app to answer through the edge again',
-      async () => ((await page(url))?.includes('revision one') ? true : undefined),
-      120_000,
-    ).catch(async (e: unknown) => {
-      await explain();
-      throw e;
-    });
-    const servingAt = Date.now();
-    const status = await waitFor(
-      'a healthy environment status',
-      async () => {
-        const s = await f.controller.rollouts.status(app, 'production');
-        return s?.health.status === 'healthy' ? s : undefined;
-      },
-      60_000,
-    );
-    console.log(`serving again ${servingAt - upAt} ms after the engine answered`);
-    // Every upstream is an instance that runs now: none is a port from before the restart.
-    const running = (await runtime.list({ app, env: 'production' })).filter(
-      (i) => i.state === 'running',
-    );
-    expect(running).toHaveLength(2);
-    expect([...(status.route?.upstreams ?? [])].sort()).toEqual(
-      running.map((i) => upstreamOf(i)).sort(),
-    );
-    // Twenty requests in a row all answer: no stale upstream left to fail on.
-    for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision one');
-  }, 200_000);
+      await waitFor(
+        'the app to answer through the edge again',
+        async () => ((await page(url))?.includes('revision one') ? true : undefined),
+        120_000,
+      ).catch(async (e: unknown) => {
+        await explain();
+        throw e;
+      });
+      const servingAt = Date.now();
+      const status = await waitFor(
+        'a healthy environment status',
+        async () => {
+          const s = await f.controller.rollouts.status(app, 'production');
+          return s?.health.status === 'healthy' ? s : undefined;
+        },
+        60_000,
+      );
+      console.log(`serving again ${servingAt - upAt} ms after the engine answered`);
+      // Every upstream is an instance that runs now: none is a port from before the restart.
+      const running = (await runtime.list({ app, env: 'production' })).filter(
+        (i) => i.state === 'running',
+      );
+      expect(running).toHaveLength(2);
+    // The engine restarted them (exit 143 on SIGTERM, on-failure policy): routed, not replaced.
+    expect(running.map((i) => i.id).sort()).toEqual(before.map((i) => i.id).sort());
+      expect([...(status.route?.upstreams ?? [])].sort()).toEqual(
+        running.map((i) => upstreamOf(i)).sort(),
+      );
+      // Twenty requests in a row all answer: no stale upstream left to fail on.
+      for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision one');
+    }, 200_000);
 
-  it('(B) a rollout caught by the restart waits for the engine, then succeeds', async () => {
-    const runtime = f.controller.runtime!;
-    const sha = await pushPageBuilt(f, app, '<p>revision two</p>\n', 'Revision two');
-    // While it is in progress: its first new instance has started.
-    await waitFor(
-      'the first instance of revision two',
-      async () =>
-        (await runtime.list({ app, env: 'production' })).some(
-          (i) => i.revision === sha && i.state === 'running',
-        )
-          ? true
-          : undefined,
-      120_000,
-    );
-    const inFlight = (await f.controller.rollouts.list(app, 'production', 1))[0];
-    expect(inFlight?.to.sha).toBe(sha);
-    expect(inFlight?.outcome).toBeUndefined();
+    it('(B) a rollout caught by the restart waits for the engine, then succeeds', async () => {
+      const runtime = f.controller.runtime!;
+      const sha = await pushPageBuilt(f, app, '<p>revision two</p>\n', 'Revision two');
+      // While it is in progress: its first new instance has started.
+      await waitFor(
+        'the first instance of revision two',
+        async () =>
+          (await runtime.list({ app, env: 'production' })).some(
+            (i) => i.revision === sha && i.state === 'running',
+          )
+            ? true
+            : undefined,
+        120_000,
+      );
+      const inFlight = (await f.controller.rollouts.list(app, 'production', 1))[0];
+      expect(inFlight?.to.sha).toBe(sha);
+      expect(inFlight?.outcome).toBeUndefined();
 
-    await second.down();
-    // A moment with the engine gone, as a host's restart takes: the rollout must not give up.
-    await sleep(3000);
-    await second.up();
+      await second.down();
+      // The engine stays away a while, as a host's restart takes: the rollout must not give up, and
+      // the environment's status says why nothing moves.
+      const downAt = Date.now();
+      const during = await waitFor(
+        'the environment status to say the rollout waits',
+        async () => {
+          const s = await f.controller.rollouts.status(app, 'production');
+          return s?.health.detail.includes('waiting:') ? s : undefined;
+        },
+        20_000,
+      );
+      await sleep(Math.max(0, 3000 - (Date.now() - downAt)));
+      await second.up();
 
-    const rollout = await finishedRollout(f, app, sha);
-    const events = await f.controller.rollouts.events(rollout.id);
-    const texts = events.map((e) => e.text);
-    const waiting = texts.findIndex((t) => t.startsWith('waiting:'));
-    if (rollout.outcome !== 'succeeded') console.log(texts.join('\n'));
-    expect(rollout.outcome).toBe('succeeded');
-    expect(waiting).toBeGreaterThanOrEqual(0);
-    expect(texts.findIndex((t) => t.startsWith('the runtime answers again'))).toBeGreaterThan(
-      waiting,
-    );
+      const rollout = await finishedRollout(f, app, sha);
+      const events = await f.controller.rollouts.events(rollout.id);
+      const texts = events.map((e) => e.text);
+      const waiting = texts.findIndex((t) => t.startsWith('waiting:'));
+      if (rollout.outcome !== 'succeeded') console.log(texts.join('\n'));
+      expect(rollout.outcome).toBe('succeeded');
+      expect(waiting).toBeGreaterThanOrEqual(0);
+      const answered = texts.findIndex((t) => t.startsWith('the runtime answers again'));
+      expect(answered).toBeGreaterThan(waiting);
+      console.log(
+        `${texts[waiting]}\n${texts[answered]}\nstatus meanwhile: ${during.health.detail}`,
+      );
+      expect(during.health.status).toBe('progressing');
+      expect(during.health.detail).toMatch(/waiting: .*not reachable/);
 
-    await waitFor(
-      'revision two through the edge',
-      async () => ((await page(url))?.includes('revision two') ? true : undefined),
-      60_000,
-    );
-    for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision two');
-    const running = (await runtime.list({ app, env: 'production' })).filter(
-      (i) => i.state === 'running',
-    );
-    expect(running.map((i) => i.revision)).toEqual([sha, sha]);
-  }, 300_000);
-});
+      await waitFor(
+        'revision two through the edge',
+        async () => ((await page(url))?.includes('revision two') ? true : undefined),
+        60_000,
+      );
+      for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision two');
+      const running = (await runtime.list({ app, env: 'production' })).filter(
+        (i) => i.state === 'running',
+      );
+      expect(running.map((i) => i.revision)).toEqual([sha, sha]);
+    }, 300_000);
+  },
+);

@@ -21,7 +21,8 @@ describe('environment overrides', () => {
   const app = appName('envov');
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
+    // The controller builds only the branches a repo lists (default: main).
+    f = await startFixture({ deploy: true, repo: ['branches: [main, staging]'] });
     await f.wt.write(
       'gantry.yaml',
       [

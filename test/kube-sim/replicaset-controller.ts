@@ -7,7 +7,7 @@ import type { EventRecorder } from './events.js';
 import { scaleDownVictims } from './pod-ranking.js';
 import { isPodReady } from './pod-status.js';
 import { findResource } from './resources.js';
-import type { Rest } from './rest.js';
+import { DEPENDENT_KINDS, type Rest } from './rest.js';
 import { matchesLabels, requirementsOf } from './selectors.js';
 import type { Change } from './store.js';
 import {
@@ -96,7 +96,10 @@ export class ReplicaSetController {
       this.guard(() => this.sync(`${rs.metadata.namespace}/${rs.metadata.name}`));
   }
 
-  /** Deletes pods whose controlling ReplicaSet no longer exists (background propagation). */
+  /**
+   * Deletes pods whose controlling ReplicaSet no longer exists, and any dependent (a Secret) whose
+   * ReplicaSet owners are all gone (background propagation).
+   */
   private collectGarbage(): void {
     const { store } = this.rest;
     const owners = new Set(store.list(RS, undefined).map((r) => r.metadata.uid));
@@ -104,6 +107,16 @@ export class ReplicaSetController {
       const ref = controllerRef(p);
       if (ref?.kind === 'ReplicaSet' && !owners.has(ref.uid) && !p.metadata.deletionTimestamp) {
         this.rest.delete(PODS, p.metadata.namespace!, p.metadata.name!, {});
+      }
+    }
+    for (const def of DEPENDENT_KINDS) {
+      if (def === PODS) continue;
+      for (const o of store.list(def, undefined)) {
+        const refs = o.metadata.ownerReferences ?? [];
+        const orphaned =
+          refs.length > 0 && refs.every((r) => r.kind === 'ReplicaSet' && !owners.has(r.uid));
+        if (orphaned && !o.metadata.deletionTimestamp)
+          this.rest.delete(def, o.metadata.namespace!, o.metadata.name!, {});
       }
     }
   }

@@ -187,7 +187,10 @@ export class Rest {
     if (sub === 'status') result = { ...cur, status: next.status };
     else if (def.statusSubresource) result = { ...next, status: cur.status };
     else result = next;
-    if (def.plural === 'secrets') normalizeSecret(result);
+    if (def.plural === 'secrets') {
+      normalizeSecret(result);
+      checkSecretUpdate(def, cur, result);
+    }
     if (def.plural === 'pods' && sub !== 'status') checkPodUpdate(def, cur as Pod, result as Pod);
     const stored = this.store.update(def, ns, result);
     return this.finishIfReleased(def, ns, stored);
@@ -247,7 +250,7 @@ export class Rest {
   }
 
   private orphanDependents(owner: KObject): void {
-    for (const def of [findResource('', 'pods')!]) {
+    for (const def of DEPENDENT_KINDS) {
       for (const o of this.store.list(def, owner.metadata.namespace)) {
         const refs = o.metadata.ownerReferences ?? [];
         if (!refs.some((r) => r.uid === owner.metadata.uid)) continue;
@@ -260,6 +263,26 @@ export class Rest {
 }
 
 const NAMESPACES = findResource('', 'namespaces')!;
+
+/** The kinds whose objects may have owners the garbage collector follows (what the sim models). */
+export const DEPENDENT_KINDS: readonly ResourceDef[] = ['pods', 'secrets', 'configmaps'].map(
+  (plural) => findResource('', plural)!,
+);
+
+/**
+ * An immutable Secret's data cannot change and it cannot be made mutable again (422, as the API
+ * server's validation answers); its metadata (labels, owners) can.
+ */
+function checkSecretUpdate(def: ResourceDef, cur: KObject, next: KObject): void {
+  if (cur.immutable !== true) return;
+  if (next.immutable !== true || JSON.stringify(next.data) !== JSON.stringify(cur.data)) {
+    throw invalid(
+      def,
+      cur.metadata.name!,
+      'data: Forbidden: field is immutable when `immutable` is set',
+    );
+  }
+}
 
 /**
  * A pod's spec is immutable but for container images (and fields the simulator does not model):

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   containerEnv,
+  ownerReference,
   readinessProbe,
   replicaSetManifest,
   resources,
@@ -11,7 +12,9 @@ import {
   dnsName,
   formatSlots,
   parseSlots,
+  releaseOf,
   replicaSetName,
+  secretName,
   selectorOf,
 } from '../../src/runtime/kubernetes/names.js';
 import type { InstanceSpec } from '../../src/runtime/runtime.js';
@@ -56,6 +59,66 @@ describe('Kubernetes names', () => {
     expect(replicaSetName('hello', 'production', SHA)).not.toBe(
       replicaSetName('hello', 'staging', SHA),
     );
+  });
+
+  it.each([
+    {
+      name: 'before releases: the name it always had',
+      release: undefined,
+      rs: 'gantry-hello--production-0123456789ab',
+      secret: 'gantry-hello--production',
+    },
+    {
+      name: 'release 1',
+      release: 1,
+      rs: 'gantry-hello--production-0123456789ab-v1',
+      secret: 'gantry-hello--production--v1',
+    },
+    {
+      name: 'release 12',
+      release: 12,
+      rs: 'gantry-hello--production-0123456789ab-v12',
+      secret: 'gantry-hello--production--v12',
+    },
+  ])('names the ReplicaSet and Secret of $name', ({ release, rs, secret }) => {
+    expect(replicaSetName('hello', 'production', SHA, release)).toBe(rs);
+    expect(secretName('hello', 'production', release)).toBe(secret);
+  });
+
+  it.each([
+    { name: 'a long app environment', app: 'a'.repeat(60), env: 'production', release: 3 },
+    { name: 'a long release number', app: 'a'.repeat(60), env: 'b'.repeat(60), release: 2e9 },
+    { name: 'a short one', app: 'hello', env: 'production', release: 999999 },
+  ])('keeps release names of $name to a DNS label, release last', ({ app, env, release }) => {
+    const rs = replicaSetName(app, env, SHA, release);
+    const secret = secretName(app, env, release);
+    for (const n of [rs, secret]) {
+      expect(n.length).toBeLessThanOrEqual(63);
+      expect(n).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
+    }
+    expect(rs.endsWith(`-0123456789ab-v${release}`)).toBe(true);
+    expect(secret.endsWith(`--v${release}`)).toBe(true);
+    // Two releases, and a release and none, never share a name.
+    expect(replicaSetName(app, env, SHA, release + 1)).not.toBe(rs);
+    expect(replicaSetName(app, env, SHA)).not.toBe(rs);
+    expect(secretName(app, env, release + 1)).not.toBe(secret);
+    expect(secretName(app, env)).not.toBe(secret);
+  });
+
+  it('never names the release Secret of one environment like the Secret of another', () => {
+    // An environment may be called "prod-v2"; "--" never occurs in a name, so "--v2" is a release.
+    expect(secretName('shop', 'prod', 2)).not.toBe(secretName('shop', 'prod-v2'));
+  });
+
+  it.each([
+    ['7', 7],
+    [undefined, null],
+    ['', null],
+    ['0', null],
+    ['v7', null],
+    ['1.5', null],
+  ] as const)('reads the release label %j as %j', (label, want) => {
+    expect(releaseOf(label)).toBe(want);
   });
 
   it.each([
@@ -111,6 +174,70 @@ describe('Kubernetes manifests', () => {
       image: IMAGE,
       ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
     });
+  });
+
+  it.each([
+    {
+      name: 'a release',
+      release: 4,
+      rs: 'gantry-hello--production-0123456789ab-v4',
+      labels: { 'gantry.dev/release': '4' },
+      secret: 'gantry-hello--production--v4',
+      immutable: true,
+    },
+    {
+      name: 'no release (a spec from before releases)',
+      release: undefined,
+      rs: 'gantry-hello--production-0123456789ab',
+      labels: {},
+      secret: 'gantry-hello--production',
+      immutable: undefined,
+    },
+  ])('builds the ReplicaSet and Secret of $name', ({ release, rs, labels, secret, immutable }) => {
+    const s = spec({ release, vars: { GREETING: `hi-${release}` } });
+    const m = replicaSetManifest(s, 'gantry', ['s0']);
+    const want = {
+      'app.kubernetes.io/managed-by': 'gantry',
+      'gantry.dev/app': 'hello',
+      'gantry.dev/env': 'production',
+      'gantry.dev/revision': SHA,
+      ...labels,
+    };
+    expect(m.metadata?.name).toBe(rs);
+    expect(m.metadata?.labels).toEqual(want);
+    // In the selector too: two releases of one commit never count each other's pods.
+    expect(m.spec?.selector.matchLabels).toEqual(want);
+    expect(m.spec?.template?.metadata?.labels).toEqual({ ...want, 'gantry.dev/rollout': 'r-1' });
+    const env = m.spec?.template?.spec?.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'GREETING')).toEqual({
+      name: 'GREETING',
+      value: `hi-${release}`,
+    });
+    expect(env.find((e) => e.name === 'API_TOKEN')?.valueFrom?.secretKeyRef).toEqual({
+      name: secret,
+      key: 'API_TOKEN',
+    });
+    expect(JSON.stringify(m)).not.toContain('never-in-a-manifest-3f9a');
+
+    const sec = secretManifest(s, 'gantry');
+    expect(sec.metadata?.name).toBe(secret);
+    expect(sec.metadata?.labels).toEqual({
+      'app.kubernetes.io/managed-by': 'gantry',
+      'gantry.dev/app': 'hello',
+      'gantry.dev/env': 'production',
+      ...labels,
+    });
+    expect(sec.immutable).toBe(immutable);
+    expect(sec.metadata?.ownerReferences).toBeUndefined();
+  });
+
+  it('makes the release ReplicaSet the owner of its Secret once it exists', () => {
+    const rs = { metadata: { name: 'gantry-hello--production-0123456789ab-v4', uid: 'u-1' } };
+    const sec = secretManifest(spec({ release: 4 }), 'gantry', rs);
+    expect(sec.metadata?.ownerReferences).toEqual([
+      { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: 'u-1' },
+    ]);
+    expect(ownerReference({ metadata: { name: 'x' } })).toBeUndefined();
   });
 
   it('never puts a secret value in the ReplicaSet: secrets are references to the Secret', () => {

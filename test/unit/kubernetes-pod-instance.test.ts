@@ -123,6 +123,7 @@ describe('pod → Instance', () => {
       revision: SHA,
       rolloutId: 'r-1',
       slot: 's0',
+      release: null,
       image: 'reg/hello@sha256:abc',
       state: 'running',
       exitCode: undefined,
@@ -131,6 +132,23 @@ describe('pod → Instance', () => {
       hostPort: undefined,
       upstream: 'gantry-hello-production-ffffffffffff-abcde:8080',
     });
+  });
+
+  it.each([
+    { name: 'a release label', label: '7', want: 7 },
+    { name: 'no release label (a ReplicaSet from before releases)', label: undefined, want: null },
+    { name: 'a garbled release label', label: 'v7', want: null },
+    { name: 'release 0', label: '0', want: null },
+  ])('reports the release of a pod with $name', ({ label, want }) => {
+    const labels = {
+      'app.kubernetes.io/managed-by': 'gantry',
+      'gantry.dev/app': 'hello',
+      'gantry.dev/env': 'production',
+      'gantry.dev/revision': SHA,
+      'gantry.dev/slot': 's0',
+      ...(label === undefined ? {} : { 'gantry.dev/release': label }),
+    };
+    expect(podInstance(pod({ labels }), 'gantry')?.release).toBe(want);
   });
 
   it('keeps the last exit code and the restarts of a crash loop, and no upstream', () => {

@@ -37,7 +37,9 @@ function derived(p: { app: string; env: string }) {
     containerPrefix: containerName({ ...p, slot: '' }),
     container: containerName({ ...p, slot: 'r-1-0' }),
     replicaSet: replicaSetName(p.app, p.env, SHA),
+    releaseReplicaSet: replicaSetName(p.app, p.env, SHA, 12),
     secret: secretName(p.app, p.env),
+    releaseSecret: secretName(p.app, p.env, 12),
     service: serviceName(routeIdOf(p.app, p.env)),
   };
 }
@@ -49,6 +51,9 @@ describe('derived names', () => {
         const a = derived(x);
         const b = derived(y);
         for (const k of Object.keys(a) as (keyof typeof a)[]) expect(a[k]).not.toBe(b[k]);
+        // A release's Secret is never another environment's Secret from before releases.
+        expect(a.releaseSecret).not.toBe(b.secret);
+        expect(b.releaseSecret).not.toBe(a.secret);
         // Neither container prefix starts the other: a slot can never make one look like the other.
         expect(a.containerPrefix.startsWith(b.containerPrefix)).toBe(false);
         expect(b.containerPrefix.startsWith(a.containerPrefix)).toBe(false);
@@ -63,7 +68,8 @@ describe('derived names', () => {
         const d = derived(p);
         expect(d.route.length).toBeLessThanOrEqual(ROUTE_ID_MAX);
         expect(isLabelValue(d.route)).toBe(true);
-        for (const k8s of [d.replicaSet, d.secret, d.service]) expect(k8s).toMatch(DNS_LABEL);
+        for (const k8s of [d.replicaSet, d.releaseReplicaSet, d.secret, d.releaseSecret, d.service])
+          expect(k8s).toMatch(DNS_LABEL);
         expect(tierSocket('gantry-gantry', d.route).length - 'unix/'.length).toBeLessThan(108);
       }),
       { numRuns: 1000 },

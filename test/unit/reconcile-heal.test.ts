@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EMPTY_HEAL_STATE,
   heal,
+  startBackoff,
   type HealInstance,
   type HealPlan,
   type HealState,
@@ -310,5 +311,30 @@ describe('heal: properties over any world', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('heal: crash-loop back-off', () => {
+  it('replaces each replica once freely, then waits twice as long each time', () => {
+    const p = plan({ replicas: 2 });
+    expect(startBackoff([], 2, NOW)).toBeNull();
+    expect(startBackoff([NOW - 1000], 2, NOW)).toBeNull();
+    // Two starts in the window (one per replica): the third waits 10 s after the last.
+    expect(startBackoff([NOW - 3000, NOW - 1000], 2, NOW)).toBe(NOW - 1000 + 10_000);
+    expect(startBackoff([NOW - 5000, NOW - 3000, NOW - 1000], 2, NOW)).toBe(NOW - 1000 + 20_000);
+    // Starts older than the window are forgiven.
+    expect(startBackoff([NOW - 11 * 60_000, NOW - 1000], 2, NOW)).toBeNull();
+    // Capped at five minutes.
+    const many = Array.from({ length: 20 }, (_, i) => NOW - 1000 - i);
+    expect(startBackoff(many, 2, NOW)).toBe(NOW - 1000 + 5 * 60_000);
+
+    // In a pass: an instance lost again after two recent starts waits, and blame is kept for later.
+    const before = after(p, [inst(0), inst(1)]);
+    const looping = { ...before, recentStarts: [NOW - 3000, NOW - 1000] };
+    const d = heal(p, looping, [inst(0)], NOW);
+    expect(d.actions.filter((a) => a.kind === 'start')).toEqual([]);
+    expect(d.backoffUntil).toBe(NOW + 9000);
+    const later = heal(p, d.state, [inst(0)], NOW + 9000);
+    expect(later.events).toMatchObject([{ kind: 'replaced', slot: 'r-1-1', cause: 'removed' }]);
   });
 });

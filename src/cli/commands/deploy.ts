@@ -70,7 +70,7 @@ interface Preview {
   removed: CommitSummary[];
 }
 
-/** `gantry rollback APP [--to SHA] [--env E]`: says what it takes out, then follows it. */
+/** `gantry rollback APP [--to SHA|vN] [--env E]`: says what it takes out, then follows it. */
 export async function rollback(
   ctx: Ctx,
   cmd: { app: string; to?: string | undefined; env?: string | undefined },
@@ -84,7 +84,13 @@ export async function rollback(
         client,
         withQuery(appPath(cmd.app, '/rollback-preview'), { env: cmd.env, to: cmd.to }),
       ).catch(() => undefined);
-  const res = await api<{ rolloutId: string; env: string; from?: string; to: string }>(
+  const res = await api<{
+    rolloutId: string;
+    env: string;
+    from?: string;
+    to: string;
+    release?: number;
+  }>(
     client,
     appPath(cmd.app, '/rollback'),
     post({ env: cmd.env, to: cmd.to }),
@@ -92,7 +98,7 @@ export async function rollback(
   if (!ctx.common.json) {
     if (preview) for (const l of previewLines(cmd.app, preview)) ctx.out(l);
     ctx.out(
-      `rolling back ${cmd.app}/${res.env} ${short(res.from)} → ${short(res.to)}: rollout ${res.rolloutId}`,
+      `rolling back ${cmd.app}/${res.env} ${short(res.from)} → ${short(res.to)}${res.release ? ` (release v${res.release}: its image and config)` : ''}: rollout ${res.rolloutId}`,
     );
   }
   return followToOutcome(ctx, res.rolloutId);

@@ -50,9 +50,7 @@ export function dockerOptions(host: DockerHostConfig): Docker.DockerOptions {
  * create successors the stopping engine cannot start). A fresh connection fails at once (ENOENT,
  * ECONNREFUSED): the engine is unreachable, and nothing is judged until it answers again.
  */
-export function clientOptions(
-  host: DockerHostConfig,
-): Docker.DockerOptions & { agent: HttpAgent } {
+export function clientOptions(host: DockerHostConfig): Docker.DockerOptions & { agent: HttpAgent } {
   // docker-modem passes `agent` on to every request; @types/dockerode does not list it.
   const options = dockerOptions(host);
   const agent =

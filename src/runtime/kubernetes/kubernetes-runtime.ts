@@ -1,6 +1,8 @@
 /**
- * The Kubernetes runtime: a revision is a ReplicaSet, an instance is one of its pods claimed for a
- * slot (label `gantry.dev/slot`). `start` adds the slot to the ReplicaSet (one replica more) and
+ * The Kubernetes runtime: a release of a revision is a ReplicaSet (labels `gantry.dev/revision`
+ * and `gantry.dev/release`; specs from before releases have ReplicaSets without the latter), an
+ * instance is one of its pods claimed for a slot (label `gantry.dev/slot`). A release's secret
+ * values are in its own immutable Secret, owned by its ReplicaSet (secrets.ts). `start` adds the slot to the ReplicaSet (one replica more) and
  * claims the pod that appears; `stop` marks the slot's pod as the cheapest to delete, takes the
  * slot out (one replica fewer) and deletes exactly that pod; a ReplicaSet left with no slot is
  * deleted. `list` reads a watch cache. Nothing outside this directory imports client-node.
@@ -9,13 +11,7 @@
  * name), so the reconciler sees them as surplus and stops them, which puts replicas back to the
  * slots; after a scale-down, the slots no pod holds any more are forgotten by the next start.
  */
-import type {
-  CoreV1Event,
-  V1Pod,
-  V1ReplicaSet,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod, V1ReplicaSet, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GantryError } from '../../errors.js';
 import type {
@@ -38,8 +34,7 @@ import {
   type Kube,
 } from './kube-client.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { secretManifest } from './manifests.js';
-import { ANNOTATION, LABEL, MANAGED_BY, replicaSetName, secretName } from './names.js';
+import { ANNOTATION, LABEL, MANAGED_BY, releaseLabel, replicaSetName } from './names.js';
 import {
   LOWEST_DELETION_COST,
   isMarkedForDeletion,
@@ -48,7 +43,8 @@ import {
   podInstance,
   podReadiness,
 } from './pod-instance.js';
-import { addSlot, deleteIfEmpty, removeSlot, slotsOf } from './replica-sets.js';
+import { addSlot, deleteIfEmpty, readReplicaSet, removeSlot, slotsOf } from './replica-sets.js';
+import { ensureSecret, ownSecret } from './secrets.js';
 import { WatchCache } from './watch-cache.js';
 
 /** How long `start` waits for the ReplicaSet controller to make the slot's pod. */
@@ -64,7 +60,7 @@ export interface KubernetesRuntimeOptions {
   readonly staleAfterMs?: number | undefined;
 }
 
-/** Runs instances as pods of per-revision ReplicaSets in one namespace. */
+/** Runs instances as pods of per-release ReplicaSets in one namespace. */
 export class KubernetesRuntime implements Runtime {
   readonly kube: Kube;
   readonly pods: WatchCache<V1Pod>;
@@ -167,8 +163,13 @@ export class KubernetesRuntime implements Runtime {
     return this.serial(rsName, async () => {
       const existing = await this.claimedPod(spec.app, spec.env, spec.slot);
       if (existing !== undefined) return this.owned(existing, spec);
-      if (Object.keys(spec.secrets).length > 0) await this.ensureSecret(spec);
+      const secrets = Object.keys(spec.secrets).length > 0;
+      // The Secret before the ReplicaSet (a pod without its Secret cannot start), and its owner
+      // after: the owner reference needs the ReplicaSet's uid.
+      if (secrets) await ensureSecret(this.kube, spec, await readReplicaSet(this.kube, rsName));
       await addSlot(this.kube, rsName, spec, (await this.seen(spec)).held);
+      const rs = secrets ? await readReplicaSet(this.kube, rsName) : undefined;
+      if (rs !== undefined) await ownSecret(this.kube, spec, rs);
       const instance = await this.claim(spec);
       return this.owned(instance, spec);
     });
@@ -303,7 +304,7 @@ export class KubernetesRuntime implements Runtime {
       if (free === undefined) {
         throw new GantryError(
           'GANTRY_ERR_KUBERNETES_UNAVAILABLE',
-          `no pod of ${replicaSetName(spec.app, spec.env, spec.revision)} appeared for slot ${spec.slot} within ${CLAIM_TIMEOUT_MS / 1000}s (quota, or the ReplicaSet controller is not running?)`,
+          `no pod of ${replicaSetName(spec.app, spec.env, spec.revision, spec.release)} appeared for slot ${spec.slot} within ${CLAIM_TIMEOUT_MS / 1000}s (quota, or the ReplicaSet controller is not running?)`,
         );
       }
       // The pod `list` already shows in this slot first, so an instance keeps its id.
@@ -355,33 +356,19 @@ export class KubernetesRuntime implements Runtime {
 
   /** The instance for the slot, if it holds what the spec asks for. */
   private owned(instance: Instance, spec: InstanceSpec): Instance {
-    if (instance.revision !== spec.revision || instance.image !== spec.image) {
+    // A slot is deterministic per rollout: another revision or release in it means two plans disagree.
+    if (
+      instance.revision !== spec.revision ||
+      instance.image !== spec.image ||
+      releaseLabel(instance.release) !== releaseLabel(spec.release)
+    ) {
+      const release = typeof instance.release === 'number' ? ` release v${instance.release}` : '';
       throw new GantryError(
         'GANTRY_ERR_INSTANCE_CONFLICT',
-        `slot ${spec.slot} of ${spec.app}/${spec.env} already runs revision ${instance.revision.slice(0, 12)}`,
+        `slot ${spec.slot} of ${spec.app}/${spec.env} already runs revision ${instance.revision.slice(0, 12)}${release}`,
       );
     }
     return instance;
-  }
-
-  /** Creates or updates the environment's Secret; its values never leave this call. */
-  private async ensureSecret(spec: InstanceSpec): Promise<void> {
-    const name = secretName(spec.app, spec.env);
-    const body: V1Secret = secretManifest(spec, this.opts.namespace);
-    try {
-      await this.kube.core.createNamespacedSecret({ namespace: this.opts.namespace, body });
-      return;
-    } catch (e) {
-      if (statusOf(e) !== 409) throw kubeError(e, `create secret ${name}`);
-    }
-    try {
-      await this.kube.core.patchNamespacedSecret(
-        { name, namespace: this.opts.namespace, body: { stringData: body.stringData } },
-        MERGE_PATCH,
-      );
-    } catch (e) {
-      throw kubeError(e, `update secret ${name}`);
-    }
   }
 
   /**
@@ -418,39 +405,29 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /**
-   * The name of a revision's ReplicaSet: the one the cache holds by its labels when there is one
+   * The name of a release's ReplicaSet: the one the cache holds by its labels when there is one
    * (it may have been named under the older `app-env` scheme), else the name to create it under.
+   * Without a release, the ReplicaSet without a release label (made before releases).
    */
-  private async replicaSetOf(of: Pick<Instance, 'app' | 'env' | 'revision'>): Promise<string> {
-    const name = replicaSetName(of.app, of.env, of.revision);
+  private async replicaSetOf(of: ReleaseOf): Promise<string> {
+    const name = replicaSetName(of.app, of.env, of.revision, of.release);
     const held = (await this.replicaSets.items()).filter((r) => {
       const l = r.metadata?.labels;
-      return (
-        l?.[LABEL.managed] === MANAGED_BY &&
-        l[LABEL.app] === of.app &&
-        l[LABEL.env] === of.env &&
-        l[LABEL.revision] === of.revision
-      );
+      return l?.[LABEL.managed] === MANAGED_BY && isOfRelease(l, of);
     });
     if (held.some((r) => r.metadata?.name === name)) return name;
     return held[0]?.metadata?.name ?? name;
   }
 
   /**
-   * What the caches show of a revision's ReplicaSet: the slots its live pods hold (claimed or
+   * What the caches show of a release's ReplicaSet: the slots its live pods hold (claimed or
    * paired), and, when it has more replicas than slots, its pods beyond them (not yet marked).
    */
-  private async seen(
-    of: Pick<Instance, 'app' | 'env' | 'revision'>,
-  ): Promise<{ held: Set<string>; extra: string[] }> {
+  private async seen(of: ReleaseOf): Promise<{ held: Set<string>; extra: string[] }> {
     const rsName = await this.replicaSetOf(of);
     const rs = (await this.replicaSets.items()).find((r) => r.metadata?.name === rsName);
     const pods = (await this.pods.items()).filter(
-      (p) =>
-        !p.metadata?.deletionTimestamp &&
-        p.metadata?.labels?.[LABEL.app] === of.app &&
-        p.metadata.labels[LABEL.env] === of.env &&
-        p.metadata.labels[LABEL.revision] === of.revision,
+      (p) => !p.metadata?.deletionTimestamp && isOfRelease(p.metadata?.labels ?? {}, of),
     );
     const pairs = pairings(pods, rs === undefined ? [] : [rs]);
     const held = new Set<string>();
@@ -535,6 +512,19 @@ export class KubernetesRuntime implements Runtime {
   }
 }
 
+/** What tells one release's ReplicaSet and pods from another's. */
+type ReleaseOf = Pick<Instance, 'app' | 'env' | 'revision' | 'release'>;
+
+/** Whether labels are those of `of`'s release; without a release, of objects without the label. */
+function isOfRelease(labels: Readonly<Record<string, string>>, of: ReleaseOf): boolean {
+  return (
+    labels[LABEL.app] === of.app &&
+    labels[LABEL.env] === of.env &&
+    labels[LABEL.revision] === of.revision &&
+    labels[LABEL.release] === releaseLabel(of.release)
+  );
+}
+
 /** Pod name → slot for the unclaimed pods of every ReplicaSet (see `pairUnclaimed`). */
 function pairings(
   pods: readonly V1Pod[],
@@ -542,9 +532,16 @@ function pairings(
 ): Map<string, string> {
   const out = new Map<string, string>();
   for (const rs of replicaSets) {
-    const selector = Object.entries(rs.spec?.selector.matchLabels ?? {});
+    const matchLabels = rs.spec?.selector.matchLabels ?? {};
+    const selector = Object.entries(matchLabels);
     if (selector.length === 0) continue;
-    const mine = pods.filter((p) => selector.every(([k, v]) => p.metadata?.labels?.[k] === v));
+    // A ReplicaSet from before releases selects the pods of its revision's releases too: the
+    // release label (absent on its own pods) tells them apart.
+    const mine = pods.filter(
+      (p) =>
+        selector.every(([k, v]) => p.metadata?.labels?.[k] === v) &&
+        p.metadata?.labels?.[LABEL.release] === matchLabels[LABEL.release],
+    );
     for (const [pod, slot] of pairUnclaimed(slotsOf(rs), mine)) out.set(pod, slot);
   }
   return out;
@@ -586,12 +583,11 @@ function sameEnv(pod: V1Pod, spec: InstanceSpec): boolean {
   return l[LABEL.app] === spec.app && l[LABEL.env] === spec.env;
 }
 
-/** A pod of the spec's revision that no slot holds yet and that is not on its way out. */
+/** A pod of the spec's release that no slot holds yet and that is not on its way out. */
 function isFree(pod: V1Pod, spec: InstanceSpec): boolean {
   const l = pod.metadata?.labels ?? {};
   return (
-    sameEnv(pod, spec) &&
-    l[LABEL.revision] === spec.revision &&
+    isOfRelease(l, spec) &&
     l[LABEL.slot] === undefined &&
     !pod.metadata?.deletionTimestamp &&
     pod.metadata?.annotations?.[ANNOTATION.deletionCost] !== LOWEST_DELETION_COST

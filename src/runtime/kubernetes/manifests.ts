@@ -1,10 +1,18 @@
 /**
  * What the API server is asked to create, built purely so tests assert on the data (builders
- * return, a thin executor sends). One ReplicaSet per revision of an app environment; its pod
- * template comes from the instance spec: image by digest, env, secrets from a Secret, resources,
- * and a readiness probe made from the app's health check.
+ * return, a thin executor sends). One ReplicaSet per release of a revision of an app environment;
+ * its pod template comes from the instance spec: image by digest, env (the release's config vars),
+ * secrets from the release's Secret, resources, and a readiness probe made from the app's health
+ * check.
  */
-import type { V1EnvVar, V1Probe, V1ReplicaSet, V1Secret, V1Service } from '@kubernetes/client-node';
+import type {
+  V1EnvVar,
+  V1OwnerReference,
+  V1Probe,
+  V1ReplicaSet,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
 import type { InstanceSpec } from '../runtime.js';
 import {
   ANNOTATION,
@@ -13,6 +21,7 @@ import {
   MANAGED_BY,
   PORT_NAME,
   formatSlots,
+  releaseLabel,
   replicaSetName,
   secretName,
   serviceName,
@@ -20,15 +29,21 @@ import {
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 
-/** The labels every pod of a revision carries; also the ReplicaSet's selector (so never changed). */
+/**
+ * The labels every pod of a release of a revision carries; also the ReplicaSet's selector (so never
+ * changed). The release is in the selector: two releases of one commit are two ReplicaSets whose
+ * pods must not be counted as each other's. Specs from before releases carry none.
+ */
 export function revisionLabels(
-  spec: Pick<InstanceSpec, 'app' | 'env' | 'revision'>,
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'revision' | 'release'>,
 ): Record<string, string> {
+  const release = releaseLabel(spec.release);
   return {
     [LABEL.managed]: MANAGED_BY,
     [LABEL.app]: spec.app,
     [LABEL.env]: spec.env,
     [LABEL.revision]: spec.revision,
+    ...(release === undefined ? {} : { [LABEL.release]: release }),
   };
 }
 
@@ -39,7 +54,8 @@ export function revisionLabels(
  * the ReplicaSet controller made them), so `GANTRY_POD` names the pod instead of `GANTRY_SLOT`.
  */
 export function containerEnv(spec: InstanceSpec): V1EnvVar[] {
-  const secret = secretName(spec.app, spec.env);
+  // The release's own Secret: a rollback's pods read that release's values, never newer ones.
+  const secret = secretName(spec.app, spec.env, spec.release);
   const vars = new Map<string, V1EnvVar>();
   const put = (v: V1EnvVar): void => void vars.set(v.name, v);
   put({ name: 'PORT', value: String(spec.port) });
@@ -89,7 +105,7 @@ export function resources(
   return { limits, requests: { ...limits } };
 }
 
-/** The ReplicaSet of one revision, holding `slots` (its replicas are their number). Pure. */
+/** The ReplicaSet of one release of a revision, holding `slots` (its replicas are their number). Pure. */
 export function replicaSetManifest(
   spec: InstanceSpec,
   namespace: string,
@@ -102,7 +118,7 @@ export function replicaSetManifest(
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
     metadata: {
-      name: replicaSetName(spec.app, spec.env, spec.revision),
+      name: replicaSetName(spec.app, spec.env, spec.revision, spec.release),
       namespace,
       labels,
       annotations: { [ANNOTATION.slots]: formatSlots(slots), [ANNOTATION.image]: spec.image },
@@ -142,22 +158,49 @@ export function replicaSetManifest(
   };
 }
 
-/** The Secret holding an environment's secret values (the only place they are written). Pure. */
+/**
+ * The Secret holding secret values (the only place they are written). With a release: that
+ * release's values, immutable (a running pod's values never change under it; a restart reads the
+ * same ones) and owned by the release's ReplicaSet, so the garbage collector removes it with the
+ * ReplicaSet. `owner` is undefined until that ReplicaSet exists. Without one: the mutable Secret of
+ * the environment, as before releases. Pure.
+ */
 export function secretManifest(
-  spec: Pick<InstanceSpec, 'app' | 'env' | 'secrets'>,
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'secrets' | 'release'>,
   namespace: string,
+  owner?: V1ReplicaSet,
 ): V1Secret {
+  const release = releaseLabel(spec.release);
+  const ref = owner === undefined ? undefined : ownerReference(owner);
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
-      name: secretName(spec.app, spec.env),
+      name: secretName(spec.app, spec.env, spec.release),
       namespace,
-      labels: { [LABEL.managed]: MANAGED_BY, [LABEL.app]: spec.app, [LABEL.env]: spec.env },
+      labels: {
+        [LABEL.managed]: MANAGED_BY,
+        [LABEL.app]: spec.app,
+        [LABEL.env]: spec.env,
+        ...(release === undefined ? {} : { [LABEL.release]: release }),
+      },
+      ...(ref === undefined ? {} : { ownerReferences: [ref] }),
     },
+    ...(release === undefined ? {} : { immutable: true }),
     stringData: { ...spec.secrets },
   };
+}
+
+/**
+ * A reference to a ReplicaSet as the owner of a release's Secret. Not `blockOwnerDeletion`: that
+ * needs `update` on the ReplicaSet's finalizers, and nothing waits for the Secret to go. Pure.
+ */
+export function ownerReference(rs: V1ReplicaSet): V1OwnerReference | undefined {
+  const name = rs.metadata?.name;
+  const uid = rs.metadata?.uid;
+  if (name === undefined || uid === undefined) return undefined;
+  return { apiVersion: 'apps/v1', kind: 'ReplicaSet', name, uid };
 }
 
 /**

@@ -86,9 +86,12 @@ export function replicaSetName(
  * (names never contain "--"), so no environment's name can meet another's release.
  */
 export function secretName(app: string, env: string, release?: number | null): string {
-  if (typeof release !== 'number') return dnsName('gantry', envKey(app, env, MAX_NAME - 'gantry-'.length));
+  if (typeof release !== 'number')
+    return dnsName('gantry', envKey(app, env, MAX_NAME - 'gantry-'.length));
   const suffix = `--v${release}`;
-  return dnsName(`gantry-${envKey(app, env, MAX_NAME - 'gantry-'.length - suffix.length)}${suffix}`);
+  return dnsName(
+    `gantry-${envKey(app, env, MAX_NAME - 'gantry-'.length - suffix.length)}${suffix}`,
+  );
 }
 
 /** A release label's value (`String(n)`), undefined for none. */

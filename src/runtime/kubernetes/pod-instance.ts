@@ -5,7 +5,7 @@
  */
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Instance, InstanceState } from '../runtime.js';
-import { ANNOTATION, CONTAINER, LABEL, MANAGED_BY, PORT_NAME } from './names.js';
+import { ANNOTATION, CONTAINER, LABEL, MANAGED_BY, PORT_NAME, releaseOf } from './names.js';
 
 /**
  * Waiting reasons that no amount of waiting fixes: the image cannot be had or the pod cannot be
@@ -98,6 +98,8 @@ export function podInstance(
     revision: labels[LABEL.revision] ?? '',
     rolloutId: labels[LABEL.rollout] ?? '',
     slot,
+    // Null on pods of ReplicaSets from before releases.
+    release: releaseOf(labels[LABEL.release]),
     image: pod.spec?.containers.find((c) => c.name === CONTAINER)?.image ?? '',
     state,
     exitCode:

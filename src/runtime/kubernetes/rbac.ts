@@ -8,8 +8,11 @@
  * the edge's route label), delete (scale-down of exactly one pod); pods/log get (logs);
  * pods/proxy get (HTTP health checks); services — get/create/patch/delete
  * (src/edge/kubernetes/service-edge.ts), list/watch in the watch cache (a selector edited by hand
- * is seen and wakes the reconciler); secrets — create/patch (secret values); events — list
- * (failure evidence).
+ * is seen and wakes the reconciler); secrets — create (secret values), get (a release's Secret is
+ * checked: Gantry's labels, its values, its owner), patch (a release's Secret gets its ReplicaSet
+ * as owner; the mutable Secret of specs from before releases), delete (a release's Secret left by
+ * a ReplicaSet that is gone is made again, so the garbage collector cannot take it from a new
+ * one) in secrets.ts; events — list (failure evidence).
  */
 export interface RbacRule {
   readonly apiGroup: string;
@@ -31,6 +34,6 @@ export const RBAC_RULES: readonly RbacRule[] = [
     resource: 'services',
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
   },
-  { apiGroup: '', resource: 'secrets', verbs: ['create', 'patch'] },
+  { apiGroup: '', resource: 'secrets', verbs: ['create', 'delete', 'get', 'patch'] },
   { apiGroup: '', resource: 'events', verbs: ['list'] },
 ];
