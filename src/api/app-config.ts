@@ -117,7 +117,8 @@ export async function appConfigRoutes(
       {
         schema: {
           tags: TAGS,
-          summary: "An environment's config: var values; secrets as who set them when, never values",
+          summary:
+            "An environment's config: var values; secrets as who set them when, never values",
           params: appNameParam,
           querystring: { type: 'object', additionalProperties: false, properties: { env: ENV } },
           response: {
@@ -168,7 +169,12 @@ export async function appConfigRoutes(
             properties: { env: ENV, limit: { type: 'integer', minimum: 1, maximum: 500 } },
           },
           response: {
-            200: open({ app: STR, env: STR, current: { type: ['integer', 'null'] }, releases: { type: 'array', items: RELEASE } }),
+            200: open({
+              app: STR,
+              env: STR,
+              current: { type: ['integer', 'null'] },
+              releases: { type: 'array', items: RELEASE },
+            }),
           },
         },
       },
@@ -240,7 +246,7 @@ export async function appConfigRoutes(
           tags: TAGS,
           summary: 'Import secrets from GANTRY_SECRET_<NAME> in the controller environment (admin)',
           description:
-            'The migration from secrets in the controller\'s environment: each of `names` (default: ' +
+            "The migration from secrets in the controller's environment: each of `names` (default: " +
             "the secrets the app's gantry.yaml declares, `run.secrets`) found as GANTRY_SECRET_<NAME> " +
             'becomes a secret of the environment, as one release. Answers with the names imported ' +
             'and missing, never values.',
@@ -258,7 +264,9 @@ export async function appConfigRoutes(
       },
       async (req) => {
         const { env, names } = req.body;
-        const target = names ? { env, names } : await declaredSecrets(ops, { app: req.params.app, env });
+        const target = names
+          ? { env, names }
+          : await declaredSecrets(ops, { app: req.params.app, env });
         if (target.names.length === 0) {
           throw new GantryError(
             'GANTRY_ERR_BAD_REQUEST',
@@ -279,7 +287,8 @@ export async function appConfigRoutes(
       {
         schema: {
           tags: TAGS,
-          summary: 'Re-seal every stored secret under the current key, after a key rotation (admin)',
+          summary:
+            'Re-seal every stored secret under the current key, after a key rotation (admin)',
           response: {
             200: {
               type: 'object',

@@ -310,7 +310,6 @@ Usage:
                                                    set vars (or secrets): a new release, followed live
   gantry config:unset APP KEY… [--env E]           remove vars or secrets: a new release
   gantry releases APP [--env E] [--limit N]        releases (image + config), the current marked
-  gantry rollback APP --to vN [--env E]            restore release N (its image and its config)
   gantry config:import-env APP [--env E] [NAME…]   import GANTRY_SECRET_<NAME> from the controller's
                                                    environment (default: the app's run.secrets; admin)
   gantry secrets:rotate                            re-seal every secret under the current key (admin)

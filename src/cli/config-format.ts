@@ -62,7 +62,8 @@ export function configText(c: ConfigAnswer, now: number): string {
       `(secret, set by ${s.by} ${age(s.at, now)})`,
     ]),
   ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (rows.length === 0) return `${head}\nno config vars or secrets (set them with: gantry config:set ${c.app} KEY=VALUE --env ${c.env})`;
+  if (rows.length === 0)
+    return `${head}\nno config vars or secrets (set them with: gantry config:set ${c.app} KEY=VALUE --env ${c.env})`;
   const width = Math.max(...rows.map(([k]) => k.length));
   return [head, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n');
 }
@@ -86,7 +87,9 @@ export function configChangeText(r: ConfigChangeAnswer): string {
 export function importText(r: ConfigChangeAnswer): string[] {
   const lines = [`imported ${(r.imported ?? []).join(', ') || 'nothing'}`];
   if (r.missing?.length) {
-    lines.push(`not set in the controller's environment: ${r.missing.map((m) => `GANTRY_SECRET_${m}`).join(', ')}`);
+    lines.push(
+      `not set in the controller's environment: ${r.missing.map((m) => `GANTRY_SECRET_${m}`).join(', ')}`,
+    );
   }
   return lines;
 }

@@ -89,7 +89,9 @@ export class ActionExecutor {
    * instance leaves, or an old port after the engine restarted an instance on a new one. Only
    * the lease holder writes the route, so it puts the route back in line with the runtime.
    */
-  async dropStrayUpstreams(upstreams: readonly string[]): Promise<{ kept: string[]; dropped: string[] }> {
+  async dropStrayUpstreams(
+    upstreams: readonly string[],
+  ): Promise<{ kept: string[]; dropped: string[] }> {
     const answering = new Set(this.instances.map(upstreamOf));
     const dropped = upstreams.filter((u) => !answering.has(u));
     const kept = upstreams.filter((u) => answering.has(u));

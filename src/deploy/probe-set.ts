@@ -9,6 +9,7 @@
 import type { HealthCheck } from '../config/app-spec.js';
 import { Prober, type ProbeListener } from '../health/prober.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
+import { noRedaction, type Redact } from '../release/redact-secrets.js';
 import { ProbeLog, upstreamOf } from './observe.js';
 
 export interface ProbeSchedule {
@@ -23,12 +24,22 @@ export class ProbeSet {
   /** Instance id → the address and process start it is probed for (`127.0.0.1:port@startedAt`). */
   private readonly addresses = new Map<string, string>();
 
+  /** Secret values never reach a probe's recorded detail (an exec check may print them). */
+  private redact: Redact = noRedaction;
+
   /** `onResult` hears every result after it is logged (the reconciler wakes on failures). */
   constructor(runtime: Runtime, onResult?: ProbeListener) {
     this.prober = new Prober(runtime, (id, r) => {
-      this.log.add(id, { at: r.at, ok: r.ok, detail: r.detail });
-      onResult?.(id, r);
+      const detail = this.redact(r.detail);
+      this.log.add(id, { at: r.at, ok: r.ok, detail });
+      onResult?.(id, { ...r, detail });
     });
+  }
+
+  /** Redacts the given secret values from every result from now on. */
+  redacting(redact: Redact): this {
+    this.redact = redact;
+    return this;
   }
 
   /** Probes every running, reachable instance; forgets the ones that are gone or stopped. */

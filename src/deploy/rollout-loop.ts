@@ -19,6 +19,7 @@ import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
 import { ActionExecutor } from './executor.js';
 import { instanceSpec, type ReleaseConfig } from './instance-spec.js';
 import { configOf } from './release-config.js';
+import { secretRedactor, type Redact } from '../release/redact-secrets.js';
 import { observe, upstreamOf } from './observe.js';
 import { ProbeSet } from './probe-set.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
@@ -51,6 +52,7 @@ export class RolloutLoop {
   private readonly executor: ActionExecutor;
   private state: RolloutState;
   private instances: Instance[] = [];
+  private readonly redact: Redact;
 
   constructor(
     private readonly deps: RolloutDeps,
@@ -62,7 +64,9 @@ export class RolloutLoop {
   ) {
     this.plan = rec.plan as RolloutPlan;
     this.state = rec.state as RolloutState;
-    this.probes = new ProbeSet(deps.runtime);
+    // Every secret value of both releases, kept out of probe details and failure evidence.
+    this.redact = secretRedactor([...configs.values()].flatMap((c) => Object.values(c.secrets)));
+    this.probes = new ProbeSet(deps.runtime).redacting(this.redact);
     this.executor = new ActionExecutor({
       runtime: deps.runtime,
       edge: deps.edge,
@@ -99,7 +103,9 @@ export class RolloutLoop {
           // The clocks of the rollout (progress deadline, bake) stood still while nothing answered.
           const waitedMs = Date.now() - outage.since;
           this.state = standStill(this.state, waitedMs);
-          await this.line(runnerLine({ kind: 'reachable', at: Date.now(), on: 'runtime', waitedMs }));
+          await this.line(
+            runnerLine({ kind: 'reachable', at: Date.now(), on: 'runtime', waitedMs }),
+          );
           outage = undefined;
         }
         if (finished) return finished;
@@ -164,7 +170,7 @@ export class RolloutLoop {
       if (!instance) continue;
       const logs = await this.deps.runtime.logs(instance, FAILURE_LOG_LINES).catch(() => []);
       const why = (await this.deps.runtime.evidence?.(instance).catch(() => [])) ?? [];
-      const lines = [...why, ...logs];
+      const lines = [...why, ...logs].map(this.redact);
       this.rec = { ...this.rec, failureLogs: { slot: instance.slot, lines } };
       await persist(this.deps, this.rec, this.fence);
     }

@@ -22,6 +22,7 @@ import type { RolloutPlan } from '../rollout/index.js';
 import type { Instance } from '../runtime/runtime.js';
 import { specAt } from '../source/spec-at.js';
 import type { EnvState, EnvStatus, RolloutRecord } from '../store/records.js';
+import { secretRedactor } from '../release/redact-secrets.js';
 import { healEventKind, healEventText, type HealEvent } from './events.js';
 import {
   EMPTY_HEAL_STATE,
@@ -361,6 +362,7 @@ export class EnvReconciler {
       secrets: await this.deps.config.open(this.app, this.env, rel.config.secrets),
     };
     this.config = { release, config };
+    this.probes.redacting(secretRedactor(Object.values(config.secrets)));
     return config;
   }
 

@@ -5,6 +5,7 @@
  * (A) with no rollout running, the reconciler routes the instances at their new ports and the
  * edge answers again; (B) a rollout caught by the restart waits for the engine, then succeeds.
  */
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstreamOf } from '../../src/deploy/observe.js';
@@ -111,13 +112,57 @@ describe.skipIf(unavailable !== undefined)(
         (i) => i.state === 'running',
       );
       expect(running).toHaveLength(2);
-    // The engine restarted them (exit 143 on SIGTERM, on-failure policy): routed, not replaced.
-    expect(running.map((i) => i.id).sort()).toEqual(before.map((i) => i.id).sort());
+      // The engine restarted them (exit 143 on SIGTERM, on-failure policy): routed, not replaced.
+      expect(running.map((i) => i.id).sort()).toEqual(before.map((i) => i.id).sort());
       expect([...(status.route?.upstreams ?? [])].sort()).toEqual(
         running.map((i) => upstreamOf(i)).sort(),
       );
       // Twenty requests in a row all answer: no stale upstream left to fail on.
       for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision one');
+    }, 200_000);
+
+    it('(A2) an instance the engine cannot bring back is replaced, the others routed at their new ports', async () => {
+      const runtime = f.controller.runtime!;
+      const before = await runtime.list({ app, env: 'production' });
+      // Something else takes an instance's port while the engine is down: the engine cannot publish
+      // it again, so that instance stays stopped, and the others may come back on other ports.
+      await second.down();
+      const squatter = createServer(() => undefined);
+      await new Promise<void>((r) => squatter.listen(before[0]!.hostPort, '127.0.0.1', r));
+      try {
+        await second.up();
+        const after = await runtime.list({ app, env: 'production' });
+        console.log(
+          `held ${before[0]!.hostPort}: ${after.map((i) => `${i.slot}:${i.state}:${i.exitCode ?? ''}:${i.hostPort ?? '-'}`).join(',')}`,
+        );
+        await waitFor(
+          'the app to answer through the edge again',
+          async () => ((await page(url))?.includes('revision one') ? true : undefined),
+          120_000,
+        ).catch(async (e: unknown) => {
+          await explain();
+          throw e;
+        });
+        const status = await waitFor(
+          'a healthy environment status',
+          async () => {
+            const s = await f.controller.rollouts.status(app, 'production');
+            return s?.health.status === 'healthy' ? s : undefined;
+          },
+          60_000,
+        );
+        const running = (await runtime.list({ app, env: 'production' })).filter(
+          (i) => i.state === 'running',
+        );
+        expect(running).toHaveLength(2);
+        expect([...(status.route?.upstreams ?? [])].sort()).toEqual(
+          running.map((i) => upstreamOf(i)).sort(),
+        );
+        expect(status.route?.upstreams).not.toContain(`127.0.0.1:${before[0]!.hostPort}`);
+        for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision one');
+      } finally {
+        await new Promise((r) => squatter.close(r));
+      }
     }, 200_000);
 
     it('(B) a rollout caught by the restart waits for the engine, then succeeds', async () => {

@@ -26,7 +26,11 @@ export function chooseReleaseTarget(
     return { ok: false, code: 'GANTRY_ERR_NO_ROLLBACK_TARGET', why: 'nothing runs here yet' };
   }
   if (current.release === version) {
-    return { ok: false, code: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID', why: `v${version} is what runs now` };
+    return {
+      ok: false,
+      code: 'GANTRY_ERR_ROLLBACK_TARGET_INVALID',
+      why: `v${version} is what runs now`,
+    };
   }
   const rec = input.records.find((r) => r.outcome === 'succeeded' && r.to.release === version);
   if (!rec) {

@@ -27,7 +27,11 @@ export async function listReleases(
     app: app.name,
     env,
     current,
-    releases: releases.map((r) => ({ ...r, line: describeRelease(r), current: r.version === current })),
+    releases: releases.map((r) => ({
+      ...r,
+      line: describeRelease(r),
+      current: r.version === current,
+    })),
   };
 }
 
@@ -64,7 +68,8 @@ export async function rotateSecrets(
 ): Promise<{ resealed: number; environments: number }> {
   const seen = new Map<string, { app: string; env: string }>();
   const add = (app: string, env: string) => seen.set(`${app}\u0000${env}`, { app, env });
-  for (const a of await deps.store.listApps()) for (const env of Object.keys(a.environments)) add(a.name, env);
+  for (const a of await deps.store.listApps())
+    for (const env of Object.keys(a.environments)) add(a.name, env);
   // An environment that left the spec keeps its secrets until it is pruned.
   for (const d of await deps.rollouts.deployedEnvs()) add(d.app, d.env);
   const envs = [...seen.values()];
