@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { readEdgeState } from '../src/edge/supervisor/edge-state.js';
 import type { Tier } from '../src/edge/caddy/names.js';
-import { answersAfter, startFixedRate, type FixedRateResult } from './lib/fixed-rate.js';
+import { answersAfter, startFixedRate, type FixedRateResult } from '../test/support/fixed-rate.js';
 import { startGantryProcesses, type GantryProcesses } from './lib/gantry-processes.js';
 import { shellJoin } from './lib/report.js';
 import * as swarm from './lib/swarm.js';

@@ -3,7 +3,7 @@
 #   - as root on Debian: installs the missing system packages with apt;
 #   - elsewhere: checks each requirement and says what to provide;
 #   - starts the Docker engine if it does not answer;
-#   - installs the npm dependencies when node_modules is missing or stale;
+#   - installs the npm dependencies with `npm ci` when node_modules is missing or stale;
 #   - builds the local base image (gantry.local/busybox:1) when missing.
 # Environment: GANTRY_WITH_BROWSER=1 also installs chromium (UI tests);
 #              GANTRY_BUSYBOX=/path points at a static busybox elsewhere than /bin/busybox.
@@ -149,34 +149,22 @@ fi
 
 # --- npm dependencies ----------------------------------------------------------------------------
 
-# npm rewrites node_modules/.package-lock.json on every install: older than the lockfile = stale.
-if [ -f package-lock.json ]; then
-  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "installing npm dependencies: npm ci (log: $LOGS/npm.log)"
-    : >"$LOGS/npm.log"
-    if ! npm ci --no-audit --no-fund >>"$LOGS/npm.log" 2>&1; then
-      # npm ci refuses a lockfile that lacks optional packages of other platforms even when
-      # `npm install` resolves the same tree from it; install from the lockfile anyway.
-      grep -q 'npm error code EUSAGE' "$LOGS/npm.log" || {
-        tail_log "$LOGS/npm.log"
-        fail "npm ci failed; see $LOGS/npm.log"
-      }
-      say "npm ci: package-lock.json is not in sync with package.json; running npm install instead"
-      npm install --no-audit --no-fund >>"$LOGS/npm.log" 2>&1 || {
-        tail_log "$LOGS/npm.log"
-        fail "npm install failed; see $LOGS/npm.log"
-      }
-    fi
-  else
-    say "npm dependencies up to date"
-  fi
-elif [ ! -d node_modules ] || [ package.json -nt node_modules ]; then
-  say "installing npm dependencies: npm install (log: $LOGS/npm.log)"
+# Installs come from package-lock.json alone (`npm ci`), so every machine gets the same tree. A lock
+# out of sync with package.json is an error to fix in the repository, never papered over with
+# `npm install` here: that would install a tree nobody reviewed. npm rewrites
+# node_modules/.package-lock.json on every install: older than the lockfile = stale.
+[ -f package-lock.json ] || fail "package-lock.json is missing; it is part of the repository (restore it with git)"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ package.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies: npm ci (log: $LOGS/npm.log)"
   : >"$LOGS/npm.log"
-  npm install --no-audit --no-fund >>"$LOGS/npm.log" 2>&1 || {
+  if ! npm ci --no-audit --no-fund >>"$LOGS/npm.log" 2>&1; then
     tail_log "$LOGS/npm.log"
-    fail "npm install failed; see $LOGS/npm.log"
-  }
+    if grep -q 'npm error code EUSAGE' "$LOGS/npm.log"; then
+      fail "npm ci: package-lock.json is not in sync with package.json. Regenerate it with \`npm install --package-lock-only\`, review and commit the change, then run setup again"
+    fi
+    fail "npm ci failed; see $LOGS/npm.log"
+  fi
 else
   say "npm dependencies up to date"
 fi

@@ -24,7 +24,7 @@ export interface AppRoutesDeps {
 /** Read-only views of apps, their revisions and builds, and build logs. */
 export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Promise<void> {
   const { store, rollouts } = deps;
-  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+  app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
 
   app.get(
     '/api/apps',

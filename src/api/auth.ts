@@ -43,10 +43,14 @@ declare module 'fastify' {
   }
 }
 
-/** A preHandler that lets a request through only with a token of at least `role`. */
+/**
+ * An `onRequest` hook that lets a request through only with a token of at least `role`. The
+ * /api guard (guards.ts) has usually authenticated the caller already; a route it does not cover
+ * authenticates here. Registered as `onRequest`, so a caller is refused before its body is read.
+ */
 export function requireRole(tokens: TokenSource, role: Role) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const who = authenticate(currentOf(tokens), req.headers.authorization);
+    const who = req.principal ?? authenticate(currentOf(tokens), req.headers.authorization);
     if (!who) {
       throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
     }

@@ -23,7 +23,7 @@ const nameChanges = {
 
 /** The admin's view of the controller's configuration, every secret redacted, and its reload. */
 export async function configRoutes(app: FastifyInstance, deps: ConfigRoutesDeps): Promise<void> {
-  app.addHook('preHandler', requireRole(deps.tokens, 'admin'));
+  app.addHook('onRequest', requireRole(deps.tokens, 'admin'));
   app.get(
     '/api/config',
     {

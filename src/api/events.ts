@@ -45,7 +45,7 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
   app.addHook('preClose', async () => {
     for (const stop of open) stop();
   });
-  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+  app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
 
   app.get<{ Querystring: { app?: string; rollout?: string; after?: string } }>(
     '/api/events',

@@ -1,7 +1,9 @@
-import { createHash } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import { currentOf } from '../config/live-config.js';
 import { GantryError } from '../errors.js';
+import type { RateLimits } from '../store/rate-limits.js';
+import { authenticate, type Principal, type TokenSource } from './auth.js';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -33,11 +35,18 @@ export function originAllowed(
   return own.host !== undefined && claimed === originOf(`${own.protocol}://${own.host}`);
 }
 
-/** The rate-limit bucket: the token (hashed; the token itself is never kept) or the address. */
-export function rateKey(req: Pick<FastifyRequest, 'headers' | 'ip'>): string {
-  const auth = req.headers.authorization;
-  if (auth) return `t:${createHash('sha256').update(auth).digest('hex').slice(0, 32)}`;
-  return `ip:${req.ip}`;
+/** Whether a matched route is part of the token-guarded API, by its pattern (never the raw URL). */
+export function isApiRoute(routeUrl: string | undefined): boolean {
+  return routeUrl !== undefined && (routeUrl === '/api' || routeUrl.startsWith('/api/'));
+}
+
+/**
+ * Whose bucket a request draws on: the authenticated token's name, else the client's address
+ * (an IPv6 client by its /64, which one host usually holds whole). Never the header itself, so
+ * junk tokens all land in their sender's address bucket instead of a fresh one each.
+ */
+export function rateSubject(who: Pick<Principal, 'name'> | undefined, ip: string): string {
+  return who ? `token:${who.name}` : `addr:${normalizeIP(ip)}`;
 }
 
 export interface GuardOptions {
@@ -45,36 +54,62 @@ export interface GuardOptions {
   rateLimit: { max: number; timeWindowMs: number };
 }
 
+/** The bucket scope of /api requests in {@link RateLimits}. */
+export const API_SCOPE = 'api';
+
 /**
- * Guards of /api, registered before the routes:
- * - Origin check on state-changing requests (CSRF defence in depth). Tokens travel in the
- *   Authorization header, never in cookies, so a foreign page cannot make the browser attach
- *   them; refusing foreign origins before auth also covers any future cookie-based login.
- * - Rate limit per token (or per address without one), answered 429 with Retry-After. Webhooks
- *   (signed, and a forge retries them) and /healthz, /metrics and /docs are not counted.
+ * The guard of every /api route, one `onRequest` hook run before anything is parsed. Which
+ * routes it guards is decided by the matched route, so `/%61pi/apps` (which routes to
+ * `/api/apps`) is guarded exactly like `/api/apps`. In order:
+ * 1. Origin check on state-changing requests (CSRF defence in depth, 403). Tokens travel in the
+ *    Authorization header, never in cookies, so a foreign page cannot make the browser attach
+ *    them; refusing foreign origins before auth also covers any future cookie-based login.
+ * 2. Rate limit (429 with Retry-After), per token name once the token is known, per address
+ *    before: so failed logins are counted too, against their sender. The buckets live in Redis.
+ * 3. Authentication (401), before the body or query is read; each route still checks the role.
+ * Webhooks (signed; failed signatures have their own limit), /healthz, /metrics and /docs are
+ * not /api routes and are not counted here.
  */
-export async function registerGuards(app: FastifyInstance, opts: GuardOptions): Promise<void> {
+export async function registerGuards(
+  app: FastifyInstance,
+  opts: GuardOptions & { tokens: TokenSource; limits: RateLimits },
+): Promise<void> {
   const publicOrigin = opts.publicUrl ? originOf(opts.publicUrl) : undefined;
-  app.addHook('onRequest', async (req) => {
-    if (!STATE_CHANGING.has(req.method) || !req.url.startsWith('/api/')) return;
-    const origin = req.headers.origin;
-    if (!originAllowed(origin, { protocol: req.protocol, host: req.headers.host }, publicOrigin)) {
+  const limit = { max: opts.rateLimit.max, windowMs: opts.rateLimit.timeWindowMs };
+  app.addHook('onRequest', async (req, reply) => {
+    if (!isApiRoute(req.routeOptions.url)) return;
+    if (STATE_CHANGING.has(req.method)) {
+      const origin = req.headers.origin;
+      const own = { protocol: req.protocol, host: req.headers.host };
+      if (!originAllowed(origin, own, publicOrigin)) {
+        throw new GantryError(
+          'GANTRY_ERR_ORIGIN_REJECTED',
+          `requests from ${origin} may not change state here; use the controller's own UI or the CLI`,
+        );
+      }
+    }
+    const who = authenticate(currentOf(opts.tokens), req.headers.authorization);
+    const verdict = await opts.limits.take(API_SCOPE, rateSubject(who, req.ip), limit).catch(
+      (err: unknown) => {
+        // Without Redis the API has little left to protect; refusing everything would only
+        // hide the real error the route is about to give.
+        req.log.warn({ err: String(err) }, 'rate limit unavailable; request let through');
+        return undefined;
+      },
+    );
+    if (verdict) {
+      reply.header('x-ratelimit-limit', limit.max);
+      reply.header('x-ratelimit-remaining', verdict.remaining);
+    }
+    if (verdict && !verdict.allowed) {
+      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+      reply.header('retry-after', seconds);
       throw new GantryError(
-        'GANTRY_ERR_ORIGIN_REJECTED',
-        `requests from ${origin} may not change state here; use the controller's own UI or the CLI`,
+        'GANTRY_ERR_RATE_LIMITED',
+        `more than ${limit.max} requests in ${Math.round(limit.windowMs / 1000)} s ${who ? `for token ${who.name}` : 'from this address without a valid token'}; retry after ${seconds} s`,
       );
     }
-  });
-  await app.register(rateLimit, {
-    global: true,
-    max: opts.rateLimit.max,
-    timeWindow: opts.rateLimit.timeWindowMs,
-    allowList: (req) => !req.url.startsWith('/api/'),
-    keyGenerator: rateKey,
-    errorResponseBuilder: (_req, ctx) =>
-      new GantryError(
-        'GANTRY_ERR_RATE_LIMITED',
-        `more than ${ctx.max} requests in ${ctx.after}; retry after the Retry-After header's seconds`,
-      ),
+    if (!who) throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
+    req.principal = who;
   });
 }

@@ -68,7 +68,7 @@ interface HistoryQuerystring {
 /** `GET /api/history`: rollouts by app, environment, commit or pull request, newest first. */
 export async function historyRoutes(app: FastifyInstance, deps: HistoryRoutesDeps): Promise<void> {
   const reader = new HistoryReader(deps.redis, deps.store.keys);
-  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+  app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
 
   app.get<{ Querystring: HistoryQuerystring }>(
     '/api/history',

@@ -37,7 +37,7 @@ export async function instanceLogRoutes(
   app: FastifyInstance,
   deps: InstanceLogDeps,
 ): Promise<void> {
-  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+  app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
   app.get<{ Params: { app: string }; Querystring: { env?: string; lines?: number } }>(
     '/api/apps/:app/logs',
     {

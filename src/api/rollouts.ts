@@ -72,7 +72,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
   const { rollouts, store } = deps;
 
   app.register(async (read) => {
-    read.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+    read.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
     read.get<{ Params: { app: string }; Querystring: { env?: string } }>(
       '/api/apps/:app/rollouts',
       {
@@ -149,7 +149,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
   });
 
   app.register(async (write) => {
-    write.addHook('preHandler', requireRole(deps.tokens, 'deployer'));
+    write.addHook('onRequest', requireRole(deps.tokens, 'deployer'));
     for (const intent of ['pause', 'resume', 'abort'] as const) {
       write.post<{ Params: { id: string } }>(
         `/api/rollouts/:id/${intent}`,

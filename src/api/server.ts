@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { RateLimits } from '../store/rate-limits.js';
 import { appConfigRoutes, type AppConfigRoutesDeps } from './app-config.js';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
 import { configRoutes, type ConfigRoutesDeps } from './config.js';
@@ -43,8 +44,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
   // Docs and guards first: both see routes as they are added (OpenAPI entries, rate limits).
   await registerDocs(app, { publicUrl: deps.publicUrl });
-  await registerGuards(app, deps);
-  await app.register(async (scope) => webhookRoutes(scope, deps));
+  // One set of buckets for the API guard and the webhook routes, in Redis beside everything else.
+  const limits = new RateLimits(deps.redis, deps.store.keys);
+  await registerGuards(app, { ...deps, limits });
+  await app.register(async (scope) => webhookRoutes(scope, { ...deps, limits }));
   await app.register(async (scope) => appRoutes(scope, deps));
   await app.register(async (scope) => systemRoutes(scope, deps));
   await app.register(async (scope) => rolloutRoutes(scope, deps));

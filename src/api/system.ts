@@ -40,7 +40,7 @@ export async function systemRoutes(app: FastifyInstance, deps: SystemDeps): Prom
   );
 
   app.register(async (api) => {
-    api.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+    api.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
     api.get(
       '/api/queues',
       { schema: { tags: ['system'], summary: 'Job counts of the sources and builds queues' } },

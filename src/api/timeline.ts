@@ -19,7 +19,7 @@ const DEFAULT_LIMIT = 50;
 /** `GET /api/apps/:app/timeline`: what happened to an environment between rollouts. */
 export async function timelineRoutes(app: FastifyInstance, deps: TimelineRoutesDeps) {
   const { store, rollouts } = deps;
-  app.addHook('preHandler', requireRole(deps.tokens, 'viewer'));
+  app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
   app.get<{ Params: { app: string }; Querystring: { env?: string; limit?: number } }>(
     '/api/apps/:app/timeline',
     {

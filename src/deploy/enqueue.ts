@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RolloutJob, RolloutKind } from '../queue/jobs.js';
+import type { RolloutJob } from '../queue/jobs.js';
 import { PRIORITY, rolloutJobId } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import type { Trigger } from '../store/records.js';
@@ -19,16 +19,7 @@ export interface EnqueueDeps {
 /** Queues one rollout; deploys mark the environment's desired revision so older ones are superseded. */
 export async function enqueueRollout(
   deps: EnqueueDeps,
-  req: {
-    app: string;
-    env: string;
-    sha: string;
-    kind: RolloutKind;
-    trigger: Trigger;
-    /** A release made beforehand (a config change), or the release a rollback restores. */
-    release?: number | undefined;
-    restore?: number | undefined;
-  },
+  req: Omit<RolloutJob, 'rolloutId'>,
 ): Promise<string> {
   const rolloutId = await deps.store.nextId('r');
   // A rollback is the newest intent too: a deploy queued before it (say, of the very revision it

@@ -204,6 +204,14 @@ export class Keys {
   forgeDeployment(rolloutId: string): string {
     return this.k('forge-deployment', rolloutId);
   }
+  /**
+   * A rate-limit bucket (GCRA: the theoretical arrival time in ms, expiring with it), shared by
+   * every controller. `scope` is the limit (`api`, `webhook-failures`), `who` the caller
+   * (`token:<name>` or `addr:<ip>`).
+   */
+  rateLimit(scope: string, who: string): string {
+    return this.k('rate', scope, who);
+  }
   /** Counter used to build sortable ids. */
   sequence(): string {
     return this.k('seq');

@@ -612,6 +612,48 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
           .length === 0,
     );
   });
+
+  it('keeps an immutable Secret's data, and collects a Secret whose owning ReplicaSet is gone', async () => {
+    const rs = await apps.createNamespacedReplicaSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'owner' },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: 'owner' } },
+          template: {
+            metadata: { labels: { app: 'owner' } },
+            spec: { containers: [{ name: 'app', image }] },
+          },
+        },
+      },
+    });
+    const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'owner', uid: rs.metadata!.uid! };
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'sealed' }, immutable: true, stringData: { K: 'v1' } },
+    });
+    const patch = (body: object) =>
+      core.patchNamespacedSecret(
+        { name: 'sealed', namespace: ns, body },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    await expect(patch({ stringData: { K: 'v2' } })).rejects.toThrow(/422/);
+    await expect(patch({ immutable: false })).rejects.toThrow(/422/);
+    // Its metadata is not data: an owner can be set.
+    await patch({ metadata: { ownerReferences: [ref] } });
+    const read = await core.readNamespacedSecret({ name: 'sealed', namespace: ns });
+    expect(Buffer.from(read.data?.K ?? '', 'base64').toString()).toBe('v1');
+    expect(read.metadata?.ownerReferences?.[0]?.uid).toBe(ref.uid);
+
+    await apps.deleteNamespacedReplicaSet({ name: 'owner', namespace: ns });
+    await until('the owned Secret collected', async () =>
+      core.readNamespacedSecret({ name: 'sealed', namespace: ns }).then(
+        () => false,
+        (e: unknown) => e instanceof ApiException && e.code === 404,
+      ),
+    );
+  });
 });
 
 function readyAt(p: V1Pod): number {

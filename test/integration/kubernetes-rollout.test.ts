@@ -113,9 +113,14 @@ describe('rollouts on the Kubernetes target', () => {
     );
     // The template pins the image by digest.
     const rs = await apps.readNamespacedReplicaSet({
-      name: replicaSetName(app, 'production', revs.good),
+      name: replicaSetName(app, 'production', revs.good, env.current?.release),
       namespace: cluster.namespace,
     });
+    // Labelled with the release the record says runs (image + config).
+    const release = env.current?.release;
+    expect(rs.metadata?.labels?.[LABEL.release]).toBe(
+      release === undefined ? undefined : String(release),
+    );
     const container = rs.spec?.template?.spec?.containers[0];
     expect(container?.image).toMatch(/@sha256:[0-9a-f]{64}$/);
     expect(container?.readinessProbe?.httpGet?.path).toBe('/healthz');

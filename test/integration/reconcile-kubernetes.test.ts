@@ -41,6 +41,8 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
   let sha = '';
   /** The environment's edge route (the Service's name and its pods' route label come from it). */
   let routeId = '';
+  /** The release the rollout made (its ReplicaSet is named for it). */
+  let release: number | undefined;
 
   beforeAll(async () => {
     const env = testEnv();
@@ -60,7 +62,9 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
     sha = await pushBuilt(f, app, 'Held revision');
     const rec = await finishedRollout(f, app, sha);
     expect(rec.outcome, rec.reason).toBe('succeeded');
-    routeId = (await f.controller.rollouts.env(app, ENV)).route?.id ?? '';
+    const state = await f.controller.rollouts.env(app, ENV);
+    routeId = state.route?.id ?? '';
+    release = state.current?.release;
     expect(routeId).not.toBe('');
     await inLine('the first rollout');
   }, 240_000);
@@ -73,7 +77,7 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
     await cluster?.close();
   });
 
-  const rsName = () => replicaSetName(app, ENV, sha);
+  const rsName = () => replicaSetName(app, ENV, sha, release);
   const svcName = () => serviceName(routeId);
 
   async function replicas(): Promise<number | undefined> {

@@ -8,6 +8,7 @@ describe('gantry command line', () => {
     ['serve default config', ['serve'], { verb: 'serve', config: 'gantry.config.yaml' }],
     ['serve -c', ['serve', '-c', 'x.yaml'], { verb: 'serve', config: 'x.yaml' }],
     ['status', ['status', 'hello'], { verb: 'status', app: 'hello' }],
+    ['apps:release', ['apps:release', 'hello'], { verb: 'apps:release', app: 'hello' }],
     [
       'history with every filter',
       ['history', 'hello', '--env', 'staging', '--pr', '42', '--sha', 'abc1234', '--limit', '5'],

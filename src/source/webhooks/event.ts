@@ -73,6 +73,11 @@ export interface WebhookAdapter {
   readonly deliveryHeaders: readonly string[];
   verify(headers: Headers, rawBody: Buffer, secret: string): boolean;
   sign(rawBody: Buffer, secret: string, event: string | undefined, deliveryId: string): Headers;
+  /**
+   * The repository an already-decoded body claims to come from, or undefined; never throws. Only
+   * a hint of which repo's secret to check: nothing in the body is trusted before that check.
+   */
+  claim(body: Record<string, unknown>): RepoRef | undefined;
   /** Turns an already-decoded JSON object into an event; throws GantryError on a bad payload. */
   parse(headers: Headers, body: Record<string, unknown>, deliveryId: string): WebhookEvent;
 }

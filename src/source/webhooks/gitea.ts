@@ -45,6 +45,10 @@ export const gitea: WebhookAdapter = {
     };
   },
 
+  claim(body) {
+    return attempt(() => repoOf(Fields.root('gitea', body)));
+  },
+
   parse(headers, body, deliveryId): WebhookEvent {
     const event = headerValue(headers, EVENT_HEADER);
     const base = { provider: 'gitea', deliveryId } as const;

@@ -48,6 +48,10 @@ export const github: WebhookAdapter = {
     };
   },
 
+  claim(body) {
+    return attempt(() => repoOf(Fields.root('github', body)));
+  },
+
   parse(headers, body, deliveryId): WebhookEvent {
     const event = headerValue(headers, EVENT_HEADER);
     const base = { provider: 'github', deliveryId } as const;

@@ -52,6 +52,10 @@ export const gitlab: WebhookAdapter = {
     };
   },
 
+  claim(body) {
+    return attempt(() => projectOf(Fields.root('gitlab', body)));
+  },
+
   parse(headers, body, deliveryId): WebhookEvent {
     const event = headerValue(headers, EVENT_HEADER);
     const base = { provider: 'gitlab', deliveryId } as const;

@@ -3,7 +3,14 @@
  * raw body, calls `verifyWebhook` (401 when false), then `parseWebhook`, then acts on the event.
  */
 import { errorMessage, GantryError } from '../../errors.js';
-import type { Headers, Provider, SignOptions, WebhookAdapter, WebhookEvent } from './event.js';
+import type {
+  Headers,
+  Provider,
+  RepoRef,
+  SignOptions,
+  WebhookAdapter,
+  WebhookEvent,
+} from './event.js';
 import { headerValue } from './event.js';
 import { gitea } from './gitea.js';
 import { github } from './github.js';
@@ -50,12 +57,44 @@ export function verifyWebhook(
   }
 }
 
-/** Turns a verified delivery into an event; throws GantryError('GANTRY_ERR_WEBHOOK_PAYLOAD') naming the bad field. */
-export function parseWebhook(provider: Provider, headers: Headers, rawBody: Buffer): WebhookEvent {
+/** A delivery's body, decoded once, and the repository it claims to be from (not yet verified). */
+export interface WebhookClaim {
+  body: Record<string, unknown>;
+  repo: RepoRef | undefined;
+}
+
+/**
+ * Decodes an unverified delivery just far enough to learn which repo it claims to be from, so
+ * the route checks that one repo's secret rather than every repo's. Throws
+ * GantryError('GANTRY_ERR_WEBHOOK_PAYLOAD') when the body is not a JSON object.
+ */
+export function claimWebhook(provider: Provider, headers: Headers, rawBody: Buffer): WebhookClaim {
   const adapter = adapterOrThrow(provider);
-  try {
+  const body = guarded(provider, () => decodeBody(provider, headers, rawBody));
+  return { body, repo: adapter.claim(body) };
+}
+
+/**
+ * Turns a verified delivery into an event; throws GantryError('GANTRY_ERR_WEBHOOK_PAYLOAD')
+ * naming the bad field. `decoded` is the body {@link claimWebhook} already decoded, if any.
+ */
+export function parseWebhook(
+  provider: Provider,
+  headers: Headers,
+  rawBody: Buffer,
+  decoded?: Record<string, unknown>,
+): WebhookEvent {
+  const adapter = adapterOrThrow(provider);
+  return guarded(provider, () => {
     const id = deliveryId(provider, headers, rawBody);
-    return adapter.parse(headers, decodeBody(provider, headers, rawBody), id);
+    return adapter.parse(headers, decoded ?? decodeBody(provider, headers, rawBody), id);
+  });
+}
+
+/** Runs a read of an untrusted body, turning any failure into the payload error (400). */
+function guarded<T>(provider: Provider, read: () => T): T {
+  try {
+    return read();
   } catch (e) {
     if (e instanceof GantryError) throw e;
     // The parsers only throw GantryError on purpose; anything else (a stack overflow on absurdly
@@ -63,9 +102,7 @@ export function parseWebhook(provider: Provider, headers: Headers, rawBody: Buff
     throw new GantryError(
       'GANTRY_ERR_WEBHOOK_PAYLOAD',
       `${provider}: unreadable payload: ${errorMessage(e)}`,
-      {
-        cause: e,
-      },
+      { cause: e },
     );
   }
 }
