@@ -613,7 +613,7 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
     );
   });
 
-  it('keeps an immutable Secret's data, and collects a Secret whose owning ReplicaSet is gone', async () => {
+  it("keeps an immutable Secret's data, and collects a Secret whose owning ReplicaSet is gone", async () => {
     const rs = await apps.createNamespacedReplicaSet({
       namespace: ns,
       body: {
@@ -628,7 +628,12 @@ describe('kube-sim: a Kubernetes API server for the client library', () => {
         },
       },
     });
-    const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'owner', uid: rs.metadata!.uid! };
+    const ref = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: 'owner',
+      uid: rs.metadata!.uid!,
+    };
     await core.createNamespacedSecret({
       namespace: ns,
       body: { metadata: { name: 'sealed' }, immutable: true, stringData: { K: 'v1' } },
