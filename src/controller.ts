@@ -181,6 +181,11 @@ export async function startController(
       timeWindowMs: parseDuration(config.api.rateLimit.timeWindow) ?? 60_000,
     },
     sseHeartbeatMs: parseDuration(config.api.sseHeartbeat) ?? 15_000,
+    streamLimits: config.api.streams,
+    webhookFailureLimit: {
+      max: config.webhooks.failedSignatures.max,
+      timeWindowMs: parseDuration(config.webhooks.failedSignatures.timeWindow) ?? 60_000,
+    },
     runtime: deploy?.deps.runtime,
     edge: deploy?.deps.edge,
     config: () => live.current(),

@@ -41,6 +41,8 @@ export const ERRORS = {
   GANTRY_ERR_FORBIDDEN: { status: 403, disposition: 'stalled' },
   GANTRY_ERR_ORIGIN_REJECTED: { status: 403, disposition: 'stalled' },
   GANTRY_ERR_RATE_LIMITED: { status: 429, disposition: 'transient' },
+  /** Too many concurrent event streams, for the token or the controller (api.streams). */
+  GANTRY_ERR_TOO_MANY_STREAMS: { status: 429, disposition: 'transient' },
   GANTRY_ERR_ENV_REQUIRED: { status: 400, disposition: 'stalled' },
   GANTRY_ERR_ENV_UNKNOWN: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_ENV_EMPTY: { status: 409, disposition: 'stalled' },

@@ -1,7 +1,9 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { GantryError } from '../errors.js';
-import type { StoredEvent } from '../events/bus.js';
+import type { EventBus, StoredEvent } from '../events/bus.js';
+import { isAfter, LiveFeed, type FeedSubscriber } from '../events/live-feed.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
 
@@ -11,7 +13,12 @@ export interface EventRoutesDeps {
   tokens: TokenSource;
   /** Comment lines on an idle stream, so proxies and clients keep it open. */
   sseHeartbeatMs: number;
+  /** Concurrent streams this controller serves, in total and per token (429 beyond). */
+  streamLimits: { max: number; perToken: number };
 }
+
+/** A client this far behind (bytes queued on its socket) is dropped; it resumes by its last id. */
+const SLOW_CLIENT_BYTES = 1 << 20;
 
 const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/;
 
@@ -33,18 +40,22 @@ export function sseFrame(e: StoredEvent): string {
 }
 
 /**
- * `GET /api/events`: the controller's event stream as Server-Sent Events. Each connection reads
- * the Redis stream with a blocking XREAD on a connection of its own (a blocked connection can
- * serve nobody else) and gives it back when the client goes. Tokens travel in the Authorization
+ * `GET /api/events`: the controller's event stream as Server-Sent Events. One Redis reader per
+ * controller (LiveFeed) feeds every connection, so viewers cannot exhaust Redis's client limit;
+ * the number of streams is capped per token and in total. Tokens travel in the Authorization
  * header: the UI reads the stream with fetch, so no token ever sits in a URL or a log.
  */
 export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): Promise<void> {
   const bus = deps.store.bus;
-  const open = new Set<() => void>();
-  // Open streams would keep the server from closing: end them first.
-  app.addHook('preClose', async () => {
-    for (const stop of open) stop();
+  const feed = new LiveFeed(bus, deps.redis, {
+    // Named, so an operator (and a test) can see in CLIENT LIST what holds the connection.
+    connectionName: `${deps.store.keys.prefix}:sse`,
+    blockMs: deps.sseHeartbeatMs,
+    onError: (err) => app.log.warn({ err: String(err) }, 'event streams ended on a Redis error'),
   });
+  const streams = new StreamCounts(deps.streamLimits);
+  // Open streams would keep the server from closing: end them first.
+  app.addHook('preClose', async () => feed.close());
   app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
 
   app.get<{ Querystring: { app?: string; rollout?: string; after?: string } }>(
@@ -54,7 +65,7 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
         tags: ['events'],
         summary: 'Live events (Server-Sent Events): rollout progress, builds, environment changes',
         description:
-          'Frames are `id: <stream id>`, `event: rollout|env|build`, `data: <JSON>`. Resume with the `Last-Event-ID` header or `?after=<id>`; without either the stream starts with the next event. A comment line is sent when the stream is idle.',
+          'Frames are `id: <stream id>`, `event: rollout|env|build`, `data: <JSON>`. Resume with the `Last-Event-ID` header or `?after=<id>`; without either the stream starts with the next event. A comment line is sent when the stream is idle. Concurrent streams are capped per token and per controller (429 `GANTRY_ERR_TOO_MANY_STREAMS`).',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -78,11 +89,8 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
           `Last-Event-ID ${resume} is not an event id`,
         );
       }
-      let after = resume ?? (await bus.lastId());
-      // Named, so an operator (and a test) can see in CLIENT LIST what holds these connections.
-      const conn = deps.redis.duplicate({ connectionName: `${deps.store.keys.prefix}:sse` });
-      conn.on('error', () => undefined); // failures surface on the read, which ends the stream
-      await conn.connect();
+      // Counted before any await, so concurrent opens cannot all squeeze under the cap.
+      const release = streams.open(req.principal?.name ?? '');
 
       reply.hijack();
       const res = reply.raw;
@@ -94,46 +102,122 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
       });
       res.write(': connected\n\n');
 
-      let live = true;
-      const stop = () => {
-        if (!live) return;
-        live = false;
-        // Disconnecting aborts the blocked XREAD at once, which ends the loop below.
-        conn.disconnect();
-        res.end();
+      const stream = new SseStream(res, { app: req.query.app, rollout: req.query.rollout }, deps);
+      // Subscribed before the catch-up read, so nothing published in between is missed: what
+      // arrives meanwhile is held and then filtered by the cursor.
+      const unsubscribe = feed.subscribe(stream);
+      const done = () => {
+        unsubscribe();
+        release();
       };
-      open.add(stop);
-      res.on('close', stop);
-
-      const filter = { app: req.query.app, rollout: req.query.rollout };
-      let lastWrite = Date.now();
+      res.on('close', () => {
+        stream.end();
+        done();
+      });
       try {
-        while (live) {
-          const events = await bus.read(after, {
-            blockMs: deps.sseHeartbeatMs,
-            connection: conn,
-            count: 200,
-          });
-          for (const e of events) {
-            after = e.id;
-            if (!matchesFilter(e, filter)) continue;
-            lastWrite = Date.now();
-            // A slow reader: wait for the socket to drain rather than buffer without bound.
-            if (!res.write(sseFrame(e))) await new Promise((r) => res.once('drain', r));
-          }
-          if (live && Date.now() - lastWrite >= deps.sseHeartbeatMs) {
-            res.write(': heartbeat\n\n');
-            lastWrite = Date.now();
-          }
-        }
+        await stream.catchUp(bus, resume);
       } catch (e) {
-        // The client left (the read was aborted) or Redis failed: either way the stream ends,
-        // and a client resumes from its Last-Event-ID.
-        if (live) req.log.warn({ err: String(e) }, 'event stream ended on a Redis error');
-      } finally {
-        open.delete(stop);
-        stop();
+        req.log.warn({ err: String(e) }, 'event stream ended on a Redis error');
+        stream.end();
       }
     },
   );
+}
+
+/** Streams open per token and in total; `open` throws the 429 when a cap is reached. */
+class StreamCounts {
+  private total = 0;
+  private readonly byToken = new Map<string, number>();
+
+  constructor(private readonly limits: { max: number; perToken: number }) {}
+
+  /** Counts one stream of `token`; returns its release (idempotent). */
+  open(token: string): () => void {
+    const mine = this.byToken.get(token) ?? 0;
+    if (this.total >= this.limits.max) {
+      throw new GantryError(
+        'GANTRY_ERR_TOO_MANY_STREAMS',
+        `this controller already serves ${this.limits.max} event streams; retry later`,
+      );
+    }
+    if (mine >= this.limits.perToken) {
+      throw new GantryError(
+        'GANTRY_ERR_TOO_MANY_STREAMS',
+        `token ${token} already has ${this.limits.perToken} event streams open; close one first`,
+      );
+    }
+    this.total++;
+    this.byToken.set(token, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const left = (this.byToken.get(token) ?? 1) - 1;
+      if (left > 0) this.byToken.set(token, left);
+      else this.byToken.delete(token);
+    };
+  }
+}
+
+/** One client's stream: its filter, its cursor, and its socket. */
+class SseStream implements FeedSubscriber {
+  /** The newest event id this client has been given (or skipped); later ones only go out. */
+  private cursor = '0-0';
+  /** Batches the feed delivered while the catch-up read ran; undefined once caught up. */
+  private held: StoredEvent[][] | undefined = [];
+  private lastWrite = Date.now();
+  private open = true;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly filter: Filter,
+    private readonly opts: { sseHeartbeatMs: number },
+  ) {}
+
+  /** Sends what happened after `resume` (or nothing before now), then whatever the feed held. */
+  async catchUp(bus: EventBus, resume: string | undefined): Promise<void> {
+    this.cursor = resume ?? (await bus.lastId());
+    for (;;) {
+      const page = await bus.read(this.cursor, { count: 500 });
+      this.send(page);
+      if (page.length < 500 || !this.open) break;
+    }
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const batch of held) this.send(batch);
+  }
+
+  deliver(events: readonly StoredEvent[]): void {
+    if (this.held) this.held.push([...events]);
+    else this.send(events);
+  }
+
+  tick(now: number): void {
+    if (!this.open || now - this.lastWrite < this.opts.sseHeartbeatMs) return;
+    this.write(': heartbeat\n\n');
+  }
+
+  end(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.res.end();
+  }
+
+  private send(events: readonly StoredEvent[]): void {
+    for (const e of events) {
+      if (!this.open) return;
+      if (!isAfter(e.id, this.cursor)) continue; // seen already (the catch-up overlaps the feed)
+      this.cursor = e.id;
+      if (matchesFilter(e, this.filter)) this.write(sseFrame(e));
+    }
+  }
+
+  private write(text: string): void {
+    this.res.write(text);
+    this.lastWrite = Date.now();
+    // The feed waits for no one: a client that stops reading is dropped rather than buffered
+    // without bound, and resumes from its Last-Event-ID.
+    if (this.res.writableLength > SLOW_CLIENT_BYTES) this.end();
+  }
 }

@@ -42,7 +42,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     trustProxy: false,
   });
   registerErrorHandler(app);
-  // Docs and guards first: both see routes as they are added (OpenAPI entries, rate limits).
+  // Docs and guards first: docs see routes as they are added (OpenAPI entries), and the /api
+  // guard's hook must be on the root before the route scopes inherit their hooks.
   await registerDocs(app, { publicUrl: deps.publicUrl });
   // One set of buckets for the API guard and the webhook routes, in Redis beside everything else.
   const limits = new RateLimits(deps.redis, deps.store.keys);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RepoConfig } from '../config/controller-config.js';
 import { GantryError, errorMessage, isGantryError } from '../errors.js';
 import type { SyncJob } from '../queue/jobs.js';
@@ -7,28 +7,89 @@ import { syncJobId } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
 import { normalizeRepoUrl, type RepoRegistry } from '../source/repos.js';
 import {
+  claimWebhook,
   PROVIDERS,
   parseWebhook,
   verifyWebhook,
+  type Headers,
   type Provider,
-  type PushEvent,
+  type RepoRef,
   type WebhookEvent,
 } from '../source/webhooks/index.js';
+import type { Limit, RateLimits } from '../store/rate-limits.js';
 import type { DeliveryRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { rateSubject } from './guards.js';
 
 export interface WebhookDeps {
   store: Store;
   queues: Queues;
   repos: RepoRegistry;
   bodyLimitBytes: number;
+  /** Deliveries per client address that may fail verification per window before 429. */
+  webhookFailureLimit: { max: number; timeWindowMs: number };
 }
 
-function matchesRepo(repo: RepoConfig, event: PushEvent): boolean {
+/** The bucket scope of failed webhook verifications in {@link RateLimits}. */
+export const WEBHOOK_FAILURE_SCOPE = 'webhook-failures';
+
+/** Whether a configured repo is the one a forge names (any of its URLs, or `owner/name`). */
+export function matchesRepo(repo: RepoConfig, ref: RepoRef): boolean {
   const want = normalizeRepoUrl(repo.url);
   return (
-    event.repo.urls.some((u) => normalizeRepoUrl(u) === want) ||
-    want.endsWith(`/${event.repo.fullName.toLowerCase()}`)
+    ref.urls.some((u) => normalizeRepoUrl(u) === want) ||
+    want.endsWith(`/${ref.fullName.toLowerCase()}`)
+  );
+}
+
+/** A delivery whose signature one repo's secret verified, and its body if it was decoded. */
+interface Verified {
+  repo: RepoConfig;
+  body?: Record<string, unknown>;
+}
+
+/**
+ * Finds the one repo a delivery can be for and checks only its secret: the repo named in the URL
+ * (`/webhooks/<provider>/<repo>`), else the repos matching the identity the body claims (checked
+ * once per distinct secret; normally one). Checking every repo's secret would let one forged
+ * 1 MiB delivery cost an HMAC per configured repo. Nothing the body says is trusted until the
+ * signature is verified: the claim only picks which secret to try, and a wrong claim is a 401.
+ */
+export function verifyDelivery(
+  repos: readonly RepoConfig[],
+  provider: Provider,
+  named: string | undefined,
+  headers: Headers,
+  raw: Buffer,
+): Verified {
+  const valid = (r: RepoConfig) =>
+    r.webhookSecret !== undefined && verifyWebhook(provider, headers, raw, r.webhookSecret);
+  if (named !== undefined) {
+    const repo = repos.find((r) => r.name === named);
+    if (!repo) {
+      throw new GantryError('GANTRY_ERR_WEBHOOK_UNKNOWN_REPO', `no repo ${named} is configured`);
+    }
+    if (!valid(repo)) {
+      throw new GantryError(
+        'GANTRY_ERR_WEBHOOK_SIGNATURE',
+        `signature missing or not valid for repo ${named}`,
+      );
+    }
+    return { repo };
+  }
+  const claim = claimWebhook(provider, headers, raw);
+  const claimed = claim.repo;
+  const tried = new Set<string>();
+  for (const repo of claimed ? repos.filter((r) => matchesRepo(r, claimed)) : []) {
+    if (repo.webhookSecret === undefined || tried.has(repo.webhookSecret)) continue;
+    tried.add(repo.webhookSecret);
+    if (valid(repo)) return { repo, body: claim.body };
+  }
+  throw new GantryError(
+    'GANTRY_ERR_WEBHOOK_SIGNATURE',
+    claimed
+      ? 'signature missing or not valid for the repo this delivery names'
+      : `the delivery names no repository; send it to /webhooks/${provider}/<repo>`,
   );
 }
 
@@ -43,44 +104,94 @@ interface Answer {
  * `POST /webhooks/{github,gitlab,gitea}`: verify → parse → dedupe → enqueue, and answer as soon
  * as the sync job is in Redis. The payload is a hint: what gets built is what the fetch returns.
  */
-export async function webhookRoutes(app: FastifyInstance, deps: WebhookDeps): Promise<void> {
+export async function webhookRoutes(
+  app: FastifyInstance,
+  deps: WebhookDeps & { limits: RateLimits },
+): Promise<void> {
   // Signatures are over the exact bytes sent, so the body stays a Buffer until verified.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.post<{ Params: { provider: Provider } }>(
+  const limit: Limit = {
+    max: deps.webhookFailureLimit.max,
+    windowMs: deps.webhookFailureLimit.timeWindowMs,
+  };
+  const failures = failureBudget(deps.limits, limit);
+  // An address over its budget of failures is refused before its body is even read.
+  app.addHook('onRequest', failures.check);
+
+  const handler = async (
+    req: FastifyRequest<{ Params: { provider: Provider; repo?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const provider = req.params.provider;
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let verified: Verified;
+    try {
+      const repos = deps.repos.all().map((r) => r.config);
+      verified = verifyDelivery(repos, provider, req.params.repo, req.headers, raw);
+    } catch (e) {
+      await failures.count(req);
+      throw e;
+    }
+    // Form bodies (`payload=<json>`) are understood by the parser; signatures cover the raw bytes.
+    const event = parseWebhook(provider, req.headers, raw, verified.body);
+    const answer = await redisOr503(() => accept(deps, event, [verified.repo]));
+    return send(reply, answer, event);
+  };
+  const provider = { type: 'string', enum: [...PROVIDERS] };
+  app.post(
     '/webhooks/:provider',
     {
       bodyLimit: deps.bodyLimitBytes,
       schema: {
+        summary: 'A forge delivery; the repo is found from the repository the payload names',
+        params: { type: 'object', required: ['provider'], properties: { provider } },
+      },
+    },
+    handler,
+  );
+  app.post(
+    '/webhooks/:provider/:repo',
+    {
+      bodyLimit: deps.bodyLimitBytes,
+      schema: {
+        summary: 'A forge delivery for one configured repo (checked against its secret only)',
         params: {
           type: 'object',
-          required: ['provider'],
-          properties: { provider: { type: 'string', enum: [...PROVIDERS] } },
+          required: ['provider', 'repo'],
+          properties: { provider, repo: { type: 'string', maxLength: 200 } },
         },
       },
     },
-    async (req, reply) => {
-      const provider = req.params.provider;
-      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const candidates = deps.repos
-        .all()
-        .map((r) => r.config)
-        .filter(
-          (r) => r.webhookSecret && verifyWebhook(provider, req.headers, raw, r.webhookSecret),
-        );
-      if (candidates.length === 0) {
-        throw new GantryError(
-          'GANTRY_ERR_WEBHOOK_SIGNATURE',
-          'signature missing or not valid for any configured repo',
-        );
-      }
-      // Form bodies (`payload=<json>`) are understood by the parser; signatures cover the raw bytes.
-      const event = parseWebhook(provider, req.headers, raw);
-      const answer = await redisOr503(() => accept(deps, event, candidates));
-      return send(reply, answer, event);
-    },
+    handler,
   );
+}
+
+/**
+ * Failed verifications per client address, in Redis: `check` refuses (429) an address that used
+ * up its budget, before any body is read or HMAC computed; `count` spends one failure.
+ */
+function failureBudget(limits: RateLimits, limit: Limit) {
+  return {
+    async check(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+      const verdict = await limits
+        .peek(WEBHOOK_FAILURE_SCOPE, rateSubject(undefined, req.ip), limit)
+        .catch(() => undefined); // Redis down: the delivery will get its 503 from the route
+      if (!verdict || verdict.allowed) return;
+      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+      reply.header('retry-after', seconds);
+      throw new GantryError(
+        'GANTRY_ERR_RATE_LIMITED',
+        `more than ${limit.max} deliveries from this address failed verification in ${Math.round(limit.windowMs / 1000)} s; retry after ${seconds} s`,
+      );
+    },
+    async count(req: FastifyRequest): Promise<void> {
+      await limits
+        .take(WEBHOOK_FAILURE_SCOPE, rateSubject(undefined, req.ip), limit)
+        .catch(() => undefined);
+    },
+  };
 }
 
 function send(reply: FastifyReply, a: Answer, event: WebhookEvent) {
@@ -129,14 +240,14 @@ async function accept(
     return record({ status: 202, outcome: 'ignored', detail: `${event.reason}: ${event.detail}` });
   }
 
-  const repo = candidates.find((r) => matchesRepo(r, event));
+  const repo = candidates.find((r) => matchesRepo(r, event.repo));
   const where = { branch: event.branch, after: event.after };
   if (!repo) {
     return record(
       {
         status: 202,
         outcome: 'ignored',
-        detail: `repo ${event.repo.fullName} is not configured for this secret`,
+        detail: `repo ${event.repo.fullName} is not ${candidates.map((r) => r.name).join(', ')}, whose secret signed it`,
       },
       where,
     );
@@ -152,6 +263,7 @@ async function accept(
     repo: repo.name,
     branch: event.branch,
     hintSha: event.after,
+    before: event.before,
     prNumber: event.prNumber,
     trigger: {
       kind: 'webhook',

@@ -56,7 +56,9 @@ export async function runBuild(
   }
   if (!job.force) {
     const newest = await deps.store.latestHead(job.repo, job.branch);
-    if (newest && newest !== job.sha) {
+    // Only a newer head that is a revision of this app supersedes it: a head whose push did not
+    // touch the app's paths was skipped for it, and this commit is still the app's newest.
+    if (newest && newest !== job.sha && (await deps.store.getRevision(job.app, newest))) {
       await finish(deps.store, record.id, 'superseded', {
         note: `superseded by ${newest.slice(0, 12)}, a newer head of ${job.branch}`,
       });

@@ -37,6 +37,7 @@ export function appSpecRuleIssues(data: unknown, specDir: readonly string[]): Ru
   const run = field(data, 'run');
   return [
     ...buildPathIssues(field(data, 'build'), specDir),
+    ...watchIssues(field(data, 'watch'), specDir),
     ...durationIssues(data, []),
     ...memoryIssues(field(run, 'resources'), ['run', 'resources']),
     ...branchIssues(field(data, 'environments')),
@@ -64,6 +65,17 @@ function buildPathIssues(build: unknown, specDir: readonly string[]): RuleIssue[
     if (predicate !== undefined) issues.push({ path: ['build', 'dockerfile'], predicate });
   }
   return issues;
+}
+
+/** `watch:` entries must stay inside the repository, like the build context ("!" aside). */
+function watchIssues(watch: unknown, specDir: readonly string[]): RuleIssue[] {
+  if (!Array.isArray(watch)) return [];
+  return watch.flatMap((entry: unknown, i) => {
+    if (typeof entry !== 'string' || entry === '') return [];
+    const rel = entry.startsWith('!') ? entry.slice(1) : entry;
+    const resolved = resolveInside(specDir, rel, 'repository');
+    return resolved.ok ? [] : [{ path: ['watch', i], predicate: resolved.problem }];
+  });
 }
 
 /** Durations under `data` (the document, or one environment's overrides at `at`). */

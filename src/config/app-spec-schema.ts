@@ -188,6 +188,14 @@ export const appSpecJsonSchema = {
         args: variables('Build arguments (`--build-arg NAME=value`). Values are strings.'),
       },
     },
+    watch: {
+      type: 'array',
+      description:
+        'The paths whose changes rebuild and redeploy this app, relative to the directory holding gantry.yaml (they may climb, as in `../shared`, but stay inside the repository). A path names a file or a folder and everything under it; `*`, `?` and `**` (any number of folders) are globs; a leading `!` leaves matching paths out. By default: the folder of gantry.yaml and the build context. gantry.yaml itself always counts. A first push, a force-push and a push whose previous head is unknown build every app.',
+      minItems: 1,
+      items: { type: 'string', minLength: 1 },
+      examples: [['.', '../shared', '!docs/**']],
+    },
     run: {
       type: 'object',
       description: 'How each instance runs.',
@@ -354,6 +362,7 @@ export const appSpecJsonSchema = {
 export interface RawAppSpec {
   app: string;
   build: { context: string; dockerfile: string; target?: string; args: Record<string, string> };
+  watch?: string[];
   run: {
     port: number;
     replicas: number;

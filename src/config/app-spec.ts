@@ -37,6 +37,13 @@ export interface BuildSpec {
   readonly args: Readonly<Record<string, string>>;
 }
 
+/**
+ * What `watch:` says, relative to the directory holding gantry.yaml and normalized (`./a/../b` →
+ * `b`), `!` kept in front of exclusions; undefined when absent (the default applies: see
+ * `watchedPaths` in `source/watch-paths.ts`).
+ */
+export type WatchSpec = readonly string[] | undefined;
+
 export interface RunSpec {
   readonly port: number;
   readonly replicas: number;
@@ -91,6 +98,8 @@ export interface EnvOverrides {
 export interface AppSpec {
   readonly app: string;
   readonly build: BuildSpec;
+  /** The paths whose changes rebuild the app; undefined: its folder and build context. */
+  readonly watch?: WatchSpec;
   readonly run: RunSpec;
   readonly health: HealthSpec;
   readonly rollout: RolloutSpec;
@@ -151,6 +160,7 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
       target: raw.build.target,
       args: { ...raw.build.args },
     },
+    watch: raw.watch?.map((w) => watchEntry(specDir, w)),
     run: {
       port: raw.run.port,
       replicas: raw.run.replicas,
@@ -249,6 +259,13 @@ function healthCheck(health: RawAppSpec['health']): HealthCheck {
 
 function ms(text: string): number {
   return known(parseDuration(text));
+}
+
+/** A `watch:` entry relative to the spec's directory, normalized; `!` stays in front. */
+function watchEntry(specDir: readonly string[], entry: string): string {
+  const negated = entry.startsWith('!');
+  const target = inside(specDir, negated ? entry.slice(1) : entry, 'repository');
+  return `${negated ? '!' : ''}${relativeSegments(specDir, target)}`;
 }
 
 function inside(base: readonly string[], rel: string, rootName: string): string[] {

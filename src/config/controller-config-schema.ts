@@ -110,6 +110,22 @@ export const controllerConfigSchema = {
         logDir: { type: 'string' },
         listenHost: { type: 'string', default: '127.0.0.1' },
         basePort: { type: 'integer', minimum: 1, maximum: 65000, default: 8800 },
+        /** Environments with `domains`: HTTP (redirects to HTTPS, ACME challenges) and HTTPS. */
+        httpPort: { type: 'integer', minimum: 1, maximum: 65535, default: 80 },
+        httpsPort: { type: 'integer', minimum: 1, maximum: 65535, default: 443 },
+        /** `auto`: local names (*.localhost, *.test, IPs…) from Caddy's own CA, others by ACME. */
+        tls: { enum: ['auto', 'internal'], default: 'auto' },
+        acme: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            /** The ACME account's contact (expiry warnings); recommended for public names. */
+            email: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+            /** An ACME directory other than Let's Encrypt's (its staging, a private CA). */
+            ca: { type: 'string', pattern: '^https://' },
+          },
+        },
       },
     },
     deploy: {
@@ -170,7 +186,19 @@ export const controllerConfigSchema = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      properties: { bodyLimitBytes: { type: 'integer', minimum: 1024, default: 1048576 } },
+      properties: {
+        bodyLimitBytes: { type: 'integer', minimum: 1024, default: 1048576 },
+        /** Deliveries per client address that may fail verification per window before 429. */
+        failedSignatures: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max: { type: 'integer', minimum: 1, default: 30 },
+            timeWindow: { type: 'string', pattern: DURATION_PATTERN, default: '1m' },
+          },
+        },
+      },
     },
     api: {
       type: 'object',
@@ -180,7 +208,7 @@ export const controllerConfigSchema = {
         bodyLimitBytes: { type: 'integer', minimum: 1024, default: 65536 },
         /** The URL people reach the controller at (links in notes and statuses; allowed Origin). */
         publicUrl: HTTP_URL,
-        /** Requests per token (or per address without one) per window on /api. */
+        /** Requests per token name (or per address before authentication) per window on /api. */
         rateLimit: {
           type: 'object',
           additionalProperties: false,
@@ -192,6 +220,16 @@ export const controllerConfigSchema = {
         },
         /** Comment lines keep idle event streams open through proxies. */
         sseHeartbeat: { type: 'string', pattern: DURATION_PATTERN, default: '15s' },
+        /** Concurrent /api/events streams one controller serves: in total, and per token. */
+        streams: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max: { type: 'integer', minimum: 1, default: 1000 },
+            perToken: { type: 'integer', minimum: 1, default: 50 },
+          },
+        },
       },
     },
     history: {

@@ -106,6 +106,10 @@ export interface ControllerConfig {
     logDir?: string | undefined;
     listenHost: string;
     basePort: number;
+    httpPort: number;
+    httpsPort: number;
+    tls: 'auto' | 'internal';
+    acme: { email?: string | undefined; ca?: string | undefined };
   };
   deploy: { enabled: boolean; tickMs: number; keepImages: number };
   secrets: {
@@ -127,12 +131,13 @@ export interface ControllerConfig {
     logLines: number;
     debounceMs: number;
   };
-  webhooks: { bodyLimitBytes: number };
+  webhooks: { bodyLimitBytes: number; failedSignatures: { max: number; timeWindow: string } };
   api: {
     bodyLimitBytes: number;
     publicUrl?: string | undefined;
     rateLimit: { max: number; timeWindow: string };
     sseHeartbeat: string;
+    streams: { max: number; perToken: number };
   };
   history: { keepDays: number; keepPerEnvironment: number };
   tokens: TokenConfig[];

@@ -21,6 +21,7 @@ import { instanceSpec, type ReleaseConfig } from './instance-spec.js';
 import { configOf } from './release-config.js';
 import { secretRedactor, type Redact } from '../release/redact-secrets.js';
 import { observe, upstreamOf } from './observe.js';
+import { restartsAfterOutage } from './outage.js';
 import { ProbeSet } from './probe-set.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { coreLine, runnerLine } from './runner-events.js';
@@ -98,9 +99,12 @@ export class RolloutLoop {
     let outage: { since: number } | undefined;
     for (;;) {
       try {
-        const finished = await this.step();
         if (outage) {
-          // The clocks of the rollout (progress deadline, bake) stood still while nothing answered.
+          // Before the core decides anything: what the engine stopped while it was away is
+          // started again (this listing is also the proof that it answers), and the clocks of
+          // the rollout (progress deadline, bake) stood still while nothing answered, or a long
+          // wait would read as a missed deadline.
+          await this.restartAfterOutage();
           const waitedMs = Date.now() - outage.since;
           this.state = standStill(this.state, waitedMs);
           await this.line(
@@ -108,6 +112,7 @@ export class RolloutLoop {
           );
           outage = undefined;
         }
+        const finished = await this.step();
         if (finished) return finished;
       } catch (e) {
         if (!isUnreachable(e)) throw e;
@@ -130,9 +135,14 @@ export class RolloutLoop {
   private async step(): Promise<RolloutRecord | undefined> {
     const now = Date.now();
     const observed = await this.observeWorld();
-    // Before taking intents: a process that lost the lease must leave them to the holder.
+    // Before reading intents: a process that lost the lease must leave them to the holder.
     this.fence?.check();
-    const intents = parseIntents(await this.deps.rollouts.takeIntents(this.rec.id));
+    // Peek, decide, persist, then acknowledge: an intent is deleted only once a saved decision
+    // has applied it. A crash in between applies it again on resume, which is harmless (a second
+    // pause, resume or abort of a state that already has it is ignored), where deleting it first
+    // would lose an abort the API already answered with 202.
+    const raw = await this.deps.rollouts.peekIntents(this.rec.id);
+    const intents = parseIntents(raw);
     const decision = decide({ plan: this.plan, state: this.state, observed, intents, now });
     this.state = decision.state;
     // Persist before acting: a process that dies mid-action resumes from a state that already
@@ -140,6 +150,9 @@ export class RolloutLoop {
     this.rec = { ...this.rec, state: this.state };
     await persist(this.deps, this.rec, this.fence);
     await this.deps.rollouts.appendEvents(this.rec, decision.events.map(coreLine));
+    // Acknowledged last: the decision and its events ("abort applied") are saved by now. A write
+    // that found the lease taken saved nothing, and `persist` threw: the intents stay for the holder.
+    await this.deps.rollouts.ackIntents(this.rec.id, raw.length);
     await this.keepFailureLogs(decision.events);
     for (const action of decision.actions) {
       // An action can take seconds (a drain, a stop): check again before each one.
@@ -150,6 +163,20 @@ export class RolloutLoop {
       await this.executor.apply(action);
     }
     return undefined;
+  }
+
+  /** Starts again the instances a restarting engine left stopped (see outage.ts). */
+  private async restartAfterOutage(): Promise<void> {
+    const instances = await this.deps.runtime.list({ app: this.rec.app, env: this.rec.env });
+    this.executor.observed(instances);
+    for (const action of restartsAfterOutage(this.state, instances, this.plan.health.maxRestarts)) {
+      this.fence?.check();
+      this.deps.log.info(
+        { rollout: this.rec.id, slot: action.slot },
+        'starting again an instance the engine stopped while it was unreachable',
+      );
+      await this.executor.apply(action);
+    }
   }
 
   /** A line of the runner's own; best effort, as the runtime or Redis may be what failed. */

@@ -18,6 +18,12 @@ export interface RouteSpec {
   readonly listen: { readonly host: string; readonly port: number };
   /** Only requests with this Host header (any port) take the route; absent: every request. */
   readonly domain?: string;
+  /**
+   * Host names the route also answers on the edge's shared HTTPS listener (by SNI and Host), with
+   * certificates the edge obtains and HTTP redirected to HTTPS. `listen` keeps serving alongside,
+   * for clients without DNS. Absent or empty: none (names it had before are let go).
+   */
+  readonly domains?: readonly string[];
 }
 
 export interface DrainResult {
@@ -62,6 +68,11 @@ export interface Edge {
   stats(routeId: RouteId, since?: number): Promise<RouteStats>;
   /** Removes the route and stops its listener if no other route shares it. Absent: a no-op. */
   removeRoute(routeId: RouteId): Promise<void>;
+  /**
+   * The PEM root certificate that signs the edge's own certificates (`tls internal` names), for
+   * clients to trust. Absent on edges that terminate no TLS.
+   */
+  internalCaRoot?(): Promise<string>;
 }
 
 const ROUTE_ID = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -55,7 +55,7 @@ export class Metrics {
     const registers = [this.registry];
     this.builds = new Counter({
       name: METRIC.buildsTotal,
-      help: 'Builds that ended, by outcome (succeeded, failed, superseded, reused)',
+      help: 'Builds that ended, by outcome (succeeded, failed, superseded, reused, skipped)',
       labelNames: ['app', 'outcome'],
       registers,
     });

@@ -5,6 +5,11 @@ export interface SyncJob {
   repo: string;
   branch: string;
   hintSha?: string | undefined;
+  /**
+   * The head before the push, as the forge reported it (all zeros for a new branch); absent for
+   * polls and manual syncs. With the last head synced, it bounds what the push changed.
+   */
+  before?: string | undefined;
   trigger: Trigger;
   /** PR number the forge told us about, when the commit message does not say. */
   prNumber?: number | undefined;

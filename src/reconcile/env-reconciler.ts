@@ -449,12 +449,18 @@ export class EnvReconciler {
     await this.deps.rollouts.putStatus(status);
   }
 
-  /** The newest commit of the environment's branch that has a revision record, if known. */
+  /**
+   * The newest commit of the environment's branch that has a revision record, if known: the
+   * branch head, or — when path filters skipped the app there — its newest revision on the branch.
+   */
   private async headOf(): Promise<string | null> {
     const appRec = await this.deps.store.getApp(this.app);
     const branch = appRec?.environments[this.env]?.branch;
     if (!appRec || !branch) return null;
-    return (await this.deps.store.latestHead(appRec.repo, branch)) ?? null;
+    const head = await this.deps.store.latestHead(appRec.repo, branch);
+    if (!head || (await this.deps.store.getRevision(this.app, head))) return head ?? null;
+    const revisions = await this.deps.store.listRevisions(this.app);
+    return revisions.find((r) => r.branch === branch)?.sha ?? head;
   }
 
   private async tell(events: readonly HealEvent[]): Promise<void> {

@@ -208,6 +208,82 @@ export class RepoCache {
     });
   }
 
+  /** Whether commit `sha` is in the cache (no fetch). */
+  async knows(sha: string): Promise<boolean> {
+    assertSha(sha);
+    return withShared(this.dir, () => this.hasCommit(sha));
+  }
+
+  /**
+   * Whether `ancestor` is in the history of `sha` (both in the cache), looking at most `depth`
+   * commits back; false when the walk reaches the shallow boundary or the limit first, since
+   * "not known to be an ancestor" is what the callers must treat as "not one".
+   */
+  async isAncestor(ancestor: string, sha: string, depth = 10_000): Promise<boolean> {
+    assertSha(ancestor);
+    assertSha(sha);
+    if (ancestor === sha) return true;
+    return withShared(this.dir, async () => {
+      try {
+        return await git.isDescendent({
+          fs,
+          gitdir: this.dir,
+          oid: sha,
+          ancestor,
+          depth,
+          cache: this.objectCache,
+        });
+      } catch (e) {
+        if (isIsoGitError(e, 'MaxDepthError') || isIsoGitError(e, 'NotFoundError')) return false;
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * The paths (files, symlinks, submodules; repository-relative) whose entry differs between the
+   * trees of commits `from` and `to`, both in the cache: added, removed or changed. Only trees are
+   * read, never a blob, and a subtree whose id is the same on both sides is not entered.
+   */
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    assertSha(from);
+    assertSha(to);
+    if (from === to) return [];
+    return withShared(this.dir, async () => {
+      for (const sha of [from, to]) {
+        if (!(await this.hasCommit(sha))) throw commitNotCached(this.url, sha);
+      }
+      const changed: string[] = [];
+      await git.walk({
+        fs,
+        gitdir: this.dir,
+        cache: this.objectCache,
+        trees: [git.TREE({ ref: from }), git.TREE({ ref: to })],
+        map: async (filepath, [a, b]) => {
+          if (filepath === '.') return true;
+          const [oidA, oidB, modeA, modeB] = await Promise.all([
+            a?.oid(),
+            b?.oid(),
+            a?.mode(),
+            b?.mode(),
+          ]);
+          // Same id and mode on both sides: nothing below differs, so the walk does not go in.
+          if (oidA === oidB && modeA === modeB) return null;
+          const [typeA, typeB] = await Promise.all([a?.type(), b?.type()]);
+          // Anything but a folder on either side is the path itself changing (a file edited,
+          // added, removed, made executable, or replaced by a folder); a folder is walked on, so
+          // each path in it that differs is listed.
+          const isEntry = (t: string | undefined) => t !== undefined && t !== 'tree';
+          if (isEntry(typeA) || isEntry(typeB)) changed.push(filepath);
+          return true;
+        },
+        // Only the side effect matters; do not build the nested result.
+        reduce: async () => undefined,
+      });
+      return [...new Set(changed)].sort();
+    });
+  }
+
   /** The raw bytes of blob `oid` (a file's content or a symlink's target). */
   async readBlob(oid: string): Promise<Buffer> {
     assertSha(oid);

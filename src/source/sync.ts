@@ -8,7 +8,9 @@ import type { BuildRecord, CommitMeta, Revision } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { prNumberFromMessage } from './commit-meta.js';
 import { appOwnedError, claimApp } from './ownership.js';
+import { pushChange, rangeBases, type PushChange } from './push-range.js';
 import type { RepoRegistry, TrackedRepo } from './repos.js';
+import { appVerdict, watchedPaths } from './watch-paths.js';
 
 export interface SyncDeps {
   store: Store;
@@ -22,7 +24,7 @@ export interface SyncDeps {
 export type SyncOutcome =
   | { kind: 'untracked' }
   | { kind: 'coalesced'; into: string }
-  | { kind: 'synced'; sha: string; builds: string[]; failed: string[] };
+  | { kind: 'synced'; sha: string; builds: string[]; failed: string[]; skipped: string[] };
 
 /** Where an app's spec lives in the repo. */
 export function specPath(appPath: string): string {
@@ -54,9 +56,11 @@ async function fallbackAppName(
  * Fetches a branch and turns its head into builds, one per app in the repo:
  * 1. skip if a newer sync of this branch is already queued (it will fetch anyway);
  * 2. fetch: the head the repo reports is the truth, the webhook's SHA only a hint;
- * 3. per app, read and validate gantry.yaml at that exact commit;
- * 4. record the revision and enqueue its build (or record why it cannot be built);
- * 5. record the head last, so a build that sees a newer head knows that head's build is queued.
+ * 3. diff the trees since the earlier head(s) (path filters; everything when unknown);
+ * 4. per app, read and validate gantry.yaml at that exact commit;
+ * 5. record the revision and enqueue its build (or record why it cannot be built, or why the
+ *    push does not concern the app: skipped);
+ * 6. record the head last, so a build that sees a newer head knows that head's build is queued.
  */
 export async function syncBranch(
   deps: SyncDeps,
@@ -74,6 +78,8 @@ export async function syncBranch(
     }
   }
 
+  // Read before this sync records its own head: the last one a sync of this branch looked at.
+  const lastHead = await deps.store.latestHead(job.repo, job.branch);
   const fetchStartedAt = Date.now();
   const sha = await repo.cache.fetch(job.branch);
   const info = await repo.cache.commitInfo(sha);
@@ -84,27 +90,40 @@ export async function syncBranch(
     prNumber: prNumberFromMessage(info.message) ?? (job.hintSha === sha ? job.prNumber : undefined),
   };
 
+  const change = await pushChange(repo.cache, rangeBases(job.before, lastHead), sha);
+
   const builds: string[] = [];
   const failed: string[] = [];
+  const skipped: string[] = [];
   for (const appPath of repo.config.apps) {
-    const outcome = await syncApp(deps, repo, job, appPath, commit);
+    const outcome = await syncApp(deps, repo, job, appPath, commit, change);
     if (outcome.ok) builds.push(outcome.buildId);
+    else if (outcome.skipped) skipped.push(outcome.skipped);
     else if (outcome.buildId) failed.push(outcome.buildId);
   }
   await deps.store.recordHead(job.repo, job.branch, sha, fetchStartedAt);
-  deps.log.info({ repo: job.repo, branch: job.branch, sha, builds, failed }, 'branch synced');
-  return { kind: 'synced', sha, builds, failed };
+  deps.log.info(
+    { repo: job.repo, branch: job.branch, sha, builds, failed, skipped },
+    'branch synced',
+  );
+  return { kind: 'synced', sha, builds, failed, skipped };
 }
 
-type AppOutcome = { ok: true; buildId: string } | { ok: false; buildId?: string | undefined };
+type AppOutcome =
+  | { ok: true; buildId: string }
+  | { ok: false; buildId?: string | undefined; skipped?: string | undefined };
 
-/** One app of one commit: validate its spec, then enqueue its build once. */
+/**
+ * One app of one commit: validate its spec, then enqueue its build once — unless the push
+ * changed none of the paths it watches.
+ */
 async function syncApp(
   deps: SyncDeps,
   repo: TrackedRepo,
   job: SyncJob,
   appPath: string,
   commit: CommitMeta,
+  change: PushChange,
 ): Promise<AppOutcome> {
   const file = specPath(appPath);
   let spec: AppSpec;
@@ -130,6 +149,16 @@ async function syncApp(
   if (!ownership.ok) {
     const error = appOwnedError(spec.app, ownership.owner, claimant);
     return recordRefusal(deps, repo, job, appPath, spec.app, commit, error);
+  }
+
+  // gantry.yaml is always watched, so a skipped app's record and spec are those of its last build.
+  // A commit already recorded for the app (a redelivery, a poll after the webhook) is not skipped:
+  // it was decided once, below.
+  if (change.kind === 'paths' && !(await deps.store.getRevision(spec.app, commit.sha))) {
+    const revisions = await deps.store.listRevisions(spec.app);
+    const builtBefore = revisions.some((r) => r.branch === job.branch);
+    const verdict = appVerdict(watchedPaths(spec, appPath), change, builtBefore);
+    if (!verdict.build) return recordSkip(deps, repo, job, spec.app, commit, verdict.reason);
   }
 
   const now = new Date().toISOString();
@@ -191,6 +220,39 @@ function revisionOf(
     commit,
     firstSeenAt: now,
   };
+}
+
+/**
+ * A push that changed none of the app's watched paths: a build record with status `skipped` and
+ * the reason as its note (where people look for "why did my app not build?"), once per commit.
+ * No revision is recorded: nothing was built, so nothing of that commit can be deployed for it.
+ */
+async function recordSkip(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  job: SyncJob,
+  app: string,
+  commit: CommitMeta,
+  reason: string,
+): Promise<AppOutcome> {
+  if (!(await deps.store.markSkipped(app, commit.sha))) return { ok: false };
+  const now = new Date().toISOString();
+  const buildId = await deps.store.nextId('b');
+  await deps.store.putBuild({
+    id: buildId,
+    app,
+    sha: commit.sha,
+    repo: repo.config.name,
+    branch: job.branch,
+    trigger: job.trigger,
+    status: 'skipped',
+    createdAt: now,
+    finishedAt: now,
+    attempts: 0,
+    note: reason,
+  });
+  deps.log.info({ app, sha: commit.sha, reason }, 'push does not concern the app: skipped');
+  return { ok: false, skipped: buildId };
 }
 
 /** A commit whose spec is missing or invalid: recorded as a failed build, nothing deployed. */

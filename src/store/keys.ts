@@ -25,6 +25,10 @@ export class Keys {
   claimRefused(app: string, repo: string, path: string, sha: string): string {
     return this.k('claim-refused', app, repo, path, sha);
   }
+  /** Marker that a sync skipped an app at a commit (path filters) and recorded it (once per commit). */
+  skipped(app: string, sha: string): string {
+    return this.k('skipped', app, sha);
+  }
   /** Hash `repo:path` → app name, so a broken spec is still recorded under the right app. */
   appByPath(): string {
     return this.k('app-by-path');

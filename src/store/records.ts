@@ -40,13 +40,22 @@ export interface Revision {
   buildId?: string | undefined;
 }
 
-export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'reused';
+/** `skipped`: the push changed none of the app's watched paths; nothing was built or deployed. */
+export type BuildStatus =
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'superseded'
+  | 'reused'
+  | 'skipped';
 
 export const FINISHED_BUILD_STATUSES: readonly BuildStatus[] = [
   'succeeded',
   'failed',
   'superseded',
   'reused',
+  'skipped',
 ];
 
 export interface BuildFailure {
@@ -70,7 +79,7 @@ export interface BuildRecord {
   attempts: number;
   image?: ImageRef | undefined;
   failure?: BuildFailure | undefined;
-  /** Why a build was not run (superseded by, reused from). */
+  /** Why a build was not run (superseded by, reused from, skipped because). */
   note?: string | undefined;
 }
 

@@ -124,14 +124,22 @@ export class RolloutStore {
     await this.redis.rpush(this.keys.rolloutIntents(id), intent);
   }
 
-  /** Takes every waiting intent at once, so each is applied exactly once. */
-  async takeIntents(id: string): Promise<string[]> {
-    const [[, items] = [null, []]] = ((await this.redis
-      .multi()
-      .lrange(this.keys.rolloutIntents(id), 0, -1)
-      .del(this.keys.rolloutIntents(id))
-      .exec()) ?? []) as [Error | null, string[]][];
-    return items;
+  /**
+   * Every waiting intent, oldest first, left in place: the loop acknowledges them with
+   * {@link ackIntents} only once the decision that applies them is persisted, so a crash in
+   * between leaves them for the next decision instead of losing an abort the API answered with 202.
+   */
+  async peekIntents(id: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.rolloutIntents(id), 0, -1);
+  }
+
+  /**
+   * Removes the `count` oldest intents, those a persisted decision applied. Intents pushed since
+   * the peek sit after them and stay for the next decision.
+   */
+  async ackIntents(id: string, count: number): Promise<void> {
+    if (count <= 0) return;
+    await this.redis.ltrim(this.keys.rolloutIntents(id), count, -1);
   }
 
   async env(app: string, env: string, now = Date.now()): Promise<EnvState> {

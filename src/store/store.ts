@@ -14,6 +14,8 @@ const DELIVERY_TTL_SECONDS = 7 * 24 * 3600;
 const DELIVERIES_KEPT = 500;
 const HEADS_KEPT = 20;
 const CLAIM_REFUSED_TTL_SECONDS = 30 * 24 * 3600;
+/** How long a skip is remembered against a redelivered push: as long as a refused claim. */
+const SKIPPED_TTL_SECONDS = CLAIM_REFUSED_TTL_SECONDS;
 
 /** What an app's owner key holds once an admin released the name. */
 type Released = { released: true; at: string };
@@ -130,6 +132,15 @@ export class Store {
   async markClaimRefused(app: string, repo: string, path: string, sha: string): Promise<boolean> {
     const key = this.keys.claimRefused(app, repo, path, sha);
     return (await this.redis.set(key, '1', 'EX', CLAIM_REFUSED_TTL_SECONDS, 'NX')) === 'OK';
+  }
+
+  /**
+   * Marks that a sync skipped `app` at commit `sha` because the push changed none of its paths;
+   * true the first time, so a redelivered push records the skip once.
+   */
+  async markSkipped(app: string, sha: string): Promise<boolean> {
+    const key = this.keys.skipped(app, sha);
+    return (await this.redis.set(key, '1', 'EX', SKIPPED_TTL_SECONDS, 'NX')) === 'OK';
   }
 
   getApp(name: string): Promise<AppRecord | undefined> {

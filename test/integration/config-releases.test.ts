@@ -116,7 +116,8 @@ describe('config, secrets and releases', () => {
       secret: f.secret,
       branch: 'staging',
     });
-    await forge.accepted(f.controller.url, 'github', staging, 'staging on staging');
+    const dbg = await forge.pushed(f.controller.url, 'github', staging, 'staging on staging');
+    console.log('DBG', JSON.stringify(dbg), f.controller.repos.all().map((r) => r.config.branches));
     expect((await finishedBuild(f, app, staging)).status).toBe('succeeded');
     expect((await finishedRollout(f, app, staging, 'staging')).outcome).toBe('succeeded');
     // Back on main for the later commits.

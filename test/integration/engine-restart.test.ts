@@ -3,7 +3,8 @@
  * a second dockerd of this machine, restarted on its own data root: the engine stops Gantry's
  * containers on shutdown and, by their on-failure policy, starts them again on new host ports.
  * (A) with no rollout running, the reconciler routes the instances at their new ports and the
- * edge answers again; (B) a rollout caught by the restart waits for the engine, then succeeds.
+ * edge answers again, (A2) also when an old port was taken meanwhile; (B) a rollout caught by the
+ * restart waits for the engine (its events and the environment's status say so), then succeeds.
  */
 import { createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -121,14 +122,14 @@ describe.skipIf(unavailable !== undefined)(
       for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision one');
     }, 200_000);
 
-    it('(A2) an instance the engine cannot bring back is replaced, the others routed at their new ports', async () => {
+    it('(A2) an instance whose port was taken while the engine was down comes back on another port, and the edge follows it', async () => {
       const runtime = f.controller.runtime!;
       const before = await runtime.list({ app, env: 'production' });
       // Something else takes an instance's port while the engine is down: the engine cannot publish
       // it again, so that instance stays stopped, and the others may come back on other ports.
       await second.down();
       const held = new Set<Socket>();
-    const squatter = createServer((s) => held.add(s));
+      const squatter = createServer((s) => held.add(s));
       await new Promise<void>((r) => squatter.listen(before[0]!.hostPort, '127.0.0.1', r));
       try {
         await second.up();
@@ -163,8 +164,8 @@ describe.skipIf(unavailable !== undefined)(
         for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision one');
       } finally {
         // The edge keeps its connections to the squatter open: close() would wait for them.
-      for (const s of held) s.destroy();
-      await new Promise((r) => squatter.close(r));
+        for (const s of held) s.destroy();
+        await new Promise((r) => squatter.close(r));
       }
     }, 200_000);
 
@@ -205,7 +206,7 @@ describe.skipIf(unavailable !== undefined)(
       const events = await f.controller.rollouts.events(rollout.id);
       const texts = events.map((e) => e.text);
       const waiting = texts.findIndex((t) => t.startsWith('waiting:'));
-      console.log(texts.join('\n'));
+      if (rollout.outcome !== 'succeeded') console.log(texts.join('\n'));
       expect(rollout.outcome).toBe('succeeded');
       expect(waiting).toBeGreaterThanOrEqual(0);
       const answered = texts.findIndex((t) => t.startsWith('the runtime answers again'));

@@ -10,6 +10,8 @@ export type ProbeKind = 'Readiness' | 'Liveness';
 
 export interface ProbeHooks {
   hostPort(port: number | string): number | undefined;
+  /** The address the ports are on (a pod IP); default 127.0.0.1. */
+  host?: string;
   /** Whether results still matter (the container is the pod's current, running one). */
   live(): boolean;
   /** A failed probe run, for the Unhealthy event. */
@@ -41,7 +43,11 @@ export class ProbeLoop {
       if (this.stopped || !this.hooks.live()) return;
       const r = await runProbe(
         probe,
-        { hostPort: (p) => this.hooks.hostPort(p), container: this.container },
+        {
+          hostPort: (p) => this.hooks.hostPort(p),
+          container: this.container,
+          ...(this.hooks.host === undefined ? {} : { host: this.hooks.host }),
+        },
         timeout,
       );
       if (this.stopped || !this.hooks.live()) return;

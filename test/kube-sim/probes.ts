@@ -10,6 +10,8 @@ export interface ProbeTarget {
   /** The host port on 127.0.0.1 published for a container port (number or port name). */
   hostPort(port: number | string): number | undefined;
   container: Docker.Container;
+  /** Where the ports are: 127.0.0.1 (published ports) unless given, e.g. a pod IP. */
+  host?: string;
 }
 
 export interface ProbeResult {
@@ -45,7 +47,7 @@ async function httpProbe(
   target: ProbeTarget,
   timeoutMs: number,
 ): Promise<ProbeResult> {
-  const url = `http://127.0.0.1:${portOf(get.port, target)}${get.path ?? '/'}`;
+  const url = `http://${target.host ?? '127.0.0.1'}:${portOf(get.port, target)}${get.path ?? '/'}`;
   const res = await fetch(url, {
     signal: AbortSignal.timeout(timeoutMs),
     headers: { 'User-Agent': 'kube-probe/1.31' },
@@ -61,18 +63,19 @@ function tcpProbe(
   timeoutMs: number,
 ): Promise<ProbeResult> {
   const host = portOf(port, target);
+  const addr = target.host ?? '127.0.0.1';
   return new Promise((resolve) => {
-    const sock = connect({ host: '127.0.0.1', port: host });
+    const sock = connect({ host: addr, port: host });
     const done = (r: ProbeResult): void => {
       sock.destroy();
       resolve(r);
     };
     sock.setTimeout(timeoutMs, () =>
-      done({ ok: false, message: `dial tcp 127.0.0.1:${host}: i/o timeout` }),
+      done({ ok: false, message: `dial tcp ${addr}:${host}: i/o timeout` }),
     );
     sock.once('connect', () => done({ ok: true, message: '' }));
     sock.once('error', (e) =>
-      done({ ok: false, message: `dial tcp 127.0.0.1:${host}: ${e.message}` }),
+      done({ ok: false, message: `dial tcp ${addr}:${host}: ${e.message}` }),
     );
   });
 }

@@ -188,8 +188,10 @@ export class Rest {
     else if (def.statusSubresource) result = { ...next, status: cur.status };
     else result = next;
     if (def.plural === 'secrets') {
+      // Before normalizing: a patch's result may share its `data` object with the stored one.
+      const before = JSON.stringify(cur.data ?? {});
       normalizeSecret(result);
-      checkSecretUpdate(def, cur, result);
+      checkSecretUpdate(def, cur, before, result);
     }
     if (def.plural === 'pods' && sub !== 'status') checkPodUpdate(def, cur as Pod, result as Pod);
     const stored = this.store.update(def, ns, result);
@@ -273,9 +275,9 @@ export const DEPENDENT_KINDS: readonly ResourceDef[] = ['pods', 'secrets', 'conf
  * An immutable Secret's data cannot change and it cannot be made mutable again (422, as the API
  * server's validation answers); its metadata (labels, owners) can.
  */
-function checkSecretUpdate(def: ResourceDef, cur: KObject, next: KObject): void {
+function checkSecretUpdate(def: ResourceDef, cur: KObject, curData: string, next: KObject): void {
   if (cur.immutable !== true) return;
-  if (next.immutable !== true || JSON.stringify(next.data) !== JSON.stringify(cur.data)) {
+  if (next.immutable !== true || JSON.stringify(next.data ?? {}) !== curData) {
     throw invalid(
       def,
       cur.metadata.name!,

@@ -35,6 +35,8 @@ export interface FixtureOptions {
   redisUrl?: string;
   /** Run rollouts after builds (starts a supervised Caddy edge, stopped by close(); default false). */
   deploy?: boolean;
+  /** Write the controller's log (debug level, pino JSON) to this file. */
+  logFile?: string;
   /** Seed the repo with the example app at the root (default true). */
   seed?: boolean;
   /** Follow a second repo, `other` (its own worktree, unseeded; same webhook secret). */
@@ -109,7 +111,10 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
         : []),
     ].join('\n'),
   );
-  const log = pino({ level: process.env.GANTRY_TEST_LOG ?? 'silent' });
+  // A log file when a test reads what the controller logged (the secrets audit does).
+  const log = opts.logFile
+    ? pino({ level: 'debug' }, pino.destination({ dest: opts.logFile, sync: true }))
+    : pino({ level: process.env.GANTRY_TEST_LOG ?? 'silent' });
   const controller = await startController(config, { log, closeGraceMs: 3000 });
   const wt = await Worktree.clone(repoUrl, path.join(dir, 'clone'));
   if (opts.seed !== false) await wt.copyFrom(EXAMPLE);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { originAllowed, originOf, rateKey } from '../../src/api/guards.js';
+import { isApiRoute, originAllowed, originOf, rateSubject } from '../../src/api/guards.js';
 
 describe('originAllowed', () => {
   const own = { protocol: 'http', host: '127.0.0.1:8700' };
@@ -34,14 +34,31 @@ describe('originAllowed', () => {
   });
 });
 
-describe('rateKey', () => {
-  it('buckets by token without keeping the token', () => {
-    const k = rateKey({ headers: { authorization: 'Bearer s3cret' }, ip: '10.0.0.1' });
-    expect(k).toMatch(/^t:[0-9a-f]{32}$/);
-    expect(k).not.toContain('s3cret');
-    expect(rateKey({ headers: { authorization: 'Bearer other' }, ip: '10.0.0.1' })).not.toBe(k);
+describe('rateSubject', () => {
+  it('buckets an authenticated caller by token name, whatever the header looked like', () => {
+    expect(rateSubject({ name: 'ci' }, '10.0.0.1')).toBe('token:ci');
+    expect(rateSubject({ name: 'ci' }, '10.0.0.2')).toBe('token:ci');
   });
-  it('buckets by address without a token', () => {
-    expect(rateKey({ headers: {}, ip: '10.0.0.1' })).toBe('ip:10.0.0.1');
+  it('buckets everyone else by address, so junk tokens share their sender’s bucket', () => {
+    expect(rateSubject(undefined, '10.0.0.1')).toBe('addr:10.0.0.1');
   });
+  it('buckets an IPv6 client by its /64 and a mapped IPv4 as IPv4', () => {
+    expect(rateSubject(undefined, '2001:db8:1:2:aaaa::1')).toBe(
+      rateSubject(undefined, '2001:db8:1:2:bbbb::9'),
+    );
+    expect(rateSubject(undefined, '::ffff:10.0.0.1')).toBe('addr:10.0.0.1');
+  });
+});
+
+describe('isApiRoute', () => {
+  it.each([
+    ['/api/apps', true],
+    ['/api/apps/:app', true],
+    ['/api', true],
+    ['/apix', false],
+    ['/webhooks/:provider', false],
+    ['/healthz', false],
+    ['/', false],
+    [undefined, false],
+  ] as const)('%s → %s', (url, want) => expect(isApiRoute(url)).toBe(want));
 });

@@ -41,11 +41,20 @@ import {
   withFrontRoute,
   type FrontRoute,
 } from './front-config.js';
+import {
+  DEFAULT_HTTPS,
+  domainRoutesOf,
+  pkiAppConfig,
+  withDomainRoute,
+  withHttps,
+  type HttpsOptions,
+} from './https-config.js';
 import { canonicalJson, isJsonObject, type JsonObject } from './json.js';
 import { accessLogConfig } from './log-config.js';
 import {
   EDGE_LOG_NAME,
   FRONT_SERVER_PREFIX,
+  INTERNAL_CA,
   accessLogFile,
   backServerId,
   frontServerId,
@@ -66,9 +75,12 @@ export interface CaddyEdgeOptions {
   readonly name?: string;
   /** How long `stats` remembers requests. Default one hour. */
   readonly retentionMs?: number;
+  /** The shared listeners of routes with `domains`. Default 127.0.0.1, :80 and :443, `auto`. */
+  readonly https?: HttpsOptions;
 }
 
-const SERVERS = '/config/apps/http/servers';
+const APPS = '/config/apps';
+const SERVERS = `${APPS}/http/servers`;
 
 /** Writes refused because the config changed under us are recomputed this many times. */
 const CONFLICT_RETRIES = 10;
@@ -78,6 +90,7 @@ export class CaddyEdge implements Edge {
   private readonly clients: Readonly<Record<Tier, AdminClient>>;
   private readonly logs: Readonly<Record<Tier, LogFollower>>;
   private readonly ledger: TrafficLedger;
+  private readonly https: HttpsOptions;
   private setup: Promise<void> | undefined;
   private reading: Promise<void> = Promise.resolve();
 
@@ -91,6 +104,7 @@ export class CaddyEdge implements Edge {
       back: new LogFollower(accessLogFile(opts.logDir, 'back')),
     };
     this.ledger = new TrafficLedger(opts.retentionMs);
+    this.https = opts.https ?? DEFAULT_HTTPS;
   }
 
   async ensureRoute(route: RouteSpec): Promise<{ url: string }> {
@@ -117,6 +131,15 @@ export class CaddyEdge implements Edge {
     // Moved to another listener: the old one lets go only now, so the route is never unserved.
     for (const id of await this.frontServerIds()) {
       if (id !== targetId) await this.dropFrontRoute(id, route.id);
+    }
+    // The HTTPS side last, with the route's back and listener in place: a name that answers
+    // must have somewhere to go. Unchanged names write nothing (no front reload).
+    const domains = (route.domains ?? []).map((d) => d.toLowerCase());
+    await this.updateDomains(route.id, domains);
+    const first = domains[0];
+    if (first !== undefined) {
+      const port = this.https.httpsPort === 443 ? '' : `:${this.https.httpsPort}`;
+      return { url: `https://${first}${port}` };
     }
     const host =
       route.domain ?? (route.listen.host === '0.0.0.0' ? '127.0.0.1' : route.listen.host);
@@ -189,10 +212,23 @@ export class CaddyEdge implements Edge {
   }
 
   async removeRoute(routeId: RouteId): Promise<void> {
+    await this.updateDomains(routeId, []);
     for (const id of await this.frontServerIds()) await this.dropFrontRoute(id, routeId);
     // Requests already inside the back server finish: Caddy lets the old config's requests run.
     await this.updateServer('back', backServerId(routeId), () => null);
     this.ledger.forget(routeId);
+  }
+
+  async internalCaRoot(): Promise<string> {
+    await this.ready();
+    const ca = await this.clients.front.call('GET', `/pki/ca/${INTERNAL_CA}`);
+    if (!isJsonObject(ca) || typeof ca.root_certificate !== 'string') {
+      throw new GantryError(
+        'GANTRY_ERR_EDGE_UNAVAILABLE',
+        `Caddy at ${this.opts.frontAdminUrl} has no internal CA root`,
+      );
+    }
+    return ca.root_certificate;
   }
 
   /** Closes the log files; the routes stay in Caddy. */
@@ -212,6 +248,11 @@ export class CaddyEdge implements Edge {
         if (canonicalJson(await client.get(path)) !== canonicalJson(want)) {
           await client.call('POST', path, want);
         }
+      }
+      // Before any certificate exists: the CA must not try to install itself system-wide.
+      const pki = `${APPS}/pki`;
+      if (canonicalJson(await this.clients.front.get(pki)) !== canonicalJson(pkiAppConfig())) {
+        await this.clients.front.call('POST', pki, pkiAppConfig());
       }
     })().catch((e: unknown) => {
       this.setup = undefined;
@@ -238,8 +279,17 @@ export class CaddyEdge implements Edge {
     id: string,
     compute: (current: unknown) => JsonObject | null | undefined,
   ): Promise<void> {
+    return this.updateAt(tier, `${SERVERS}/${id}`, `/id/${id}`, compute);
+  }
+
+  /** `updateServer` for any config path; `patchPath` addresses the same object for PATCH. */
+  private async updateAt(
+    tier: Tier,
+    path: string,
+    patchPath: string,
+    compute: (current: unknown) => JsonObject | null | undefined,
+  ): Promise<void> {
     const client = this.clients[tier];
-    const path = `${SERVERS}/${id}`;
     for (let attempt = 1; ; attempt++) {
       const { value: current, etag } = await client.read(path);
       const want = compute(current);
@@ -251,13 +301,29 @@ export class CaddyEdge implements Edge {
           await client.call('POST', path, want, etag);
         } else if (canonicalJson(current) !== canonicalJson(want)) {
           // The whole server in one PATCH: one config load, listeners stay open.
-          await client.call('PATCH', `/id/${id}`, want, etag);
+          await client.call('PATCH', patchPath, want, etag);
         }
         return;
       } catch (e) {
         if (!isConflict(e) || attempt >= CONFLICT_RETRIES) throw e;
       }
     }
+  }
+
+  /**
+   * Gives `routeId` exactly `domains` on the HTTPS listener. The server, `http_port` and the TLS
+   * policies change together, in one write of the front's `apps` (one reload, not three), guarded
+   * by the ETag like any server.
+   */
+  private updateDomains(routeId: RouteId, domains: readonly string[]): Promise<void> {
+    return this.updateAt('front', APPS, APPS, (apps) =>
+      withHttps(
+        apps,
+        this.name,
+        this.https,
+        withDomainRoute(domainRoutesOf(apps), { id: routeId, domains }),
+      ),
+    );
   }
 
   private async frontServerIds(): Promise<string[]> {
@@ -325,6 +391,9 @@ function checkRoute(edgeName: string, route: RouteSpec): void {
   ) {
     throw rejected(`bad domain ${JSON.stringify(route.domain)}`);
   }
+  // No wildcards: a wildcard certificate needs ACME's DNS challenge, which the edge does not do.
+  const bad = route.domains?.find((d) => !/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(d));
+  if (bad !== undefined) throw rejected(`bad domain ${JSON.stringify(bad)}`);
 }
 
 function noRoute(routeId: RouteId): GantryError {

@@ -84,7 +84,8 @@ export function frontServerConfig(
   };
 }
 
-function toBack(edgeName: string, routeId: RouteId): JsonObject {
+/** The front handler that passes a request to its route's back server (plain and HTTPS listeners). */
+export function toBack(edgeName: string, routeId: RouteId): JsonObject {
   return {
     handler: 'reverse_proxy',
     upstreams: [{ dial: tierSocket(edgeName, routeId) }],

@@ -45,6 +45,37 @@ export function frontServerId(listen: { host: string; port: number }): string {
 
 export const FRONT_SERVER_PREFIX = 'gantry-front-';
 
+/**
+ * Server key and `@id` of the front's HTTPS listener, shared by every route with `domains`, e.g.
+ * `gantry-https-0_0_0_0-443`. One per edge: moving it to another port drops the old one.
+ */
+export function httpsServerId(listen: { host: string; port: number }): string {
+  return `${HTTPS_SERVER_PREFIX}${listen.host.replace(/[^A-Za-z0-9]/g, '_')}-${listen.port}`;
+}
+
+export const HTTPS_SERVER_PREFIX = 'gantry-https-';
+
+/** `@id` of a route's entry (its host names) in the HTTPS server's route list. */
+export function domainRouteId(routeId: RouteId): string {
+  return `gantry-domains-${routeId}`;
+}
+
+/** The route id in a domain route's `@id`, or undefined. */
+export function routeOfDomainRouteId(id: string): RouteId | undefined {
+  return id.startsWith('gantry-domains-') ? id.slice('gantry-domains-'.length) : undefined;
+}
+
+/** Caddy's internal certificate authority (`tls internal`), as the PKI app and admin API name it. */
+export const INTERNAL_CA = 'local';
+
+/**
+ * Where the internal CA's root certificate lies in a tier's storage (`storage.root`): the file
+ * clients must trust for `tls internal` names. Caddy also serves it on `GET /pki/ca/local`.
+ */
+export function caRootFile(storageRoot: string): string {
+  return join(storageRoot, 'pki', 'authorities', INTERNAL_CA, 'root.crt');
+}
+
 /** `@id` of a route's entry in its front server's route list. */
 export function frontRouteId(routeId: RouteId): string {
   return `gantry-route-${routeId}`;

@@ -15,7 +15,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tier } from '../caddy/names.js';
+import { caRootFile, type Tier } from '../caddy/names.js';
 
 export const TIERS: readonly Tier[] = ['front', 'back'];
 
@@ -47,6 +47,8 @@ export function edgePaths(dir: string) {
       autosave: join(root, 'config', 'caddy', 'autosave.json'),
       lastGood: join(root, 'autosave.last-good.json'),
       storage: join(root, 'storage'),
+      /** The internal CA's root (front tier): what clients of `tls internal` names trust. */
+      caRoot: caRootFile(join(root, 'storage')),
     };
   };
   return {

@@ -22,6 +22,11 @@ export interface EdgeEndpoints {
   readonly backAdminUrl: string;
   /** Where both tiers write their access logs. */
   readonly logDir: string;
+  /**
+   * The PEM file of the root that signs `tls internal` certificates (in the front's storage;
+   * Caddy creates it on first start, and keeps it across restarts).
+   */
+  readonly caRootFile: string;
 }
 
 // From src/edge/supervisor/ and from dist/edge/supervisor/ alike.
@@ -150,7 +155,12 @@ async function waitServing(dir: string, pid: number, timeoutMs: number): Promise
       (await caddyAnswers(adminUrlOf(front), paths.front.storage)) &&
       (await caddyAnswers(adminUrlOf(back), paths.back.storage))
     ) {
-      return { frontAdminUrl: adminUrlOf(front), backAdminUrl: adminUrlOf(back), logDir: dir };
+      return {
+        frontAdminUrl: adminUrlOf(front),
+        backAdminUrl: adminUrlOf(back),
+        logDir: dir,
+        caRootFile: paths.front.caRoot,
+      };
     }
     if (!(await isRunning(pid, supervisorRunning(dir)))) {
       throw new Error(

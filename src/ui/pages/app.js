@@ -360,7 +360,9 @@ function render(root, data, refresh) {
             ago(b.finishedAt ?? b.createdAt),
             b.failure
               ? h('span', { class: 'small muted' }, ` — ${b.failure.message.split('\n')[0]}`)
-              : null,
+              : b.status === 'skipped' && b.note
+                ? h('span', { class: 'small muted' }, ` — ${b.note}`)
+                : null,
           ),
         ),
     ),
