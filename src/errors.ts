@@ -25,6 +25,8 @@ export const ERRORS = {
   GANTRY_ERR_PATH_ESCAPE: { status: 422, disposition: 'stalled' },
   GANTRY_ERR_GIT_FETCH: { status: 502, disposition: 'transient' },
   GANTRY_ERR_GIT_NOT_FOUND: { status: 404, disposition: 'stalled' },
+  /** A push past a cap on what the controller holds (pack, fetch time, file, build context). */
+  GANTRY_ERR_SOURCE_LIMIT: { status: 413, disposition: 'stalled' },
   GANTRY_ERR_BUILD_FAILED: { status: 422, disposition: 'stalled' },
   GANTRY_ERR_BUILD_TIMEOUT: { status: 504, disposition: 'stalled' },
   GANTRY_ERR_DOCKER_UNAVAILABLE: { status: 503, disposition: 'transient' },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { RateLimits } from '../store/rate-limits.js';
 import { appConfigRoutes, type AppConfigRoutesDeps } from './app-config.js';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
+import { changeRoutes, type ChangeRoutesDeps } from './changes.js';
 import { configRoutes, type ConfigRoutesDeps } from './config.js';
 import { registerDocs } from './docs.js';
 import { registerErrorHandler } from './errors.js';
@@ -24,6 +25,7 @@ export type ServerDeps = WebhookDeps &
   ConfigRoutesDeps &
   RolloutRoutesDeps &
   AppRoutesDeps &
+  ChangeRoutesDeps &
   InstanceLogDeps &
   SystemDeps &
   HistoryRoutesDeps &
@@ -52,6 +54,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => appRoutes(scope, deps));
   await app.register(async (scope) => systemRoutes(scope, deps));
   await app.register(async (scope) => rolloutRoutes(scope, deps));
+  await app.register(async (scope) => changeRoutes(scope, deps));
   await app.register(async (scope) => operationRoutes(scope, deps));
   await app.register(async (scope) => ownershipRoutes(scope, deps));
   await app.register(async (scope) => historyRoutes(scope, deps));

@@ -323,10 +323,24 @@ export const appSpecJsonSchema = {
           },
           domain: {
             type: 'string',
-            description: 'The host name the edge proxy routes to this environment.',
+            description:
+              'One host name for this environment: the same as `domains: [name]` (both may be given; the names add up).',
             pattern: HOSTNAME_PATTERN,
             patternErrorMessage: 'must be a lowercase host name like hello.example.com',
             examples: ['hello.localhost'],
+          },
+          domains: {
+            type: 'array',
+            description:
+              "Host names the edge serves this environment on over HTTPS (the edge's HTTPS port, 443 by default; its HTTP port redirects). Certificates are automatic: Caddy's own CA for local names (*.localhost, *.test, *.local, *.internal, IP addresses), ACME (Let's Encrypt) for public ones, whose DNS must point at the edge. The environment's own edge port keeps serving plain HTTP.",
+            minItems: 1,
+            uniqueItems: true,
+            items: {
+              type: 'string',
+              pattern: HOSTNAME_PATTERN,
+              patternErrorMessage: 'must be a lowercase host name like shop.example.com',
+            },
+            examples: [['shop.example.com', 'www.shop.example.com']],
           },
           replicas: overriding(REPLICAS, 'Instances in this environment, instead of run.replicas.'),
           env: overriding(
@@ -396,6 +410,7 @@ export interface RawEnvironment {
   branch: string;
   target: string;
   domain?: string;
+  domains?: string[];
   replicas?: number;
   env?: Record<string, string>;
   resources?: { cpu?: number; memory?: string };

@@ -78,7 +78,10 @@ export interface EnvironmentSpec {
   readonly branch: string;
   /** A target named in the controller config. */
   readonly target: string;
+  /** The first of `domains` (records and older callers read this one). */
   readonly domain: string | undefined;
+  /** Host names served over HTTPS: `domain` then `domains`, without repeats; may be empty. */
+  readonly domains: readonly string[];
 }
 
 /**
@@ -191,10 +194,7 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
     },
     selfHeal: raw.selfHeal,
     environments: Object.fromEntries(
-      Object.entries(raw.environments).map(([name, env]) => [
-        name,
-        { branch: env.branch, target: env.target, domain: env.domain },
-      ]),
+      Object.entries(raw.environments).map(([name, env]) => [name, environmentSpec(env)]),
     ),
     overrides: Object.fromEntries(
       Object.entries(raw.environments).flatMap(([name, env]) => {
@@ -203,6 +203,12 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
       }),
     ),
   };
+}
+
+/** An environment's binding; `domain: x` is `domains: [x]`, and the two add up. */
+function environmentSpec(env: RawEnvironment): EnvironmentSpec {
+  const domains = [...new Set([...(env.domain ? [env.domain] : []), ...(env.domains ?? [])])];
+  return { branch: env.branch, target: env.target, domain: domains[0], domains };
 }
 
 /** Typed overrides of one environment; fields it does not set are absent, not undefined. */

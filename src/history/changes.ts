@@ -126,3 +126,45 @@ export async function commitsBetween(
   const shas = await walkBetween(parentsOf, fromSha, toSha, opts.limit ?? DEFAULT_LIMIT);
   return shas.map((sha) => commitSummary(infos.get(sha)!, opts.prUrl));
 }
+
+/** Which way a move between two revisions goes, as far as git can tell. */
+export type ChangeDirection = 'first' | 'same' | 'forward' | 'back';
+
+/** What moving from one revision to another changes, each commit listed from git. */
+export interface Changes {
+  direction: ChangeDirection;
+  /**
+   * `forward`: the commits `to` brings (`from..to`, newest first); `back`: those it takes out of
+   * production (`to..from`); `first`: `to` alone; `same`: none.
+   */
+  commits: CommitSummary[];
+}
+
+/**
+ * "What's in this deploy": every commit between the revision that ran (`from`, null when none
+ * did) and the one that replaces it, from the history in git — including commits no sync saw as
+ * a head (several commits in one push, pushes coalesced, commits path filters skipped). A move to
+ * an older revision lists what it takes out instead.
+ */
+export async function changesBetween(
+  cache: RepoCache,
+  fromSha: string | null,
+  toSha: string,
+  opts: {
+    branch?: string | undefined;
+    limit?: number | undefined;
+    prUrl?: (prNumber: number) => string | undefined;
+  } = {},
+): Promise<Changes> {
+  if (fromSha === null) {
+    return {
+      direction: 'first',
+      commits: await commitsBetween(cache, null, toSha, { ...opts, limit: 1 }),
+    };
+  }
+  if (fromSha === toSha) return { direction: 'same', commits: [] };
+  const forward = await commitsBetween(cache, fromSha, toSha, opts);
+  if (forward.length > 0) return { direction: 'forward', commits: forward };
+  // Nothing in from..to: `to` is an ancestor of `from`, so the move takes to..from out.
+  return { direction: 'back', commits: await commitsBetween(cache, toSha, fromSha, opts) };
+}

@@ -68,7 +68,10 @@ export async function pushChange(
       for (const p of await cache.changedPaths(base, head)) paths.add(p);
     } catch (e) {
       if (!isGantryError(e)) throw e;
-      return { kind: 'all', reason: `the change since ${short(base)} cannot be read: ${e.message}` };
+      return {
+        kind: 'all',
+        reason: `the change since ${short(base)} cannot be read: ${e.message}`,
+      };
     }
   }
   return { kind: 'paths', bases: range.bases, head, paths: [...paths].sort() };

@@ -11,10 +11,13 @@ import { GantryError } from '../errors.js';
 import { assertBranchName } from '../git/branch-name.js';
 import { assertSha } from '../git/commit-id.js';
 import { withExclusive, withShared } from './dir-lock.js';
+import { FetchBudget } from './fetch-budget.js';
 import { branchNotFound, commitNotCached, isIsoGitError, remoteFailure } from './git-errors.js';
 import type { TreeEntry } from './git-tree.js';
+import { objectSize } from './object-size.js';
 import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
 import { redactUrl, splitUrlCredentials, type RemoteCredentials } from './remote-url.js';
+import { DEFAULT_SOURCE_LIMITS, tooLarge, type SourceLimits } from './source-limits.js';
 
 /** Who wrote or committed a commit; `timestamp` is in seconds since the epoch. */
 export interface GitIdentity {
@@ -41,8 +44,10 @@ export interface RepoCacheOptions {
   readonly dir: string;
   /** HTTPS credentials (a token as `password`); never logged, never put in a message. */
   readonly credentials?: RemoteCredentials | undefined;
-  /** Give up on a connection idle this long (ms); default 60 s. */
+  /** Give up on a connection idle this long (ms); default 60 s (also `limits.idleTimeoutMs`). */
   readonly idleTimeoutMs?: number;
+  /** Caps on what one fetch may download and one read may hold (DEFAULT_SOURCE_LIMITS). */
+  readonly limits?: Partial<SourceLimits> | undefined;
 }
 
 // Deepening an old-commit lookup: a little first (rollbacks are usually recent), then everything.
@@ -56,28 +61,45 @@ export class RepoCache {
   readonly dir: string;
   private readonly credentials: RemoteCredentials | undefined;
   private readonly http: HttpClient;
-  // isomorphic-git memoizes parsed pack indexes here; packs are immutable, so it never goes stale.
-  private readonly objectCache: object = {};
+  readonly limits: SourceLimits;
+  // isomorphic-git memoizes parsed pack indexes here, and the packs it read (whole, in memory);
+  // packs are immutable, so it never goes stale. forgetPacks() lets the memory go.
+  private objectCache: object = {};
 
   constructor(opts: RepoCacheOptions) {
     const { url, credentials } = splitUrlCredentials(opts.url, opts.credentials);
     this.url = url;
     this.credentials = credentials;
     this.dir = path.resolve(opts.dir);
-    const timeout = opts.idleTimeoutMs ?? 60_000;
-    this.http = {
-      request: (req) =>
-        nodeHttp.request({ ...req, fetchOptions: { ...req.fetchOptions, timeout } }),
+    this.limits = {
+      ...DEFAULT_SOURCE_LIMITS,
+      ...opts.limits,
+      ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.idleTimeoutMs }),
     };
+    this.http = nodeHttp;
+  }
+
+  /** An http client for one conversation with the remote, under the pack size and time caps. */
+  private budget(): FetchBudget {
+    return new FetchBudget(this.http, this.limits, this.url);
+  }
+
+  /**
+   * Drops the packs isomorphic-git read into memory (it keeps each one it read an object from).
+   * Reads in flight keep what they hold; the next read loads the pack again.
+   */
+  forgetPacks(): void {
+    this.objectCache = {};
   }
 
   /** The remote head of `branch` from the ref advertisement alone (no objects), or null if absent. */
   async headOf(branch: string): Promise<string | null> {
     const ref = `refs/heads/${assertBranchName(branch)}`;
+    const budget = this.budget();
     try {
       // Protocol v2 filters by prefix on the server; a v1 server sends all refs and we filter here.
       const refs = await git.listServerRefs({
-        http: this.http,
+        http: budget.http,
         url: this.url,
         prefix: ref,
         protocolVersion: 2,
@@ -85,7 +107,12 @@ export class RepoCache {
       });
       return refs.find((r) => r.ref === ref)?.oid ?? null;
     } catch (e) {
-      throw remoteFailure(`listing refs of ${this.url}`, this.url, e, this.credentials?.password);
+      throw (
+        budget.error() ??
+        remoteFailure(`listing refs of ${this.url}`, this.url, e, this.credentials?.password)
+      );
+    } finally {
+      budget.close();
     }
   }
 
@@ -132,9 +159,14 @@ export class RepoCache {
 
   /**
    * The content of the regular file at `filePath` in commit `sha`, or null when there is none
-   * (absent, a directory, a symlink or a submodule). The commit must be in the cache.
+   * (absent, a directory, a symlink or a submodule). The commit must be in the cache. A file over
+   * `maxBytes` (default: the blob cap) is refused with GANTRY_ERR_SOURCE_LIMIT before it is read.
    */
-  async readFile(sha: string, filePath: string): Promise<Buffer | null> {
+  async readFile(
+    sha: string,
+    filePath: string,
+    opts: { maxBytes?: number } = {},
+  ): Promise<Buffer | null> {
     assertSha(sha);
     const file = normalizeRepoPath(filePath);
     if (file === '') return null;
@@ -144,6 +176,7 @@ export class RepoCache {
       const name = file.slice(slash + 1);
       const entry = entries?.find((e) => e.path === name);
       if (entry === undefined || entry.type !== 'blob' || entry.mode === '120000') return null;
+      await this.checkBlobSize(entry.oid, file, opts.maxBytes);
       const { blob } = await git.readBlob({
         fs,
         gitdir: this.dir,
@@ -284,13 +317,49 @@ export class RepoCache {
     });
   }
 
-  /** The raw bytes of blob `oid` (a file's content or a symlink's target). */
-  async readBlob(oid: string): Promise<Buffer> {
+  /**
+   * The size of blob `oid` in bytes, read from its header without inflating it; throws
+   * GANTRY_ERR_GIT_NOT_FOUND when the cache does not hold it.
+   */
+  async blobSize(oid: string): Promise<number> {
     assertSha(oid);
     return withShared(this.dir, async () => {
+      const size = await objectSize(this.dir, oid);
+      if (size === null) {
+        throw new GantryError(
+          'GANTRY_ERR_GIT_NOT_FOUND',
+          `object ${oid} is not in the cache of ${this.url}`,
+          {
+            details: { url: this.url, oid },
+          },
+        );
+      }
+      return size;
+    });
+  }
+
+  /**
+   * The raw bytes of blob `oid` (a file's content or a symlink's target); `what` names it in the
+   * error when it is over the blob cap, which is checked before anything is read.
+   */
+  async readBlob(oid: string, what = `object ${oid.slice(0, 12)}`): Promise<Buffer> {
+    assertSha(oid);
+    return withShared(this.dir, async () => {
+      await this.checkBlobSize(oid, what);
       const { blob } = await git.readBlob({ fs, gitdir: this.dir, oid, cache: this.objectCache });
       return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
     });
+  }
+
+  /** Refuses blob `oid` when it is over `maxBytes` (default: the blob cap), before it is read. */
+  private async checkBlobSize(oid: string, what: string, maxBytes?: number): Promise<void> {
+    const limit = Math.min(maxBytes ?? Infinity, this.limits.maxBlobBytes);
+    // A blob isomorphic-git can find and this reader cannot is read as before (never seen so far).
+    const size = await objectSize(this.dir, oid);
+    if (size !== null && size > limit) {
+      const key = limit === this.limits.maxBlobBytes ? 'source.maxBlobSize' : 'gantry.yaml size';
+      throw tooLarge(what, size, limit, key);
+    }
   }
 
   private async fetchLocked(
@@ -305,10 +374,11 @@ export class RepoCache {
     const effectiveDepth =
       depth === Infinity ? undefined : (depth ?? (known === null ? 1 : undefined));
     let fetchHead: string | null;
+    const budget = this.budget();
     try {
       const result = await git.fetch({
         fs,
-        http: this.http,
+        http: budget.http,
         gitdir: this.dir,
         url: this.url,
         // Full ref names on both sides: a tag called like the branch must never win.
@@ -322,11 +392,15 @@ export class RepoCache {
       });
       fetchHead = result.fetchHead;
     } catch (e) {
+      const limit = budget.error();
+      if (limit) throw limit;
       if (isIsoGitError(e, 'NotFoundError') && String(e.data?.['what']) === ref) {
         throw branchNotFound(this.url, branch);
       }
       const what = `fetching branch ${JSON.stringify(branch)} from ${this.url}`;
       throw remoteFailure(what, this.url, e, this.credentials?.password);
+    } finally {
+      budget.close();
     }
     if (fetchHead === null) throw branchNotFound(this.url, branch); // the remote has no refs at all
     await git.writeRef({ fs, gitdir: this.dir, ref, value: fetchHead, force: true });

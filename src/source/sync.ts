@@ -154,10 +154,10 @@ async function syncApp(
   // gantry.yaml is always watched, so a skipped app's record and spec are those of its last build.
   // A commit already recorded for the app (a redelivery, a poll after the webhook) is not skipped:
   // it was decided once, below.
+  // The app's newest revision on the branch: what this commit follows for it.
+  const previous = (await deps.store.listRevisions(spec.app)).find((r) => r.branch === job.branch);
   if (change.kind === 'paths' && !(await deps.store.getRevision(spec.app, commit.sha))) {
-    const revisions = await deps.store.listRevisions(spec.app);
-    const builtBefore = revisions.some((r) => r.branch === job.branch);
-    const verdict = appVerdict(watchedPaths(spec, appPath), change, builtBefore);
+    const verdict = appVerdict(watchedPaths(spec, appPath), change, previous !== undefined);
     if (!verdict.build) return recordSkip(deps, repo, job, spec.app, commit, verdict.reason);
   }
 
@@ -187,6 +187,7 @@ async function syncApp(
     status: 'queued',
     createdAt: now,
     attempts: 0,
+    ...(previous && previous.sha !== commit.sha ? { since: previous.sha } : {}),
   };
   await deps.store.putBuild(record);
   const data: BuildJob = {

@@ -127,11 +127,7 @@ export type AppVerdict =
  * has no revision on the branch yet (there is nothing older to keep running); otherwise only a
  * change to one of its watched paths builds it.
  */
-export function appVerdict(
-  watched: Watched,
-  change: PushChange,
-  builtBefore: boolean,
-): AppVerdict {
+export function appVerdict(watched: Watched, change: PushChange, builtBefore: boolean): AppVerdict {
   if (change.kind === 'all') return { build: true, why: change.reason };
   if (!builtBefore) return { build: true, why: 'the app has no revision on this branch yet' };
   const hit = firstWatched(watched, change.paths);

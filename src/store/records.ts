@@ -42,13 +42,7 @@ export interface Revision {
 
 /** `skipped`: the push changed none of the app's watched paths; nothing was built or deployed. */
 export type BuildStatus =
-  | 'queued'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'superseded'
-  | 'reused'
-  | 'skipped';
+  'queued' | 'running' | 'succeeded' | 'failed' | 'superseded' | 'reused' | 'skipped';
 
 export const FINISHED_BUILD_STATUSES: readonly BuildStatus[] = [
   'succeeded',
@@ -81,6 +75,11 @@ export interface BuildRecord {
   failure?: BuildFailure | undefined;
   /** Why a build was not run (superseded by, reused from, skipped because). */
   note?: string | undefined;
+  /**
+   * The app's previous revision on the branch when this commit was synced: the build ships the
+   * commits in `since..sha` (all of them, from git, whichever heads Gantry saw). Absent: the first.
+   */
+  since?: string | undefined;
 }
 
 export interface AppRecord {

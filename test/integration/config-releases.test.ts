@@ -7,13 +7,11 @@
  * appear in an answer, the CLI's output or a rollout record.
  */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import { ForgeRepo } from '../../src/demo/forge.js';
 import type { Instance } from '../../src/runtime/runtime.js';
 import type { RolloutRecord } from '../../src/store/records.js';
-import { testEnv } from '../support/env.js';
 import {
   appName,
   closeWithInstances,
@@ -102,7 +100,7 @@ describe('config, secrets and releases', () => {
   };
 
   beforeAll(async () => {
-    f = await startFixture({ deploy: true });
+    f = await startFixture({ deploy: true, repo: ['branches: [main, staging]'] });
     await f.wt.write('gantry.yaml', spec());
     const prod = await pushBuilt(f, app, 'production on main');
     expect((await finishedRollout(f, app, prod, 'production')).outcome).toBe('succeeded');
@@ -116,8 +114,7 @@ describe('config, secrets and releases', () => {
       secret: f.secret,
       branch: 'staging',
     });
-    const dbg = await forge.pushed(f.controller.url, 'github', staging, 'staging on staging');
-    console.log('DBG', JSON.stringify(dbg), f.controller.repos.all().map((r) => r.config.branches));
+    await forge.accepted(f.controller.url, 'github', staging, 'staging on staging');
     expect((await finishedBuild(f, app, staging)).status).toBe('succeeded');
     expect((await finishedRollout(f, app, staging, 'staging')).outcome).toBe('succeeded');
     // Back on main for the later commits.
@@ -125,9 +122,9 @@ describe('config, secrets and releases', () => {
   }, 300_000);
 
   afterAll(async () => {
-    if (transcript.length) {
-      await writeFile(path.join(testEnv().runDir, `${app}-cli.txt`), transcript.join('\n'));
-    }
+    // GANTRY_CLI_TRANSCRIPT=file keeps what the CLI printed (docs/cli.md's examples come from it).
+    const out = process.env.GANTRY_CLI_TRANSCRIPT;
+    if (out && transcript.length) await writeFile(out, transcript.join('\n'));
     await closeWithInstances(f, app);
   });
 

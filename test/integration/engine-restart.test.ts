@@ -7,6 +7,8 @@
  * restart waits for the engine (its events and the environment's status say so), then succeeds.
  */
 import { createServer, type Socket } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstreamOf } from '../../src/deploy/observe.js';
@@ -169,12 +171,16 @@ describe.skipIf(unavailable !== undefined)(
       }
     }, 200_000);
 
-    it('(B) a rollout caught by the restart waits for the engine, then succeeds', async () => {
+    /**
+     * Pushes a page saying `marker`, restarts the engine once the rollout's first new instance
+     * runs, and expects the rollout to wait, say so, then succeed and serve `marker`.
+     */
+    async function rollOutThroughRestart(marker: string): Promise<void> {
       const runtime = f.controller.runtime!;
-      const sha = await pushPageBuilt(f, app, '<p>revision two</p>\n', 'Revision two');
+      const sha = await pushPageBuilt(f, app, `<p>${marker}</p>\n`, marker);
       // While it is in progress: its first new instance has started.
       await waitFor(
-        'the first instance of revision two',
+        `the first instance of ${marker}`,
         async () =>
           (await runtime.list({ app, env: 'production' })).some(
             (i) => i.revision === sha && i.state === 'running',
@@ -218,15 +224,64 @@ describe.skipIf(unavailable !== undefined)(
       expect(during.health.detail).toMatch(/waiting: .*not reachable/);
 
       await waitFor(
-        'revision two through the edge',
-        async () => ((await page(url))?.includes('revision two') ? true : undefined),
+        `${marker} through the edge`,
+        async () => ((await page(url))?.includes(marker) ? true : undefined),
         60_000,
       );
-      for (let n = 0; n < 20; n++) expect(await page(url)).toContain('revision two');
+      for (let n = 0; n < 20; n++) expect(await page(url)).toContain(marker);
       const running = (await runtime.list({ app, env: 'production' })).filter(
         (i) => i.state === 'running',
       );
       expect(running.map((i) => i.revision)).toEqual([sha, sha]);
+    }
+
+    it('(B) a rollout caught by the restart waits for the engine, then succeeds', async () => {
+      await rollOutThroughRestart('revision two');
     }, 300_000);
+
+    it('(C) an app that exits 0 on SIGTERM, which the engine leaves stopped: replaced between rollouts, started again by a rollout', async () => {
+      const runtime = f.controller.runtime!;
+      // A graceful app: the shell traps SIGTERM and exits 0, so the on-failure policy does not
+      // bring it back when the engine starts again.
+      const dockerfile = await readFile(path.join(f.wt.dir, 'Dockerfile'), 'utf8');
+      await f.wt.write(
+        'Dockerfile',
+        dockerfile.replace(
+          /^CMD .*$/m,
+          `CMD ["sh", "-c", "trap 'exit 0' TERM; busybox httpd -f -v -p 8080 -h /www & wait"]`,
+        ),
+      );
+      await pushPageDeployed(f, app, '<p>revision three</p>\n', 'Revision three');
+      const before = await runtime.list({ app, env: 'production' });
+      await second.restart();
+      const after = await runtime.list({ app, env: 'production' });
+      console.log(
+        `graceful app after the restart: ${after.map((i) => `${i.slot}:${i.state}:${i.exitCode ?? ''}`).join(',')}`,
+      );
+      await waitFor(
+        'the graceful app to answer through the edge again',
+        async () => ((await page(url))?.includes('revision three') ? true : undefined),
+        120_000,
+      ).catch(async (e: unknown) => {
+        await explain();
+        throw e;
+      });
+      await waitFor(
+        'a healthy environment status',
+        async () => {
+          const s = await f.controller.rollouts.status(app, 'production');
+          return s?.health.status === 'healthy' ? true : undefined;
+        },
+        60_000,
+      );
+      const running = (await runtime.list({ app, env: 'production' })).filter(
+        (i) => i.state === 'running',
+      );
+      expect(running).toHaveLength(2);
+      // Stopped ones were replaced: new instances, none of those from before the restart.
+      expect(running.some((i) => before.some((b) => b.id === i.id))).toBe(false);
+
+      await rollOutThroughRestart('revision four');
+    }, 400_000);
   },
 );

@@ -83,6 +83,7 @@ describe('environment overrides: parsed', () => {
       branch: 'main',
       target: 'local',
       domain: undefined,
+      domains: [],
     });
     // The top level is what every environment starts from, not production's values.
     expect(spec.run.replicas).toBe(2);
@@ -204,7 +205,7 @@ describe('environment overrides: every error names file, line and column', () =>
       name: 'run-only key (port is the same everywhere)',
       overrides: 'port: 3000',
       message:
-        'svc/gantry.yaml:12:31: environments.production.port is not a known key; expected one of branch, target, domain, replicas, env, resources, health, rollout',
+        'svc/gantry.yaml:12:31: environments.production.port is not a known key; expected one of branch, target, domain, domains, replicas, env, resources, health, rollout',
     },
     {
       name: 'env value that is not a string',

@@ -39,7 +39,7 @@ const DEFAULTS: AppSpec = {
     autoRollback: true,
   },
   selfHeal: true,
-  environments: { production: { branch: 'main', target: 'local', domain: undefined } },
+  environments: { production: { branch: 'main', target: 'local', domain: undefined, domains: [] } },
   overrides: {},
 };
 
@@ -104,8 +104,13 @@ describe('parseAppSpec: valid specs', () => {
         },
         selfHeal: true,
         environments: {
-          production: { branch: 'main', target: 'local', domain: 'hello.localhost' },
-          staging: { branch: 'release/next', target: 'local', domain: undefined },
+          production: {
+            branch: 'main',
+            target: 'local',
+            domain: 'hello.localhost',
+            domains: ['hello.localhost'],
+          },
+          staging: { branch: 'release/next', target: 'local', domain: undefined, domains: [] },
         },
         overrides: {},
       },
@@ -157,7 +162,9 @@ describe('parseAppSpec: valid specs', () => {
       spec: {
         ...DEFAULTS,
         selfHeal: true,
-        environments: { staging: { branch: 'develop', target: 'edge-1', domain: undefined } },
+        environments: {
+          staging: { branch: 'develop', target: 'edge-1', domain: undefined, domains: [] },
+        },
       },
     },
     {

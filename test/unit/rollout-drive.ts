@@ -122,7 +122,9 @@ export function testPlan(k: PlanKnobs = {}): RolloutPlan {
       autoRollback: k.autoRollback ?? true,
     },
     selfHeal: true,
-    environments: { production: { branch: 'main', target: 'local', domain: undefined } },
+    environments: {
+      production: { branch: 'main', target: 'local', domain: undefined, domains: [] },
+    },
     overrides: {},
   };
   return planRollout({

@@ -64,7 +64,7 @@ export async function resolveEnv(
         ? { kind: 'configmap' as const, name: from.configMapRef.name, optional: from.configMapRef.optional }
         : undefined;
     if (!ref) continue;
-    const d = await data(core, ns, ref.kind, ref.name, ref.optional ?? false);
+    const d = await data(core, ns, ref.kind, ref.name ?? '', ref.optional ?? false);
     for (const [k, v] of Object.entries(d ?? {})) env.set(`${from.prefix ?? ''}${k}`, v);
   }
   for (const e of c.env ?? []) {
@@ -73,7 +73,7 @@ export async function resolveEnv(
     const keyRef = vf?.secretKeyRef ?? vf?.configMapKeyRef;
     if (keyRef) {
       const kind: Kind = vf?.secretKeyRef ? 'secret' : 'configmap';
-      const d = await data(core, ns, kind, keyRef.name, keyRef.optional ?? false);
+      const d = await data(core, ns, kind, keyRef.name ?? '', keyRef.optional ?? false);
       value = d?.[keyRef.key];
       if (d && value === undefined && !keyRef.optional)
         throw new ConfigError(

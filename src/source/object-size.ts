@@ -1,0 +1,143 @@
+/**
+ * The size of a git object, read from its header without inflating its content. isomorphic-git can
+ * only tell an object's size by reading all of it into memory, and a push can hold a blob of
+ * gigabytes that compresses to almost nothing (zeros deflate ~1000:1): the caps on what a push
+ * can make the controller hold are checked with this first.
+ *
+ * Formats (git's `Documentation/gitformat-pack.txt`): a pack index v2 maps an object id to its
+ * offset in the pack; the object's header there gives its type and inflated size, except for a
+ * delta, whose header gives the delta's size and whose first inflated bytes give the size of the
+ * object it makes. A loose object is `<type> <size>\0<content>`, deflated.
+ */
+import { constants, inflateSync } from 'node:zlib';
+import * as fs from 'node:fs/promises';
+import path from 'node:path';
+
+const IDX_MAGIC = 0xff744f63;
+const FANOUT_AT = 8;
+const SHAS_AT = FANOUT_AT + 256 * 4;
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+/** Enough deflated bytes to inflate the few header bytes a delta or a loose object starts with. */
+const HEAD_READ = 1024;
+
+/** The inflated size of object `oid` in the repository at `gitdir`, or null when it is not found. */
+export async function objectSize(gitdir: string, oid: string): Promise<number | null> {
+  const loose = await looseObjectSize(gitdir, oid);
+  if (loose !== null) return loose;
+  const packDir = path.join(gitdir, 'objects', 'pack');
+  const names = await fs.readdir(packDir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.endsWith('.idx'))) {
+    const offset = await offsetInIndex(path.join(packDir, name), oid);
+    if (offset === null) continue;
+    return packedObjectSize(path.join(packDir, name.replace(/\.idx$/, '.pack')), offset);
+  }
+  return null;
+}
+
+async function looseObjectSize(gitdir: string, oid: string): Promise<number | null> {
+  const file = path.join(gitdir, 'objects', oid.slice(0, 2), oid.slice(2));
+  const head = await readAt(file, 0, HEAD_READ).catch(() => null);
+  if (head === null) return null;
+  const text = inflatePrefix(head).toString('latin1');
+  const m = /^[a-z]+ ([0-9]+)\0/.exec(text);
+  if (!m) throw new Error(`loose object ${oid}: unreadable header`);
+  return Number(m[1]);
+}
+
+/** The offset of `oid` in the pack of index `idxFile` (v2), or null when the pack lacks it. */
+async function offsetInIndex(idxFile: string, oid: string): Promise<number | null> {
+  const fh = await fs.open(idxFile, 'r');
+  try {
+    const head = await read(fh, 0, 8);
+    if (head.readUInt32BE(0) !== IDX_MAGIC || head.readUInt32BE(4) !== 2) {
+      throw new Error(`${path.basename(idxFile)}: not a version 2 pack index`);
+    }
+    const fanout = await read(fh, FANOUT_AT, 256 * 4);
+    const want = Buffer.from(oid, 'hex');
+    const first = want[0] ?? 0;
+    const count = fanout.readUInt32BE(255 * 4);
+    let lo = first === 0 ? 0 : fanout.readUInt32BE((first - 1) * 4);
+    let hi = fanout.readUInt32BE(first * 4);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const cmp = (await read(fh, SHAS_AT + mid * 20, 20)).compare(want);
+      if (cmp === 0) {
+        const offsetsAt = SHAS_AT + count * 24; // after the ids and their CRCs
+        const small = (await read(fh, offsetsAt + mid * 4, 4)).readUInt32BE(0);
+        if ((small & 0x80000000) === 0) return small;
+        // Packs past 2 GiB keep the offset in a table of 8-byte entries after the 4-byte ones.
+        const large = await read(fh, offsetsAt + count * 4 + (small & 0x7fffffff) * 8, 8);
+        return Number(large.readBigUInt64BE(0));
+      }
+      if (cmp < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function packedObjectSize(packFile: string, offset: number): Promise<number> {
+  const buf = await readAt(packFile, offset, HEAD_READ);
+  let i = 0;
+  let c = byteAt(buf, i++);
+  const type = (c >> 4) & 7;
+  let size = c & 15;
+  let scale = 16;
+  while (c & 0x80) {
+    c = byteAt(buf, i++);
+    size += (c & 0x7f) * scale;
+    scale *= 128;
+  }
+  if (type !== OFS_DELTA && type !== REF_DELTA) return size;
+  if (type === OFS_DELTA) {
+    do c = byteAt(buf, i++);
+    while (c & 0x80);
+  } else {
+    i += 20;
+  }
+  // The delta starts with two sizes, its base's and its result's; the result's is the object's.
+  const delta = inflatePrefix(buf.subarray(i));
+  let at = 0;
+  for (let n = 0; n < 2; n++) {
+    size = 0;
+    scale = 1;
+    do {
+      c = byteAt(delta, at++);
+      size += (c & 0x7f) * scale;
+      scale *= 128;
+    } while (c & 0x80);
+  }
+  return size;
+}
+
+/** Inflates what it can of the start of a deflate stream (truncated input is expected). */
+function inflatePrefix(deflated: Buffer): Buffer {
+  return inflateSync(deflated, { finishFlush: constants.Z_SYNC_FLUSH });
+}
+
+function byteAt(buf: Buffer, i: number): number {
+  const b = buf[i];
+  if (b === undefined) throw new Error('truncated git object header');
+  return b;
+}
+
+async function read(fh: fs.FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(buf, 0, length, position);
+  if (bytesRead !== length) throw new Error('truncated pack index');
+  return buf;
+}
+
+async function readAt(file: string, position: number, length: number): Promise<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, position);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
