@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { buildServer } from './api/server.js';
 import type { ControllerConfig } from './config/controller-config.js';
 import { routeIdOf } from './config/env-names.js';
+import { maxContextBytesOf, retryPolicyOf, sourceLimitsOf } from './config/limits-config.js';
 import { LiveConfig } from './config/live-config.js';
 import { reloadConfigFile, type ReloadReport } from './config/reload.js';
 import { GantryError } from './errors.js';
@@ -80,8 +81,9 @@ export async function startController(
   const redis = await connectRedis(config.redis.url);
   await checkRedisDurability(redis, log);
   const store = new Store(redis, config.redis.prefix);
-  const queues = await createQueues(redis, config.redis.prefix, config.build.attempts);
-  const repos = new RepoRegistry(config.repos, config.dataDir);
+  const retry = retryPolicyOf(config.build);
+  const queues = await createQueues(redis, config.redis.prefix, retry);
+  const repos = new RepoRegistry(config.repos, config.dataDir, sourceLimitsOf(config.source));
   // Repos, tokens and notifications reload live (src/config/reload.ts); the rest needs a restart.
   const live = new LiveConfig(config);
   live.onChange((next) => repos.replace(next.repos));
@@ -105,6 +107,7 @@ export async function startController(
             redisUrl: config.redis.url,
             prefix: config.redis.prefix,
             buildConcurrency: config.build.concurrency,
+            retry,
             log,
             afterBuild: deploy
               ? async (job) => {
@@ -124,6 +127,8 @@ export async function startController(
             registry: config.registry.address,
             timeoutSeconds: config.build.timeoutSeconds,
             logLines: config.build.logLines,
+            retry,
+            maxContextBytes: maxContextBytesOf(config.build),
             log,
           },
           deploy?.deps,
@@ -290,6 +295,13 @@ async function startDeploy(
     backAdminUrl: edgeUrls.back,
     logDir: edgeUrls.logDir,
     name: `gantry-${config.redis.prefix}`.slice(0, 60),
+    https: {
+      host: config.edge.listenHost,
+      httpPort: config.edge.httpPort,
+      httpsPort: config.edge.httpsPort,
+      tls: config.edge.tls,
+      acme: config.edge.acme,
+    },
   });
   const deps: RolloutDeps = {
     ...releaseStores,
@@ -309,11 +321,12 @@ async function startDeploy(
         host,
         async () => config.edge.basePort + (await store.redis.incr(store.keys.edgePorts())) - 1,
       );
-      const domain = spec.environments[env]?.domain;
+      // The port serves every Host (setups without DNS); the domains are served over HTTPS.
+      const domains = spec.environments[env]?.domains ?? [];
       return {
         id: routeIdOf(app, env),
         listen: { host, port },
-        ...(domain ? { domain } : {}),
+        ...(domains.length > 0 ? { domains } : {}),
       };
     },
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { runBuild, shouldRetry, type BuildDeps, type BuildOutcome } from './build/build-runner.js';
+import { runBuild, type BuildDeps, type BuildOutcome } from './build/build-runner.js';
 import { heldByLock, LOCK_RECHECK_MS } from './deploy/operations/freeze.js';
 import { recordRolloutError } from './deploy/rollout-failure.js';
 import { runRollout, type RolloutDeps } from './deploy/rollout-runner.js';
@@ -11,6 +11,8 @@ import { Lease } from './queue/app-lock.js';
 import type { BuildJob, RolloutJob, SyncJob } from './queue/jobs.js';
 import { QUEUE } from './queue/names.js';
 import { bullPrefix } from './queue/queues.js';
+import { DEFAULT_RETRY, retryDelay, shouldRetry, type RetryPolicy } from './queue/retry.js';
+import { FINISHED_BUILD_STATUSES } from './store/records.js';
 
 const LEASE_RETRY_MS = 500;
 const DEPLOY_RETRY_MS = 1000;
@@ -29,6 +31,8 @@ export interface WorkerOptions {
   log: Logger;
   /** Called once a build produced (or reused) an image: queues its rollouts. */
   afterBuild?: (job: BuildJob, outcome: BuildOutcome) => Promise<void>;
+  /** The backoff between attempts of every queue's jobs (the jobs carry the attempt count). */
+  retry?: RetryPolicy | undefined;
 }
 
 export interface Workers {
@@ -51,6 +55,24 @@ async function withDisposition<T>(job: Job, run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Marks the build failed when its job failed for good and the record still says otherwise. */
+async function closeBuildRecord(
+  store: BuildDeps['store'],
+  job: Job<BuildJob>,
+  err: Error,
+): Promise<void> {
+  if ((await job.getState()) !== 'failed') return; // retried: runBuild said when
+  const rec = await store.getBuild(job.data.buildId);
+  if (!rec || FINISHED_BUILD_STATUSES.includes(rec.status)) return;
+  await store.updateBuild(rec.id, {
+    status: 'failed',
+    finishedAt: new Date().toISOString(),
+    failure: { code: 'GANTRY_ERR_BUILD_FAILED', message: err.message, logTail: [] },
+    note: undefined,
+    retry: rec.retry && { ...rec.retry, nextAt: undefined },
+  });
+}
+
 /** Puts the job back to be tried again shortly (BullMQ's manual delay). */
 async function retryLater(
   job: Job,
@@ -69,9 +91,13 @@ export function startWorkers(
   buildDeps: BuildDeps,
   rolloutDeps?: RolloutDeps,
 ): Workers {
+  const retry = opts.retry ?? DEFAULT_RETRY;
   const common = {
     connection: { url: opts.redisUrl, maxRetriesPerRequest: null },
     prefix: bullPrefix(opts.prefix),
+    // Jobs carry BACKOFF_TYPE (src/queue/queues.ts): every worker must answer for it, or BullMQ
+    // fails the job instead of retrying it.
+    settings: { backoffStrategy: (attemptsMade: number) => retryDelay(retry, attemptsMade) },
   };
   const sources = new Worker<SyncJob>(
     QUEUE.sources,
@@ -163,6 +189,17 @@ export function startWorkers(
         maxStalledCount: 10,
       },
     );
+  // A safety net under runBuild's own record keeping: a build job that failed for good outside it
+  // (the lease, Redis) must not leave its record saying "queued" or "running".
+  builds.on('failed', (job, err) => {
+    if (!job) return;
+    void closeBuildRecord(store, job, err).catch((e: unknown) =>
+      opts.log.warn(
+        { build: job.data.buildId, err: errorMessage(e) },
+        'could not close the build record',
+      ),
+    );
+  });
   for (const w of [sources, builds, rollouts].filter((w) => w !== undefined) as Worker[]) {
     w.on('failed', (job, err) =>
       opts.log.warn({ queue: w.name, job: job?.id, err: err.message }, 'job failed'),

@@ -91,9 +91,25 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
       }
       // Counted before any await, so concurrent opens cannot all squeeze under the cap.
       const release = streams.open(req.principal?.name ?? '');
+      let start: string;
+      try {
+        // Read before "connected" is sent: a client may act on that and expect to see the result.
+        start = resume ?? (await bus.lastId());
+      } catch (e) {
+        release();
+        throw e;
+      }
+      const res = reply.raw;
+      const stream = new SseStream(res, { app: req.query.app, rollout: req.query.rollout }, deps);
+      // Subscribed before the catch-up read, so nothing published in between is missed: what
+      // the feed delivers meanwhile is held, then filtered by the cursor.
+      const unsubscribe = feed.subscribe(stream, start);
+      const done = () => {
+        unsubscribe();
+        release();
+      };
 
       reply.hijack();
-      const res = reply.raw;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -101,21 +117,12 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
         'x-accel-buffering': 'no',
       });
       res.write(': connected\n\n');
-
-      const stream = new SseStream(res, { app: req.query.app, rollout: req.query.rollout }, deps);
-      // Subscribed before the catch-up read, so nothing published in between is missed: what
-      // arrives meanwhile is held and then filtered by the cursor.
-      const unsubscribe = feed.subscribe(stream);
-      const done = () => {
-        unsubscribe();
-        release();
-      };
       res.on('close', () => {
         stream.end();
         done();
       });
       try {
-        await stream.catchUp(bus, resume);
+        await stream.catchUp(bus, start);
       } catch (e) {
         req.log.warn({ err: String(e) }, 'event stream ended on a Redis error');
         stream.end();
@@ -175,9 +182,9 @@ class SseStream implements FeedSubscriber {
     private readonly opts: { sseHeartbeatMs: number },
   ) {}
 
-  /** Sends what happened after `resume` (or nothing before now), then whatever the feed held. */
-  async catchUp(bus: EventBus, resume: string | undefined): Promise<void> {
-    this.cursor = resume ?? (await bus.lastId());
+  /** Sends what happened after stream id `start`, then whatever the feed held meanwhile. */
+  async catchUp(bus: EventBus, start: string): Promise<void> {
+    this.cursor = start;
     for (;;) {
       const page = await bus.read(this.cursor, { count: 500 });
       this.send(page);
@@ -194,7 +201,8 @@ class SseStream implements FeedSubscriber {
   }
 
   tick(now: number): void {
-    if (!this.open || now - this.lastWrite < this.opts.sseHeartbeatMs) return;
+    // While catching up the response may not have begun; the catch-up writes soon enough.
+    if (!this.open || this.held || now - this.lastWrite < this.opts.sseHeartbeatMs) return;
     this.write(': heartbeat\n\n');
   }
 

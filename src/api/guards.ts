@@ -89,14 +89,14 @@ export async function registerGuards(
       }
     }
     const who = authenticate(currentOf(opts.tokens), req.headers.authorization);
-    const verdict = await opts.limits.take(API_SCOPE, rateSubject(who, req.ip), limit).catch(
-      (err: unknown) => {
+    const verdict = await opts.limits
+      .take(API_SCOPE, rateSubject(who, req.ip), limit)
+      .catch((err: unknown) => {
         // Without Redis the API has little left to protect; refusing everything would only
         // hide the real error the route is about to give.
         req.log.warn({ err: String(err) }, 'rate limit unavailable; request let through');
         return undefined;
-      },
-    );
+      });
     if (verdict) {
       reply.header('x-ratelimit-limit', limit.max);
       reply.header('x-ratelimit-remaining', verdict.remaining);

@@ -3,9 +3,10 @@ import { GantryError, errorMessage } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
+import { sinceTime, streamLogs, type LogStreamDeps } from './log-stream.js';
 import { appNameParam } from './schemas.js';
 
-export interface InstanceLogDeps {
+export interface InstanceLogDeps extends LogStreamDeps {
   store: Store;
   tokens: TokenSource;
   /** Absent when this controller runs no deploys (`deploy.enabled: false`). */
@@ -38,14 +39,17 @@ export async function instanceLogRoutes(
   deps: InstanceLogDeps,
 ): Promise<void> {
   app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
-  app.get<{ Params: { app: string }; Querystring: { env?: string; lines?: number } }>(
+  app.get<{
+    Params: { app: string };
+    Querystring: { env?: string; lines?: number; follow?: boolean; since?: string };
+  }>(
     '/api/apps/:app/logs',
     {
       schema: {
         tags: ['apps'],
-        summary: "The last log lines of each of an app's instances",
+        summary: "The last log lines of each of an app's instances, or all of them live",
         description:
-          'Instances are found by their labels on the runtime (what runs now), in every environment unless `env` is given. 503 when this controller runs no deploys.',
+          'Instances are found by their labels on the runtime (what runs now), in every environment unless `env` is given. 503 when this controller runs no deploys. With `follow=1` or `since` the answer is a Server-Sent Events stream instead: `event: line` frames (`{env, slot, revision, at, line}`), `joined` and `left` as instances come and go (a rollout), and `end` when, without `follow`, every line was sent. Secret values are redacted.',
         params: appNameParam,
         querystring: {
           type: 'object',
@@ -53,6 +57,12 @@ export async function instanceLogRoutes(
           properties: {
             env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
             lines: { type: 'integer', minimum: 1, maximum: MAX_LINES },
+            follow: { type: 'boolean', description: 'Stream new lines as they come (SSE).' },
+            since: {
+              type: 'string',
+              maxLength: 64,
+              description: 'Lines since a duration ago (10m, 2h) or a time (SSE).',
+            },
           },
         },
         response: {
@@ -79,7 +89,7 @@ export async function instanceLogRoutes(
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const rec = await deps.store.getApp(req.params.app);
       if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
       const { env } = req.query;
@@ -95,6 +105,16 @@ export async function instanceLogRoutes(
           'GANTRY_ERR_DEPLOY_DISABLED',
           'this controller runs no deploys (deploy.enabled is false), so it has no instance logs',
         );
+      }
+      if (req.query.follow || req.query.since !== undefined) {
+        const since = sinceTime(req.query.since, Date.now());
+        return streamLogs({ ...deps, runtime }, req, reply, {
+          app: rec.name,
+          env,
+          since,
+          lines: req.query.lines,
+          follow: req.query.follow ?? false,
+        });
       }
       const lines = req.query.lines ?? DEFAULT_LINES;
       // Without --env: every environment of the app, each instance labelled with its own.

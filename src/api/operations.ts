@@ -108,7 +108,8 @@ export async function operationRoutes(
       {
         schema: {
           tags: TAGS,
-          summary: 'Roll back to the previous healthy revision (or `to`: a commit, or a release `vN`), no rebuild',
+          summary:
+            'Roll back to the previous healthy revision (or `to`: a commit, or a release `vN`), no rebuild',
           params: appNameParam,
           body: body([], { env: ENV, to: ROLLBACK_TO }),
           response: { 202: open({ rolloutId: STR, env: STR, from: STR, to: STR }) },

@@ -6,6 +6,7 @@ import { appRoutes, type AppRoutesDeps } from './apps.js';
 import { changeRoutes, type ChangeRoutesDeps } from './changes.js';
 import { configRoutes, type ConfigRoutesDeps } from './config.js';
 import { registerDocs } from './docs.js';
+import { edgeRoutes, type EdgeRoutesDeps } from './edge.js';
 import { registerErrorHandler } from './errors.js';
 import { eventRoutes, type EventRoutesDeps } from './events.js';
 import { registerGuards, type GuardOptions } from './guards.js';
@@ -23,6 +24,7 @@ import { webhookRoutes, type WebhookDeps } from './webhooks.js';
 export type ServerDeps = WebhookDeps &
   AppConfigRoutesDeps &
   ConfigRoutesDeps &
+  EdgeRoutesDeps &
   RolloutRoutesDeps &
   AppRoutesDeps &
   ChangeRoutesDeps &
@@ -63,6 +65,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => instanceLogRoutes(scope, deps));
   await app.register(async (scope) => configRoutes(scope, deps));
+  await app.register(async (scope) => edgeRoutes(scope, deps));
   await app.register(async (scope) => appConfigRoutes(scope, deps));
   await app.register(async (scope) => uiRoutes(scope));
   return app;

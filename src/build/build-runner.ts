@@ -2,13 +2,20 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { GantryError, errorMessage, isGantryError } from '../errors.js';
+import {
+  DEFAULT_RETRY,
+  isTransient,
+  retryDelay,
+  shouldRetry,
+  type RetryPolicy,
+} from '../queue/retry.js';
 import type { BuildJob } from '../queue/jobs.js';
 import type { ImageBuilder } from '../runtime/image-builder.js';
 import { buildContextTar } from '../source/build-context.js';
 import { redactUrl } from '../source/remote-url.js';
 import type { RepoRegistry } from '../source/repos.js';
 import { specAt } from '../source/spec-at.js';
-import type { BuildRecord, ImageRef } from '../store/records.js';
+import type { BuildRecord, BuildRetry, ImageRef } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { BuildLog } from './build-log.js';
 import { imageLabels, imageTag, pinnedImage } from './image-naming.js';
@@ -21,6 +28,10 @@ export interface BuildDeps {
   timeoutSeconds: number;
   logLines: number;
   log: Logger;
+  /** The queue's retry policy: the record's "next try at" is computed with it (DEFAULT_RETRY). */
+  retry?: RetryPolicy | undefined;
+  /** The cap on a build context's total size (build.maxContextSize; default 2 GiB). */
+  maxContextBytes?: number | undefined;
 }
 
 export type BuildOutcome =
@@ -28,11 +39,7 @@ export type BuildOutcome =
   | { kind: 'reused'; image: ImageRef }
   | { kind: 'superseded'; by: string };
 
-/** Whether the queue should try again after this error, given the attempts left. */
-export function shouldRetry(e: unknown, attempt: number, maxAttempts: number): boolean {
-  const transient = !isGantryError(e) || e.disposition === 'transient';
-  return transient && attempt < maxAttempts;
-}
+export { shouldRetry } from '../queue/retry.js';
 
 /**
  * Builds one app at one commit and pushes it, as an ordered list of small steps:
@@ -66,12 +73,17 @@ export async function runBuild(
     }
   }
 
+  const current = await deps.store.getBuild(record.id);
   await deps.store.updateBuild(record.id, {
     status: 'running',
     startedAt: new Date().toISOString(),
     attempts: attempt,
+    // While it runs: which attempt this is; the last failure stays for whoever reads why.
+    retry: { attempt, of: maxAttempts, lastError: current?.retry?.lastError },
+    note: attempt > 1 ? `attempt ${attempt} of ${maxAttempts}` : undefined,
   });
   const log = new BuildLog(deps.store, record.id, deps.logLines);
+  if (attempt > 1) log.line(`attempt ${attempt} of ${maxAttempts}`);
   try {
     const image = await buildAndPush(deps, job, record.id, log);
     const kept = await deps.store.setRevisionImage(job.app, job.sha, image, record.id);
@@ -81,23 +93,58 @@ export async function runBuild(
     return { kind: 'built', image: kept };
   } catch (e) {
     log.line(`ERROR ${isGantryError(e) ? e.code : 'unexpected'}: ${errorMessage(e)}`);
-    await log.flush();
-    if (shouldRetry(e, attempt, maxAttempts)) {
-      await deps.store.updateBuild(record.id, {
-        status: 'queued',
-        note: `attempt ${attempt} of ${maxAttempts} failed (${errorMessage(e)}); retrying`,
-      });
-    } else {
-      await finish(deps.store, record.id, 'failed', {
-        failure: {
-          code: isGantryError(e) ? e.code : 'GANTRY_ERR_BUILD_FAILED',
-          message: errorMessage(e),
-          logTail: log.tail(),
-        },
-      });
-    }
+    await recordFailedAttempt(deps, record.id, log, e, attempt, maxAttempts, new Date());
     throw e;
   }
+}
+
+/**
+ * Writes what a failed attempt means for the build, in the log and on the record: the next try
+ * and when (the queue's own backoff, computed the same way), or the final failure. The record is
+ * never left saying "retrying" when no retry will come.
+ */
+async function recordFailedAttempt(
+  deps: BuildDeps,
+  id: string,
+  log: BuildLog,
+  e: unknown,
+  attempt: number,
+  maxAttempts: number,
+  now: Date,
+): Promise<void> {
+  const code = isGantryError(e) ? e.code : 'GANTRY_ERR_BUILD_FAILED';
+  const message = errorMessage(e);
+  const lastError = { code, message, at: now.toISOString() };
+  if (shouldRetry(e, attempt, maxAttempts)) {
+    const delayMs = retryDelay(deps.retry ?? DEFAULT_RETRY, attempt);
+    const nextAt = new Date(now.getTime() + delayMs).toISOString();
+    const retry: BuildRetry = { attempt, of: maxAttempts, nextAt, lastError };
+    log.line(
+      `attempt ${attempt} of ${maxAttempts} failed; attempt ${attempt + 1} at ${nextAt} (in ${Math.round(delayMs / 1000)}s)`,
+    );
+    await log.flush();
+    await deps.store.updateBuild(id, {
+      status: 'queued',
+      retry,
+      note: `attempt ${attempt} of ${maxAttempts} failed (${message}); next try at ${nextAt}`,
+    });
+    return;
+  }
+  // Permanent errors end at once; transient ones end when the attempts are spent.
+  const why = isTransient(e)
+    ? `gave up after ${attempt} of ${maxAttempts} attempts`
+    : 'not retried: a retry cannot fix it';
+  log.line(`build failed: ${why}`);
+  await log.flush();
+  await finish(deps.store, id, 'failed', {
+    failure: {
+      code,
+      message: attempt > 1 || isTransient(e) ? `${message} (${why})` : message,
+      logTail: log.tail(),
+    },
+    retry: { attempt, of: maxAttempts, lastError },
+    note: undefined,
+  });
 }
 
 async function buildAndPush(
@@ -113,6 +160,7 @@ async function buildAndPush(
   const contextDir = path.posix.join(job.appPath, spec.build.context);
   const ctx = await buildContextTar(repo.cache, job.sha, contextDir, {
     dockerfile: spec.build.dockerfile,
+    maxBytes: deps.maxContextBytes,
   });
   for (const note of ctx.notes) log.line(`note: ${note}`);
   log.line(
@@ -155,6 +203,9 @@ async function buildAndPush(
     });
     return pinnedImage(deps.registry, job.app, tag, digest);
   } catch (e) {
+    // A context that broke off (a blob unreadable) makes the engine report a vaguer error.
+    const contextFailure = ctx.failure();
+    if (contextFailure) throw contextFailure;
     if (timedOut) {
       await deps.builder.removeTag(tag);
       throw new GantryError(

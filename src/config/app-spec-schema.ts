@@ -277,6 +277,24 @@ export const appSpecJsonSchema = {
         errorMessage: 'must set only one of http, tcp and exec',
       },
     },
+    release: {
+      type: 'object',
+      description:
+        "The release phase: a command run once per rollout (deploys and config changes, not rollbacks) before any new instance starts, in a one-off container of the new release's image with its config. A non-zero exit or a timeout fails the rollout and nothing changes; the old release keeps serving. Typically database migrations, written so the old release keeps working (expand/contract).",
+      additionalProperties: false,
+      required: ['command'],
+      properties: {
+        command: {
+          type: 'array',
+          description:
+            "The command and its arguments, without a shell (replaces the image's CMD; its ENTRYPOINT stays). Use [sh, -c, '…'] for a shell.",
+          minItems: 1,
+          items: { type: 'string', minLength: 1 },
+          examples: [['bin/rails', 'db:migrate'], ['sh', '-c', 'npm run migrate']],
+        },
+        timeout: duration('Past it the command is killed and the rollout fails.', '5m'),
+      },
+    },
     selfHeal: {
       type: 'boolean',
       description:
@@ -394,6 +412,7 @@ export interface RawAppSpec {
     healthyThreshold: number;
     unhealthyThreshold: number;
   };
+  release?: { command: string[]; timeout: string };
   selfHeal: boolean;
   rollout: {
     maxSurge: number;

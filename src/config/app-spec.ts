@@ -74,6 +74,12 @@ export interface RolloutSpec {
   readonly autoRollback: boolean;
 }
 
+/** The release phase: a command run once per rollout before any new instance starts. */
+export interface ReleasePhaseSpec {
+  readonly command: readonly string[];
+  readonly timeoutMs: number;
+}
+
 export interface EnvironmentSpec {
   readonly branch: string;
   /** A target named in the controller config. */
@@ -106,6 +112,8 @@ export interface AppSpec {
   readonly run: RunSpec;
   readonly health: HealthSpec;
   readonly rollout: RolloutSpec;
+  /** The release phase (migrations…), when the spec has one. */
+  readonly release?: ReleasePhaseSpec | undefined;
   /** Between rollouts, repair drift (true) or only show it (false). */
   readonly selfHeal: boolean;
   readonly environments: Readonly<Record<string, EnvironmentSpec>>;
@@ -192,6 +200,9 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
       bakeMs: ms(rollout.bake),
       autoRollback: rollout.autoRollback,
     },
+    ...(raw.release
+      ? { release: { command: [...raw.release.command], timeoutMs: ms(raw.release.timeout) } }
+      : {}),
     selfHeal: raw.selfHeal,
     environments: Object.fromEntries(
       Object.entries(raw.environments).map(([name, env]) => [name, environmentSpec(env)]),

@@ -1,4 +1,4 @@
-import { DURATION_PATTERN } from './units.js';
+import { DURATION_PATTERN, MEMORY_PATTERN } from './units.js';
 
 /** An http(s) URL, with the message a person needs rather than the regular expression. */
 const HTTP_URL = {
@@ -177,9 +177,40 @@ export const controllerConfigSchema = {
       properties: {
         concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
         timeoutSeconds: { type: 'integer', minimum: 1, default: 900 },
-        attempts: { type: 'integer', minimum: 1, maximum: 20, default: 4 },
+        /** Attempts in all for a job that fails transiently (registry, engine or git away). */
+        attempts: { type: 'integer', minimum: 1, maximum: 50, default: 8 },
+        /** Backoff between those attempts: baseDelay doubling up to maxDelay (src/queue/retry.ts). */
+        retry: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            /** Same as build.attempts, which it overrides. */
+            attempts: { type: 'integer', minimum: 1, maximum: 50 },
+            baseDelay: { type: 'string', pattern: DURATION_PATTERN, default: '5s' },
+            maxDelay: { type: 'string', pattern: DURATION_PATTERN, default: '2m' },
+          },
+        },
+        /** The total size of one build context (the files sent to the engine). */
+        maxContextSize: { type: 'string', pattern: MEMORY_PATTERN, default: '2Gi' },
         logLines: { type: 'integer', minimum: 100, default: 5000 },
         debounceMs: { type: 'integer', minimum: 0, maximum: 600000, default: 1500 },
+      },
+    },
+    /** Caps on what a push can make the controller download and hold (src/source/source-limits.ts). */
+    source: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        /** Bytes one fetch may receive (the pack is held in memory while it is indexed). */
+        maxPackSize: { type: 'string', pattern: MEMORY_PATTERN, default: '1Gi' },
+        /** One fetch from start to end, however steadily the bytes come. */
+        fetchTimeout: { type: 'string', pattern: DURATION_PATTERN, default: '10m' },
+        /** A connection to the remote that sends nothing this long is given up. */
+        idleTimeout: { type: 'string', pattern: DURATION_PATTERN, default: '60s' },
+        /** Any one file read into memory (build-context files, symlinks, ignore files). */
+        maxBlobSize: { type: 'string', pattern: MEMORY_PATTERN, default: '100Mi' },
       },
     },
     webhooks: {

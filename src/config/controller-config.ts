@@ -128,9 +128,12 @@ export interface ControllerConfig {
     concurrency: number;
     timeoutSeconds: number;
     attempts: number;
+    retry: { attempts?: number | undefined; baseDelay: string; maxDelay: string };
+    maxContextSize: string;
     logLines: number;
     debounceMs: number;
   };
+  source: { maxPackSize: string; fetchTimeout: string; idleTimeout: string; maxBlobSize: string };
   webhooks: { bodyLimitBytes: number; failedSignatures: { max: number; timeWindow: string } };
   api: {
     bodyLimitBytes: number;

@@ -20,11 +20,12 @@ export function restartsAfterOutage(
   instances: readonly Instance[],
   maxRestarts: number,
 ): StartAction[] {
-  const wanted = new Set(
-    state.instances.filter((t) => t.id !== null && t.retire === null).map((t) => t.id),
-  );
+  // By id once the core has seen it, by slot before (started, then the engine went away).
+  const wanted = state.instances.filter((t) => t.retire === null);
+  const isWanted = (i: Instance): boolean =>
+    wanted.some((t) => (t.id === null ? t.slot === i.slot : t.id === i.id));
   return instances
-    .filter((i) => i.state === 'exited' && i.restartCount < maxRestarts && wanted.has(i.id))
+    .filter((i) => i.state === 'exited' && i.restartCount < maxRestarts && isWanted(i))
     .map((i) => ({
       kind: 'start',
       slot: i.slot,

@@ -125,17 +125,20 @@ export async function ensureEnvRoute(
   envState: Pick<EnvState, 'route'>,
 ): Promise<RouteSpec> {
   const known = envState.route;
+  // The listener is kept for good; the domains follow gantry.yaml (a record's older `domain`
+  // restricted the listener by Host, and is now one of the domains).
+  const domains = [...(spec.environments[env]?.domains ?? [])];
   const route: RouteSpec = known
     ? {
         id: known.id,
         listen: { host: known.host, port: known.port },
-        ...(known.domain ? { domain: known.domain } : {}),
+        ...(domains.length > 0 ? { domains } : {}),
       }
     : await deps.routeFor(app, env, spec);
   const { url } = await deps.edge.ensureRoute(route);
-  if (!known) {
-    const { id, listen, domain } = route;
-    await deps.rollouts.updateEnv(app, env, { route: { id, ...listen, domain, url } });
+  if (!known || known.url !== url || (known.domains ?? []).join() !== domains.join()) {
+    const { id, listen } = route;
+    await deps.rollouts.updateEnv(app, env, { route: { id, ...listen, domains, url } });
   }
   return route;
 }

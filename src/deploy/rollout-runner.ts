@@ -1,6 +1,6 @@
 /**
  * Runs one rollout to its end: open (or resume) its record → ensure the environment's route →
- * the observe → decide → persist → act loop, until the core says it is finished. Another process
+ * the release phase (release-phase.ts) → the observe → decide → persist → act loop, until the core says it is finished. Another process
  * that picks the job up after a crash resumes from the persisted state and what the runtime
  * reports.
  */
@@ -10,6 +10,7 @@ import { configsFor } from './release-config.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { RolloutLoop } from './rollout-loop.js';
 import { ensureEnvRoute, openRollout } from './rollout-record.js';
+import { runReleasePhase } from './release-phase.js';
 
 export type { Fence, RolloutDeps } from './rollout-deps.js';
 
@@ -33,7 +34,11 @@ export async function runRollout(
     to: rec.to.release,
     from: rec.from?.release,
   });
-  const loop = new RolloutLoop(deps, rec, spec, route.id, configs, fence);
+  // Before any new instance starts: a failing release command ends the rollout here, unchanged.
+  const phase = await runReleasePhase(deps, rec, spec, configs, fence);
+  if (phase.kind === 'failed') return phase.rec;
+  fence?.check();
+  const loop = new RolloutLoop(deps, phase.rec, spec, route.id, configs, fence);
   try {
     return await loop.run();
   } finally {

@@ -31,6 +31,26 @@ export type RunnerEvent =
       readonly on: 'runtime';
       readonly waitedMs: number;
     }
+  /** The release phase began: its command (secret values redacted) in a one-off container. */
+  | {
+      readonly kind: 'release-started';
+      readonly at: number;
+      readonly command: readonly string[];
+      readonly timeoutMs: number;
+      /** An earlier attempt's container was still there: this one waits for it instead. */
+      readonly attached?: boolean | undefined;
+    }
+  /** One line the release command wrote (redacted); the stored lines are capped. */
+  | { readonly kind: 'release-output'; readonly at: number; readonly line: string }
+  | {
+      readonly kind: 'release-finished';
+      readonly at: number;
+      readonly exitCode: number;
+      readonly timedOut: boolean;
+      readonly durationMs: number;
+    }
+  /** Not run, and why (a rollback; or it already succeeded before this attempt resumed). */
+  | { readonly kind: 'release-skipped'; readonly at: number; readonly why: string }
   | {
       readonly kind: 'outcome';
       readonly at: number;
@@ -52,6 +72,16 @@ export function runnerEventText(e: RunnerEvent): string {
       return `waiting: ${e.detail}`;
     case 'reachable':
       return `the ${e.on} answers again after ${(e.waitedMs / 1000).toFixed(1)} s; carrying on`;
+    case 'release-started':
+      return `release phase: running ${e.command.join(' ')}${e.attached ? ' (already started by an earlier attempt: waiting for it)' : ''}`;
+    case 'release-output':
+      return `│ ${e.line}`;
+    case 'release-finished':
+      return e.timedOut
+        ? `release phase: timed out after ${(e.durationMs / 1000).toFixed(1)} s; killed`
+        : `release phase: exited ${e.exitCode} after ${(e.durationMs / 1000).toFixed(1)} s`;
+    case 'release-skipped':
+      return `release phase skipped: ${e.why}`;
     case 'outcome':
       return `${e.outcome}: ${e.reason}`;
   }

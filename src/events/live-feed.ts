@@ -28,9 +28,10 @@ export function isAfter(a: string, b: string): boolean {
 /**
  * The event stream, read once per controller and fanned out to every subscriber. A blocking
  * XREAD ties up its connection, so a connection per SSE client would let viewers exhaust Redis's
- * client limit; here there is one while anyone listens, and none otherwise. The feed starts at
- * the stream's end; a subscriber resuming from an older id catches up on its own (non-blocking
- * reads) and skips what it has already seen.
+ * client limit; here there is one while anyone listens, and none otherwise. A reader starts
+ * where its first subscriber starts; a later subscriber resuming from an older id catches up on
+ * its own (non-blocking reads, after subscribing, so they reach at least as far as the reader
+ * had) and skips what it has already seen.
  */
 export class LiveFeed {
   private readonly subscribers = new Set<FeedSubscriber>();
@@ -48,10 +49,13 @@ export class LiveFeed {
     return this.subscribers.size;
   }
 
-  /** Adds a subscriber (starting the reader if it is the first); returns its unsubscribe. */
-  subscribe(sub: FeedSubscriber): () => void {
+  /**
+   * Adds a subscriber that has seen the stream up to id `from`; the first one starts the reader
+   * there (so nothing after `from` can fall between the two). Returns the unsubscribe.
+   */
+  subscribe(sub: FeedSubscriber, from: string): () => void {
     this.subscribers.add(sub);
-    if (!this.reader) this.reader = this.start();
+    if (!this.reader) this.reader = this.start(from);
     return () => {
       this.subscribers.delete(sub);
       // The last one out gives the connection back; disconnecting aborts the blocked read.
@@ -71,7 +75,7 @@ export class LiveFeed {
     this.reader = undefined;
   }
 
-  private start(): { stop(): void } {
+  private start(from: string): { stop(): void } {
     const conn = this.redis.duplicate({
       connectionName: this.opts.connectionName,
       lazyConnect: true,
@@ -84,7 +88,7 @@ export class LiveFeed {
         conn.disconnect();
       },
     };
-    void this.loop(conn, () => live).catch((err: unknown) => {
+    void this.loop(conn, from, () => live).catch((err: unknown) => {
       if (!live) return; // stopped on purpose: the aborted read is expected
       this.opts.onError?.(err);
       // This reader is finished: subscribers end and reconnect, which starts a fresh one.
@@ -96,9 +100,9 @@ export class LiveFeed {
     return handle;
   }
 
-  private async loop(conn: Redis, live: () => boolean): Promise<void> {
+  private async loop(conn: Redis, from: string, live: () => boolean): Promise<void> {
     await conn.connect();
-    let after = await this.bus.lastId();
+    let after = from;
     while (live()) {
       const events = await this.bus.read(after, {
         blockMs: this.opts.blockMs,

@@ -2,6 +2,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BuildJob, RolloutJob, SyncJob } from './jobs.js';
 import { QUEUE } from './names.js';
+import { BACKOFF_TYPE, DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export interface Queues {
   sources: Queue<SyncJob>;
@@ -15,11 +16,15 @@ export function bullPrefix(prefix: string): string {
   return `${prefix}:q`;
 }
 
-/** Retry with exponential backoff; only transient errors reach a retry (see src/workers.ts). */
-export function defaultJobOptions(attempts: number): JobsOptions {
+/**
+ * Retry with capped exponential backoff (src/queue/retry.ts; the workers compute the delays);
+ * only transient errors reach a retry (see src/workers.ts). A number is the attempts alone.
+ */
+export function defaultJobOptions(retry: number | RetryPolicy): JobsOptions {
+  const policy = typeof retry === 'number' ? { ...DEFAULT_RETRY, attempts: retry } : retry;
   return {
-    attempts,
-    backoff: { type: 'exponential', delay: 2000 },
+    attempts: policy.attempts,
+    backoff: { type: BACKOFF_TYPE, delay: policy.baseDelayMs },
     removeOnComplete: { count: 1000 },
     removeOnFail: { count: 1000 },
   };
@@ -32,12 +37,12 @@ export function defaultJobOptions(attempts: number): JobsOptions {
 export async function createQueues(
   connection: Redis,
   prefix: string,
-  attempts: number,
+  retry: number | RetryPolicy,
 ): Promise<Queues> {
   const common = {
     connection,
     prefix: bullPrefix(prefix),
-    defaultJobOptions: defaultJobOptions(attempts),
+    defaultJobOptions: defaultJobOptions(retry),
     skipWaitingForReady: true,
   };
   const sources = new Queue<SyncJob>(QUEUE.sources, common);

@@ -302,7 +302,7 @@ export class EnvReconciler {
     const route: RouteSpec = {
       id: known.id,
       listen: { host: known.host, port: known.port },
-      ...(known.domain ? { domain: known.domain } : {}),
+      ...(known.domains?.length ? { domains: known.domains } : {}),
     };
     const present = await this.deps.edge.upstreams(known.id).then(
       () => true,

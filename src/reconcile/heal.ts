@@ -50,6 +50,8 @@ export interface Remembered {
   readonly health: HealthTally;
   /** When it was first judged a stray (the grace period counts from here). */
   readonly strayedAt: number | null;
+  /** When it was first seen in the engine's `created` state (never started). */
+  readonly createdAt?: number | null | undefined;
   /** Why it is on its way out, once decided (announced once). */
   readonly leaving: {
     readonly cause: ReplaceCause | 'stray' | 'surplus';
@@ -124,6 +126,9 @@ export function startBackoff(
   const until = last + Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** over);
   return until > now ? until : null;
 }
+
+/** An instance left in `created` (never started; a pod still pending: a slow image pull) this long is replaced. */
+const CREATED_GIVE_UP_MS = 120_000;
 
 /** A start request unseen this long is abandoned (the engine lost it) and made again under a new slot. */
 const PENDING_GIVE_UP_MS = 60_000;
@@ -204,8 +209,21 @@ export function heal(
       },
       plan.health,
     );
-    const r: Remembered = { slot: o.slot, health, strayedAt: null, leaving: prev?.leaving ?? null };
-    if (health.status === 'unhealthy' || r.leaving !== null) bad.push({ o, r });
+    const createdAt = o.state === 'created' ? (prev?.createdAt ?? now) : null;
+    // Created and never started (the engine went away between create and start, or refuses the
+    // start): a start request of ours gets asked again (pending); anything else is replaced.
+    const stuck =
+      createdAt !== null && now - createdAt >= CREATED_GIVE_UP_MS && !(o.slot in state.pending);
+    const r: Remembered = {
+      slot: o.slot,
+      health: stuck
+        ? { ...health, status: 'unhealthy', cause: 'exited', detail: 'created but never started' }
+        : health,
+      strayedAt: null,
+      leaving: prev?.leaving ?? null,
+      createdAt,
+    };
+    if (r.health.status === 'unhealthy' || r.leaving !== null) bad.push({ o, r });
     else good.push({ o, r });
   }
 

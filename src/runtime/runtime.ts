@@ -100,6 +100,67 @@ export interface ExecResult {
 }
 
 /**
+ * A one-off container: a command in a new container of a release's image with its config (the
+ * release phase of a rollout, `gantry run`). Labelled as Gantry's but never an instance: `list`
+ * leaves one-offs out, so the reconciler never takes one for a stray or a surplus replica.
+ */
+export interface OneOffSpec {
+  readonly app: string;
+  readonly env: string;
+  readonly revision: string;
+  readonly release?: number | undefined;
+  /** What it is for; part of its name and labels. */
+  readonly purpose: 'release' | 'run';
+  /**
+   * Unique per app, environment and purpose, and chosen by the caller (the rollout id for a
+   * release phase): a second `runOnce` with the same key attaches to the first container while it
+   * runs instead of starting another, so the command never runs twice at once.
+   */
+  readonly key: string;
+  /** A pinned reference, `repo@sha256:…`. */
+  readonly image: string;
+  /** Replaces the image's CMD (its ENTRYPOINT stays), as `docker run IMAGE CMD…` does. */
+  readonly command: readonly string[];
+  readonly vars: Readonly<Record<string, string>>;
+  /** Values are never logged, never put in labels, never quoted in error messages. */
+  readonly secrets: Readonly<Record<string, string>>;
+  readonly cpu?: number | undefined;
+  readonly memoryBytes?: number | undefined;
+  /** One of `Runtime.hosts()`. */
+  readonly host: string;
+}
+
+export interface RunOnceOptions {
+  /** Past it the container is killed and removed, and the result says `timedOut`. */
+  readonly timeoutMs: number;
+  /** Output as it arrives, in chunks (not lines); stdout and stderr told apart unless a TTY. */
+  readonly onOutput?: ((chunk: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /** Fed to the command's stdin; its end closes stdin. */
+  readonly stdin?: NodeJS.ReadableStream | undefined;
+  /** A pseudo-terminal (output is one raw stream then). */
+  readonly tty?: boolean | undefined;
+  /** Aborting kills and removes the container (a client that went away). */
+  readonly signal?: AbortSignal | undefined;
+  /** Epoch ms now, for the deadline label that lets a crashed controller's leftover be swept. */
+  readonly now?: number | undefined;
+}
+
+export interface OneOffResult {
+  /** The command's exit code; -1 when it never finished (timed out, aborted). */
+  readonly exitCode: number;
+  readonly timedOut: boolean;
+  /** True when the container already ran (an earlier attempt's) and this call only waited for it. */
+  readonly attached: boolean;
+}
+
+/** One log line of an instance, as followed (`followLogs`). */
+export interface LogLine {
+  /** Epoch ms the engine stamped it with, when it did. */
+  readonly at?: number | undefined;
+  readonly line: string;
+}
+
+/**
  * How health checks reach instances that are not published on 127.0.0.1 (Kubernetes pods, through
  * the API server's pod proxy). A runtime without it has every running instance published.
  */
@@ -143,6 +204,30 @@ export interface Runtime {
   exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
   /** The last `tailLines` lines of its output (stdout and stderr). */
   logs(instance: Instance, tailLines: number): Promise<string[]>;
+  /**
+   * Streams the instance's log lines (stdout and stderr) to `onLine`: those since `sinceMs` (epoch
+   * ms; else the last `tailLines`), then new ones while it runs when `follow`. Resolves when the
+   * stream ends: the instance stopped or went away, `signal` aborted, or (without `follow`) the
+   * lines so far were sent.
+   */
+  followLogs(
+    instance: Instance,
+    opts: {
+      follow: boolean;
+      sinceMs?: number | undefined;
+      tailLines?: number | undefined;
+      onLine: (line: LogLine) => void;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<void>;
+  /**
+   * Runs `spec.command` once in a new container (see `OneOffSpec`), waits for it and removes it,
+   * also after a timeout or an abort. A leftover from a controller that died meanwhile is removed
+   * by `sweepOneOffs` once past its deadline.
+   */
+  runOnce(spec: OneOffSpec, opts: RunOnceOptions): Promise<OneOffResult>;
+  /** Removes one-off containers past their deadline (left by a controller that died); returns how many. */
+  sweepOneOffs(now: number): Promise<number>;
   /**
    * Optional: the engine's own account of why an instance is not serving (Kubernetes: pod phase,
    * waiting reasons such as ImagePullBackOff, events), kept with a failed rollout's evidence.

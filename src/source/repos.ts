@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { RepoConfig } from '../config/controller-config.js';
 import { GantryError } from '../errors.js';
 import { RepoCache } from './repo-cache.js';
+import type { SourceLimits } from './source-limits.js';
 
 /** A configured repo and its fetch cache. */
 export interface TrackedRepo {
@@ -17,9 +18,12 @@ export class RepoRegistry {
   private repos = new Map<string, TrackedRepo>();
   private readonly listeners = new Set<() => void>();
   private readonly dataDir: string;
+  private readonly limits: SourceLimits | undefined;
 
-  constructor(configs: readonly RepoConfig[], dataDir: string) {
+  /** `limits`: the caps every repo's fetches and reads are held to (DEFAULT_SOURCE_LIMITS). */
+  constructor(configs: readonly RepoConfig[], dataDir: string, limits?: SourceLimits) {
     this.dataDir = dataDir;
+    this.limits = limits;
     this.repos = this.track(configs);
   }
 
@@ -56,6 +60,7 @@ export class RepoRegistry {
               url: config.url,
               dir: path.join(this.dataDir, 'repos', config.name),
               credentials: config.credentials,
+              limits: this.limits,
             });
       next.set(config.name, { config, cache });
     }

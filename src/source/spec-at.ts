@@ -1,4 +1,5 @@
 import { parseAppSpec, type AppSpec } from '../config/app-spec.js';
+import { DEFAULT_MAX_BYTES } from '../config/yaml-source.js';
 import { GantryError } from '../errors.js';
 import type { TrackedRepo } from './repos.js';
 import { specPath } from './sync.js';
@@ -12,7 +13,8 @@ export async function specAt(
 ): Promise<AppSpec> {
   await repo.cache.ensureCommit(sha, branch);
   const file = specPath(appPath);
-  const text = await repo.cache.readFile(sha, file);
+  // The parser refuses a larger file anyway: refuse it before it is read into memory.
+  const text = await repo.cache.readFile(sha, file, { maxBytes: DEFAULT_MAX_BYTES });
   if (text === null) throw new GantryError('GANTRY_ERR_SPEC_MISSING', `${file}: not found`);
   return parseAppSpec(text.toString('utf8'), file);
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseAppSpec, type AppSpec } from '../config/app-spec.js';
+import { DEFAULT_MAX_BYTES } from '../config/yaml-source.js';
 import { GantryError, errorMessage, isGantryError } from '../errors.js';
 import type { BuildJob, SyncJob } from '../queue/jobs.js';
 import { buildJobId } from '../queue/names.js';
@@ -90,7 +91,9 @@ export async function syncBranch(
     prNumber: prNumberFromMessage(info.message) ?? (job.hintSha === sha ? job.prNumber : undefined),
   };
 
+  const t0 = Date.now(); // DBGTIME
   const change = await pushChange(repo.cache, rangeBases(job.before, lastHead), sha);
+  deps.log.info({ fetchMs: t0 - fetchStartedAt, changeMs: Date.now() - t0, change }, 'DBGTIME'); // DBGTIME
 
   const builds: string[] = [];
   const failed: string[] = [];
@@ -129,7 +132,8 @@ async function syncApp(
   let spec: AppSpec;
   let text: Buffer | null = null;
   try {
-    text = await repo.cache.readFile(commit.sha, file);
+    // The parser refuses a larger file anyway: refuse it before it is read into memory.
+    text = await repo.cache.readFile(commit.sha, file, { maxBytes: DEFAULT_MAX_BYTES });
     if (text === null) {
       throw new GantryError(
         'GANTRY_ERR_SPEC_MISSING',

@@ -59,6 +59,21 @@ export interface BuildFailure {
   logTail: string[];
 }
 
+/**
+ * A build's attempts as the queue runs them: kept true at every step, so the record never says
+ * "retrying" when no retry will come.
+ */
+export interface BuildRetry {
+  /** The attempt running now, or the one that failed last. */
+  attempt: number;
+  /** Attempts allowed in all (build.retry.attempts). */
+  of: number;
+  /** When the next attempt starts; present only while the build waits for it. */
+  nextAt?: string | undefined;
+  /** Why the last failed attempt failed. */
+  lastError?: { code: string; message: string; at: string } | undefined;
+}
+
 export interface BuildRecord {
   id: string;
   app: string;
@@ -75,6 +90,8 @@ export interface BuildRecord {
   failure?: BuildFailure | undefined;
   /** Why a build was not run (superseded by, reused from, skipped because). */
   note?: string | undefined;
+  /** Where the retries of transient failures stand (attempt n of m, next try at T). */
+  retry?: BuildRetry | undefined;
   /**
    * The app's previous revision on the branch when this commit was synced: the build ships the
    * commits in `since..sha` (all of them, from git, whichever heads Gantry saw). Absent: the first.
@@ -144,6 +161,8 @@ export interface EnvState {
     host: string;
     port: number;
     domain?: string | undefined;
+    /** Host names served over HTTPS, as last applied from gantry.yaml. */
+    domains?: string[] | undefined;
     url: string;
   } | null;
   /** Deploy freeze: deploy rollouts wait while it holds (rollbacks pass). An expired lock reads as null. */
@@ -211,8 +230,18 @@ export interface RolloutRecord {
   commit?: CommitMeta | undefined;
   /** The pull request that commit landed, when its message says so. */
   pr?: PullRequestRef | undefined;
-  /** The last log lines of the instance whose failure decided the rollout. */
+  /** The last log lines of the instance whose failure decided the rollout (`release`: the release command's). */
   failureLogs?: { slot: string; lines: string[] } | undefined;
+  /** How its release phase ended, once it has: a resumed attempt does not run a succeeded one again. */
+  releasePhase?: ReleasePhaseResult | undefined;
+}
+
+/** The release command's end, kept on the rollout record. */
+export interface ReleasePhaseResult {
+  exitCode: number;
+  timedOut: boolean;
+  durationMs: number;
+  finishedAt: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 // The dashboard's shell: hash routes to pages, the login gate, and cleanup of a page's live updates
-// when the user leaves it. Routes: #/ (apps), #/apps/<app>, #/rollouts/<id>, #/builds/<id>, #/login.
+// when the user leaves it. Routes: #/ (apps), #/apps/<app>, #/apps/<app>/config/<env>,
+// #/rollouts/<id>, #/builds/<id>, #/login.
 
 import { clearToken, getToken, handleUnauthorized } from './api.js';
 import { h, notice, replace } from './dom.js';
@@ -7,12 +8,14 @@ import { go, onRerender } from './nav.js';
 import { appPage } from './pages/app.js';
 import { appsPage } from './pages/apps.js';
 import { buildPage } from './pages/build.js';
+import { configPage } from './pages/config.js';
 import { loginPage } from './pages/login.js';
 import { rolloutPage } from './pages/rollout.js';
 
 const ROUTES = [
   [/^#?\/?$/, () => appsPage],
   [/^#\/apps\/([a-z][a-z0-9-]*)$/, () => appPage],
+  [/^#\/apps\/([a-z][a-z0-9-]*)\/config\/([a-z][a-z0-9-]*)$/, () => configPage],
   [/^#\/rollouts\/([A-Za-z0-9-]+)$/, () => rolloutPage],
   [/^#\/builds\/([A-Za-z0-9-]+)$/, () => buildPage],
 ];

@@ -70,7 +70,7 @@ describe('GET /api/events (Server-Sent Events) on a listening controller', () =>
     byQuery.close();
   });
 
-  it('keeps an idle stream open with heartbeat comments, one Redis connection per stream', async () => {
+  it('keeps an idle stream open with heartbeat comments on the one Redis reader', async () => {
     // Streams of the test before release their connections as soon as they notice the close.
     await waitFor('earlier streams to be gone', async () =>
       (await sseConnections()) === 0 ? true : undefined,
@@ -92,5 +92,76 @@ describe('GET /api/events (Server-Sent Events) on a listening controller', () =>
     await api.restart();
     await expect(sse.next()).rejects.toThrow();
     expect(await sseConnections()).toBe(0);
+  });
+});
+
+describe('GET /api/events: one Redis reader per controller, streams capped', () => {
+  let api: ApiController;
+
+  beforeAll(async () => {
+    api = await startApiController({
+      config: ['api: { sseHeartbeat: 300ms, streams: { max: 301, perToken: 300 } }'],
+    });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const clients = async (name?: string): Promise<number> => {
+    const list = (await api.controller.redis.client('LIST')) as string;
+    const lines = list.split('\n').filter(Boolean);
+    return name === undefined
+      ? lines.length
+      : lines.filter((l) => l.includes(` name=${name} `)).length;
+  };
+  const refused = async (token: string) => {
+    const res = await fetch(`${api.controller.url}/api/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return { status: res.status, body: (await res.json()) as { code: string; message: string } };
+  };
+
+  it('300 clients share one Redis connection; the caps per token and in total answer 429', async () => {
+    const before = await clients();
+    const streams = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        openSse(`${api.controller.url}/api/events?app=alpha`, api.viewer),
+      ),
+    );
+    expect(streams.every((s) => s.status === 200)).toBe(true);
+    await Promise.all(streams.map((s) => s.next())); // ": connected"
+    expect(await clients(`${api.prefix}:sse`)).toBe(1);
+    // Other test files share this Redis, so the total is compared loosely: far below +300.
+    expect((await clients()) - before).toBeLessThan(50);
+
+    await api.controller.rollouts.appendEvents(A, [{ at: Date.now(), kind: 'step', text: 'fan' }]);
+    const got = await Promise.all(streams.map((s) => s.take(1)));
+    expect(got.every(([f]) => (data(f!) as { text: string }).text === 'fan')).toBe(true);
+
+    // The viewer token has its 300; another token may take the controller's last one.
+    const perToken = await refused(api.viewer);
+    expect(perToken.status).toBe(429);
+    expect(perToken.body.code).toBe('GANTRY_ERR_TOO_MANY_STREAMS');
+    expect(perToken.body.message).toMatch(/token tester already has 300/);
+    const last = await openSse(`${api.controller.url}/api/events`, api.deployer);
+    expect(last.status).toBe(200);
+    const total = await refused(api.deployer);
+    expect(total.status).toBe(429);
+    expect(total.body.message).toMatch(/already serves 301/);
+
+    // Closing a stream gives its place back; the last one out releases the connection.
+    streams[0]!.close();
+    await waitFor('the closed stream’s place to be given back', async () => {
+      const s = await openSse(`${api.controller.url}/api/events`, api.viewer);
+      s.close();
+      return s.status === 200 ? true : undefined;
+    });
+    for (const s of [...streams, last]) s.close();
+    await waitFor('the reader’s connection to be released', async () =>
+      (await clients(`${api.prefix}:sse`)) === 0 ? true : undefined,
+    );
+    const again = await openSse(`${api.controller.url}/api/events`, api.viewer);
+    expect(again.status).toBe(200);
+    again.close();
   });
 });

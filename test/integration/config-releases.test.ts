@@ -14,7 +14,6 @@ import type { Instance } from '../../src/runtime/runtime.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 import {
   appName,
-  closeWithInstances,
   finishedBuild,
   finishedRollout,
   pushBuilt,
@@ -125,7 +124,10 @@ describe('config, secrets and releases', () => {
     // GANTRY_CLI_TRANSCRIPT=file keeps what the CLI printed (docs/cli.md's examples come from it).
     const out = process.env.GANTRY_CLI_TRANSCRIPT;
     if (out && transcript.length) await writeFile(out, transcript.join('\n'));
-    await closeWithInstances(f, app);
+    // The controller first: its reconciler would replace instances removed while it runs.
+    const rt = f?.controller.runtime;
+    await f?.close();
+    if (rt) for (const i of await rt.list({ app })) await rt.remove(i);
   });
 
   it('a config change is a release rolled out to that environment only; rollback restores config', async () => {
@@ -282,5 +284,26 @@ describe('config, secrets and releases', () => {
     expect(now?.sha).toBe(serving?.sha);
     expect(now?.release).toBe(serving?.release);
     expect(await seen(after)).toEqual(['debug|']);
+
+    // The migration: API_KEY from GANTRY_SECRET_API_KEY in the controller's environment (this
+    // process), named by the spec that declares it; then the failed revision goes out with it.
+    process.env.GANTRY_SECRET_API_KEY = 'key-from-the-environment-7731';
+    try {
+      const imported = await cli(['config:import-env', app, '--env', 'production'], f.admin);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stdout).toMatch(/^imported API_KEY$/m);
+      expect(imported.stdout).not.toContain('key-from-the-environment-7731');
+    } finally {
+      delete process.env.GANTRY_SECRET_API_KEY;
+    }
+    const retried = await api<{ rolloutId: string }>(f.deployer, `/api/rollouts/${rec.id}/retry`, {
+      method: 'POST',
+    });
+    expect((await finished(retried.rolloutId)).outcome).toBe('succeeded');
+    const fixed = await running('production');
+    expect(fixed.map((i) => i.revision)).toEqual([sha]);
+    const key = await runtime().exec(fixed[0]!, ['sh', '-c', 'echo "$API_KEY"'], 10_000);
+    expect(key.output.trim()).toBe('key-from-the-environment-7731');
+    await cli(['releases', app, '--env', 'production'], f.client);
   }, 300_000);
 });

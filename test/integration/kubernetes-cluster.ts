@@ -1,16 +1,20 @@
 /**
  * The cluster the Kubernetes tests run against: the API-server simulator (test/kube-sim) by
- * default, or the real cluster of `KUBECONFIG` when that is set (its current context; namespace
- * `GANTRY_TEST_NAMESPACE`, default `gantry-test`; its nodes must be able to pull from the test
- * registry). Faults can only be injected into the simulator: `faults` is undefined on a cluster.
+ * default; with `GANTRY_KUBE=real`, the real control plane of test/kube (kube-apiserver, etcd,
+ * controller-manager and scheduler built by scripts/kube-infra.sh, pods run by the test node
+ * agent), a namespace of its own per call; or the cluster of `KUBECONFIG` when that is set (its
+ * current context; namespace `GANTRY_TEST_NAMESPACE`, default `gantry-test`; its nodes must be
+ * able to pull from the test registry). Faults can only be injected into the simulator: `faults`
+ * is undefined on the others.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
 import { startKubeSim, type KubeSimFaults } from '../kube-sim/index.js';
+import { startRealTestCluster } from '../kube/index.js';
 
 export interface TestCluster {
-  readonly kind: 'simulator' | 'cluster';
+  readonly kind: 'simulator' | 'real' | 'cluster';
   readonly namespace: string;
   /** A kubeconfig file for the controller config (`runtime.kubeconfig`): on the simulator its user holds only the chart's Role (`RBAC_RULES`). */
   readonly kubeconfig: string;
@@ -22,7 +26,26 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
+/** Which cluster `startTestCluster` starts: `GANTRY_KUBE=real` for the real control plane. */
+export function clusterProvider(): 'simulator' | 'real' | 'cluster' {
+  if (process.env.GANTRY_KUBE === 'real') return 'real';
+  return process.env.KUBECONFIG ? 'cluster' : 'simulator';
+}
+
 export async function startTestCluster(dir: string): Promise<TestCluster> {
+  if (clusterProvider() === 'real') {
+    const real = await startRealTestCluster(dir);
+    return {
+      kind: 'real',
+      namespace: real.namespace,
+      kubeconfig: real.kubeconfig,
+      adminKubeconfig: real.adminKubeconfig,
+      // The API server's own RBAC enforces the chart's Role: a refused call fails the suite.
+      rbac: undefined,
+      faults: undefined,
+      close: () => real.close(),
+    };
+  }
   const real = process.env.KUBECONFIG;
   if (real) {
     return {

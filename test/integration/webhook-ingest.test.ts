@@ -83,6 +83,46 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
     expect(await sourceJobs(f)).toBe(before);
   });
 
+  it('the repo can be named in the URL: only its secret is checked, and the payload must match', async () => {
+    const before = await sourceJobs(f);
+    const body = Buffer.from(
+      JSON.stringify(pushPayload('github', { ...push(), after: '3'.repeat(40) })),
+    );
+    const signed = flat(signWebhook('github', body, f.secret));
+    const forged = flat(signWebhook('github', body, 'not-the-secret-at-all'));
+    const wrong = await post(f, 'github/app', body, forged);
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { message: string }).message).toMatch(/repo app/);
+    const unknown = await post(f, 'github/nope', body, signed);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 'GANTRY_ERR_WEBHOOK_UNKNOWN_REPO' });
+    expect(await sourceJobs(f)).toBe(before);
+
+    const ok = await post(f, 'github/app', body, signed);
+    expect(ok.status).toBe(202);
+    expect(await sourceJobs(f)).toBe(before + 1);
+    // A hook of another repository pointed at this repo's URL (same secret) queues nothing.
+    const elsewhere = Buffer.from(
+      JSON.stringify(
+        pushPayload('github', {
+          ...push(),
+          repoUrl: 'https://example.com/acme/other.git',
+          fullName: 'acme/other',
+          after: '4'.repeat(40),
+        }),
+      ),
+    );
+    const res = await post(
+      f,
+      'github/app',
+      elsewhere,
+      flat(signWebhook('github', elsewhere, f.secret)),
+    );
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as { outcome: string }).outcome).toBe('ignored');
+    expect(await sourceJobs(f)).toBe(before + 1);
+  });
+
   it('a body over the configured limit gets 413', async () => {
     const big = Buffer.alloc(8192, 'a');
     const res = await post(f, 'gitea', big, flat(signWebhook('gitea', big, f.secret)));
@@ -129,12 +169,28 @@ describe('webhook ingest: bad input is refused and loses nothing', () => {
 
   it('pings answer 200; tags, deletions and untracked branches are acknowledged and ignored', async () => {
     const before = await sourceJobs(f);
+    // A ping that names no repository (an organisation hook) can only be verified when the URL
+    // names the repo; one that does (a repository hook) works on either URL.
     const ping = Buffer.from(JSON.stringify({ zen: 'Keep it logically awesome.', hook_id: 1 }));
+    const pingHeaders = flat(signWebhook('github', ping, f.secret, { event: 'ping' }));
+    expect((await post(f, 'github/app', ping, pingHeaders)).status).toBe(200);
+    const anonymous = await post(f, 'github', ping, pingHeaders);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { message: string }).message).toMatch(
+      /webhooks\/github\/<repo>/,
+    );
+    const repoPing = Buffer.from(
+      JSON.stringify({
+        zen: 'Design for failure.',
+        hook_id: 2,
+        repository: { full_name: 'acme/app', clone_url: f.repoUrl },
+      }),
+    );
     const pingRes = await post(
       f,
       'github',
-      ping,
-      flat(signWebhook('github', ping, f.secret, { event: 'ping' })),
+      repoPing,
+      flat(signWebhook('github', repoPing, f.secret, { event: 'ping' })),
     );
     expect(pingRes.status).toBe(200);
 

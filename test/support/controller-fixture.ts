@@ -35,6 +35,8 @@ export interface FixtureOptions {
   redisUrl?: string;
   /** Run rollouts after builds (starts a supervised Caddy edge, stopped by close(); default false). */
   deploy?: boolean;
+  /** Extra entries of the controller's `edge:` mapping with `deploy` (e.g. `httpsPort: 18443`). */
+  edge?: string[];
   /** Write the controller's log (debug level, pino JSON) to this file. */
   logFile?: string;
   /** Seed the repo with the example app at the root (default true). */
@@ -98,7 +100,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
       `dataDir: "${path.join(dir, 'data')}"`,
       `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, hash: "${hashToken(deployerToken)}" }, { name: root, role: admin, hash: "${hashToken(adminToken)}" }]`,
       opts.deploy
-        ? `edge: { basePort: ${await freePort()} }\ndeploy: { tickMs: 200 }`
+        ? `edge: { ${[`basePort: ${await freePort()}`, ...(opts.edge ?? [])].join(', ')} }\ndeploy: { tickMs: 200 }`
         : 'deploy: { enabled: false }',
       ...(opts.config ?? []),
       'repos:',
@@ -184,7 +186,7 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
-const DONE = ['succeeded', 'failed', 'superseded', 'reused'];
+const DONE = ['succeeded', 'failed', 'superseded', 'reused', 'skipped'];
 
 /** Waits for the build of `sha` to finish and returns it. */
 export function finishedBuild(

@@ -4,7 +4,9 @@
  * For counting failed requests at tens of requests a second; for load at hundreds, use the
  * autocannon processes of load.ts.
  */
+import type { LookupFunction } from 'node:net';
 import { request } from 'node:http';
+import { request as httpsRequest, type Agent } from 'node:https';
 
 export interface FixedRateResult {
   readonly total: number;
@@ -17,10 +19,40 @@ export interface FixedRateLoad {
   stop(): Promise<FixedRateResult>;
 }
 
+/** For `https://` URLs, and host names no resolver knows (`shop.localhost` in a test). */
+export interface FixedRateOptions {
+  /** PEM roots to trust instead of the system's (e.g. the edge's `tls internal` root). */
+  readonly ca?: string;
+  /** Connect here whatever the URL's host; the URL's host still goes into Host and SNI. */
+  readonly resolveTo?: string;
+  /** Send through this agent (keep-alive: a reload that closes idle connections shows up). */
+  readonly agent?: Agent;
+}
+
+/** A `lookup` that answers every name with `address`. */
+export function lookupAs(address: string): LookupFunction {
+  return (_host, opts, cb) => {
+    const family = address.includes(':') ? 6 : 4;
+    if (opts.all) cb(null, [{ address, family }]);
+    else cb(null, address, family);
+  };
+}
+
 /** One GET on a fresh connection; resolves with the failure reason, or undefined on a 200. */
-function get(url: string, timeoutMs: number): Promise<string | undefined> {
+function get(
+  url: string,
+  timeoutMs: number,
+  opts: FixedRateOptions = {},
+): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const options = {
+      agent: opts.agent ?? false,
+      timeout: timeoutMs,
+      ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+      ...(opts.resolveTo === undefined ? {} : { lookup: lookupAs(opts.resolveTo) }),
+    };
+    const req = send(url, options, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
       res.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
@@ -32,7 +64,12 @@ function get(url: string, timeoutMs: number): Promise<string | undefined> {
 }
 
 /** Starts GETs of `url` at `perSecond`; `stop` waits for those in flight and counts. */
-export function startFixedRate(url: string, perSecond: number, timeoutMs = 5_000): FixedRateLoad {
+export function startFixedRate(
+  url: string,
+  perSecond: number,
+  timeoutMs = 5_000,
+  opts: FixedRateOptions = {},
+): FixedRateLoad {
   let total = 0;
   const failures: { at: number; why: string }[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -42,7 +79,7 @@ export function startFixedRate(url: string, perSecond: number, timeoutMs = 5_000
   const timer = setInterval(() => {
     const due = Math.floor(((Date.now() - started) * perSecond) / 1000);
     for (; sent < due; sent++) {
-      const p = get(url, timeoutMs).then((why) => {
+      const p = get(url, timeoutMs, opts).then((why) => {
         total++;
         if (why !== undefined) failures.push({ at: Date.now(), why });
       });

@@ -1,15 +1,17 @@
 /**
  * The small pieces that let Gantry sit out a Docker engine restart: a connection per engine
- * request, probe results dropped when the engine started an instance again, and the status's
- * word for a rollout that waits.
+ * request, probe results dropped when the engine started an instance again, the status's word
+ * for a rollout that waits, and the instances a rollout starts again after the outage.
  */
 import { Agent } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { restartsAfterOutage } from '../../src/deploy/outage.js';
 import { ProbeSet } from '../../src/deploy/probe-set.js';
 import { waitingNow } from '../../src/deploy/runner-events.js';
 import { clientOptions } from '../../src/runtime/docker/hosts.js';
+import type { RolloutState } from '../../src/rollout/index.js';
 import type { Instance, Runtime } from '../../src/runtime/runtime.js';
 import type { RolloutEventRecord } from '../../src/store/records.js';
 
@@ -88,5 +90,58 @@ describe('ProbeSet', () => {
     const probes = set.log.of('c1');
     expect(probes.length).toBeGreaterThan(0);
     expect(probes.every((p) => p.ok)).toBe(true);
+  });
+});
+
+describe('restartsAfterOutage', () => {
+  const tracked = (slot: string, id: string | null, retiring = false) => ({
+    slot,
+    id,
+    retire: retiring ? { at: 0, reason: 'replaced' } : null,
+  });
+  const seen = (slot: string, state: Instance['state'], restartCount = 0): Instance => ({
+    id: `id-${slot}`,
+    name: slot,
+    host: 'h',
+    app: 'a',
+    env: 'p',
+    revision: 'r',
+    rolloutId: 'ro',
+    slot,
+    image: 'img',
+    state,
+    restartCount,
+  });
+  // Only `instances` is read: the rest of the state does not matter here.
+  const state = (...instances: ReturnType<typeof tracked>[]) =>
+    ({ instances }) as unknown as RolloutState;
+
+  it.each([
+    [
+      'stopped by the engine, known by id',
+      state(tracked('s1', 'id-s1')),
+      [seen('s1', 'exited')],
+      ['s1'],
+    ],
+    [
+      'started, not yet seen by the core',
+      state(tracked('s1', null)),
+      [seen('s1', 'exited')],
+      ['s1'],
+    ],
+    ['running', state(tracked('s1', 'id-s1')), [seen('s1', 'running')], []],
+    ['on its way out', state(tracked('s1', 'id-s1', true)), [seen('s1', 'exited')], []],
+    [
+      'a crash loop that used up its restarts',
+      state(tracked('s1', 'id-s1')),
+      [seen('s1', 'exited', 3)],
+      [],
+    ],
+    ['not the core’s', state(), [seen('s1', 'exited')], []],
+  ])('%s', (_, s, instances, slots) => {
+    const actions = restartsAfterOutage(s, instances, 3);
+    expect(actions.map((a) => a.slot)).toEqual(slots);
+    for (const a of actions)
+      expect(a).toMatchObject({ kind: 'start', revision: 'r', image: 'img', host: 'h' });
   });
 });

@@ -338,3 +338,17 @@ describe('heal: crash-loop back-off', () => {
     expect(later.events).toMatchObject([{ kind: 'replaced', slot: 'r-1-1', cause: 'removed' }]);
   });
 });
+
+describe('heal: an instance that never started', () => {
+  it('replaces one left in `created` for 2 minutes, not sooner', () => {
+    const stuck = inst(2, { state: 'created', routed: false, startedAt: null });
+    const first = heal(plan(), EMPTY_HEAL_STATE, [inst(0), inst(1), stuck], NOW);
+    expect(first.actions).toEqual([]);
+    const later = heal(plan(), first.state, [inst(0), inst(1), stuck], NOW + 120_000);
+    expect(later.actions).toEqual([
+      { kind: 'stop', instanceId: 'c2', slot: 'r-1-2', reason: 'unhealthy' },
+      { kind: 'start', slot: 'r-1-3', revision: SHA, image: IMAGE, host: 'local' },
+    ]);
+    expect(later.events).toMatchObject([{ kind: 'replaced', detail: 'created but never started' }]);
+  });
+});

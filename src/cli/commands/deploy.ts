@@ -90,11 +90,7 @@ export async function rollback(
     from?: string;
     to: string;
     release?: number;
-  }>(
-    client,
-    appPath(cmd.app, '/rollback'),
-    post({ env: cmd.env, to: cmd.to }),
-  );
+  }>(client, appPath(cmd.app, '/rollback'), post({ env: cmd.env, to: cmd.to }));
   if (!ctx.common.json) {
     if (preview) for (const l of previewLines(cmd.app, preview)) ctx.out(l);
     ctx.out(

@@ -36,8 +36,9 @@ export async function listReleases(
 }
 
 /**
- * The secrets the app's spec declares for an environment (`run.secrets`), read at the revision
- * that serves there, else at the newest revision built from its branch.
+ * The secrets the app's spec declares for an environment (`run.secrets`), read at the newest
+ * revision of its branch (what deploys next: the migration is for the spec that declares them),
+ * else at the revision that serves there.
  */
 export async function declaredSecrets(
   deps: ConfigDeps,
@@ -46,8 +47,8 @@ export async function declaredSecrets(
   const { app, env, branch } = await appEnv(deps, req.app, req.env);
   const state = await deps.rollouts.env(app.name, env);
   const sha =
-    state.current?.sha ??
-    (await deps.store.listRevisions(app.name)).find((r) => r.branch === branch)?.sha;
+    (await deps.store.listRevisions(app.name)).find((r) => r.branch === branch)?.sha ??
+    state.current?.sha;
   if (!sha) {
     throw new GantryError(
       'GANTRY_ERR_BAD_REQUEST',

@@ -55,7 +55,15 @@ export type Issuer = 'internal' | 'acme';
  * Names no public CA signs: special-use and reserved names (RFC 6761 and 2606: `localhost`,
  * `test`, `example`, `invalid`; `local` for mDNS, `home.arpa`, `internal`), and IP addresses.
  */
-const LOCAL_SUFFIXES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'home.arpa'];
+const LOCAL_SUFFIXES = [
+  'localhost',
+  'test',
+  'example',
+  'invalid',
+  'local',
+  'internal',
+  'home.arpa',
+];
 
 /** Whether `name` is a local name (see LOCAL_SUFFIXES); such names always get `tls internal`. */
 export function isLocalName(name: string): boolean {
@@ -72,10 +80,7 @@ export function issuerOf(name: string, mode: TlsMode): Issuer {
  * The HTTPS routes with `route`'s names replaced (none: the route leaves). A host name belongs to
  * one route: a second route asking for it is refused, whatever app it belongs to.
  */
-export function withDomainRoute(
-  routes: readonly DomainRoute[],
-  route: DomainRoute,
-): DomainRoute[] {
+export function withDomainRoute(routes: readonly DomainRoute[], route: DomainRoute): DomainRoute[] {
   const others = routes.filter((r) => r.id !== route.id);
   const domains = [...new Set(route.domains.map((d) => d.toLowerCase()))].sort();
   for (const d of domains) {
@@ -117,7 +122,11 @@ export function httpsServerConfig(
         handle: [toBack(edgeName, r.id)],
       })),
       // A name with a certificate but no route (a removal under way): 404, not Caddy's empty 200.
-      { handle: [{ handler: 'static_response', status_code: 404, body: 'no route for this host\n' }] },
+      {
+        handle: [
+          { handler: 'static_response', status_code: 404, body: 'no route for this host\n' },
+        ],
+      },
     ],
   };
 }

@@ -11,7 +11,11 @@ import type {
   Instance,
   InstanceFilter,
   InstanceSpec,
+  LogLine,
+  OneOffResult,
+  OneOffSpec,
   Runtime,
+  RunOnceOptions,
   RuntimeChange,
 } from '../runtime.js';
 import { followEvents } from './events.js';
@@ -22,6 +26,8 @@ import { clientOptions, validateHosts, type DockerHostConfig } from './hosts.js'
 import { ensureImage, removeImages } from './image-store.js';
 import { instanceLabelFilters, isManaged } from './labels.js';
 import { instanceOf } from './instance-of.js';
+import { followLogsOf } from './log-follow.js';
+import { runOnce, sweepOneOffs } from './one-off.js';
 
 /** How long a start that lost the race for a slot's name waits for the winner's container. */
 const RACE_WAIT_MS = 10_000;
@@ -148,6 +154,31 @@ export class DockerRuntime implements Runtime {
   logs(instance: Instance, tailLines: number): Promise<string[]> {
     const container = this.client(instance.host).getContainer(instance.id);
     return logsOf(container, instance.host, tailLines);
+  }
+
+  followLogs(
+    instance: Instance,
+    opts: {
+      follow: boolean;
+      sinceMs?: number | undefined;
+      tailLines?: number | undefined;
+      onLine: (line: LogLine) => void;
+      signal?: AbortSignal | undefined;
+    },
+  ): Promise<void> {
+    const container = this.client(instance.host).getContainer(instance.id);
+    return followLogsOf(container, instance.host, opts);
+  }
+
+  runOnce(spec: OneOffSpec, opts: RunOnceOptions): Promise<OneOffResult> {
+    return runOnce(this.client(spec.host), spec.host, spec, opts);
+  }
+
+  async sweepOneOffs(now: number): Promise<number> {
+    const counts = await Promise.all(
+      [...this.clients.entries()].map(([host, docker]) => sweepOneOffs(docker, host, now)),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   ensureImage(host: string, image: string): Promise<void> {

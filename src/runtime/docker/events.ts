@@ -91,7 +91,10 @@ export function changeOf(line: string): RuntimeChange | undefined {
     const attrs = e.Actor?.Attributes ?? {};
     const app = attrs[LABEL.app];
     const env = attrs[LABEL.env];
-    if (attrs[LABEL.managed] !== 'true' || !app || !env) return undefined;
+    // One-offs come and go by design; they change nothing the reconciler holds.
+    if (attrs[LABEL.managed] !== 'true' || attrs[LABEL.oneOff] !== undefined || !app || !env) {
+      return undefined;
+    }
     return { all: false, app, env };
   } catch {
     return undefined;

@@ -2,7 +2,7 @@
 import type Docker from 'dockerode';
 import type { Instance, InstanceState } from '../runtime.js';
 import { PUBLISH_IP, portKey } from './container-spec.js';
-import { LABEL, isManaged } from './labels.js';
+import { LABEL, isManaged, isOneOff } from './labels.js';
 
 const STATES: readonly InstanceState[] = [
   'created',
@@ -23,11 +23,12 @@ export type InspectLike = Pick<Docker.ContainerInspectInfo, 'Id' | 'Name' | 'Res
 
 /**
  * The instance a container is, or undefined when Gantry did not create it (no managed label, or
- * labels missing): such containers are never returned, so never touched.
+ * labels missing) or it is a one-off: such containers are never returned as instances.
  */
 export function instanceOf(info: InspectLike, host: string): Instance | undefined {
   const labels = info.Config.Labels ?? {};
-  if (!isManaged(labels)) return undefined;
+  // A one-off (release phase, `gantry run`) is never an instance: not a stray, not a replica.
+  if (!isManaged(labels) || isOneOff(labels)) return undefined;
   const app = labels[LABEL.app];
   const env = labels[LABEL.env];
   const slot = labels[LABEL.slot];

@@ -15,6 +15,13 @@ export const LABEL = {
   release: 'dev.gantry.release',
   /** The container port, so the published host port can be read back without the spec. */
   port: 'dev.gantry.port',
+  /**
+   * Set (to its purpose, `release` or `run`) on one-off containers: they carry the app's labels
+   * but are never instances, so `list` and the events stream leave them out.
+   */
+  oneOff: 'dev.gantry.oneoff',
+  /** Epoch ms after which a one-off is a leftover (its controller died) and may be removed. */
+  deadline: 'dev.gantry.deadline',
 } as const;
 
 /** The `label=` filters of the engine's list endpoints that select one app (and environment). */
@@ -29,4 +36,9 @@ export function instanceLabelFilters(filter: { app: string; env?: string | undef
 /** Whether a container's labels say Gantry created it. */
 export function isManaged(labels: Readonly<Record<string, string>> | null | undefined): boolean {
   return labels?.[LABEL.managed] === 'true';
+}
+
+/** Whether a container's labels say it is a one-off (release phase, `gantry run`), not an instance. */
+export function isOneOff(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[LABEL.oneOff] !== undefined;
 }

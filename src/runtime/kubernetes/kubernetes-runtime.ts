@@ -20,6 +20,9 @@ import type {
   InstanceFilter,
   InstanceProbes,
   InstanceSpec,
+  LogLine,
+  OneOffResult,
+  OneOffSpec,
   Runtime,
   RuntimeChange,
 } from '../runtime.js';
@@ -206,6 +209,39 @@ export class KubernetesRuntime implements Runtime {
         `exec into ${instance.name} is not supported on the Kubernetes target; its exec health check runs as the pod's readiness probe`,
       ),
     );
+  }
+
+  /** The log so far (`follow: false`) only: following needs a streamed request this target does not make yet. */
+  async followLogs(
+    instance: Instance,
+    opts: {
+      follow: boolean;
+      sinceMs?: number | undefined;
+      tailLines?: number | undefined;
+      onLine: (line: LogLine) => void;
+    },
+  ): Promise<void> {
+    if (opts.follow) {
+      throw new GantryError(
+        'GANTRY_ERR_UNSUPPORTED',
+        'following logs is not supported on the Kubernetes target yet; read them without --follow',
+      );
+    }
+    for (const line of await this.logs(instance, opts.tailLines ?? 100)) opts.onLine({ line });
+  }
+
+  /** One-off containers (release phase, `gantry run`) are not supported on this target yet. */
+  runOnce(spec: OneOffSpec): Promise<OneOffResult> {
+    return Promise.reject(
+      new GantryError(
+        'GANTRY_ERR_UNSUPPORTED',
+        `one-off commands (the release phase, gantry run) are not supported on the Kubernetes target yet (${spec.app}/${spec.env})`,
+      ),
+    );
+  }
+
+  sweepOneOffs(): Promise<number> {
+    return Promise.resolve(0);
   }
 
   async logs(instance: Instance, tailLines: number): Promise<string[]> {

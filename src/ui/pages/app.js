@@ -51,12 +51,23 @@ async function load(name) {
       ]),
     ),
   );
+  // Each environment's releases (image + config); none from controllers before releases.
+  const releases = Object.fromEntries(
+    await Promise.all(
+      rolls.environments.map(async (e) => [
+        e.env,
+        (await apiOr(`/api/apps/${enc(name)}/releases?env=${enc(e.env)}&limit=20`, null))
+          ?.releases ?? [],
+      ]),
+    ),
+  );
   return {
     ...detail,
     environments: rolls.environments,
     rollouts: rolls.rollouts,
     entries,
     timelines,
+    releases,
   };
 }
 
@@ -209,7 +220,21 @@ function envCard(data, env, refresh) {
       : null,
     orphanedNotice(app, env.env, env.status, refresh),
     instancesTable(env.env, env.status),
-    h('div', { class: 'actions' }, unpinButton, lockButton),
+    h(
+      'div',
+      { class: 'actions' },
+      h(
+        'a',
+        {
+          class: 'button',
+          href: `#/apps/${enc(app)}/config/${enc(env.env)}`,
+          'data-action': 'config',
+        },
+        'Config and secrets',
+      ),
+      unpinButton,
+      lockButton,
+    ),
     timelineList(env.env, data.timelines?.[env.env]),
   );
 }
@@ -322,6 +347,59 @@ function historyTable(data, refresh) {
   );
 }
 
+/**
+ * An environment's releases, newest first, the serving one marked. An earlier release that ran
+ * here successfully can be rolled back to: its image and its config return, through the same
+ * confirmation as a revision's rollback.
+ */
+function releasesTable(data, env, refresh) {
+  const list = data.releases?.[env.env] ?? [];
+  if (list.length === 0) return null;
+  const ran = (version) =>
+    data.entries.find(
+      (e) => e.env === env.env && e.outcome === 'succeeded' && e.to.release === version,
+    );
+  return h(
+    'section',
+    { class: 'releases', 'data-env': env.env },
+    h('h3', {}, `${env.env}`),
+    grid(
+      { class: 'grid releases', 'aria-label': `Releases of ${env.env}` },
+      ['Release', 'Change', 'By', 'When', 'Actions'],
+      list.map((r) => {
+        const entry = r.current ? undefined : ran(r.version);
+        return h(
+          'tr',
+          { 'data-release': r.version, class: r.current ? 'running' : null },
+          h('td', {}, `v${r.version}`, r.current ? [' ', badge('running', 'now')] : null),
+          h('td', {}, r.line.replace(/^v\d+: /, '').replace(` by ${r.by}`, '')),
+          h('td', {}, r.by),
+          h('td', { class: 'when' }, ago(r.createdAt)),
+          h(
+            'td',
+            { class: 'actions' },
+            entry
+              ? h(
+                  'button',
+                  {
+                    type: 'button',
+                    'data-action': 'rollback-release',
+                    'aria-label': `Roll back to this: v${r.version} (${env.env})`,
+                    onclick: () =>
+                      rollbackDialog({ data, env, entry, release: r.version }).then(
+                        (res) => res && follow(res, refresh),
+                      ),
+                  },
+                  'Roll back to this',
+                )
+              : null,
+          ),
+        );
+      }),
+    ),
+  );
+}
+
 function render(root, data, refresh) {
   const a = data.app;
   replace(
@@ -343,6 +421,9 @@ function render(root, data, refresh) {
     ),
     h('h2', {}, 'History'),
     historyTable(data, refresh),
+    data.environments.some((e) => data.releases?.[e.env]?.length)
+      ? [h('h2', {}, 'Releases'), data.environments.map((e) => releasesTable(data, e, refresh))]
+      : null,
     h('h2', {}, 'Builds'),
     h(
       'ul',

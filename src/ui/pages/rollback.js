@@ -8,12 +8,10 @@ import { confirmDialog } from '../dialog.js';
 import { h, shortSha } from '../dom.js';
 
 /** What the controller says the rollback does; computed from the revisions when it cannot say. */
-async function preview(data, env, to) {
+async function preview(data, env, to, ref) {
   const app = data.app.name;
   try {
-    return await api(
-      `/api/apps/${enc(app)}/rollback-preview?env=${enc(env.env)}&to=${enc(to.sha)}`,
-    );
+    return await api(`/api/apps/${enc(app)}/rollback-preview?env=${enc(env.env)}&to=${enc(ref)}`);
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404 || e.message.includes('not known')) throw e;
     // No preview endpoint on this controller: the same answer from the revisions we have.
@@ -34,12 +32,16 @@ function digestOf(image) {
   return i >= 0 ? String(image).slice(i + 1) : String(image);
 }
 
-/** Opens the confirmation; resolves with the API's answer ({rolloutId, …}) or undefined. */
-export async function rollbackDialog({ data, env, entry }) {
+/**
+ * Opens the confirmation; resolves with the API's answer ({rolloutId, …}) or undefined. With
+ * `release` (a number) it restores that release, its image and its config, as `vN`.
+ */
+export async function rollbackDialog({ data, env, entry, release }) {
   const app = data.app.name;
+  const ref = release ? `v${release}` : entry.to.sha;
   let p;
   try {
-    p = await preview(data, env, entry.to);
+    p = await preview(data, env, entry.to, ref);
   } catch (e) {
     p = { error: actionError(e, 'preview this rollback') };
   }
@@ -47,7 +49,13 @@ export async function rollbackDialog({ data, env, entry }) {
   const to = shortSha(entry.to.sha);
   const image = digestOf(p.to?.image ?? entry.to.image);
   const body = [
-    h('p', { class: 'lead' }, `Roll ${env.env} of ${app} back from ${from} to ${to}.`),
+    h(
+      'p',
+      { class: 'lead' },
+      release
+        ? `Roll ${env.env} of ${app} back to release v${release}: ${to} with the config it ran with.`
+        : `Roll ${env.env} of ${app} back from ${from} to ${to}.`,
+    ),
     p.error
       ? h('p', { class: 'notice error' }, p.error)
       : [
@@ -67,8 +75,8 @@ export async function rollbackDialog({ data, env, entry }) {
     title: `Roll back ${env.env}`,
     body,
     danger: true,
-    confirmLabel: `Roll back ${env.env} to ${to}`,
+    confirmLabel: `Roll back ${env.env} to ${release ? `v${release}` : to}`,
     onConfirm: () =>
-      postAction('roll back', `/api/apps/${enc(app)}/rollback`, { env: env.env, to: entry.to.sha }),
+      postAction('roll back', `/api/apps/${enc(app)}/rollback`, { env: env.env, to: ref }),
   });
 }

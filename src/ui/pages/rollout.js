@@ -44,9 +44,13 @@ function summary(r) {
   );
 }
 
-/** The commits this rollout ships (or, moving back, takes out of production). */
-function ships(r, revisions) {
-  const ch = changesBetween(revisions, r.from?.sha, r.to.sha);
+/**
+ * The commits this rollout ships (or, moving back, takes out of production): from git when the
+ * controller could read them (`fromGit`, every commit of the range), else from the revisions
+ * Gantry recorded (the heads it saw).
+ */
+function ships(r, revisions, fromGit) {
+  const ch = fromGit ?? changesBetween(revisions, r.from?.sha, r.to.sha);
   let commits = ch.commits;
   if (commits.length === 0 && r.commit) commits = [commitSummary({ ...r.commit, pr: r.pr })];
   const back = ch.direction === 'back';
@@ -234,6 +238,8 @@ export async function rolloutPage(root, id) {
   let r = first.rollout;
   let next = first.next;
   const detail = await apiOr(`/api/apps/${enc(r.app)}`, { revisions: [] });
+  // Older controllers have no such route, and git may be out of reach: the revisions then do.
+  const fromGit = await api(`/api/rollouts/${enc(id)}/commits`).catch(() => null);
 
   const phase = h('span', { id: 'phase', role: 'status', 'aria-live': 'polite' });
   const parts = {
@@ -268,7 +274,7 @@ export async function rolloutPage(root, id) {
     phase.dataset.outcome = r.outcome ?? '';
     replace(parts.summary, summary(r));
     replace(parts.controls, controls(r, refresh));
-    replace(parts.ships, ships(r, detail.revisions));
+    replace(parts.ships, ships(r, detail.revisions, fromGit));
     replace(parts.instances, instances(r));
     replace(parts.evidence, evidence(r));
   };
