@@ -275,6 +275,11 @@ async function startDeploy(
     return startKubernetesDeploy(config, store, rollouts, repos, log, releaseStores);
   }
   const runtime = new DockerRuntime({ hosts: config.runtime.hosts });
+  // One-offs a controller left behind when it died (release phase, `gantry run`), once past their
+  // deadline; a release phase still within it is left for its resumed rollout to attach to.
+  void runtime
+    .sweepOneOffs(Date.now())
+    .catch((err: unknown) => log.warn({ err: String(err) }, 'one-off sweep failed'));
   let edgeUrls: { front: string; back: string; logDir: string };
   if (config.edge.manage) {
     // Adopts the edge an earlier controller left serving, or starts its supervisor.

@@ -41,7 +41,7 @@ export async function instanceLogRoutes(
   app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
   app.get<{
     Params: { app: string };
-    Querystring: { env?: string; lines?: number; follow?: boolean; since?: string };
+    Querystring: { env?: string; lines?: number; follow?: '1' | '0' | 'true' | 'false'; since?: string };
   }>(
     '/api/apps/:app/logs',
     {
@@ -57,7 +57,11 @@ export async function instanceLogRoutes(
           properties: {
             env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
             lines: { type: 'integer', minimum: 1, maximum: MAX_LINES },
-            follow: { type: 'boolean', description: 'Stream new lines as they come (SSE).' },
+            follow: {
+              type: 'string',
+              enum: ['1', '0', 'true', 'false'],
+              description: 'Stream new lines as they come (SSE).',
+            },
             since: {
               type: 'string',
               maxLength: 64,
@@ -106,14 +110,15 @@ export async function instanceLogRoutes(
           'this controller runs no deploys (deploy.enabled is false), so it has no instance logs',
         );
       }
-      if (req.query.follow || req.query.since !== undefined) {
+      const follow = req.query.follow === '1' || req.query.follow === 'true';
+      if (follow || req.query.since !== undefined) {
         const since = sinceTime(req.query.since, Date.now());
         return streamLogs({ ...deps, runtime }, req, reply, {
           app: rec.name,
           env,
           since,
           lines: req.query.lines,
-          follow: req.query.follow ?? false,
+          follow,
         });
       }
       const lines = req.query.lines ?? DEFAULT_LINES;

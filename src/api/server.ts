@@ -16,6 +16,7 @@ import { operationRoutes, type OperationRoutesDeps } from './operations.js';
 import { ownershipRoutes, type OwnershipRoutesDeps } from './ownership.js';
 import { instanceLogRoutes, type InstanceLogDeps } from './instance-logs.js';
 import { rolloutRoutes, type RolloutRoutesDeps } from './rollouts.js';
+import { runRoutes, type RunRoutesDeps } from './run.js';
 import { systemRoutes, type SystemDeps } from './system.js';
 import { timelineRoutes, type TimelineRoutesDeps } from './timeline.js';
 import { uiRoutes } from './ui.js';
@@ -29,6 +30,7 @@ export type ServerDeps = WebhookDeps &
   AppRoutesDeps &
   ChangeRoutesDeps &
   InstanceLogDeps &
+  RunRoutesDeps &
   SystemDeps &
   HistoryRoutesDeps &
   EventRoutesDeps &
@@ -64,6 +66,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => eventRoutes(scope, deps));
   await app.register(async (scope) => metricsRoutes(scope, deps));
   await app.register(async (scope) => instanceLogRoutes(scope, deps));
+  await app.register(async (scope) => runRoutes(scope, deps));
   await app.register(async (scope) => configRoutes(scope, deps));
   await app.register(async (scope) => edgeRoutes(scope, deps));
   await app.register(async (scope) => appConfigRoutes(scope, deps));

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../config/units.js';
 
 /** Client flags every verb that talks to the API accepts. */
 export interface Common {
@@ -38,7 +39,23 @@ export type Command =
     }
   | { verb: 'unlock' | 'unpin'; app: string; env?: string | undefined }
   | { verb: 'prune'; app: string; env: string; force: boolean }
-  | { verb: 'logs'; app: string; env?: string | undefined; lines?: number | undefined }
+  | {
+      verb: 'logs';
+      app: string;
+      env?: string | undefined;
+      lines?: number | undefined;
+      /** A duration (10m) or a time, as the API takes it. */
+      since?: string | undefined;
+      follow: boolean;
+    }
+  | {
+      verb: 'run';
+      app: string;
+      env?: string | undefined;
+      /** The command and its arguments: everything after `--` (or after APP). */
+      command: string[];
+      timeoutSeconds?: number | undefined;
+    }
   | { verb: 'build-log'; buildId: string; follow: boolean }
   | { verb: 'retry' | 'pause' | 'resume' | 'abort'; rolloutId: string }
   | { verb: 'rollout'; rolloutId: string; follow: boolean }
@@ -81,6 +98,8 @@ const OPTIONS = {
   'no-wait': { type: 'boolean' },
   force: { type: 'boolean' },
   secret: { type: 'boolean' },
+  since: { type: 'string' },
+  timeout: { type: 'string' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -108,7 +127,8 @@ const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[]; rest
   unlock: { args: ['APP'], flags: ['env'] },
   unpin: { args: ['APP'], flags: ['env', ...FOLLOWS] },
   prune: { args: ['APP'], flags: ['env', 'force'] },
-  logs: { args: ['APP'], flags: ['env', 'lines'] },
+  logs: { args: ['APP'], flags: ['env', 'lines', 'since', 'follow'] },
+  run: { args: ['APP'], rest: 'CMD', flags: ['env', 'timeout'] },
   'build-log': { args: ['BUILD_ID'], flags: ['follow'] },
   retry: { args: ['ROLLOUT_ID'], flags: FOLLOWS },
   pause: { args: ['ROLLOUT_ID'], flags: [] },
@@ -139,9 +159,13 @@ function positiveInt(flag: string, v: string | undefined, max: number): number |
 export function parseCommandLine(argv: readonly string[]): Parsed {
   let values: Values;
   let positionals: string[];
+  // What follows the first `--` is never read as flags: `run APP -- sh -c 'ls --all'`.
+  const dashes = argv.indexOf('--');
+  const head = dashes < 0 ? argv : argv.slice(0, dashes);
+  const tail = dashes < 0 ? [] : argv.slice(dashes + 1);
   try {
     ({ values, positionals } = parseArgs({
-      args: [...argv],
+      args: [...head],
       options: OPTIONS,
       allowPositionals: true,
       strict: true,
@@ -149,7 +173,7 @@ export function parseCommandLine(argv: readonly string[]): Parsed {
   } catch (e) {
     return { ok: false, error: (e as Error).message };
   }
-  const [verb, ...args] = positionals;
+  const [verb, ...args] = [...positionals, ...tail];
   const common: Common = {
     url: values.url,
     token: values.token,
@@ -221,7 +245,23 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       if (!env) throw new Error('prune needs --env ENV (the environment to remove)');
       return { verb, app: first, env, force: v.force ?? false };
     case 'logs':
-      return { verb, app: first, env, lines: positiveInt('lines', v.lines, 10_000) };
+      return {
+        verb,
+        app: first,
+        env,
+        lines: positiveInt('lines', v.lines, 10_000),
+        since: v.since === undefined ? undefined : sinceText(v.since),
+        follow: v.follow ?? false,
+      };
+    case 'run':
+      if (args.length < 2) throw new Error('run needs a command: gantry run APP [--env E] -- CMD…');
+      return {
+        verb,
+        app: first,
+        env,
+        command: args.slice(1),
+        timeoutSeconds: v.timeout === undefined ? undefined : timeoutSeconds(v.timeout),
+      };
     case 'build-log':
       return { verb, buildId: first, follow: v.follow ?? false };
     case 'retry':
@@ -267,6 +307,22 @@ export function keyValues(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** `--since` checked: a duration (10m, 1h30m) or a time the API will read the same way. */
+export function sinceText(since: string): string {
+  const text = since.trim();
+  if (parseDuration(text) !== undefined || !Number.isNaN(Date.parse(text))) return text;
+  throw new Error(`--since must be a duration (10m, 2h) or a time (2026-01-31T18:00Z), not "${since}"`);
+}
+
+/** `--timeout` (a duration: 90s, 30m, 2h) in whole seconds, at least 1, at most 12 h. */
+export function timeoutSeconds(timeout: string): number {
+  const ms = parseDuration(timeout.trim());
+  if (ms === undefined || ms < 1000 || ms > 12 * 3_600_000) {
+    throw new Error(`--timeout must be a duration from 1s to 12h (90s, 30m), not "${timeout}"`);
+  }
+  return Math.round(ms / 1000);
+}
+
 /** `--until` as the API takes it: an ISO time as given, or a duration (30m, 2h, 1d) from `now`. */
 export function untilTime(until: string, now: number): string {
   const m = /^(\d{1,6})([mhd])$/.exec(until.trim());
@@ -300,7 +356,12 @@ Usage:
   gantry unpin APP [--env E]                       let automation deploy again after a rollback
   gantry prune APP --env E [--force]               remove an orphaned environment: instances, route,
                                                    record (--force: even when not orphaned)
-  gantry logs APP [--env E] [--lines N]            the last log lines of every instance
+  gantry logs APP [--env E] [--lines N] [--since 10m] [--follow]
+                                                   log lines of every instance, each prefixed by its
+                                                   slot; --follow streams on across rollouts
+  gantry run APP [--env E] [--timeout 30m] -- CMD ARG…
+                                                   run a command in a new container of the running
+                                                   release (its config); exits with its exit code
   gantry rollout ROLLOUT_ID [--follow]             one rollout: phase, instances, events
   gantry retry ROLLOUT_ID                          run a failed or aborted rollout's target again
   gantry pause|resume|abort ROLLOUT_ID             steer a running rollout
@@ -323,4 +384,5 @@ Flags:
 
 Exit codes: 0 done (rollout succeeded), 1 failed (rollout failed or aborted, API error,
 controller unreachable), 2 bad usage, 3 rollout superseded by a newer one, 130 stopped
-following with Ctrl-C (the rollout carries on).`;
+following with Ctrl-C (the rollout carries on). gantry run exits with the command's own exit
+code (124 when it timed out).`;

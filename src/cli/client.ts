@@ -79,6 +79,17 @@ export async function api<T>(
   return body as T;
 }
 
+/** The GantryError for an API answer that is not ok (what `api()` throws), from its JSON body. */
+export async function apiFailureOf(res: Response): Promise<GantryError> {
+  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+  const code = (body.code && body.code in ERRORS ? body.code : 'GANTRY_ERR_NOT_FOUND') as ErrorCode;
+  const message = body.message ?? res.statusText;
+  const failure: ApiFailure = { status: res.status, code: body.code ?? code, message };
+  return new GantryError(code, `${res.status}: ${message}`, {
+    details: failure as unknown as Record<string, unknown>,
+  });
+}
+
 /** `/api/…?a=1&b=2` from the defined values only. */
 export function withQuery(
   path: string,

@@ -20,11 +20,12 @@ import { lock, prune, unlock, unpin } from './commands/environment.js';
 import { history } from './commands/history.js';
 import { logs } from './commands/logs.js';
 import { rollout, steer } from './commands/rollout.js';
+import { run } from './commands/run.js';
 import { EXIT } from './exit.js';
 import { errorLine } from './report.js';
 
 /** Runs one command; resolves to its exit code, or to `undefined` for `serve` and `edge`, which keep running. */
-async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
+async function dispatch(cmd: Command, ctx: Ctx): Promise<number | undefined> {
   switch (cmd.verb) {
     case 'help':
       ctx.out(USAGE);
@@ -74,6 +75,8 @@ async function run(cmd: Command, ctx: Ctx): Promise<number | undefined> {
       return prune(ctx, cmd);
     case 'logs':
       return logs(ctx, cmd);
+    case 'run':
+      return run(ctx, cmd);
     case 'build-log':
       return buildLog(ctx, cmd.buildId, cmd.follow);
     case 'pause':
@@ -106,7 +109,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return EXIT.usage;
   }
   try {
-    return await run(parsed.command, processContext(parsed.common));
+    return await dispatch(parsed.command, processContext(parsed.common));
   } catch (e) {
     process.stderr.write(`${errorLine(e)}\n`);
     return EXIT.failed;

@@ -28,6 +28,8 @@ export const RELEASE_OUTPUT_LINES = 200;
 /** Lines kept as the evidence of a failure. */
 export const RELEASE_EVIDENCE_LINES = 40;
 const FLUSH_MS = 250;
+/** Output lines quoted in the rollout's one-line reason. */
+const REASON_LINES = 3;
 
 export type ReleasePhaseOutcome =
   | { readonly kind: 'go'; readonly rec: RolloutRecord }
@@ -135,7 +137,8 @@ export async function runReleasePhase(
     return { kind: 'go', rec: next };
   }
   const tail = output.tail();
-  const last = tail.at(-1);
+  // The last few lines in the reason itself: what a list of rollouts shows in one line.
+  const last = tail.slice(-REASON_LINES).join(' ⏎ ');
   const reason = timedOut
     ? `release command timed out after ${Math.round(release.timeoutMs / 1000)} s${last ? `: ${last}` : ''}; nothing changed`
     : `release command exited ${exitCode}${last ? `: ${last}` : ''}; nothing changed`;

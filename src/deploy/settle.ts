@@ -48,6 +48,7 @@ export async function settle(
     await deps.rollouts.updateEnv(app, env, {
       current: { ...rec.to, rolloutId: rec.id, since: new Date().toISOString() },
     });
+    await restoreConfigAfterRollback(deps, rec);
   } else if (action.outcome === 'failed') {
     // A revision that failed is not retried automatically for the same commit.
     await deps.rollouts.markFailed(app, env, rec.to.sha);
@@ -62,4 +63,21 @@ export async function settle(
   await settlePin(deps, rec, action);
   deps.log.info({ rollout: rec.id, app, env, outcome: action.outcome }, 'rollout finished');
   return finishRecord(deps, rec, action.outcome, reason, fence);
+}
+
+/**
+ * A rollback restores code and config together, in what runs and in what is recorded: the
+ * environment's config becomes the restored release's again (Heroku's rollback), so the next
+ * config change or deploy starts from it rather than bringing back what was rolled back.
+ */
+async function restoreConfigAfterRollback(deps: RolloutDeps, rec: RolloutRecord): Promise<void> {
+  if (rec.kind !== 'rollback' || rec.to.release === undefined) return;
+  const release = await deps.releases.get(rec.app, rec.env, rec.to.release);
+  if (release?.change.kind !== 'rollback') return;
+  await deps.config.restore(
+    rec.app,
+    rec.env,
+    release.config,
+    `${release.by} (rollback to v${release.change.to})`,
+  );
 }

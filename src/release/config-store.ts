@@ -126,6 +126,25 @@ export class ConfigStore {
     return { set: vars.map(([k]) => k), secrets: secrets.map(([k]) => k), unset };
   }
 
+  /**
+   * Makes `snapshot` the environment's config again (after a rollback to the release it came
+   * from): vars by value, secrets by pointing back at the versions it names, which are kept. A
+   * later config change then starts from what runs, not from what was rolled back.
+   */
+  async restore(app: string, env: string, snapshot: ConfigSnapshot, by: string): Promise<void> {
+    const at = new Date().toISOString();
+    const multi = this.redis
+      .multi()
+      .del(this.keys.configVars(app, env), this.keys.configSecrets(app, env));
+    for (const [k, value] of Object.entries(snapshot.vars)) {
+      multi.hset(this.keys.configVars(app, env), k, JSON.stringify({ value, by, at }));
+    }
+    for (const [k, version] of Object.entries(snapshot.secrets)) {
+      multi.hset(this.keys.configSecrets(app, env), k, JSON.stringify({ version, by, at }));
+    }
+    await multi.exec();
+  }
+
   /** The values of the secret versions a release names; GANTRY_ERR_SECRET_MISSING if one is gone. */
   async open(
     app: string,

@@ -81,7 +81,19 @@ async function offsetInIndex(idxFile: string, oid: string): Promise<number | nul
 
 async function packedObjectSize(packFile: string, offset: number): Promise<number> {
   const buf = await readAt(packFile, offset, HEAD_READ);
-  let i = 0;
+  const header = readObjectHeader(buf, 0);
+  return header.delta ? deltaResultSize(buf.subarray(header.dataAt)) : header.size;
+}
+
+/**
+ * The header of the pack entry at `at`: its size field (a delta's own size for a delta) and where
+ * its deflated data starts (after a delta's base offset or base id).
+ */
+export function readObjectHeader(
+  buf: Buffer,
+  at: number,
+): { type: number; size: number; delta: boolean; dataAt: number } {
+  let i = at;
   let c = byteAt(buf, i++);
   const type = (c >> 4) & 7;
   let size = c & 15;
@@ -91,19 +103,25 @@ async function packedObjectSize(packFile: string, offset: number): Promise<numbe
     size += (c & 0x7f) * scale;
     scale *= 128;
   }
-  if (type !== OFS_DELTA && type !== REF_DELTA) return size;
   if (type === OFS_DELTA) {
     do c = byteAt(buf, i++);
     while (c & 0x80);
-  } else {
+  } else if (type === REF_DELTA) {
     i += 20;
   }
+  return { type, size, delta: type === OFS_DELTA || type === REF_DELTA, dataAt: i };
+}
+
+/** The size of the object a delta makes, from the start of its deflated data. */
+export function deltaResultSize(deflated: Buffer): number {
   // The delta starts with two sizes, its base's and its result's; the result's is the object's.
-  const delta = inflatePrefix(buf.subarray(i));
+  const delta = inflatePrefix(deflated.subarray(0, HEAD_READ));
   let at = 0;
+  let size = 0;
   for (let n = 0; n < 2; n++) {
     size = 0;
-    scale = 1;
+    let scale = 1;
+    let c: number;
     do {
       c = byteAt(delta, at++);
       size += (c & 0x7f) * scale;

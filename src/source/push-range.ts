@@ -3,9 +3,8 @@
  * the earlier head(s) and the new head, or "everything" when there is no trustworthy earlier head
  * (a first push, a force-push, a head the cache does not hold). Path filters decide on this.
  */
-import { isGantryError } from '../errors.js';
 import { isSha } from '../git/commit-id.js';
-import type { RepoCache } from './repo-cache.js';
+import type { ChangesSince } from './repo-cache.js';
 
 /** The change a sync acts on; `all` builds every app, with the reason it has to. */
 export type PushChange =
@@ -35,6 +34,12 @@ export function rangeBases(before: string | undefined, lastHead: string | undefi
   if (before !== undefined && /^0+$/.test(before)) {
     return { kind: 'all', reason: 'the branch is new (its first push)' };
   }
+  if (before !== undefined && !isSha(before)) {
+    return {
+      kind: 'all',
+      reason: `the push's previous head ${JSON.stringify(before)} is not a commit id`,
+    };
+  }
   const bases = [...new Set([before, lastHead].filter((s): s is string => s !== undefined))];
   if (bases.length === 0) {
     return { kind: 'all', reason: 'no earlier head of the branch is known (first sync)' };
@@ -43,38 +48,29 @@ export function rangeBases(before: string | undefined, lastHead: string | undefi
 }
 
 /**
- * The change from `bases` to `head` in the cache (where `head` was just fetched). A base the cache
- * does not hold, or that is not an ancestor of `head` (a force-push), makes it `all`: the diff
- * would not say what the new history changed.
+ * The change a sync acts on, from the bases it chose and what the cache found diffing them against
+ * `head` (`RepoCache.changesSince`). A base the cache does not hold, or that is not
+ * an ancestor of `head` (a force-push), makes it `all`: the diff would not say what the new
+ * history changed.
  */
-export async function pushChange(
-  cache: RepoCache,
-  range: RangeBases,
-  head: string,
-): Promise<PushChange> {
+export function pushChange(range: RangeBases, head: string, found: ChangesSince): PushChange {
   if (range.kind === 'all') return range;
-  const paths = new Set<string>();
-  for (const base of range.bases) {
-    if (!isSha(base) || !(await cache.knows(base))) {
-      return { kind: 'all', reason: `the previous head ${short(base)} is unknown here` };
-    }
-    if (!(await cache.isAncestor(base, head))) {
+  switch (found.kind) {
+    case 'unknown':
+      return { kind: 'all', reason: `the previous head ${short(found.base)} is unknown here` };
+    case 'diverged':
       return {
         kind: 'all',
-        reason: `force-push: ${short(base)} is not an ancestor of ${short(head)}`,
+        reason: `force-push: ${short(found.base)} is not an ancestor of ${short(head)}`,
       };
-    }
-    try {
-      for (const p of await cache.changedPaths(base, head)) paths.add(p);
-    } catch (e) {
-      if (!isGantryError(e)) throw e;
+    case 'unreadable':
       return {
         kind: 'all',
-        reason: `the change since ${short(base)} cannot be read: ${e.message}`,
+        reason: `the change since ${short(found.base)} cannot be read: ${found.message}`,
       };
-    }
+    case 'paths':
+      return { kind: 'paths', bases: range.bases, head, paths: found.paths };
   }
-  return { kind: 'paths', bases: range.bases, head, paths: [...paths].sort() };
 }
 
 function short(sha: string): string {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import * as git from 'isomorphic-git';
 import nodeHttp, { type HttpClient } from 'isomorphic-git/http/node';
-import { GantryError } from '../errors.js';
+import { GantryError, errorMessage } from '../errors.js';
 import { assertBranchName } from '../git/branch-name.js';
 import { assertSha } from '../git/commit-id.js';
 import { withExclusive, withShared } from './dir-lock.js';
@@ -15,6 +15,7 @@ import { FetchBudget } from './fetch-budget.js';
 import { branchNotFound, commitNotCached, isIsoGitError, remoteFailure } from './git-errors.js';
 import type { TreeEntry } from './git-tree.js';
 import { objectSize } from './object-size.js';
+import { packGuardedFs } from './pack-guard.js';
 import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
 import { redactUrl, splitUrlCredentials, type RemoteCredentials } from './remote-url.js';
 import { DEFAULT_SOURCE_LIMITS, tooLarge, type SourceLimits } from './source-limits.js';
@@ -36,6 +37,12 @@ export interface CommitInfo {
   readonly committer: GitIdentity;
   readonly parents: string[];
 }
+
+/** What changed between earlier heads and a later one; see {@link RepoCache.changesSince}. */
+export type ChangesSince =
+  | { readonly kind: 'paths'; readonly paths: readonly string[] }
+  | { readonly kind: 'unknown' | 'diverged'; readonly base: string }
+  | { readonly kind: 'unreadable'; readonly base: string; readonly message: string };
 
 /** How to reach the remote and where to keep the cache. */
 export interface RepoCacheOptions {
@@ -241,80 +248,95 @@ export class RepoCache {
     });
   }
 
-  /** Whether commit `sha` is in the cache (no fetch). */
-  async knows(sha: string): Promise<boolean> {
-    assertSha(sha);
-    return withShared(this.dir, () => this.hasCommit(sha));
-  }
-
   /**
-   * Whether `ancestor` is in the history of `sha` (both in the cache), looking at most `depth`
-   * commits back; false when the walk reaches the shallow boundary or the limit first, since
-   * "not known to be an ancestor" is what the callers must treat as "not one".
+   * What changed from each of `bases` to `head` (all in the cache): the paths (files, symlinks,
+   * submodules; repository-relative, sorted) whose entry differs from at least one base — or the
+   * first base the cache does not hold (`unknown`), that is not an ancestor of `head` within
+   * `depth` commits (`diverged`: a force-push, or history too far to tell), or whose diff could
+   * not be read (`unreadable`). Only trees are read, never a blob, and a subtree with the same id
+   * on both sides is not entered.
    */
-  async isAncestor(ancestor: string, sha: string, depth = 10_000): Promise<boolean> {
-    assertSha(ancestor);
-    assertSha(sha);
-    if (ancestor === sha) return true;
+  async changesSince(
+    bases: readonly string[],
+    head: string,
+    depth = 10_000,
+  ): Promise<ChangesSince> {
+    assertSha(head);
+    bases.forEach(assertSha);
     return withShared(this.dir, async () => {
-      try {
-        return await git.isDescendent({
-          fs,
-          gitdir: this.dir,
-          oid: sha,
-          ancestor,
-          depth,
-          cache: this.objectCache,
-        });
-      } catch (e) {
-        if (isIsoGitError(e, 'MaxDepthError') || isIsoGitError(e, 'NotFoundError')) return false;
-        throw e;
-      }
+      if (!(await this.hasCommit(head))) throw commitNotCached(this.url, head);
+      return this.changesSinceLocked(bases, head, depth);
     });
   }
 
-  /**
-   * The paths (files, symlinks, submodules; repository-relative) whose entry differs between the
-   * trees of commits `from` and `to`, both in the cache: added, removed or changed. Only trees are
-   * read, never a blob, and a subtree whose id is the same on both sides is not entered.
-   */
-  async changedPaths(from: string, to: string): Promise<string[]> {
-    assertSha(from);
-    assertSha(to);
-    if (from === to) return [];
-    return withShared(this.dir, async () => {
-      for (const sha of [from, to]) {
-        if (!(await this.hasCommit(sha))) throw commitNotCached(this.url, sha);
+  private async changesSinceLocked(
+    bases: readonly string[],
+    head: string,
+    depth: number,
+  ): Promise<ChangesSince> {
+    const paths = new Set<string>();
+    for (const base of bases) {
+      if (!(await this.hasCommit(base))) return { kind: 'unknown', base };
+      try {
+        if (!(await this.isAncestorLocked(base, head, depth))) return { kind: 'diverged', base };
+        for (const p of await this.changedPathsLocked(base, head)) paths.add(p);
+      } catch (e) {
+        // A corrupt or missing object: the caller builds everything rather than guess.
+        if (!isIsoGitError(e, 'NotFoundError') && !isIsoGitError(e, 'ObjectTypeError')) throw e;
+        return { kind: 'unreadable', base, message: errorMessage(e) };
       }
-      const changed: string[] = [];
-      await git.walk({
+    }
+    return { kind: 'paths', paths: [...paths].sort() };
+  }
+
+  private async isAncestorLocked(ancestor: string, sha: string, depth: number): Promise<boolean> {
+    if (ancestor === sha) return true;
+    try {
+      return await git.isDescendent({
         fs,
         gitdir: this.dir,
+        oid: sha,
+        ancestor,
+        depth,
         cache: this.objectCache,
-        trees: [git.TREE({ ref: from }), git.TREE({ ref: to })],
-        map: async (filepath, [a, b]) => {
-          if (filepath === '.') return true;
-          const [oidA, oidB, modeA, modeB] = await Promise.all([
-            a?.oid(),
-            b?.oid(),
-            a?.mode(),
-            b?.mode(),
-          ]);
-          // Same id and mode on both sides: nothing below differs, so the walk does not go in.
-          if (oidA === oidB && modeA === modeB) return null;
-          const [typeA, typeB] = await Promise.all([a?.type(), b?.type()]);
-          // Anything but a folder on either side is the path itself changing (a file edited,
-          // added, removed, made executable, or replaced by a folder); a folder is walked on, so
-          // each path in it that differs is listed.
-          const isEntry = (t: string | undefined) => t !== undefined && t !== 'tree';
-          if (isEntry(typeA) || isEntry(typeB)) changed.push(filepath);
-          return true;
-        },
-        // Only the side effect matters; do not build the nested result.
-        reduce: async () => undefined,
       });
-      return [...new Set(changed)].sort();
+    } catch (e) {
+      // "Not known to be an ancestor" (too deep, or a parent missing) is what callers treat as not.
+      if (isIsoGitError(e, 'MaxDepthError') || isIsoGitError(e, 'NotFoundError')) return false;
+      throw e;
+    }
+  }
+
+  private async changedPathsLocked(from: string, to: string): Promise<string[]> {
+    if (from === to) return [];
+    const changed: string[] = [];
+    await git.walk({
+      fs,
+      gitdir: this.dir,
+      cache: this.objectCache,
+      trees: [git.TREE({ ref: from }), git.TREE({ ref: to })],
+      map: async (filepath, [a, b]) => {
+        if (filepath === '.') return true;
+        const [oidA, oidB, modeA, modeB] = await Promise.all([
+          a?.oid(),
+          b?.oid(),
+          a?.mode(),
+          b?.mode(),
+        ]);
+        // Same id and mode on both sides: nothing below differs, so the walk does not go in.
+        if (oidA === oidB && modeA === modeB) return null;
+        const [typeA, typeB] = await Promise.all([a?.type(), b?.type()]);
+        // Anything but a folder on either side is the path itself changing (a file edited, added,
+        // removed, made executable, or replaced by a folder); a folder is walked on, so each path
+        // in it that differs is listed.
+        const isEntry = (t: string | undefined) => t !== undefined && t !== 'tree';
+        if (isEntry(typeA) || isEntry(typeB)) changed.push(filepath);
+        return true;
+      },
+      // Only the side effect matters; do not build the nested result.
+      reduce: async () => undefined,
     });
+    return changed;
   }
 
   /**
@@ -375,9 +397,13 @@ export class RepoCache {
       depth === Infinity ? undefined : (depth ?? (known === null ? 1 : undefined));
     let fetchHead: string | null;
     const budget = this.budget();
+    // Indexing a pack inflates every object: one over the blob cap is refused from its header.
+    const guardedFs = packGuardedFs(this.limits.maxBlobBytes, (size) =>
+      tooLarge(`an object ${this.url} sent`, size, this.limits.maxBlobBytes, 'source.maxBlobSize'),
+    );
     try {
       const result = await git.fetch({
-        fs,
+        fs: guardedFs,
         http: budget.http,
         gitdir: this.dir,
         url: this.url,

@@ -11,7 +11,7 @@ import { prNumberFromMessage } from './commit-meta.js';
 import { appOwnedError, claimApp } from './ownership.js';
 import { pushChange, rangeBases, type PushChange } from './push-range.js';
 import type { RepoRegistry, TrackedRepo } from './repos.js';
-import { appVerdict, watchedPaths } from './watch-paths.js';
+import { appVerdict, watchedPaths, watchesEverything } from './watch-paths.js';
 
 export interface SyncDeps {
   store: Store;
@@ -26,6 +26,12 @@ export type SyncOutcome =
   | { kind: 'untracked' }
   | { kind: 'coalesced'; into: string }
   | { kind: 'synced'; sha: string; builds: string[]; failed: string[]; skipped: string[] };
+
+/**
+ * Revisions looked through for an app's previous one on the branch. Past them (an app busy on
+ * other branches) it counts as having none there, which only ever builds more, never less.
+ */
+const RECENT_REVISIONS = 10;
 
 /** Where an app's spec lives in the repo. */
 export function specPath(appPath: string): string {
@@ -91,9 +97,14 @@ export async function syncBranch(
     prNumber: prNumberFromMessage(info.message) ?? (job.hintSha === sha ? job.prNumber : undefined),
   };
 
-  const t0 = Date.now(); // DBGTIME
-  const change = await pushChange(repo.cache, rangeBases(job.before, lastHead), sha);
-  deps.log.info({ fetchMs: t0 - fetchStartedAt, changeMs: Date.now() - t0, change }, 'DBGTIME'); // DBGTIME
+  // Diffed once, and only if an app needs it: one watching the whole repository never does.
+  const range = rangeBases(job.before, lastHead);
+  let diffed: Promise<PushChange> | undefined;
+  const change = () =>
+    (diffed ??=
+      range.kind === 'all'
+        ? Promise.resolve(range)
+        : repo.cache.changesSince(range.bases, sha).then((found) => pushChange(range, sha, found)));
 
   const builds: string[] = [];
   const failed: string[] = [];
@@ -126,7 +137,7 @@ async function syncApp(
   job: SyncJob,
   appPath: string,
   commit: CommitMeta,
-  change: PushChange,
+  change: () => Promise<PushChange>,
 ): Promise<AppOutcome> {
   const file = specPath(appPath);
   let spec: AppSpec;
@@ -157,11 +168,17 @@ async function syncApp(
 
   // gantry.yaml is always watched, so a skipped app's record and spec are those of its last build.
   // A commit already recorded for the app (a redelivery, a poll after the webhook) is not skipped:
-  // it was decided once, below.
-  // The app's newest revision on the branch: what this commit follows for it.
-  const previous = (await deps.store.listRevisions(spec.app)).find((r) => r.branch === job.branch);
-  if (change.kind === 'paths' && !(await deps.store.getRevision(spec.app, commit.sha))) {
-    const verdict = appVerdict(watchedPaths(spec, appPath), change, previous !== undefined);
+  // it was decided once, below. An app without a revision on the branch yet always builds.
+  const previous = (await deps.store.listRevisions(spec.app, RECENT_REVISIONS)).find(
+    (r) => r.branch === job.branch,
+  );
+  const watched = watchedPaths(spec, appPath);
+  if (
+    previous !== undefined &&
+    !watchesEverything(watched) &&
+    !(await deps.store.getRevision(spec.app, commit.sha))
+  ) {
+    const verdict = appVerdict(watched, await change(), true);
     if (!verdict.build) return recordSkip(deps, repo, job, spec.app, commit, verdict.reason);
   }
 

@@ -47,6 +47,14 @@ export function watchedPaths(
   return { always, rules };
 }
 
+/** Whether every path of the repository is watched (an app at the root, by default): no diff needed. */
+export function watchesEverything(watched: Watched): boolean {
+  return (
+    watched.rules.some((r) => !r.exclude && r.pattern === '') &&
+    !watched.rules.some((r) => r.exclude)
+  );
+}
+
 /** Whether `path` is `dir` or lies under it ('' is the root, above everything). */
 function isUnder(path: string, dir: string): boolean {
   return dir === '' || path === dir || path.startsWith(`${dir}/`);

@@ -187,6 +187,11 @@ describe('config, secrets and releases', () => {
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/^DATABASE_URL\s+\(secret, set by root \d+s ago\)$/m);
     expect(shown.stdout).toMatch(/^LOG_LEVEL\s+debug$/m);
+    const json = await cli(['config', app, '--env', 'production', '--json'], f.client);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      release: 3,
+      secrets: { DATABASE_URL: { set: true } },
+    });
 
     // Roll back to v2 by its number: its image and config (LOG_LEVEL, no DATABASE_URL) return.
     const back = await api<{ rolloutId: string; release?: number }>(
@@ -201,6 +206,14 @@ describe('config, secrets and releases', () => {
     const after = await running('production');
     expect(after.map((i) => i.release)).toEqual([4]);
     expect(await seen(after)).toEqual(['debug|']);
+    // What is recorded as the environment's config is the restored one too: the next change
+    // starts from it, and DATABASE_URL does not come back with it.
+    const cfg = await api<{ vars: Record<string, unknown>; secrets: Record<string, unknown> }>(
+      f.client,
+      `/api/apps/${app}/config?env=production`,
+    );
+    expect(Object.keys(cfg.vars)).toEqual(['LOG_LEVEL']);
+    expect(Object.keys(cfg.secrets)).toEqual([]);
 
     // The releases: both config changes with their authors, and the rollback.
     const rel = await api<ReleasesAnswer>(f.client, `/api/apps/${app}/releases?env=production`);
@@ -216,6 +229,7 @@ describe('config, secrets and releases', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^\*\s+v4\s+rollback to v2\s+ci\s/m);
     expect(table.stdout).toMatch(/^\s+v3\s+set DATABASE_URL \(secret\)\s+root\s/m);
+    await cli(['releases', app, '--env', 'production', '--limit', '2', '--json'], f.client);
   }, 600_000);
 
   it('config:set through the CLI follows the new release live and exits 0', async () => {

@@ -115,6 +115,7 @@ describe('the edge serves domains over HTTPS (tls internal)', () => {
   let httpPort: number;
   let httpsPort: number;
   let shopPort: number;
+  let blogPort: number;
   let shopUrl: string;
 
   beforeAll(async () => {
@@ -161,9 +162,10 @@ describe('the edge serves domains over HTTPS (tls internal)', () => {
   });
 
   it('tells two routes on one HTTPS port apart by SNI and Host', async () => {
+    blogPort = await freePort();
     await edge.ensureRoute({
       id: 'blog',
-      listen: { host: '127.0.0.1', port: await freePort() },
+      listen: { host: '127.0.0.1', port: blogPort },
       domains: ['blog.localhost', 'www.blog.localhost'],
     });
     await edge.setUpstreams('blog', [ups[2]!.address]);
@@ -231,10 +233,15 @@ describe('the edge serves domains over HTTPS (tls internal)', () => {
   });
 
   it('lets a name go when the route no longer has it; the route’s port keeps serving', async () => {
-    await edge.ensureRoute({ id: 'blog', listen: { host: '127.0.0.1', port: shopPort + 0 } });
+    const { url } = await edge.ensureRoute({
+      id: 'blog',
+      listen: { host: '127.0.0.1', port: blogPort },
+    });
+    expect(url).toBe(`http://127.0.0.1:${blogPort}`);
     const gone = await get(`https://blog.localhost:${httpsPort}/`, ca).catch(() => undefined);
     expect(gone?.status === 200).toBe(false);
-    expect((await get(`${shopUrl}/`, ca)).body).toMatch(/^shop-/);
+    expect((await get(`${url}/`)).body).toBe('blog http');
+    expect((await get(`${shopUrl}/`, ca)).body).toMatch(/^shop-. https$/);
     await edge.removeRoute('blog');
   });
 });

@@ -24,7 +24,10 @@ const built = await kubeBinaries().then(
   () => true,
   () => false,
 );
-if (wanted && !built) throw new Error('GANTRY_KUBE=real but the control plane is not built: run bash scripts/kube-infra.sh');
+if (wanted && !built)
+  throw new Error(
+    'GANTRY_KUBE=real but the control plane is not built: run bash scripts/kube-infra.sh',
+  );
 
 const WEB = [
   'sh',
@@ -32,7 +35,11 @@ const WEB = [
   'mkdir -p /www && echo ok > /www/healthz && echo hello from $HOSTNAME && exec httpd -f -v -p 8080 -h /www',
 ];
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  ms = 60_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -100,14 +107,23 @@ describe.runIf(wanted || built)('the real control plane (test/kube)', () => {
       return text.includes('hello from web') ? text : undefined;
     });
     expect(logs).toContain('hello from web');
-    const proxied = await rawGet(controller, `/api/v1/namespaces/${ns}/pods/web:8080/proxy/healthz`, 5_000);
+    const proxied = await rawGet(
+      controller,
+      `/api/v1/namespaces/${ns}/pods/web:8080/proxy/healthz`,
+      5_000,
+    );
     expect(proxied.status).toBe(200);
     expect(proxied.body.trim()).toBe('ok');
     // RBAC: the Role grants no pod creation, and no access outside the namespace.
     await expect(
-      ccore.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'a', image: BASE_IMAGE }] } } }),
+      ccore.createNamespacedPod({
+        namespace: ns,
+        body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'a', image: BASE_IMAGE }] } },
+      }),
     ).rejects.toMatchObject({ code: 403 });
-    await expect(ccore.listNamespacedPod({ namespace: 'default' })).rejects.toMatchObject({ code: 403 });
+    await expect(ccore.listNamespacedPod({ namespace: 'default' })).rejects.toMatchObject({
+      code: 403,
+    });
   }, 120_000);
 
   it('runs a ReplicaSet through the controller-manager, with EndpointSlices and garbage collection', async () => {
@@ -115,7 +131,10 @@ describe.runIf(wanted || built)('the real control plane (test/kube)', () => {
     const labels = { app: 'rs-web' };
     await core.createNamespacedService({
       namespace: ns,
-      body: { metadata: { name: 'rs-web' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+      body: {
+        metadata: { name: 'rs-web' },
+        spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+      },
     });
     await apps.createNamespacedReplicaSet({
       namespace: ns,
@@ -157,7 +176,11 @@ describe.runIf(wanted || built)('the real control plane (test/kube)', () => {
     expect(slice.every((e) => /^10\./.test(e.addresses[0] ?? ''))).toBe(true);
     // The service proxy goes through the endpoints to a pod.
     const viaService = await eventually('the service proxy', async () => {
-      const res = await rawGet(admin, `/api/v1/namespaces/${ns}/services/rs-web:80/proxy/healthz`, 5_000);
+      const res = await rawGet(
+        admin,
+        `/api/v1/namespaces/${ns}/services/rs-web:80/proxy/healthz`,
+        5_000,
+      );
       return res.status === 200 ? res : undefined;
     });
     expect(viaService.body.trim()).toBe('ok');

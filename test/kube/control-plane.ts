@@ -65,35 +65,67 @@ function certRequests(nodeIp: string, nodeName: string): CertRequest[] {
       name: 'apiserver',
       cn: 'kube-apiserver',
       ips: ['127.0.0.1', nodeIp, '10.96.0.1'],
-      dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+      dns: [
+        'localhost',
+        'kubernetes',
+        'kubernetes.default',
+        'kubernetes.default.svc',
+        'kubernetes.default.svc.cluster.local',
+      ],
       usage: 'server',
     },
     { name: 'admin', cn: 'gantry-test-admin', groups: ['system:masters'], usage: 'client' },
-    { name: 'apiserver-kubelet-client', cn: 'kube-apiserver-kubelet-client', groups: ['kubeadm:cluster-admins'], usage: 'client' },
+    {
+      name: 'apiserver-kubelet-client',
+      cn: 'kube-apiserver-kubelet-client',
+      groups: ['kubeadm:cluster-admins'],
+      usage: 'client',
+    },
     { name: 'controller-manager', cn: 'system:kube-controller-manager', usage: 'client' },
     { name: 'scheduler', cn: 'system:kube-scheduler', usage: 'client' },
-    { name: 'kubelet', cn: `system:node:${nodeName}`, groups: ['system:nodes'], ips: [nodeIp], dns: [nodeName], usage: 'server' },
+    {
+      name: 'kubelet',
+      cn: `system:node:${nodeName}`,
+      groups: ['system:nodes'],
+      ips: [nodeIp],
+      dns: [nodeName],
+      usage: 'server',
+    },
   ];
 }
 
 /** GET on the API server with the admin's certificate; resolves with the status (0: no answer). */
 async function adminGet(pki: Pki, port: number, path: string): Promise<number> {
-  const [ca, cert, key] = await Promise.all([readFile(pki.ca), readFile(pki.crt('admin')), readFile(pki.key('admin'))]);
+  const [ca, cert, key] = await Promise.all([
+    readFile(pki.ca),
+    readFile(pki.crt('admin')),
+    readFile(pki.key('admin')),
+  ]);
   return new Promise((ok) => {
-    const req = https.get({ host: '127.0.0.1', port, path, ca, cert, key, timeout: 2_000 }, (res) => {
-      res.resume();
-      ok(res.statusCode ?? 0);
-    });
+    const req = https.get(
+      { host: '127.0.0.1', port, path, ca, cert, key, timeout: 2_000 },
+      (res) => {
+        res.resume();
+        ok(res.statusCode ?? 0);
+      },
+    );
     req.once('error', () => ok(0));
     req.once('timeout', () => req.destroy());
   });
 }
 
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number, proc?: Proc): Promise<void> {
+async function until(
+  what: string,
+  fn: () => Promise<boolean>,
+  timeoutMs: number,
+  proc?: Proc,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn().catch(() => false))) {
-    if (proc && !proc.running) throw new Error(`${proc.name} exited while waiting for ${what}:\n${await proc.tail()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${proc ? `:\n${await proc.tail()}` : ''}`);
+    if (proc && !proc.running)
+      throw new Error(`${proc.name} exited while waiting for ${what}:\n${await proc.tail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${proc ? `:\n${await proc.tail()}` : ''}`);
     await sleep(250);
   }
 }
@@ -150,7 +182,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const url = `https://127.0.0.1:${layout.apiPort}`;
     const kubeconfig = async (user: string): Promise<string> => {
       const file = join(dir, `${user}.kubeconfig`);
-      await writeFile(file, certKubeconfig({ server: url, ca: pki.ca, cert: pki.crt(user), key: pki.key(user), user }), { mode: 0o600 });
+      await writeFile(
+        file,
+        certKubeconfig({ server: url, ca: pki.ca, cert: pki.crt(user), key: pki.key(user), user }),
+        { mode: 0o600 },
+      );
       return file;
     };
     const adminKubeconfig = await kubeconfig('admin');
@@ -160,10 +196,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     etcd.start();
     await until('etcd', async () => (await fetch(`${etcdUrl(layout)}/health`)).ok, 30_000, etcd);
 
-    const api = new Proc('kube-apiserver', join(bin, 'kube-apiserver'), apiServerArgs(layout), join(dir, 'kube-apiserver.log'));
+    const api = new Proc(
+      'kube-apiserver',
+      join(bin, 'kube-apiserver'),
+      apiServerArgs(layout),
+      join(dir, 'kube-apiserver.log'),
+    );
     procs.push(api);
     const apiReady = async (): Promise<void> =>
-      until('kube-apiserver /readyz', async () => (await adminGet(pki, layout.apiPort, '/readyz')) === 200, 120_000, api);
+      until(
+        'kube-apiserver /readyz',
+        async () => (await adminGet(pki, layout.apiPort, '/readyz')) === 200,
+        120_000,
+        api,
+      );
     api.start();
     await apiReady();
 
@@ -173,7 +219,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       controllerManagerArgs(layout, await kubeconfig('controller-manager')),
       join(dir, 'kube-controller-manager.log'),
     );
-    const scheduler = new Proc('kube-scheduler', join(bin, 'kube-scheduler'), schedulerArgs(await kubeconfig('scheduler')), join(dir, 'kube-scheduler.log'));
+    const scheduler = new Proc(
+      'kube-scheduler',
+      join(bin, 'kube-scheduler'),
+      schedulerArgs(await kubeconfig('scheduler')),
+      join(dir, 'kube-scheduler.log'),
+    );
     procs.push(kcm, scheduler);
     kcm.start();
     scheduler.start();
@@ -198,7 +249,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       `node ${nodeName} Ready and untainted`,
       async () => {
         const node = await core.readNode({ name: nodeName });
-        const ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        const ready = node.status?.conditions?.some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        );
         return !!ready && (node.spec?.taints ?? []).length === 0;
       },
       90_000,
@@ -224,7 +277,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           method: 'POST',
           body: JSON.stringify({ key: Buffer.from('/').toString('base64'), limit: 1 }),
         });
-        const revision = Number(((await range.json()) as { header: { revision: string } }).header.revision);
+        const revision = Number(
+          ((await range.json()) as { header: { revision: string } }).header.revision,
+        );
         const res = await fetch(`${etcdUrl(layout)}/v3/kv/compaction`, {
           method: 'POST',
           body: JSON.stringify({ revision, physical: true }),

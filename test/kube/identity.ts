@@ -4,7 +4,12 @@
  * it, and a kubeconfig with a token requested for it. The API server's RBAC enforces the Role:
  * anything else the runtime tried would be refused with 403.
  */
-import { CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Role } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  RbacAuthorizationV1Api,
+  type KubeConfig,
+  type V1Role,
+} from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RbacRule } from '../../src/runtime/kubernetes/rbac.js';
 
@@ -14,7 +19,11 @@ export const CONTROLLER_SA = 'gantry-controller';
 export function roleOf(namespace: string, rules: readonly RbacRule[]): V1Role {
   return {
     metadata: { name: 'gantry-runtime', namespace },
-    rules: rules.map((r) => ({ apiGroups: [r.apiGroup], resources: [r.resource], verbs: [...r.verbs] })),
+    rules: rules.map((r) => ({
+      apiGroups: [r.apiGroup],
+      resources: [r.resource],
+      verbs: [...r.verbs],
+    })),
   };
 }
 
@@ -27,7 +36,10 @@ export async function makeControllerIdentity(
   const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: CONTROLLER_SA } } });
+  await core.createNamespacedServiceAccount({
+    namespace,
+    body: { metadata: { name: CONTROLLER_SA } },
+  });
   await rbac.createNamespacedRole({ namespace, body: roleOf(namespace, rules) });
   await rbac.createNamespacedRoleBinding({
     namespace,
@@ -39,7 +51,9 @@ export async function makeControllerIdentity(
   });
   // Pods are refused until the controller-manager made the namespace's default ServiceAccount.
   for (let i = 0; ; i++) {
-    const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined);
+    const sa = await core
+      .readNamespacedServiceAccount({ name: 'default', namespace })
+      .catch(() => undefined);
     if (sa) break;
     if (i > 120) throw new Error(`no default ServiceAccount in ${namespace} after 30 s`);
     await sleep(250);

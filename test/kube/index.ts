@@ -30,9 +30,13 @@ function cleanupOnExit(cp: ControlPlane): void {
   // by process.ts). Synchronous, as an exit handler must be.
   process.on('exit', () => {
     try {
-      const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${NODE_LABEL}=${cp.id}`], {
-        encoding: 'utf8',
-      })
+      const ids = execFileSync(
+        'docker',
+        ['ps', '-aq', '--filter', `label=${NODE_LABEL}=${cp.id}`],
+        {
+          encoding: 'utf8',
+        },
+      )
         .split('\n')
         .filter(Boolean);
       if (ids.length > 0) execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
@@ -90,7 +94,13 @@ export async function startRealTestCluster(dir: string): Promise<RealTestCluster
     const kubeconfig = join(cp.dir, `${namespace}.kubeconfig`);
     await writeFile(
       kubeconfig,
-      tokenKubeconfig({ server: cp.url, ca: cp.pki.ca, user: 'gantry-controller', namespace, token }),
+      tokenKubeconfig({
+        server: cp.url,
+        ca: cp.pki.ca,
+        user: 'gantry-controller',
+        namespace,
+        token,
+      }),
       { mode: 0o600 },
     );
     let closed = false;

@@ -37,7 +37,10 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes
 /** The openssl argv that issues `req` signed by the CA in `dir` (a builder: nothing runs). */
 export function issueArgs(dir: string, req: CertRequest): string[] {
   const subject = `/CN=${req.cn}${(req.groups ?? []).map((g) => `/O=${g}`).join('')}`;
-  const sans = [...(req.ips ?? []).map((i) => `IP:${i}`), ...(req.dns ?? []).map((d) => `DNS:${d}`)];
+  const sans = [
+    ...(req.ips ?? []).map((i) => `IP:${i}`),
+    ...(req.dns ?? []).map((d) => `DNS:${d}`),
+  ];
   const eku = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[
     req.usage
   ];
@@ -90,7 +93,15 @@ export async function makePki(dir: string, requests: readonly CertRequest[]): Pr
   ]);
   const saKey = join(dir, 'sa.key');
   const saPub = join(dir, 'sa.pub');
-  await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', saKey]);
+  await run('openssl', [
+    'genpkey',
+    '-algorithm',
+    'EC',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-out',
+    saKey,
+  ]);
   await run('openssl', ['pkey', '-in', saKey, '-pubout', '-out', saPub]);
   // Independent of each other: issue them side by side.
   await Promise.all(requests.map((r) => run('openssl', issueArgs(dir, r))));

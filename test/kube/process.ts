@@ -51,7 +51,9 @@ export class Proc {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return (
+      this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+    );
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. */
@@ -59,7 +61,10 @@ export class Proc {
     const child = this.child;
     if (!child || !this.running) return;
     child.kill('SIGTERM');
-    const done = await Promise.race([this.exited.then(() => true), sleep(graceMs).then(() => false)]);
+    const done = await Promise.race([
+      this.exited.then(() => true),
+      sleep(graceMs).then(() => false),
+    ]);
     if (!done) {
       child.kill('SIGKILL');
       await this.exited;

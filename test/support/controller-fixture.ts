@@ -225,8 +225,9 @@ export function finishedRollout(
 /** Removes every container of `app` (tests share one Docker engine), then closes the fixture. */
 export async function closeWithInstances(f: Fixture | undefined, app: string): Promise<void> {
   const runtime = f?.controller.runtime;
-  if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
+  // The controller first: a running reconciler would replace what is removed under it.
   await f?.close();
+  if (runtime) for (const i of await runtime.list({ app })) await runtime.remove(i);
 }
 
 /** A fresh app name (no dashes): instances are found by app label on the shared Docker engine. */

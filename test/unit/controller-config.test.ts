@@ -20,7 +20,7 @@ describe('controller config', () => {
     expect(cfg.listen).toEqual({ host: '127.0.0.1', port: 8700 });
     expect(cfg.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'gantry' });
     expect(cfg.dataDir).toBe('/srv/gantry/.gantry/data');
-    expect(cfg.build).toMatchObject({ concurrency: 2, attempts: 4, debounceMs: 1500 });
+    expect(cfg.build).toMatchObject({ concurrency: 2, attempts: 8, debounceMs: 1500 });
     expect(cfg.webhooks.bodyLimitBytes).toBe(1048576);
     expect(cfg.tokens).toEqual([]);
     expect(cfg.repos[0]).toMatchObject({ branches: ['main'], apps: ['.'], pollIntervalSeconds: 0 });

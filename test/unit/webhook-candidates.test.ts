@@ -114,7 +114,7 @@ describe('verifyDelivery checks one repo’s secret, not every repo’s', () => 
     // Before: every repo's secret was tried over the whole body.
     const before = perRequestMs(() => {
       all.filter((r) => verifyWebhook('github', forged, body, r.webhookSecret!));
-    });
+    }, 5);
     const byClaim = perRequestMs(() =>
       code(() => verifyDelivery(all, 'github', undefined, forged, body)),
     );

@@ -9,6 +9,8 @@
  *   - the back Caddy, one server per route on a Unix socket, which holds the upstream lists and
  *     reloads on every `setUpstreams`. The front opens a fresh socket connection per request,
  *     so the back has no idle connection to close under it.
+ * Routes with `domains` also get a route on the front's one HTTPS listener, where Caddy manages
+ * their certificates (https-config.ts); that too changes only when names are added or removed.
  * Caddy's config is the only state: every call reads what it needs back from Caddy, so a
  * restarted controller picks up where the last one stopped.
  */

@@ -47,7 +47,8 @@ export function caddyInitialConfig(
         default: { writer: { output: 'stderr' }, level: 'INFO', exclude: [ACCESS_LOG_NAMESPACE] },
       },
     },
-    // Servers the edge adds disable automatic HTTPS each; with none here nothing else listens.
+    // Servers the edge adds disable automatic HTTPS each, but for the front's HTTPS listener of
+    // routes with domains (https-config.ts); with none here nothing else listens.
     // No grace_period: in 2.6.2 a config load does not wait for the servers it replaces (their
     // shutdown context is cancelled at once, logged as "server shutdown … context canceled"),
     // and requests already running on them run to completion however long they take — a 300 ms

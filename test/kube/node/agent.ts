@@ -172,10 +172,17 @@ export class NodeAgent {
       filters: { label: [`${NODE_LABEL}=${this.opts.agentId}`] },
     });
     await Promise.all(
-      left.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)),
+      left.map((c) =>
+        this.docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
     );
     await this.core.deleteNode({ name: this.opts.nodeName }).catch(() => undefined);
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
     await Promise.race([this.loop, sleep(2_000)]);
   }
 }

@@ -14,7 +14,10 @@ async function data(core: CoreV1Api, ns: string, kind: Kind, name: string, optio
     if (kind === 'secret') {
       const s = await core.readNamespacedSecret({ name, namespace: ns });
       return Object.fromEntries(
-        Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+        Object.entries(s.data ?? {}).map(([k, v]) => [
+          k,
+          Buffer.from(v, 'base64').toString('utf8'),
+        ]),
       );
     }
     return (await core.readNamespacedConfigMap({ name, namespace: ns })).data ?? {};
@@ -27,7 +30,8 @@ async function data(core: CoreV1Api, ns: string, kind: Kind, name: string, optio
 
 function fieldRef(pod: V1Pod, path: string, podIp: string, hostIp: string): string {
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (m) return (m[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[m[2]!] ?? '';
+  if (m)
+    return (m[1] === 'labels' ? pod.metadata?.labels : pod.metadata?.annotations)?.[m[2]!] ?? '';
   switch (path) {
     case 'metadata.name':
       return pod.metadata?.name ?? '';
@@ -61,7 +65,11 @@ export async function resolveEnv(
     const ref = from.secretRef
       ? { kind: 'secret' as const, name: from.secretRef.name, optional: from.secretRef.optional }
       : from.configMapRef
-        ? { kind: 'configmap' as const, name: from.configMapRef.name, optional: from.configMapRef.optional }
+        ? {
+            kind: 'configmap' as const,
+            name: from.configMapRef.name,
+            optional: from.configMapRef.optional,
+          }
         : undefined;
     if (!ref) continue;
     const d = await data(core, ns, ref.kind, ref.name ?? '', ref.optional ?? false);

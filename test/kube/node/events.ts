@@ -7,7 +7,13 @@ import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { MERGE_PATCH } from '../../../src/runtime/kubernetes/kube-client.js';
 
 export interface EventSink {
-  record(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void;
+  record(
+    pod: V1Pod,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    fieldPath?: string,
+  ): void;
 }
 
 export class KubeletEvents implements EventSink {
@@ -18,7 +24,13 @@ export class KubeletEvents implements EventSink {
     private readonly nodeName: string,
   ) {}
 
-  record(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void {
+  record(
+    pod: V1Pod,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    fieldPath?: string,
+  ): void {
     const ns = pod.metadata?.namespace ?? 'default';
     const key = `${pod.metadata?.uid}|${type}|${reason}|${message}`;
     const at = new Date();
@@ -27,7 +39,11 @@ export class KubeletEvents implements EventSink {
       old.count += 1;
       void this.core
         .patchNamespacedEvent(
-          { name: old.name, namespace: ns, body: { count: old.count, lastTimestamp: at.toISOString() } },
+          {
+            name: old.name,
+            namespace: ns,
+            body: { count: old.count, lastTimestamp: at.toISOString() },
+          },
           MERGE_PATCH,
         )
         .catch(() => undefined);

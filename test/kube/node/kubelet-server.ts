@@ -27,18 +27,27 @@ function reply(res: ServerResponse, status: number, text: string): void {
 }
 
 /** Reads one container's output, as `GET containerLogs` answers it. */
-async function containerLogs(pods: RunnerLookup, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function containerLogs(
+  pods: RunnerLookup,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://node');
   const [, , ns, name, container] = url.pathname.split('/').map(decodeURIComponent);
   const runner = ns && name ? pods.runner(ns, name) : undefined;
-  if (!runner) return reply(res, 404, `pod "${name}" in namespace "${ns}" is not known to this node`);
+  if (!runner)
+    return reply(res, 404, `pod "${name}" in namespace "${ns}" is not known to this node`);
   if (container && container !== runner.containerName)
     return reply(res, 400, `container ${container} is not valid for pod ${name}`);
   const previous = url.searchParams.get('previous') === 'true';
   const target = previous ? runner.previous : runner.current;
   if (!target) {
     if (previous)
-      return reply(res, 400, `previous terminated container "${runner.containerName}" in pod "${name}" not found`);
+      return reply(
+        res,
+        400,
+        `previous terminated container "${runner.containerName}" in pod "${name}" not found`,
+      );
     return reply(
       res,
       400,

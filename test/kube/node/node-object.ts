@@ -3,7 +3,12 @@
  * its Lease in kube-node-lease, which the controller-manager's node lifecycle controller watches
  * (no renewal for 50 s and it marks the node NotReady, taints it and evicts its pods).
  */
-import type { CoordinationV1Api, CoreV1Api, V1Node, V1NodeCondition } from '@kubernetes/client-node';
+import type {
+  CoordinationV1Api,
+  CoreV1Api,
+  V1Node,
+  V1NodeCondition,
+} from '@kubernetes/client-node';
 import { MERGE_PATCH } from '../../../src/runtime/kubernetes/kube-client.js';
 
 export interface NodeIdentity {

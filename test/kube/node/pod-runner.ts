@@ -257,7 +257,11 @@ export class PodRunner {
         const failure = await pullImage(docker, image);
         if (failure === undefined) {
           this.status.imageID = (await presentImage(docker, image)) ?? image;
-          this.event('Normal', 'Pulled', `Successfully pulled image "${image}" in ${Date.now() - started}ms`);
+          this.event(
+            'Normal',
+            'Pulled',
+            `Successfully pulled image "${image}" in ${Date.now() - started}ms`,
+          );
           return true;
         }
         error = failure;
@@ -265,7 +269,11 @@ export class PodRunner {
       failures += 1;
       const reason = policy === 'Never' ? 'ErrImageNeverPull' : 'ErrImagePull';
       this.setState({ waiting: { reason, message: error } });
-      this.event('Warning', 'Failed', policy === 'Never' ? error : `Failed to pull image "${image}": ${error}`);
+      this.event(
+        'Warning',
+        'Failed',
+        policy === 'Never' ? error : `Failed to pull image "${image}": ${error}`,
+      );
       this.event('Warning', 'Failed', `Error: ${reason}`);
       const delay = this.backoff(failures);
       // ErrImagePull shows until the next sync; the rest of the wait shows ImagePullBackOff.
@@ -310,7 +318,14 @@ export class PodRunner {
     this.status.started = true;
     this.phase = 'Running';
     this.event('Normal', 'Started', `Started container ${this.c.name}`);
-    this.setState({ running: { startedAt: new Date(info.State.StartedAt).toISOString().replace(/\.\d+Z$/, 'Z') } }, !this.c.readinessProbe);
+    this.setState(
+      {
+        running: {
+          startedAt: new Date(info.State.StartedAt).toISOString().replace(/\.\d+Z$/, 'Z'),
+        },
+      },
+      !this.c.readinessProbe,
+    );
     this.startProbes(container);
     const result = (await container.wait()) as { StatusCode: number };
     this.probes?.stop();
@@ -338,14 +353,22 @@ export class PodRunner {
         // Probes go from the node to the pod IP, as the kubelet's do.
         hostPort: (p) => this.portOf(p),
         host: this.podIp,
-        live: () => !this.stopping && this.current === container && this.status.state.running !== undefined,
-        failed: (kind, message) => this.event('Warning', 'Unhealthy', `${kind} probe failed: ${message}`),
+        live: () =>
+          !this.stopping && this.current === container && this.status.state.running !== undefined,
+        failed: (kind, message) =>
+          this.event('Warning', 'Unhealthy', `${kind} probe failed: ${message}`),
         ready: (ok) => {
           if (ok !== this.status.ready) this.setState(this.status.state, ok);
         },
         dead: () => {
-          this.event('Normal', 'Killing', `Container ${this.c.name} failed liveness probe, will be restarted`);
-          void container.stop({ t: this.pod.spec?.terminationGracePeriodSeconds ?? 30 }).catch(() => undefined);
+          this.event(
+            'Normal',
+            'Killing',
+            `Container ${this.c.name} failed liveness probe, will be restarted`,
+          );
+          void container
+            .stop({ t: this.pod.spec?.terminationGracePeriodSeconds ?? 30 })
+            .catch(() => undefined);
         },
       },
       this.deps.timing.probeScale,

@@ -1,0 +1,54 @@
+/**
+ * A fetched pack checked before isomorphic-git indexes it. Indexing inflates every object to hash
+ * it, so a blob of gigabytes that deflates to a few hundred KiB (zeros do, ~1000:1) passes the
+ * pack size cap and would then be inflated whole in the controller. Each object's header carries
+ * its inflated size (a delta's first bytes carry the size of what it makes): an object over the
+ * blob cap is refused from its header, before a byte of it is inflated.
+ *
+ * The hook is the file system isomorphic-git is given: it writes the pack (already in memory)
+ * just before indexing it, and a write that throws ends the fetch with that error.
+ */
+import * as fs from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { deltaResultSize, readObjectHeader } from './object-size.js';
+
+/** The first object of `pack` whose inflated size is over `maxBytes`, or null when none is. */
+export function oversizedObject(pack: Buffer, maxBytes: number): { size: number } | null {
+  if (pack.length < 12 || pack.toString('latin1', 0, 4) !== 'PACK') return null; // not ours to judge
+  const count = pack.readUInt32BE(8);
+  let at = 12;
+  for (let n = 0; n < count; n++) {
+    const header = readObjectHeader(pack, at);
+    at = header.dataAt;
+    if (header.size > maxBytes) return { size: header.size };
+    if (header.delta) {
+      const made = deltaResultSize(pack.subarray(at));
+      if (made > maxBytes) return { size: made };
+    }
+    // Skips the object's deflated data by inflating it (at most maxBytes, checked above): the
+    // pack format records no compressed lengths.
+    const { engine } = inflateSync(pack.subarray(at), {
+      info: true,
+      maxOutputLength: Math.max(1, header.size),
+    }) as unknown as { engine: { bytesWritten: number } };
+    at += engine.bytesWritten;
+  }
+  return null;
+}
+
+/**
+ * `node:fs` for isomorphic-git, except that writing a pack under `objects/pack/` first checks
+ * it with {@link oversizedObject}; `refuse` makes the error thrown for an object too large.
+ */
+export function packGuardedFs(maxBytes: number, refuse: (size: number) => Error): typeof fs {
+  const writeFile: typeof fs.promises.writeFile = async (file, data, opts) => {
+    if (typeof file === 'string' && /[\\/]objects[\\/]pack[\\/][^\\/]+\.pack$/.test(file)) {
+      if (Buffer.isBuffer(data)) {
+        const found = oversizedObject(data, maxBytes);
+        if (found) throw refuse(found.size);
+      }
+    }
+    return fs.promises.writeFile(file, data, opts);
+  };
+  return { ...fs, promises: { ...fs.promises, writeFile } } as typeof fs;
+}
