@@ -41,7 +41,12 @@ export async function instanceLogRoutes(
   app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
   app.get<{
     Params: { app: string };
-    Querystring: { env?: string; lines?: number; follow?: '1' | '0' | 'true' | 'false'; since?: string };
+    Querystring: {
+      env?: string;
+      lines?: number;
+      follow?: '1' | '0' | 'true' | 'false';
+      since?: string;
+    };
   }>(
     '/api/apps/:app/logs',
     {

@@ -47,7 +47,13 @@ export async function streamLogs(
   deps: LogStreamDeps & { runtime: Runtime },
   req: FastifyRequest,
   reply: FastifyReply,
-  q: { app: string; env?: string | undefined; since?: number | undefined; lines?: number | undefined; follow: boolean },
+  q: {
+    app: string;
+    env?: string | undefined;
+    since?: number | undefined;
+    lines?: number | undefined;
+    follow: boolean;
+  },
 ): Promise<void> {
   const stop = new AbortController();
   const res = reply.raw;

@@ -25,7 +25,13 @@ const MAX_STDIN_BYTES = 1 << 20;
 
 /** One line of the answer. */
 export type RunFrame =
-  | { type: 'started'; app: string; env: string; release: number | null; command: readonly string[] }
+  | {
+      type: 'started';
+      app: string;
+      env: string;
+      release: number | null;
+      command: readonly string[];
+    }
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: string }
   | { type: 'exit'; exitCode: number; timedOut: boolean; durationMs: number }
   | { type: 'error'; code: string; message: string };
@@ -74,7 +80,8 @@ export async function runRoutes(app: FastifyInstance, deps: RunRoutesDeps): Prom
     },
     async (req, reply) => {
       const who = req.principal?.name;
-      if (!who) throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
+      if (!who)
+        throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
       const stop = new AbortController();
       const { stdin } = req.body;
       const prepared = await prepareRun(ops, {
@@ -111,7 +118,12 @@ export async function runRoutes(app: FastifyInstance, deps: RunRoutesDeps): Prom
         const r = await prepared.start({
           onOutput: (data, stream) => send({ type: 'output', stream, data }),
         });
-        send({ type: 'exit', exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs });
+        send({
+          type: 'exit',
+          exitCode: r.exitCode,
+          timedOut: r.timedOut,
+          durationMs: r.durationMs,
+        });
       } catch (e) {
         const code = e instanceof GantryError ? e.code : 'GANTRY_ERR_DOCKER_UNAVAILABLE';
         send({ type: 'error', code, message: prepared.redact(errorMessage(e)) });

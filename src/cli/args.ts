@@ -311,7 +311,9 @@ export function keyValues(pairs: readonly string[]): Record<string, string> {
 export function sinceText(since: string): string {
   const text = since.trim();
   if (parseDuration(text) !== undefined || !Number.isNaN(Date.parse(text))) return text;
-  throw new Error(`--since must be a duration (10m, 2h) or a time (2026-01-31T18:00Z), not "${since}"`);
+  throw new Error(
+    `--since must be a duration (10m, 2h) or a time (2026-01-31T18:00Z), not "${since}"`,
+  );
 }
 
 /** `--timeout` (a duration: 90s, 30m, 2h) in whole seconds, at least 1, at most 12 h. */

@@ -290,7 +290,10 @@ export const appSpecJsonSchema = {
             "The command and its arguments, without a shell (replaces the image's CMD; its ENTRYPOINT stays). Use [sh, -c, '…'] for a shell.",
           minItems: 1,
           items: { type: 'string', minLength: 1 },
-          examples: [['bin/rails', 'db:migrate'], ['sh', '-c', 'npm run migrate']],
+          examples: [
+            ['bin/rails', 'db:migrate'],
+            ['sh', '-c', 'npm run migrate'],
+          ],
         },
         timeout: duration('Past it the command is killed and the rollout fails.', '5m'),
       },

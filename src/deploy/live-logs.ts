@@ -17,8 +17,18 @@ export type LiveLogEvent =
       readonly at?: number | undefined;
       readonly line: string;
     }
-  | { readonly kind: 'joined'; readonly env: string; readonly slot: string; readonly revision: string }
-  | { readonly kind: 'left'; readonly env: string; readonly slot: string; readonly revision: string };
+  | {
+      readonly kind: 'joined';
+      readonly env: string;
+      readonly slot: string;
+      readonly revision: string;
+    }
+  | {
+      readonly kind: 'left';
+      readonly env: string;
+      readonly slot: string;
+      readonly revision: string;
+    };
 
 export interface LiveLogOptions {
   app: string;

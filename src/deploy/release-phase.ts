@@ -145,7 +145,10 @@ export async function runReleasePhase(
   next = { ...next, failureLogs: { slot: 'release', lines: tail } };
   // Not retried automatically for the same commit, as any failed rollout (settle.ts).
   await deps.rollouts.markFailed(rec.app, rec.env, rec.to.sha);
-  deps.log.info({ rollout: rec.id, app: rec.app, env: rec.env, exitCode, timedOut }, 'release phase failed');
+  deps.log.info(
+    { rollout: rec.id, app: rec.app, env: rec.env, exitCode, timedOut },
+    'release phase failed',
+  );
   return { kind: 'failed', rec: await finishRecord(deps, next, 'failed', reason, fence) };
 }
 

@@ -180,8 +180,7 @@ export interface InstanceProbes {
  * changed meanwhile (the engine restarted): the reconciler looks again.
  */
 export type RuntimeChange =
-  | { readonly all: false; readonly app: string; readonly env: string }
-  | { readonly all: true };
+  { readonly all: false; readonly app: string; readonly env: string } | { readonly all: true };
 
 /** The port itself. Every method is safe to repeat: BullMQ delivers at least once. */
 export interface Runtime {

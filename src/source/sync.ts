@@ -63,8 +63,9 @@ async function fallbackAppName(
  * Fetches a branch and turns its head into builds, one per app in the repo:
  * 1. skip if a newer sync of this branch is already queued (it will fetch anyway);
  * 2. fetch: the head the repo reports is the truth, the webhook's SHA only a hint;
- * 3. diff the trees since the earlier head(s) (path filters; everything when unknown);
- * 4. per app, read and validate gantry.yaml at that exact commit;
+ * 3. per app, read and validate gantry.yaml at that exact commit;
+ * 4. path filters: unless the app watches the whole repository, diff the trees since the earlier
+ *    head(s) (once per sync; everything counts as changed when they are unknown);
  * 5. record the revision and enqueue its build (or record why it cannot be built, or why the
  *    push does not concern the app: skipped);
  * 6. record the head last, so a build that sees a newer head knows that head's build is queued.

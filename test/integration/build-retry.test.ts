@@ -57,6 +57,7 @@ describe('a registry down for ~30 s during a build', () => {
       async () => {
         const b = await buildOf();
         if (b) seen.push(b);
+        if (b && ['failed', 'succeeded'].includes(b.status)) throw new Error(JSON.stringify(b));
         return b?.status === 'queued' && b.retry?.nextAt ? b : undefined;
       },
       120_000,

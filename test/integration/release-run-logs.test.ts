@@ -156,21 +156,23 @@ describe('release phase, run, live logs', () => {
       const fresh = (await f.controller.runtime!.list({ app })).filter((i) => i.revision === sha);
       expect(fresh.length).toBe(2);
       const url = (await f.controller.rollouts.env(app, 'production')).route!.url;
-      const marker = `marker-${Date.now().toString(36)}`;
+      // busybox httpd -v logs each answer (`response:404`); the health checks only get 200s.
       const seen = await waitFor(
         'a request to the new revision in the followed log',
         async () => {
-          await fetch(`${url}/${marker}.html`).then((r) => r.text());
+          await fetch(`${url}/no-such-page.html`).then((r) => r.text());
           const line = out
             .split('\n')
-            .find((l) => l.includes(marker) && fresh.some((i) => l.startsWith(`${i.slot} |`)));
+            .find(
+              (l) => l.includes('response:404') && fresh.some((i) => l.startsWith(`${i.slot} |`)),
+            );
           return line;
         },
         30_000,
       ).catch((e: unknown) => {
         throw new Error(`${String(e)}\n--- stdout of gantry logs:\n${out}\n--- stderr:\n${err}`);
       });
-      expect(seen).toMatch(/ \| .*marker-/);
+      expect(seen).toMatch(/ \| .*response:404/);
       expect(out).toMatch(new RegExp(`--- ${fresh[0]!.slot} joined`));
     } finally {
       child.kill('SIGINT');

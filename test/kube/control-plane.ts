@@ -33,8 +33,9 @@ import { Proc } from './process.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
-/** The bin directory of the built control plane, or an error saying how to build it. */
+/** The bin directory of the built control plane (`GANTRY_KUBE_BIN` overrides), or an error saying how to build it. */
 export async function kubeBinaries(): Promise<string> {
+  if (process.env.GANTRY_KUBE_BIN) return process.env.GANTRY_KUBE_BIN;
   try {
     const { stdout } = await promisify(execFile)('bash', [
       join(repoRoot, 'scripts/kube-infra.sh'),

@@ -48,6 +48,32 @@ describe('gantry command line', () => {
     ['unpin', ['unpin', 'hello'], { verb: 'unpin', app: 'hello' }],
     ['logs -n', ['logs', 'hello', '-n', '20'], { verb: 'logs', app: 'hello', lines: 20 }],
     [
+      'logs --follow --since',
+      ['logs', 'hello', '-e', 'production', '--since', '10m', '-f'],
+      { verb: 'logs', app: 'hello', env: 'production', since: '10m', follow: true },
+    ],
+    ['logs without --follow', ['logs', 'hello'], { verb: 'logs', app: 'hello', follow: false }],
+    [
+      'run with -- and flags of its own',
+      ['run', 'hello', '--env', 'staging', '--', 'sh', '-c', 'ls --all -e x'],
+      { verb: 'run', app: 'hello', env: 'staging', command: ['sh', '-c', 'ls --all -e x'] },
+    ],
+    [
+      'run without --',
+      ['run', 'hello', 'rake', 'db:seed'],
+      { verb: 'run', app: 'hello', command: ['rake', 'db:seed'] },
+    ],
+    [
+      'run --timeout',
+      ['run', 'hello', '--timeout', '2m', '--', 'sleep', '1'],
+      { verb: 'run', app: 'hello', command: ['sleep', '1'], timeoutSeconds: 120 },
+    ],
+    [
+      'run: flags after -- belong to the command',
+      ['run', 'hello', '--', 'env', '--help'],
+      { verb: 'run', app: 'hello', command: ['env', '--help'] },
+    ],
+    [
       'build-log -f',
       ['build-log', 'b-1-2', '-f'],
       { verb: 'build-log', buildId: 'b-1-2', follow: true },
@@ -95,6 +121,11 @@ describe('gantry command line', () => {
     ['an extra argument', ['status', 'a', 'b'], /takes no argument "b"/],
     ['a PR that is not a number', ['history', 'a', '--pr', 'x'], /--pr must be a whole number/],
     ['zero lines', ['logs', 'a', '--lines', '0'], /--lines must be a whole number from 1/],
+    ['a --since that is no time', ['logs', 'a', '--since', 'yesterday'], /--since must be/],
+    ['run without a command', ['run', 'a'], /run needs a command/],
+    ['run without a command after --', ['run', 'a', '--'], /run needs a command/],
+    ['a --timeout too long', ['run', 'a', '--timeout', '13h', '--', 'x'], /--timeout must be/],
+    ['--follow on run', ['run', 'a', '-f', '--', 'x'], /run does not take --follow/],
     [
       'promote without --to',
       ['promote', 'a', '--from', 'staging'],

@@ -29,7 +29,12 @@ type Frame =
 
 export async function run(
   ctx: Ctx,
-  cmd: { app: string; env?: string | undefined; command: string[]; timeoutSeconds?: number | undefined },
+  cmd: {
+    app: string;
+    env?: string | undefined;
+    command: string[];
+    timeoutSeconds?: number | undefined;
+  },
   io: RunIo = processIo(),
 ): Promise<number> {
   const client = ctx.client();
@@ -47,7 +52,9 @@ export async function run(
     switch (f.type) {
       case 'started':
         if (!ctx.common.json) {
-          io.stderr(`running ${f.command.join(' ')} in ${cmd.app}/${f.env}${f.release === null ? '' : ` (v${f.release})`}\n`);
+          io.stderr(
+            `running ${f.command.join(' ')} in ${cmd.app}/${f.env}${f.release === null ? '' : ` (v${f.release})`}\n`,
+          );
         }
         return;
       case 'output':
@@ -56,7 +63,10 @@ export async function run(
         return;
       case 'exit':
         exit = f.timedOut ? TIMED_OUT : f.exitCode;
-        if (f.timedOut) io.stderr(`gantry: the command timed out after ${(f.durationMs / 1000).toFixed(0)} s and was killed\n`);
+        if (f.timedOut)
+          io.stderr(
+            `gantry: the command timed out after ${(f.durationMs / 1000).toFixed(0)} s and was killed\n`,
+          );
         return;
       case 'error':
         io.stderr(`gantry: ${f.code}: ${f.message}\n`);
@@ -88,9 +98,15 @@ async function post(client: ClientOptions, path: string, body: unknown): Promise
   if (client.token) headers.authorization = `Bearer ${client.token}`;
   let res: Response;
   try {
-    res = await fetch(`${client.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    res = await fetch(`${client.url}${path}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
   } catch (e) {
-    throw new Error(`cannot reach the controller at ${client.url} (${errorMessage(e)})`);
+    throw new Error(`cannot reach the controller at ${client.url} (${errorMessage(e)})`, {
+      cause: e,
+    });
   }
   if (!res.ok || !res.body) throw await apiFailureOf(res);
   return res;
@@ -103,14 +119,15 @@ export function processIo(): RunIo {
     stderr: (t) => void process.stderr.write(t),
     async stdin() {
       if (process.stdin.isTTY) return undefined;
-      let piped = false;
-      try {
-        const st = fstatSync(0);
-        piped = st.isFIFO() || st.isFile();
-      } catch {
-        return undefined;
-      }
-      if (!piped) return undefined;
+      // A pipe or a file only: /dev/null or a closed terminal would have nothing, or never end.
+      const st = (() => {
+        try {
+          return fstatSync(0);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (!st || !(st.isFIFO() || st.isFile())) return undefined;
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const c of process.stdin) {

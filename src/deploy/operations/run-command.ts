@@ -86,7 +86,9 @@ export async function prepareRun(
     );
   }
   const config: ReleaseConfig =
-    current.release === undefined ? EMPTY_CONFIG : await releaseConfig(deps, app.name, env, current.release);
+    current.release === undefined
+      ? EMPTY_CONFIG
+      : await releaseConfig(deps, app.name, env, current.release);
   const redact = secretRedactor(Object.values(config.secrets));
   const shown = req.argv.map(redact);
   const revision = await deps.store.getRevision(app.name, current.sha);
@@ -105,7 +107,10 @@ export async function prepareRun(
     redact,
     async start({ onOutput }) {
       const started = Date.now();
-      deps.log.info({ app: app.name, env, argv: shown, actor: req.actor }, 'one-off command started');
+      deps.log.info(
+        { app: app.name, env, argv: shown, actor: req.actor },
+        'one-off command started',
+      );
       // Redacted as it streams: what the caller gets is an API response like any other.
       const redactors = {
         stdout: new StreamRedactor(Object.values(config.secrets)),

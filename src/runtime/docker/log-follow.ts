@@ -70,9 +70,17 @@ export async function followLogsOf(
     stream = body as Readable;
   } catch (e) {
     if (statusOf(e) === 404) {
-      throw new GantryError('GANTRY_ERR_NOT_FOUND', `instance ${container.id.slice(0, 12)} is gone`);
+      throw new GantryError(
+        'GANTRY_ERR_NOT_FOUND',
+        `instance ${container.id.slice(0, 12)} is gone`,
+      );
     }
-    throw engineError(e, `logs of ${container.id.slice(0, 12)}`, host, 'GANTRY_ERR_DOCKER_UNAVAILABLE');
+    throw engineError(
+      e,
+      `logs of ${container.id.slice(0, 12)}`,
+      host,
+      'GANTRY_ERR_DOCKER_UNAVAILABLE',
+    );
   }
   const decoder = new FrameDecoder();
   const split = new LineSplitter();

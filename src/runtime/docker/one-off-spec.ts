@@ -84,7 +84,10 @@ export function oneOffCreateOptions(
 }
 
 /** Whether a one-off's deadline label says it is a leftover at `now`. Pure. */
-export function isLeftover(labels: Readonly<Record<string, string>> | undefined, now: number): boolean {
+export function isLeftover(
+  labels: Readonly<Record<string, string>> | undefined,
+  now: number,
+): boolean {
   const deadline = Number(labels?.[LABEL.deadline]);
   return Number.isFinite(deadline) && deadline < now;
 }

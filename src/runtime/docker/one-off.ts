@@ -66,7 +66,10 @@ export async function runOnce(
     }
     info = await inspectOf(container, host);
     if (info === undefined) {
-      throw new GantryError('GANTRY_ERR_DOCKER_UNAVAILABLE', `${name} vanished right after its creation`);
+      throw new GantryError(
+        'GANTRY_ERR_DOCKER_UNAVAILABLE',
+        `${name} vanished right after its creation`,
+      );
     }
   }
   if (!isManaged(info.Config.Labels) || !isOneOff(info.Config.Labels)) {
@@ -148,9 +151,10 @@ async function waitFor(
 ): Promise<WaitOutcome> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
-  const exited = container
-    .wait()
-    .then((r: { StatusCode?: number }): WaitOutcome => ({ kind: 'exited', exitCode: r.StatusCode ?? -1 }));
+  const exited = container.wait().then((r: { StatusCode?: number }): WaitOutcome => ({
+    kind: 'exited',
+    exitCode: r.StatusCode ?? -1,
+  }));
   const timeout = new Promise<WaitOutcome>((resolve) => {
     timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
   });

@@ -101,17 +101,25 @@ export async function heartbeat(
     metadata: { name: id.name, namespace: 'kube-node-lease' },
     spec: { holderIdentity: id.name, leaseDurationSeconds: 40, renewTime: micro },
   };
-  try {
-    await leases.patchNamespacedLease(
+  const patch = (): Promise<unknown> =>
+    leases.patchNamespacedLease(
       { name: id.name, namespace: 'kube-node-lease', body: { spec: body.spec } },
       MERGE_PATCH,
     );
+  try {
+    await patch();
   } catch (e) {
     if ((e as { code?: number }).code !== 404) throw e;
+    // Created without renewTime (the typed client would send a Date in milliseconds, which a
+    // MicroTime refuses), then renewed by the untyped patch.
     await leases.createNamespacedLease({
       namespace: 'kube-node-lease',
-      body: { ...body, spec: { ...body.spec, renewTime: at } },
+      body: {
+        metadata: body.metadata,
+        spec: { holderIdentity: id.name, leaseDurationSeconds: 40 },
+      },
     });
+    await patch();
   }
   const current = await core.readNodeStatus({ name: id.name });
   const conds = (current.status?.conditions ?? []).map((c) => ({ ...c, lastHeartbeatTime: at }));
