@@ -25,8 +25,9 @@ const rolloutIdParam = {
 /** A rollout as clients see it: the record, its derived phase, and no internal working state. */
 export function rolloutView(rec: RolloutRecord) {
   const { plan, state, ...rest } = rec;
+  // A record closed before its core finished (a failed release phase, an error) says its outcome.
   const phase =
-    plan && state
+    plan && state && !(rec.outcome && !(state as RolloutState).finished)
       ? describePhase(phaseOf(plan as RolloutPlan, state as RolloutState))
       : (rec.outcome ?? 'pending');
   const s = state as RolloutState | undefined;

@@ -102,7 +102,11 @@ describe('gantry history, logs and rollback through the CLI', () => {
     expect(out).toMatch(
       new RegExp(`takes out 1 commit:\\n  ${second.slice(0, 12)} Add greeting \\(#42\\)`),
     );
-    const id = /rolling back \S+ \S+ → \S+: rollout (r-\S+)/.exec(out)?.[1];
+    // A rollback restores the release the target ran: its image and its config.
+    const id =
+      /rolling back \S+ \S+ → \S+ \(release v\d+: its image and config\): rollout (r-\S+)/.exec(
+        out,
+      )?.[1];
     expect(id).toBeDefined();
     rollbackId = id!;
     // Events as they happened, then the outcome with how long it took.

@@ -146,6 +146,8 @@ describe.runIf(wanted || built)('the real control plane (test/kube)', () => {
           template: {
             metadata: { labels },
             spec: {
+              // busybox httpd as PID 1 ignores SIGTERM: do not wait out the default 30 s.
+              terminationGracePeriodSeconds: 2,
               containers: [
                 {
                   name: 'app',

@@ -9,8 +9,10 @@
  * - `gantry logs --follow` started before a rollout sees lines of the instances it starts.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutRecord } from '../../src/store/records.js';
 import {
@@ -24,7 +26,7 @@ import {
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
-import { gantry } from './cli-process.js';
+import { gantry as runCli } from './cli-process.js';
 
 const docker = new Docker();
 
@@ -37,6 +39,13 @@ async function oneOffsOf(app: string): Promise<Docker.ContainerInfo[]> {
 }
 
 describe('release phase, run, live logs', () => {
+  const transcript: string[] = [];
+  /** A CLI run, kept for the transcript (docs/cli.md's examples come from it). */
+  const gantry: typeof runCli = async (args, opts) => {
+    const res = await runCli(args, opts);
+    transcript.push(`$ gantry ${args.join(' ')}\n${res.stdout}${res.stderr}(exit ${res.code})\n`);
+    return res;
+  };
   let f: Fixture;
   const app = appName('rel');
   let base: string;
@@ -53,7 +62,12 @@ describe('release phase, run, live logs', () => {
     v1 = await finishedRollout(f, app, sha);
   }, 240_000);
 
-  afterAll(async () => closeWithInstances(f, app));
+  afterAll(async () => {
+    // GANTRY_CLI_TRANSCRIPT=file keeps what the CLI printed.
+    const file = process.env.GANTRY_CLI_TRANSCRIPT;
+    if (file && transcript.length) await writeFile(file, transcript.join('\n'));
+    await closeWithInstances(f, app);
+  });
 
   it('runs the release command before any instance starts; its output is in the events', async () => {
     expect(v1.outcome).toBe('succeeded');
@@ -68,6 +82,8 @@ describe('release phase, run, live logs', () => {
     const firstCore = kinds.findIndex((k) => k === 'instance-health' || k === 'phase-changed');
     expect(finished).toBeGreaterThan(-1);
     expect(firstCore).toBeGreaterThan(finished);
+    const shown = await gantry(['rollout', v1.id], { client: f.client });
+    expect(shown.stdout).toContain('migrating to v1');
     const rec = await f.controller.rollouts.get(v1.id);
     expect(rec?.releasePhase).toMatchObject({ exitCode: 0, timedOut: false });
     expect(await oneOffsOf(app)).toEqual([]);
@@ -123,6 +139,40 @@ describe('release phase, run, live logs', () => {
     expect(denied.stderr).toContain('deployer');
   }, 60_000);
 
+  it('the dashboard shows the release phase log and a live log tail (Chromium)', async () => {
+    const browser = await chromium.launch({
+      executablePath: process.env.GANTRY_CHROMIUM ?? '/usr/bin/chromium',
+    });
+    const problems: string[] = [];
+    try {
+      const p = await browser.newPage();
+      p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      p.on('console', (m) => {
+        if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text()))
+          problems.push(`console: ${m.text()}`);
+      });
+      await p.goto(`${f.controller.url}/`);
+      await p.getByLabel('API token').fill(f.token);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByRole('heading', { name: 'Apps' }).waitFor();
+      const failed = (await f.controller.rollouts.list(app, 'production')).find(
+        (r) => r.outcome === 'failed',
+      )!;
+      await p.goto(`${f.controller.url}/#/rollouts/${failed.id}`);
+      await expect
+        .poll(() => p.locator('body').innerText(), { timeout: 20_000 })
+        .toContain('│ migration failed');
+      await p.goto(`${f.controller.url}/#/apps/${app}`);
+      await p.locator('#log-tail-toggle').click();
+      await expect
+        .poll(() => p.locator('#log-tail').innerText(), { timeout: 20_000 })
+        .toMatch(/production\/\S+ \| .*response:200/);
+      expect(problems).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('`logs --follow` sees lines from instances started after it began', async () => {
     const child: ChildProcessWithoutNullStreams = spawn(
       process.execPath,
@@ -174,6 +224,7 @@ describe('release phase, run, live logs', () => {
       });
       expect(seen).toMatch(/ \| .*response:404/);
       expect(out).toMatch(new RegExp(`--- ${fresh[0]!.slot} joined`));
+      transcript.push(`$ gantry logs ${app} --env production --follow\n${out}`);
     } finally {
       child.kill('SIGINT');
     }

@@ -137,23 +137,34 @@ export async function removeSlot(
   throw conflictError(name);
 }
 
-/** Deletes a ReplicaSet that holds no slot (its pods go with it); a gone one is a no-op. */
+/**
+ * Deletes a ReplicaSet that holds no slot (its pods go with it); a gone one is a no-op. The
+ * delete names the version read as empty, so a start that added a slot since wins; a 409 from
+ * anything else (the ReplicaSet controller writes status right after a scale-down) reads again.
+ */
 export async function deleteIfEmpty(kube: Kube, name: string): Promise<void> {
-  const rs = await readReplicaSet(kube, name);
-  if (rs === undefined || slotsOf(rs).length > 0) return;
-  try {
-    await kube.apps.deleteNamespacedReplicaSet({
-      name,
-      namespace: kube.namespace,
-      propagationPolicy: 'Background',
-      // Only the version that was read as empty: a start that added a slot since wins.
-      body: { preconditions: { resourceVersion: rs.metadata?.resourceVersion } },
-    });
-  } catch (e) {
-    const status = statusOf(e);
-    if (status === 404 || status === 409) return;
-    throw kubeError(e, `delete replicaset ${name}`);
+  for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+    const rs = await readReplicaSet(kube, name);
+    if (rs === undefined || slotsOf(rs).length > 0) return;
+    try {
+      await kube.apps.deleteNamespacedReplicaSet({
+        name,
+        namespace: kube.namespace,
+        // In the body: with a body, the API server ignores the query's options.
+        body: {
+          propagationPolicy: 'Background',
+          preconditions: { resourceVersion: rs.metadata?.resourceVersion },
+        },
+      });
+      return;
+    } catch (e) {
+      const status = statusOf(e);
+      if (status === 404) return;
+      if (status === 409) continue;
+      throw kubeError(e, `delete replicaset ${name}`);
+    }
   }
+  throw conflictError(name);
 }
 
 function conflictError(name: string): GantryError {

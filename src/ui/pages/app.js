@@ -29,6 +29,7 @@ import {
 } from '../dom.js';
 import { crumbs, grid } from '../layout.js';
 import { go } from '../nav.js';
+import { logTail } from '../log-tail.js';
 import { live, oncePerBurst } from '../sse.js';
 import { rollbackDialog } from './rollback.js';
 
@@ -453,15 +454,19 @@ function render(root, data, refresh) {
 export async function appPage(root, name) {
   document.title = `${name} · Gantry`;
   let stopped = false;
+  // Kept across re-renders: a refresh must not cut the live tail or lose its lines.
+  const tail = logTail(name);
   const refresh = async () => {
     if (stopped) return;
     try {
       render(root, await load(name), refresh);
+      root.append(tail.el);
     } catch {
       // Keep what is shown; the next event or tick tries again.
     }
   };
   render(root, await load(name), refresh);
+  root.append(tail.el);
   const burst = oncePerBurst(refresh, 400);
   const stop = live({
     filter: { app: name },
@@ -472,6 +477,7 @@ export async function appPage(root, name) {
   return () => {
     stopped = true;
     stop();
+    tail.stop();
     burst.cancel();
   };
 }

@@ -122,11 +122,11 @@ export class NodeAgent {
           this.core.deleteNamespacedPod({
             name: pod.metadata!.name!,
             namespace: pod.metadata!.namespace!,
-            gracePeriodSeconds: 0,
-            body: { preconditions: { uid } },
+            // In the body: with a body, the API server ignores the query's gracePeriodSeconds.
+            body: { gracePeriodSeconds: 0, preconditions: { uid } },
           }),
         )
-        .catch(() => undefined)
+        .catch((e: unknown) => console.warn(`node agent: finishing ${pod.metadata?.name}: ${String(e)}`))
         .finally(() => {
           this.runners.delete(uid);
           this.finishing.delete(uid);
