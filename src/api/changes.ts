@@ -11,7 +11,7 @@ import type { RepoRegistry } from '../source/repos.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
-import { buildIdParam } from './schemas.js';
+import { buildIdParam, commitSchema } from './schemas.js';
 
 export interface ChangeRoutesDeps {
   store: Store;
@@ -21,19 +21,6 @@ export interface ChangeRoutesDeps {
 }
 
 const STR = { type: 'string' } as const;
-const COMMIT = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    sha: STR,
-    message: STR,
-    author: STR,
-    at: STR,
-    prNumber: { type: 'integer' },
-    prTitle: STR,
-    prUrl: STR,
-  },
-} as const;
 const CHANGES = {
   200: {
     type: 'object',
@@ -42,7 +29,7 @@ const CHANGES = {
       from: { type: ['string', 'null'] },
       to: STR,
       direction: { type: 'string', enum: ['first', 'same', 'forward', 'back'] },
-      commits: { type: 'array', items: COMMIT },
+      commits: { type: 'array', items: commitSchema },
     },
   },
 } as const;

@@ -6,6 +6,7 @@ import type { EventBus, StoredEvent } from '../events/bus.js';
 import { isAfter, LiveFeed, type FeedSubscriber } from '../events/live-feed.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
+import { openSse } from './sse.js';
 
 export interface EventRoutesDeps {
   redis: Redis;
@@ -109,14 +110,7 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
         release();
       };
 
-      reply.hijack();
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.write(': connected\n\n');
+      openSse(reply);
       res.on('close', () => {
         stream.end();
         done();

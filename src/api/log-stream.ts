@@ -13,6 +13,7 @@ import { noRedaction, secretRedactor, type Redact } from '../release/redact-secr
 import type { ReleaseStore } from '../release/releases.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RolloutStore } from '../store/rollouts.js';
+import { openSse } from './sse.js';
 
 export interface LogStreamDeps {
   rollouts: RolloutStore;
@@ -56,15 +57,7 @@ export async function streamLogs(
   },
 ): Promise<void> {
   const stop = new AbortController();
-  const res = reply.raw;
-  reply.hijack();
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.write(': connected\n\n');
+  const res = openSse(reply);
   res.on('close', () => stop.abort());
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.sseHeartbeatMs);
   try {

@@ -5,7 +5,7 @@ import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-de
 import { prune, type PruneDeps } from '../deploy/operations/prune.js';
 import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
 import { requireRole, type TokenSource } from './auth.js';
-import { appNameParam } from './schemas.js';
+import { appNameParam, commitSchema } from './schemas.js';
 
 export type OperationRoutesDeps = PruneDeps & { tokens: TokenSource };
 
@@ -18,16 +18,7 @@ const TAGS = ['operations'];
 const open = (properties: Record<string, unknown>) =>
   ({ type: 'object', additionalProperties: true, properties }) as const;
 const STR = { type: 'string' } as const;
-const COMMIT = open({
-  sha: STR,
-  message: STR,
-  author: STR,
-  at: STR,
-  prNumber: { type: 'integer' },
-  prTitle: STR,
-  prUrl: STR,
-  image: STR,
-});
+const COMMIT = open({ ...commitSchema.properties, image: STR });
 const QUEUED = { 202: open({ rolloutId: STR, buildId: STR, env: STR, sha: STR, image: STR }) };
 
 const body = (required: string[], properties: Record<string, unknown>) =>

@@ -18,6 +18,20 @@ export const imageSchema = {
   properties: { tag: { type: 'string' }, digest: { type: 'string' }, pinned: { type: 'string' } },
 } as const;
 
+/** A commit as git and its forge tell it: message, author, and the pull request it came from. */
+export const commitSchema = {
+  ...open,
+  properties: {
+    sha: { type: 'string' },
+    message: { type: 'string' },
+    author: { type: 'string' },
+    at: { type: 'string' },
+    prNumber: { type: 'integer' },
+    prTitle: { type: 'string' },
+    prUrl: { type: 'string' },
+  },
+} as const;
+
 export const revisionSchema = {
   ...open,
   properties: {

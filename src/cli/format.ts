@@ -79,6 +79,7 @@ const HISTORY_HEADERS = [
   'ENV',
   'KIND',
   'FROM→TO',
+  'RELEASE',
   'COMMIT',
   'PR',
   'BY',
@@ -99,6 +100,8 @@ export function historyTable(entries: readonly HistoryEntry[], now = Date.now())
         e.env,
         e.kind,
         `${e.from ? e.from.sha.slice(0, 7) : '∅'}→${e.to.sha.slice(0, 7)}`,
+        // The release it moved to: a config change moves releases without moving commits.
+        e.to.release === undefined ? '-' : `v${e.to.release}`,
         clip(message, 40) || '-',
         pr ? `#${pr}` : '-',
         triggerText(e.trigger),

@@ -36,7 +36,7 @@ export interface RolloutView {
   env: string;
   kind: string;
   trigger?: TriggerView | undefined;
-  to: { sha: string; image: string };
+  to: { sha: string; image: string; release?: number | undefined };
   from: { sha: string; image: string } | null;
   outcome?: string | undefined;
   reason?: string | undefined;

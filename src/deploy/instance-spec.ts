@@ -34,6 +34,27 @@ export function requireSecrets(
   }
 }
 
+/**
+ * The variables a release's processes get (instances and one-offs alike): later layers win,
+ * spec `run.env` < release vars < `GANTRY_*`, which the controller owns.
+ */
+export function releaseVars(input: {
+  spec: AppSpec;
+  env: string;
+  revision: string;
+  config: ReleaseConfig;
+  release?: number | undefined;
+}): Record<string, string> {
+  return {
+    ...input.spec.run.env,
+    ...input.config.vars,
+    GANTRY_APP: input.spec.app,
+    GANTRY_ENV: input.env,
+    GANTRY_REVISION: input.revision,
+    ...(input.release === undefined ? {} : { GANTRY_RELEASE: `v${input.release}` }),
+  };
+}
+
 /** The runtime's instructions for one start action: pure, so tests can assert on it. */
 export function instanceSpec(input: {
   spec: AppSpec;
@@ -57,14 +78,7 @@ export function instanceSpec(input: {
     ...(input.release === undefined ? {} : { release: input.release }),
     image: input.image,
     port: spec.run.port,
-    vars: {
-      ...spec.run.env,
-      ...input.config.vars,
-      GANTRY_APP: spec.app,
-      GANTRY_ENV: input.env,
-      GANTRY_REVISION: input.revision,
-      ...(input.release === undefined ? {} : { GANTRY_RELEASE: `v${input.release}` }),
-    },
+    vars: releaseVars(input),
     secrets: input.config.secrets,
     cpu: spec.run.resources?.cpu,
     memoryBytes: spec.run.resources?.memoryBytes,

@@ -5,7 +5,7 @@
  */
 import type { AppSpec } from '../config/app-spec.js';
 import type { OneOffSpec } from '../runtime/runtime.js';
-import type { ReleaseConfig } from './instance-spec.js';
+import { releaseVars, type ReleaseConfig } from './instance-spec.js';
 
 export function oneOffSpec(input: {
   spec: AppSpec;
@@ -29,14 +29,7 @@ export function oneOffSpec(input: {
     key: input.key,
     image: input.image,
     command: [...input.command],
-    vars: {
-      ...spec.run.env,
-      ...input.config.vars,
-      GANTRY_APP: spec.app,
-      GANTRY_ENV: input.env,
-      GANTRY_REVISION: input.revision,
-      ...(input.release === undefined ? {} : { GANTRY_RELEASE: `v${input.release}` }),
-    },
+    vars: releaseVars(input),
     secrets: input.config.secrets,
     cpu: spec.run.resources.cpu,
     memoryBytes: spec.run.resources.memoryBytes,

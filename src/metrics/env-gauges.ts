@@ -29,35 +29,11 @@ export function registerEnvGauges(registry: Registry, statuses: EnvStatuses): vo
   const snapshot = () => (reading ??= statuses().finally(() => (reading = undefined)));
   const registers = [registry];
 
-  new Gauge({
-    name: METRIC.envHealth,
+  oneHotGauge(registers, snapshot, METRIC.envHealth, HEALTH, (s) => s.health.status, {
     help: 'Health of each environment as the reconciler last saw it: 1 for the current status, 0 for the others',
-    labelNames: ['app', 'env', 'status'],
-    registers,
-    async collect() {
-      const all = await snapshot();
-      this.reset();
-      for (const s of all) {
-        for (const status of HEALTH) {
-          this.set({ app: s.app, env: s.env, status }, s.health.status === status ? 1 : 0);
-        }
-      }
-    },
   });
-  new Gauge({
-    name: METRIC.envSync,
+  oneHotGauge(registers, snapshot, METRIC.envSync, SYNC, (s) => s.sync.status, {
     help: 'Whether each environment runs what its record and branch say: 1 for the current status, 0 for the other',
-    labelNames: ['app', 'env', 'status'],
-    registers,
-    async collect() {
-      const all = await snapshot();
-      this.reset();
-      for (const s of all) {
-        for (const status of SYNC) {
-          this.set({ app: s.app, env: s.env, status }, s.sync.status === status ? 1 : 0);
-        }
-      }
-    },
   });
   new Gauge({
     name: METRIC.envInstances,
@@ -84,6 +60,32 @@ export function registerEnvGauges(registry: Registry, statuses: EnvStatuses): vo
       const all = await snapshot();
       this.reset();
       for (const s of all) this.set({ app: s.app, env: s.env }, s.orphaned ? 1 : 0);
+    },
+  });
+}
+
+/** A gauge per environment and status word: 1 for the status `current` reads, 0 for the others. */
+function oneHotGauge<T extends string>(
+  registers: Registry[],
+  snapshot: () => Promise<readonly EnvStatus[]>,
+  name: string,
+  words: readonly T[],
+  current: (s: EnvStatus) => T,
+  { help }: { help: string },
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['app', 'env', 'status'],
+    registers,
+    async collect() {
+      const all = await snapshot();
+      this.reset();
+      for (const s of all) {
+        for (const status of words) {
+          this.set({ app: s.app, env: s.env, status }, current(s) === status ? 1 : 0);
+        }
+      }
     },
   });
 }

@@ -182,6 +182,15 @@ export interface InstanceProbes {
 export type RuntimeChange =
   { readonly all: false; readonly app: string; readonly env: string } | { readonly all: true };
 
+/** What to stream from an instance's log, and where each line goes (`Runtime.followLogs`). */
+export interface FollowLogsOptions {
+  follow: boolean;
+  sinceMs?: number | undefined;
+  tailLines?: number | undefined;
+  onLine: (line: LogLine) => void;
+  signal?: AbortSignal | undefined;
+}
+
 /** The port itself. Every method is safe to repeat: BullMQ delivers at least once. */
 export interface Runtime {
   /** Present when instances are reached through the engine rather than on 127.0.0.1. */
@@ -211,13 +220,7 @@ export interface Runtime {
    */
   followLogs(
     instance: Instance,
-    opts: {
-      follow: boolean;
-      sinceMs?: number | undefined;
-      tailLines?: number | undefined;
-      onLine: (line: LogLine) => void;
-      signal?: AbortSignal | undefined;
-    },
+    opts: FollowLogsOptions,
   ): Promise<void>;
   /**
    * Runs `spec.command` once in a new container (see `OneOffSpec`), waits for it and removes it,

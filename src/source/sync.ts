@@ -260,18 +260,8 @@ async function recordSkip(
 ): Promise<AppOutcome> {
   if (!(await deps.store.markSkipped(app, commit.sha))) return { ok: false };
   const now = new Date().toISOString();
-  const buildId = await deps.store.nextId('b');
-  await deps.store.putBuild({
-    id: buildId,
-    app,
-    sha: commit.sha,
-    repo: repo.config.name,
-    branch: job.branch,
-    trigger: job.trigger,
+  const buildId = await putEndedBuild(deps, repo, job, app, commit, now, {
     status: 'skipped',
-    createdAt: now,
-    finishedAt: now,
-    attempts: 0,
     note: reason,
   });
   deps.log.info({ app, sha: commit.sha, reason }, 'push does not concern the app: skipped');
@@ -308,21 +298,7 @@ async function recordSpecFailure(
     specError: { sha: commit.sha, message: error.message },
   });
   if (!created) return { ok: false };
-  const buildId = await deps.store.nextId('b');
-  await deps.store.putBuild({
-    id: buildId,
-    app,
-    sha: commit.sha,
-    repo: repo.config.name,
-    branch: job.branch,
-    trigger: job.trigger,
-    status: 'failed',
-    createdAt: now,
-    finishedAt: now,
-    attempts: 0,
-    failure: { code: error.code, message: error.message, logTail: error.message.split('\n') },
-  });
-  await deps.store.appendBuildLog(buildId, error.message.split('\n'), 100);
+  const buildId = await putFailedBuild(deps, repo, job, app, commit, now, error, error.message.split('\n'));
   deps.log.warn({ app, sha: commit.sha, err: errorMessage(error) }, 'spec rejected');
   return { ok: false, buildId };
 }
@@ -344,6 +320,25 @@ async function recordRefusal(
   const first = await deps.store.markClaimRefused(app, repo.config.name, appPath, commit.sha);
   if (!first) return { ok: false };
   const now = new Date().toISOString();
+  const buildId = await putFailedBuild(deps, repo, job, app, commit, now, error, [error.message]);
+  deps.log.warn(
+    { app, repo: repo.config.name, path: appPath, sha: commit.sha, err: error.message },
+    'app name owned elsewhere: push refused',
+  );
+  return { ok: false, buildId };
+}
+
+/** Writes a build record that ends as it is made (skipped, or failed before any build ran). */
+async function putEndedBuild(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  job: SyncJob,
+  app: string,
+  commit: CommitMeta,
+  now: string,
+  end: Pick<BuildRecord, 'status' | 'note' | 'failure'>,
+): Promise<string> {
+  const { status, ...rest } = end;
   const buildId = await deps.store.nextId('b');
   await deps.store.putBuild({
     id: buildId,
@@ -352,16 +347,30 @@ async function recordRefusal(
     repo: repo.config.name,
     branch: job.branch,
     trigger: job.trigger,
-    status: 'failed',
+    status,
     createdAt: now,
     finishedAt: now,
     attempts: 0,
-    failure: { code: error.code, message: error.message, logTail: [error.message] },
+    ...rest,
   });
-  await deps.store.appendBuildLog(buildId, [error.message], 100);
-  deps.log.warn(
-    { app, repo: repo.config.name, path: appPath, sha: commit.sha, err: error.message },
-    'app name owned elsewhere: push refused',
-  );
-  return { ok: false, buildId };
+  return buildId;
+}
+
+/** A failed build record whose log is `logTail`: what the pusher reads for why nothing deployed. */
+async function putFailedBuild(
+  deps: SyncDeps,
+  repo: TrackedRepo,
+  job: SyncJob,
+  app: string,
+  commit: CommitMeta,
+  now: string,
+  error: GantryError,
+  logTail: string[],
+): Promise<string> {
+  const buildId = await putEndedBuild(deps, repo, job, app, commit, now, {
+    status: 'failed',
+    failure: { code: error.code, message: error.message, logTail },
+  });
+  await deps.store.appendBuildLog(buildId, logTail, 100);
+  return buildId;
 }

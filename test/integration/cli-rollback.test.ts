@@ -47,7 +47,7 @@ describe('gantry history, logs and rollback through the CLI', () => {
     expect(res.code, res.stderr).toBe(0);
     const [header, ...rows] = res.stdout.trim().split('\n');
     expect(header).toMatch(
-      /^WHEN\s+ENV\s+KIND\s+FROM→TO\s+COMMIT\s+PR\s+BY\s+DURATION\s+OUTCOME\s+RUNNING$/,
+      /^WHEN\s+ENV\s+KIND\s+FROM→TO\s+RELEASE\s+COMMIT\s+PR\s+BY\s+DURATION\s+OUTCOME\s+RUNNING$/,
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(

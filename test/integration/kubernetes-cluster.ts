@@ -4,8 +4,8 @@
  * controller-manager and scheduler built by scripts/kube-infra.sh, pods run by the test node
  * agent), a namespace of its own per call; or the cluster of `KUBECONFIG` when that is set (its
  * current context; namespace `GANTRY_TEST_NAMESPACE`, default `gantry-test`; its nodes must be
- * able to pull from the test registry). Faults can only be injected into the simulator: `faults`
- * is undefined on the others.
+ * able to pull from the test registry). Faults: injected into the simulator, provoked for real on
+ * the real control plane (test/kube/faults.ts); `faults` is undefined on a cluster of KUBECONFIG.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,7 +42,8 @@ export async function startTestCluster(dir: string): Promise<TestCluster> {
       adminKubeconfig: real.adminKubeconfig,
       // The API server's own RBAC enforces the chart's Role: a refused call fails the suite.
       rbac: undefined,
-      faults: undefined,
+      // Provoked for real: API server restarts, etcd compaction, concurrent writers.
+      faults: real.faults,
       close: () => real.close(),
     };
   }

@@ -135,12 +135,15 @@ export interface ControlPlane {
   readonly id: string;
   readonly dir: string;
   readonly url: string;
+  readonly apiPort: number;
   readonly pki: Pki;
   readonly network: PodNetwork;
   readonly nodeName: string;
   /** A kubeconfig file of the cluster admin (system:masters). */
   readonly adminKubeconfig: string;
   readonly admin: KubeConfig;
+  /** Image references the node agent fails to pull while they are in the set. */
+  readonly failPulls: Set<string>;
   /** Stops and starts the API server again: every watch is cut, clients see it go away. */
   restartApiServer(): Promise<void>;
   /** Compacts etcd at its current revision (watches from older versions get 410 Gone). */
@@ -181,6 +184,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       serviceCidr: '10.96.0.0/16',
     };
     const url = `https://127.0.0.1:${layout.apiPort}`;
+    let restarting: Promise<void> = Promise.resolve();
     const kubeconfig = async (user: string): Promise<string> => {
       const file = join(dir, `${user}.kubeconfig`);
       await writeFile(
@@ -232,7 +236,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
     const admin = new KubeConfig();
     admin.loadFromFile(adminKubeconfig);
+    const failPulls = new Set<string>();
     agent = new NodeAgent({
+      failPulls,
       kc: admin,
       agentId: id,
       nodeName,
@@ -262,15 +268,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       id,
       dir,
       url,
+      apiPort: layout.apiPort,
       pki,
       network,
       nodeName,
       adminKubeconfig,
       admin,
-      async restartApiServer() {
-        await api.stop();
-        api.start();
-        await apiReady();
+      failPulls,
+      restartApiServer() {
+        // One restart at a time: a second request waits for the first to be served.
+        restarting = restarting.then(async () => {
+          await api.stop();
+          api.start();
+          await apiReady();
+        });
+        return restarting;
       },
       async compactEtcd() {
         // etcd's JSON gateway: read the current revision, then compact everything before it.

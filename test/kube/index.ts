@@ -9,11 +9,14 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
+import type { KubeSimFaults } from '../kube-sim/index.js';
+import { startApiProxy } from './api-proxy.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { realFaults } from './faults.js';
 import { makeControllerIdentity } from './identity.js';
-import { tokenKubeconfig } from './kubeconfig.js';
+import { certKubeconfig, tokenKubeconfig } from './kubeconfig.js';
 import { NODE_LABEL } from './node/containers.js';
 
 export { kubeBinaries, type ControlPlane } from './control-plane.js';
@@ -79,9 +82,12 @@ function release(): void {
 export interface RealTestCluster {
   readonly controlPlane: ControlPlane;
   readonly namespace: string;
-  /** The controller's kubeconfig: a ServiceAccount token holding exactly the chart's Role. */
+  /** The controller's kubeconfig: a ServiceAccount token holding exactly the chart's Role; like
+   *  `adminKubeconfig` (the tests' own), through the relay that rides out API server restarts. */
   readonly kubeconfig: string;
   readonly adminKubeconfig: string;
+  /** The simulator's faults, provoked for real (faults.ts). */
+  readonly faults: KubeSimFaults;
   close(): Promise<void>;
 }
 
@@ -91,11 +97,28 @@ export async function startRealTestCluster(dir: string): Promise<RealTestCluster
   const namespace = `gantry-${randomBytes(4).toString('hex')}`;
   try {
     const token = await makeControllerIdentity(cp.admin, namespace, RBAC_RULES);
+    // The controller reaches the API server through a relay that rides out restarts.
+    const proxy = await startApiProxy(cp.apiPort);
     const kubeconfig = join(cp.dir, `${namespace}.kubeconfig`);
+    const adminKubeconfig = join(cp.dir, `${namespace}-admin.kubeconfig`);
+    await writeFile(
+      adminKubeconfig,
+      certKubeconfig({
+        server: `https://127.0.0.1:${proxy.port}`,
+        ca: cp.pki.ca,
+        cert: cp.pki.crt('admin'),
+        key: cp.pki.key('admin'),
+        user: 'admin',
+        namespace,
+      }),
+      { mode: 0o600 },
+    );
+    const admin = new KubeConfig();
+    admin.loadFromFile(adminKubeconfig);
     await writeFile(
       kubeconfig,
       tokenKubeconfig({
-        server: cp.url,
+        server: `https://127.0.0.1:${proxy.port}`,
         ca: cp.pki.ca,
         user: 'gantry-controller',
         namespace,
@@ -108,10 +131,12 @@ export async function startRealTestCluster(dir: string): Promise<RealTestCluster
       controlPlane: cp,
       namespace,
       kubeconfig,
-      adminKubeconfig: cp.adminKubeconfig,
+      adminKubeconfig,
+      faults: realFaults(cp, proxy, admin, namespace),
       async close() {
         if (closed) return;
         closed = true;
+        await proxy.close();
         // The namespace controller deletes everything in it; the node agent stops the pods.
         await cp.admin
           .makeApiClient(CoreV1Api)

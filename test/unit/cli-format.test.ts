@@ -86,7 +86,11 @@ describe('small formats', () => {
 describe('history table', () => {
   const entries: HistoryEntry[] = [
     {
-      ...rollout({ kind: 'rollback', trigger: { kind: 'manual', actor: 'ci', via: 'rollback' } }),
+      ...rollout({
+        kind: 'rollback',
+        trigger: { kind: 'manual', actor: 'ci', via: 'rollback' },
+        to: { sha: B, image: 'reg/hello@sha256:b', release: 4 },
+      }),
       commit: { sha: B, message: 'Add greeting (#42)', prNumber: 42 },
       running: true,
       durationMs: 14_200,
@@ -106,9 +110,9 @@ describe('history table', () => {
   ];
   it('shows where, what, by whom, how long, how it ended and whether it runs', () => {
     expect(historyTable(entries, NOW).split('\n')).toEqual([
-      'WHEN    ENV         KIND      FROM→TO          COMMIT                              PR   BY             DURATION  OUTCOME                    RUNNING',
-      '2m ago  production  rollback  aaaaaaa→bbbbbbb  Add greeting (#42)                  #42  ci (rollback)  14.2s     succeeded                  yes',
-      '2m ago  production  deploy    ∅→bbbbbbb        Merge pull request #41 from acme/x  #41  push (alice)   -         progressing (step 1 of 3)  -',
+      'WHEN    ENV         KIND      FROM→TO          RELEASE  COMMIT                              PR   BY             DURATION  OUTCOME                    RUNNING',
+      '2m ago  production  rollback  aaaaaaa→bbbbbbb  v4       Add greeting (#42)                  #42  ci (rollback)  14.2s     succeeded                  yes',
+      '2m ago  production  deploy    ∅→bbbbbbb        -        Merge pull request #41 from acme/x  #41  push (alice)   -         progressing (step 1 of 3)  -',
     ]);
   });
 });

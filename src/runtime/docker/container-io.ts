@@ -112,19 +112,21 @@ export async function logsOf(
   try {
     body = await container.logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
   } catch (e) {
-    if (statusOf(e) === 404) {
-      throw new GantryError(
-        'GANTRY_ERR_NOT_FOUND',
-        `instance ${container.id.slice(0, 12)} is gone`,
-      );
-    }
-    throw engineError(
-      e,
-      `logs of ${container.id.slice(0, 12)}`,
-      host,
-      'GANTRY_ERR_DOCKER_UNAVAILABLE',
-    );
+    throw logsError(e, container, host);
   }
   const text = typeof body === 'string' ? body : decodeFrames(body);
   return textLines(text).slice(-tailLines);
+}
+
+/** A failed logs request: the instance is gone (404), or the engine could not answer. */
+export function logsError(e: unknown, container: Docker.Container, host: string): GantryError {
+  if (statusOf(e) === 404) {
+    return new GantryError('GANTRY_ERR_NOT_FOUND', `instance ${container.id.slice(0, 12)} is gone`);
+  }
+  return engineError(
+    e,
+    `logs of ${container.id.slice(0, 12)}`,
+    host,
+    'GANTRY_ERR_DOCKER_UNAVAILABLE',
+  );
 }

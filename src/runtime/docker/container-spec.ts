@@ -19,6 +19,16 @@ export const LOG_MAX_FILES = '3';
 export const PUBLISH_IP = '127.0.0.1';
 
 /**
+ * Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`: other characters become `-`, and then a short
+ * hash of the original keeps two different names from colliding.
+ */
+export function dockerName(raw: string): string {
+  const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
+  if (clean === raw) return raw;
+  return `${clean}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+}
+
+/**
  * `gantry-<app>--<env>--<slot>`: "--" occurs in neither name, so two app environments never share
  * a name (env-names.ts). Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; other characters become
  * `-`, and then a short hash of the original keeps two different slots from colliding. Renaming is
@@ -26,9 +36,7 @@ export const PUBLISH_IP = '127.0.0.1';
  */
 export function containerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>): string {
   const raw = `gantry-${envKey(spec.app, spec.env)}${NAME_SEPARATOR}${spec.slot}`;
-  const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
-  if (clean === raw) return raw;
-  return `${clean}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  return dockerName(raw);
 }
 
 /**
@@ -37,9 +45,7 @@ export function containerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>):
  */
 export function legacyContainerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>): string {
   const raw = `gantry-${spec.app}-${spec.env}-${spec.slot}`;
-  const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
-  if (clean === raw) return raw;
-  return `${clean}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  return dockerName(raw);
 }
 
 /** The labels instances are found by; identifiers only, never a variable or secret value. */
@@ -54,6 +60,13 @@ export function instanceLabels(spec: InstanceSpec): Record<string, string> {
     ...(spec.release === undefined ? {} : { [LABEL.release]: String(spec.release) }),
     [LABEL.port]: String(spec.port),
   };
+}
+
+/** `KEY=value` lines sorted by key, so the same spec always builds the same options. */
+export function sortedEnv(env: Readonly<Record<string, string>>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((k) => `${k}=${env[k] ?? ''}`);
 }
 
 /**
@@ -71,9 +84,7 @@ export function containerEnv(spec: InstanceSpec): string[] {
     GANTRY_REVISION: spec.revision,
     GANTRY_SLOT: spec.slot,
   };
-  return Object.keys(env)
-    .sort()
-    .map((k) => `${k}=${env[k] ?? ''}`);
+  return sortedEnv(env);
 }
 
 /** The container port key the engine uses in ExposedPorts, PortBindings and inspect output. */
@@ -98,18 +109,27 @@ export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCrea
       // HostPort '' lets the engine pick a free port: replicas of one app share a host.
       PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] },
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
-      // An init as PID 1 (Docker's tini) passes SIGTERM on and reaps zombies: a server that runs
-      // as PID 1 itself ignores SIGTERM, and every stop would wait out the grace period.
-      Init: true,
-      LogConfig: {
-        Type: 'json-file',
-        Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES },
-      },
-      ...(spec.cpu === undefined ? {} : { NanoCpus: Math.round(spec.cpu * 1e9) }),
-      // Swap equal to memory: the limit means what it says instead of paging to disk.
-      ...(spec.memoryBytes === undefined
-        ? {}
-        : { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }),
+      ...processHostConfig(spec),
     },
+  };
+}
+
+/** Host settings every Gantry container gets: an init, rotated logs, and the spec's limits. Pure. */
+export function processHostConfig(
+  spec: Pick<InstanceSpec, 'cpu' | 'memoryBytes'>,
+): Docker.HostConfig {
+  return {
+    // An init as PID 1 (Docker's tini) passes SIGTERM on and reaps zombies: a server that runs
+    // as PID 1 itself ignores SIGTERM, and every stop would wait out the grace period.
+    Init: true,
+    LogConfig: {
+      Type: 'json-file',
+      Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES },
+    },
+    ...(spec.cpu === undefined ? {} : { NanoCpus: Math.round(spec.cpu * 1e9) }),
+    // Swap equal to memory: the limit means what it says instead of paging to disk.
+    ...(spec.memoryBytes === undefined
+      ? {}
+      : { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }),
   };
 }

@@ -11,7 +11,7 @@ import type {
   Instance,
   InstanceFilter,
   InstanceSpec,
-  LogLine,
+  FollowLogsOptions,
   OneOffResult,
   OneOffSpec,
   Runtime,
@@ -158,13 +158,7 @@ export class DockerRuntime implements Runtime {
 
   followLogs(
     instance: Instance,
-    opts: {
-      follow: boolean;
-      sinceMs?: number | undefined;
-      tailLines?: number | undefined;
-      onLine: (line: LogLine) => void;
-      signal?: AbortSignal | undefined;
-    },
+    opts: FollowLogsOptions,
   ): Promise<void> {
     const container = this.client(instance.host).getContainer(instance.id);
     return followLogsOf(container, instance.host, opts);

@@ -4,9 +4,8 @@
  */
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { GantryError } from '../../errors.js';
-import type { LogLine } from '../runtime.js';
-import { engineError, statusOf } from './docker-errors.js';
+import type { FollowLogsOptions, LogLine } from '../runtime.js';
+import { logsError } from './container-io.js';
 import { FrameDecoder } from './stream-frames.js';
 
 /** `2024-05-01T12:00:00.123456789Z rest` → its time (ms) and the rest. Pure. */
@@ -35,13 +34,7 @@ export class LineSplitter {
 export async function followLogsOf(
   container: Docker.Container,
   host: string,
-  opts: {
-    follow: boolean;
-    sinceMs?: number | undefined;
-    tailLines?: number | undefined;
-    onLine: (line: LogLine) => void;
-    signal?: AbortSignal | undefined;
-  },
+  opts: FollowLogsOptions,
 ): Promise<void> {
   if (opts.signal?.aborted) return;
   const since = opts.sinceMs === undefined ? undefined : Math.floor(opts.sinceMs / 1000);
@@ -69,18 +62,7 @@ export async function followLogsOf(
     }
     stream = body as Readable;
   } catch (e) {
-    if (statusOf(e) === 404) {
-      throw new GantryError(
-        'GANTRY_ERR_NOT_FOUND',
-        `instance ${container.id.slice(0, 12)} is gone`,
-      );
-    }
-    throw engineError(
-      e,
-      `logs of ${container.id.slice(0, 12)}`,
-      host,
-      'GANTRY_ERR_DOCKER_UNAVAILABLE',
-    );
+    throw logsError(e, container, host);
   }
   const decoder = new FrameDecoder();
   const split = new LineSplitter();

@@ -3,11 +3,10 @@
  * tests assert on the data: the release's image and config, no published port, no restart, and
  * labels that say "one-off" so it is never listed as an instance.
  */
-import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { envKey, NAME_SEPARATOR } from '../../config/env-names.js';
 import type { OneOffSpec } from '../runtime.js';
-import { LOG_MAX_FILES, LOG_MAX_SIZE } from './container-spec.js';
+import { dockerName, processHostConfig, sortedEnv } from './container-spec.js';
 import { LABEL } from './labels.js';
 
 /**
@@ -16,9 +15,7 @@ import { LABEL } from './labels.js';
  */
 export function oneOffName(spec: Pick<OneOffSpec, 'app' | 'env' | 'purpose' | 'key'>): string {
   const raw = `gantry-${envKey(spec.app, spec.env)}${NAME_SEPARATOR}${spec.purpose}-${spec.key}`;
-  const clean = raw.replace(/[^a-zA-Z0-9_.-]/g, '-');
-  if (clean === raw) return raw;
-  return `${clean}-${createHash('sha256').update(raw).digest('hex').slice(0, 8)}`;
+  return dockerName(raw);
 }
 
 /** Identifiers only, never a value: `docker ps` shows labels to anyone with access. */
@@ -44,9 +41,7 @@ export function oneOffEnv(spec: OneOffSpec): string[] {
     GANTRY_REVISION: spec.revision,
     GANTRY_ONE_OFF: spec.purpose,
   };
-  return Object.keys(env)
-    .sort()
-    .map((k) => `${k}=${env[k] ?? ''}`);
+  return sortedEnv(env);
 }
 
 /** `POST /containers/create` for a one-off. Pure. */
@@ -70,15 +65,7 @@ export function oneOffCreateOptions(
     HostConfig: {
       // Runs once: a failure is the answer, not something to restart.
       RestartPolicy: { Name: 'no' },
-      Init: true,
-      LogConfig: {
-        Type: 'json-file',
-        Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES },
-      },
-      ...(spec.cpu === undefined ? {} : { NanoCpus: Math.round(spec.cpu * 1e9) }),
-      ...(spec.memoryBytes === undefined
-        ? {}
-        : { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes }),
+      ...processHostConfig(spec),
     },
   };
 }

@@ -20,7 +20,7 @@ import type {
   InstanceFilter,
   InstanceProbes,
   InstanceSpec,
-  LogLine,
+  FollowLogsOptions,
   OneOffResult,
   OneOffSpec,
   Runtime,
@@ -214,12 +214,7 @@ export class KubernetesRuntime implements Runtime {
   /** The log so far (`follow: false`) only: following needs a streamed request this target does not make yet. */
   async followLogs(
     instance: Instance,
-    opts: {
-      follow: boolean;
-      sinceMs?: number | undefined;
-      tailLines?: number | undefined;
-      onLine: (line: LogLine) => void;
-    },
+    opts: FollowLogsOptions,
   ): Promise<void> {
     if (opts.follow) {
       throw new GantryError(

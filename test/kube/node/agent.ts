@@ -32,6 +32,8 @@ export interface AgentOptions {
   sandboxImage: string;
   tls: ServingTls;
   timing: RunnerTiming;
+  /** Image references whose pulls fail until removed (a fault the tests inject). */
+  failPulls: ReadonlySet<string>;
   docker?: Docker;
 }
 
@@ -126,7 +128,11 @@ export class NodeAgent {
             body: { gracePeriodSeconds: 0, preconditions: { uid } },
           }),
         )
-        .catch((e: unknown) => console.warn(`node agent: finishing ${pod.metadata?.name}: ${String(e)}`))
+        .catch((e: unknown) => {
+          // 404: deleted meanwhile by someone with grace 0.
+          if ((e as { code?: number }).code !== 404)
+            console.warn(`node agent: finishing ${pod.metadata?.name}: ${String(e)}`);
+        })
         .finally(() => {
           this.runners.delete(uid);
           this.finishing.delete(uid);
@@ -146,6 +152,7 @@ export class NodeAgent {
         network: this.opts.network,
         sandboxImage: this.opts.sandboxImage,
         timing: this.opts.timing,
+        failPulls: this.opts.failPulls,
       },
       pod,
     );

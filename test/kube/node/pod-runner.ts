@@ -41,6 +41,8 @@ export interface RunnerDeps {
   network: string;
   sandboxImage: string;
   timing: RunnerTiming;
+  /** Image references whose pulls are made to fail (the one injected fault: see test/kube/README.md). */
+  failPulls: ReadonlySet<string>;
 }
 
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -243,7 +245,8 @@ export class PodRunner {
     while (!this.stopping) {
       const present = await presentImage(docker, image);
       const policy = this.c.imagePullPolicy ?? 'IfNotPresent';
-      if (present && policy !== 'Always') {
+      const injected = this.deps.failPulls.has(image);
+      if (present && policy !== 'Always' && !injected) {
         this.status.imageID = present;
         this.event('Normal', 'Pulled', `Container image "${image}" already present on machine`);
         return true;
@@ -254,7 +257,9 @@ export class PodRunner {
       else {
         this.event('Normal', 'Pulling', `Pulling image "${image}"`);
         const started = Date.now();
-        const failure = await pullImage(docker, image);
+        const failure = injected
+          ? `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found (injected)`
+          : await pullImage(docker, image);
         if (failure === undefined) {
           this.status.imageID = (await presentImage(docker, image)) ?? image;
           this.event(
