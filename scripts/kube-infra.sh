@@ -5,7 +5,7 @@
 # helm (helm.sh/helm/v3), all from the Go modules pinned in test/kube/go/*.
 #
 # Builds once per machine into ~/.cache/gantry-kube/<hash>/bin, where <hash>
-# covers the go.mod/go.sum files, the Go version and this script, so a version
+# covers the go.mod/go.sum files, the Go version and the recipe number, so a version
 # bump builds afresh and anything else reuses the cache. Only the Go module
 # proxy is used; nothing else is downloaded.
 #
@@ -16,9 +16,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 gomods="$root/test/kube/go"
 kube_version="v1.37.2"
+# Bump when the build commands below change what they produce (flags, ldflags, the list of
+# binaries): it is part of the cache key, so the next run builds afresh.
+recipe=1
 
-key="$( { go env GOVERSION; cat "$gomods/cluster/go.mod" "$gomods/cluster/go.sum" \
-  "$gomods/cluster/etcd/main.go" "$gomods/helm/go.mod" "$gomods/helm/go.sum" "$0"; } \
+key="$( { go env GOVERSION; echo "recipe=$recipe"; cat "$gomods/cluster/go.mod" "$gomods/cluster/go.sum" \
+  "$gomods/cluster/etcd/main.go" "$gomods/helm/go.mod" "$gomods/helm/go.sum"; } \
   | sha256sum | cut -c1-16)"
 cache="${GANTRY_KUBE_CACHE:-$HOME/.cache/gantry-kube}/$key"
 bin="$cache/bin"

@@ -119,7 +119,14 @@ export async function startController(
                 }
               : undefined,
           },
-          { store, queues, repos, log, buildDebounceMs: config.build.debounceMs },
+          {
+            store,
+            queues,
+            repos,
+            log,
+            buildDebounceMs: config.build.debounceMs,
+            specLimits: config.deploy,
+          },
           {
             store,
             repos,
@@ -318,6 +325,7 @@ async function startDeploy(
     log,
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
+    specLimits: config.deploy,
     runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
     // Each environment gets its own listener the first time it is deployed, kept from then on.
     async routeFor(app, env, spec) {
@@ -371,6 +379,7 @@ async function startKubernetesDeploy(
     log,
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
+    specLimits: config.deploy,
     runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
     // Each environment's Service has its own cluster IP: every one listens on port 80.
     async routeFor(app, env, spec) {

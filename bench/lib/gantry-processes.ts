@@ -13,17 +13,13 @@ import { CaddyEdge } from '../../src/edge/caddy/caddy-edge.js';
 import { stopEdge } from '../../src/edge/supervisor/ensure-edge.js';
 import { adminUrlOf, readEdgeState } from '../../src/edge/supervisor/edge-state.js';
 import { ForgeRepo } from '../../src/demo/forge.js';
-import {
-  createBareRepo,
-  startGitHttpServer,
-  type GitHttpServer,
-} from '../../src/demo/git-http-server.js';
-import { freePort, startLocalServices, type LocalServices } from '../../src/demo/services.js';
+import { freePort } from '../../src/demo/services.js';
 import { Worktree } from '../../src/demo/worktree.js';
 import { connectRedis } from '../../src/redis.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import type { Instance } from '../../src/runtime/runtime.js';
 import type { RolloutRecord } from '../../src/store/records.js';
+import { startBackends } from './backends.js';
 import { RolloutStore } from '../../src/store/rollouts.js';
 import { Store } from '../../src/store/store.js';
 import { spawnController, type ControllerProcess } from '../../test/support/controller-process.js';
@@ -58,15 +54,7 @@ export async function startGantryProcesses(opts: {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const services: LocalServices = await startLocalServices({
-      root: path.join(opts.dir, 'services'),
-    });
-    stops.push(() => services.stop());
-    const git: GitHttpServer = await startGitHttpServer({ root: path.join(opts.dir, 'git') });
-    stops.push(() => git.close());
-    await createBareRepo(path.join(opts.dir, 'git'), 'app.git', 'main');
-    const repoUrl = git.repoUrl('app.git');
-    const secret = randomBytes(20).toString('hex');
+    const { services, repoUrl, secret } = await startBackends(opts.dir, stops);
     const prefix = `sh${randomBytes(4).toString('hex')}`;
     const dataDir = path.join(opts.dir, 'data');
     const edgeDir = path.join(dataDir, 'edge');

@@ -3,7 +3,6 @@
  * smart-HTTP server with one repository, a controller that builds and rolls out (with its own
  * supervised Caddy edge, stopped by `close`), and a developer's clone that pushes and sends signed webhooks.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -12,13 +11,9 @@ import { startController, type Controller } from '../../src/controller.js';
 import { stopEdge } from '../../src/edge/supervisor/ensure-edge.js';
 import { ForgeRepo } from '../../src/demo/forge.js';
 import { Worktree } from '../../src/demo/worktree.js';
-import {
-  createBareRepo,
-  startGitHttpServer,
-  type GitHttpServer,
-} from '../../src/demo/git-http-server.js';
-import { freePort, startLocalServices, type LocalServices } from '../../src/demo/services.js';
+import { freePort } from '../../src/demo/services.js';
 import type { RolloutRecord } from '../../src/store/records.js';
+import { startBackends } from './backends.js';
 
 export interface GantryStack {
   readonly controller: Controller;
@@ -46,15 +41,7 @@ export async function startGantryStack(opts: {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const services: LocalServices = await startLocalServices({
-      root: path.join(opts.dir, 'services'),
-    });
-    stops.push(() => services.stop());
-    const git: GitHttpServer = await startGitHttpServer({ root: path.join(opts.dir, 'git') });
-    stops.push(() => git.close());
-    await createBareRepo(path.join(opts.dir, 'git'), 'app.git', 'main');
-    const repoUrl = git.repoUrl('app.git');
-    const secret = randomBytes(20).toString('hex');
+    const { services, repoUrl, secret } = await startBackends(opts.dir, stops);
     const config = parseControllerConfig(
       [
         'listen: { host: 127.0.0.1, port: 0 }',

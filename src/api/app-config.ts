@@ -18,7 +18,7 @@ import { GantryError } from '../errors.js';
 import type { ConfigStore } from '../release/config-store.js';
 import { describeRelease, type ReleaseStore } from '../release/releases.js';
 import { requireRole, type TokenSource } from './auth.js';
-import { appNameParam } from './schemas.js';
+import { appNameParam, nameSchema } from './schemas.js';
 
 export type AppConfigRoutesDeps = OpsDeps & {
   tokens: TokenSource;
@@ -28,7 +28,7 @@ export type AppConfigRoutesDeps = OpsDeps & {
 };
 
 const TAGS = ['config'];
-const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
+const ENV = nameSchema;
 const STR = { type: 'string' } as const;
 const INT = { type: 'integer' } as const;
 const NAMES = { type: 'array', items: STR } as const;

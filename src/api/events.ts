@@ -7,6 +7,7 @@ import { isAfter, LiveFeed, type FeedSubscriber } from '../events/live-feed.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { openSse } from './sse.js';
+import { nameSchema } from './schemas.js';
 
 export interface EventRoutesDeps {
   redis: Redis;
@@ -71,7 +72,7 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
           type: 'object',
           additionalProperties: false,
           properties: {
-            app: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+            app: nameSchema,
             rollout: { type: 'string', pattern: '^r-[a-z0-9]+-[a-z0-9]+$' },
             after: { type: 'string', pattern: STREAM_ID.source },
           },

@@ -5,28 +5,13 @@ import { HistoryReader } from '../history/query.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { rolloutView } from './rollouts.js';
+import { commitSchema, nameSchema } from './schemas.js';
 
 export interface HistoryRoutesDeps {
   redis: Redis;
   store: Store;
   tokens: TokenSource;
 }
-
-const NAME = '^[a-z][a-z0-9-]{0,62}$';
-
-const commitSummarySchema = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    sha: { type: 'string' },
-    message: { type: 'string', description: 'first line' },
-    author: { type: 'string' },
-    at: { type: 'string' },
-    prNumber: { type: 'integer' },
-    prTitle: { type: 'string' },
-    prUrl: { type: 'string' },
-  },
-} as const;
 
 export const historyEntrySchema = {
   type: 'object',
@@ -47,7 +32,7 @@ export const historyEntrySchema = {
     reason: { type: 'string' },
     phase: { type: 'string' },
     pr: { type: 'object', additionalProperties: true },
-    commit: commitSummarySchema,
+    commit: commitSchema,
     running: {
       type: 'boolean',
       description: 'succeeded, and this revision still serves the environment',
@@ -83,8 +68,8 @@ export async function historyRoutes(app: FastifyInstance, deps: HistoryRoutesDep
           additionalProperties: false,
           required: ['app'],
           properties: {
-            app: { type: 'string', pattern: NAME },
-            env: { type: 'string', pattern: NAME },
+            app: nameSchema,
+            env: nameSchema,
             sha: { type: 'string', pattern: '^[0-9a-f]{7,40}$', description: 'commit or prefix' },
             pr: { type: 'integer', minimum: 1 },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },

@@ -4,7 +4,7 @@ import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { sinceTime, streamLogs, type LogStreamDeps } from './log-stream.js';
-import { appNameParam } from './schemas.js';
+import { appNameParam, nameSchema } from './schemas.js';
 
 export interface InstanceLogDeps extends LogStreamDeps {
   store: Store;
@@ -60,7 +60,7 @@ export async function instanceLogRoutes(
           type: 'object',
           additionalProperties: false,
           properties: {
-            env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+            env: nameSchema,
             lines: { type: 'integer', minimum: 1, maximum: MAX_LINES },
             follow: {
               type: 'string',

@@ -5,11 +5,11 @@ import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-de
 import { prune, type PruneDeps } from '../deploy/operations/prune.js';
 import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
 import { requireRole, type TokenSource } from './auth.js';
-import { appNameParam, commitSchema } from './schemas.js';
+import { appNameParam, commitSchema, nameSchema } from './schemas.js';
 
 export type OperationRoutesDeps = PruneDeps & { tokens: TokenSource };
 
-const ENV = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
+const ENV = nameSchema;
 /** A rollback's target: a commit (abbreviated or full), or a release `vN` (image and config). */
 const ROLLBACK_TO = { type: 'string', pattern: '^([0-9a-f]{4,64}|[vV][1-9][0-9]{0,8})$' } as const;
 const TAGS = ['operations'];

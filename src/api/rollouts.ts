@@ -6,7 +6,7 @@ import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { envStatusSchema, statusView } from './env-status.js';
-import { appNameParam, fromQuery } from './schemas.js';
+import { appNameParam, fromQuery, nameSchema } from './schemas.js';
 
 export interface RolloutRoutesDeps {
   store: Store;
@@ -84,7 +84,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
           querystring: {
             type: 'object',
             additionalProperties: false,
-            properties: { env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+            properties: { env: nameSchema },
           },
           response: {
             200: {

@@ -13,7 +13,7 @@ import {
 } from '../deploy/operations/run-command.js';
 import { GantryError, errorMessage } from '../errors.js';
 import { requireRole, type TokenSource } from './auth.js';
-import { appNameParam } from './schemas.js';
+import { appNameParam, nameSchema } from './schemas.js';
 
 export type RunRoutesDeps = Omit<RunCommandDeps, 'config'> & {
   tokens: TokenSource;
@@ -56,7 +56,7 @@ export async function runRoutes(app: FastifyInstance, deps: RunRoutesDeps): Prom
           additionalProperties: false,
           required: ['command'],
           properties: {
-            env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+            env: nameSchema,
             command: {
               type: 'array',
               minItems: 1,

@@ -1,10 +1,13 @@
 /** JSON schemas shared by routes. Objects stay open so new fields reach clients without a schema bump. */
 const open = { type: 'object', additionalProperties: true } as const;
 
+/** An app or environment name: lowercase, a letter first, as the spec validates it. */
+export const nameSchema = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } as const;
+
 export const appNameParam = {
   type: 'object',
   required: ['app'],
-  properties: { app: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+  properties: { app: nameSchema },
 } as const;
 
 export const buildIdParam = {
@@ -23,7 +26,7 @@ export const commitSchema = {
   ...open,
   properties: {
     sha: { type: 'string' },
-    message: { type: 'string' },
+    message: { type: 'string', description: 'first line' },
     author: { type: 'string' },
     at: { type: 'string' },
     prNumber: { type: 'integer' },

@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { envEventSchema } from './env-status.js';
 import { envsOf } from './rollouts.js';
-import { appNameParam } from './schemas.js';
+import { appNameParam, nameSchema } from './schemas.js';
 
 export interface TimelineRoutesDeps {
   store: Store;
@@ -34,7 +34,7 @@ export async function timelineRoutes(app: FastifyInstance, deps: TimelineRoutesD
           type: 'object',
           additionalProperties: false,
           properties: {
-            env: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+            env: nameSchema,
             limit: { type: 'integer', minimum: 1, maximum: 200 },
           },
         },

@@ -50,10 +50,18 @@ const variables = (description: string) =>
     },
   }) as const;
 
+/**
+ * The largest `run.replicas` and `rollout.maxSurge` any spec or controller may name: it bounds
+ * what one rollout decision handles on the controller's event loop. Each controller caps lower
+ * (deploy.maxReplicas and deploy.maxSurge in its config, 200 and 50 by default; spec-limits.ts).
+ */
+export const REPLICAS_CEILING = 10_000;
+
 const REPLICAS = {
   type: 'integer',
-  description: 'How many instances run in each environment.',
+  description: `How many instances run in each environment. At most ${REPLICAS_CEILING}, and at most what the controller allows (deploy.maxReplicas in its config, 200 by default).`,
   minimum: 0,
+  maximum: REPLICAS_CEILING,
   default: 1,
 } as const;
 
@@ -101,8 +109,9 @@ const HEALTH_TIMING = {
 const ROLLOUT_POLICY = {
   maxSurge: {
     type: 'integer',
-    description: 'Instances started above `replicas` during a rollout.',
+    description: `Instances started above \`replicas\` during a rollout. At most ${REPLICAS_CEILING}, and at most what the controller allows (deploy.maxSurge in its config, 50 by default).`,
     minimum: 0,
+    maximum: REPLICAS_CEILING,
     default: 1,
   },
   maxUnavailable: {

@@ -1,3 +1,4 @@
+import { DEFAULT_SPEC_LIMITS, REPLICAS_CEILING } from './spec-limits.js';
 import { DURATION_PATTERN, MEMORY_PATTERN } from './units.js';
 
 /** An http(s) URL, with the message a person needs rather than the regular expression. */
@@ -136,6 +137,20 @@ export const controllerConfigSchema = {
         enabled: { type: 'boolean', default: true },
         tickMs: { type: 'integer', minimum: 50, maximum: 10000, default: 250 },
         keepImages: { type: 'integer', minimum: 1, maximum: 100, default: 5 },
+        /** The most `run.replicas` a spec may ask for in any environment (src/config/spec-limits.ts). */
+        maxReplicas: {
+          type: 'integer',
+          minimum: 1,
+          maximum: REPLICAS_CEILING,
+          default: DEFAULT_SPEC_LIMITS.maxReplicas,
+        },
+        /** The most `rollout.maxSurge` a spec may ask for in any environment. */
+        maxSurge: {
+          type: 'integer',
+          minimum: 0,
+          maximum: REPLICAS_CEILING,
+          default: DEFAULT_SPEC_LIMITS.maxSurge,
+        },
       },
     },
     /** The key config secrets are sealed with (AES-256-GCM); see src/release/secret-keys.ts. */

@@ -111,7 +111,13 @@ export interface ControllerConfig {
     tls: 'auto' | 'internal';
     acme: { email?: string | undefined; ca?: string | undefined };
   };
-  deploy: { enabled: boolean; tickMs: number; keepImages: number };
+  deploy: {
+    enabled: boolean;
+    tickMs: number;
+    keepImages: number;
+    maxReplicas: number;
+    maxSurge: number;
+  };
   secrets: {
     keyFile?: string | undefined;
     keyEnv?: string | undefined;
@@ -148,28 +154,37 @@ export interface ControllerConfig {
   notifications: NotificationConfig[];
 }
 
-/** Values from `${NAME}` / `${NAME:-default}` are substituted from the environment before parsing. */
+/**
+ * `${NAME}` / `${NAME:-default}` in a string value are replaced from the environment after the
+ * YAML is parsed, scalar by scalar: a value is inserted as data, never as YAML text, so a newline,
+ * `: `, `#` or `{` in a variable cannot add keys or end the value. Comments and keys are not
+ * substituted. A plain (unquoted) scalar that is one whole reference, like `port: ${PORT}`, takes
+ * the type the value would have in YAML if it is a number or boolean; anything else stays a string.
+ */
 const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_REF = /^\$\{[A-Z_][A-Z0-9_]*(?::-[^}]*)?\}$/;
+const YAML_NUMBER = /^[-+]?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$/;
 
-function substituteEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
-  // Comment lines are documentation: `${NAME}` there is an example, not a reference.
-  return text
-    .split('\n')
-    .map((line) =>
-      line.trimStart().startsWith('#')
-        ? line
-        : line.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
-            const value = env[name] ?? fallback;
-            if (value === undefined) {
-              throw new GantryError(
-                'GANTRY_ERR_CONFIG_INVALID',
-                `${file}: environment variable ${name} is referenced but not set`,
-              );
-            }
-            return value;
-          }),
-    )
-    .join('\n');
+/** The scalar `value` with its references to `env` substituted (pure). */
+export function substituteEnv(
+  value: string,
+  env: NodeJS.ProcessEnv,
+  where: { file: string; plain: boolean; line: number; col: number },
+): string | number | boolean {
+  const out = value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+    const v = env[name] ?? fallback;
+    if (v === undefined) {
+      throw new GantryError(
+        CODE,
+        `${where.file}:${where.line}:${where.col}: environment variable ${name} is referenced but not set`,
+      );
+    }
+    return v;
+  });
+  if (!where.plain || out === value || !WHOLE_REF.test(value)) return out;
+  if (YAML_NUMBER.test(out)) return Number(out);
+  if (out === 'true' || out === 'false') return out === 'true';
+  return out;
 }
 
 interface RawRepo {
@@ -205,7 +220,11 @@ export function parseControllerConfig(
 ): ControllerConfig {
   const file = opts.file ?? 'gantry.config.yaml';
   const env = opts.env ?? process.env;
-  const source = parseYamlSource(substituteEnv(text, env, file), { file, code: CODE });
+  const source = parseYamlSource(text, {
+    file,
+    code: CODE,
+    scalar: (value, at) => substituteEnv(value, env, { file, ...at }),
+  });
   const raw: unknown = source.value ?? {};
   validator ??= compileSchema<unknown>(controllerConfigSchema);
   // Validation fills in the defaults, in place; errors name file, line and column.

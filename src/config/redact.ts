@@ -1,29 +1,35 @@
 import type { ControllerConfig } from './controller-config.js';
+import { redactUrl, withoutUserInfo } from './redact-url.js';
+
+export { isSecretParam, redactUrl, withoutUserInfo } from './redact-url.js';
 
 const SET = '(set)';
-
-/** A URL without its user info (`redis://:password@host` → `redis://host`); other text unchanged. */
-export function withoutUserInfo(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url;
+/** Every string in `value` that looks like a URL (`scheme://…`), passed through `redactUrl`. */
+function redactUrlsDeep<T>(value: T): T {
+  if (typeof value === 'string') {
+    return (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactUrl(value) : value) as T;
   }
+  if (Array.isArray(value)) return value.map((v: unknown) => redactUrlsDeep(v)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]: [string, unknown]) => [k, redactUrlsDeep(v)]),
+    ) as T;
+  }
+  return value;
 }
 
 /**
  * The controller's effective configuration as an admin may see it: every secret (token hashes,
- * webhook secrets, git passwords, forge tokens, notification secrets, passwords in URLs) is
- * replaced by whether it is set. Pure, so a test can show no secret survives it.
+ * webhook secrets, git passwords, forge tokens, notification secrets) is replaced by whether it
+ * is set, and every URL anywhere in it (Redis, Docker and runtime hosts, Caddy admin, ACME CA,
+ * repos, forges…) loses its credentials via `redactUrl`. The registry address may be written
+ * without a scheme (`user:pw@host:5000`), so it is stripped by name. Pure, so a test can show no
+ * secret survives it.
  */
 export function redactConfig(config: ControllerConfig) {
-  return {
+  return redactUrlsDeep({
     ...config,
-    redis: { ...config.redis, url: withoutUserInfo(config.redis.url) },
+    registry: { ...config.registry, address: withoutUserInfo(config.registry.address) },
     tokens: config.tokens.map((t) => ({ name: t.name, role: t.role })),
     repos: config.repos.map((r) => ({
       name: r.name,
@@ -36,7 +42,7 @@ export function redactConfig(config: ControllerConfig) {
       forge: r.forge
         ? {
             kind: r.forge.kind,
-            apiUrl: withoutUserInfo(r.forge.apiUrl),
+            apiUrl: r.forge.apiUrl,
             webUrl: r.forge.webUrl ?? null,
             project: r.forge.project ?? null,
             token: SET,
@@ -53,7 +59,7 @@ export function redactConfig(config: ControllerConfig) {
       environments: n.environments ?? null,
       events: n.events ?? null,
     })),
-  };
+  });
 }
 
 function hostOf(url: string): string {

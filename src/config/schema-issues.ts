@@ -4,6 +4,7 @@
  * integer from 1 to 65535`), preferring the schema's `errorMessage`/`patternErrorMessage`.
  */
 import { Ajv, type AnySchema, type ErrorObject, type ValidateFunction } from 'ajv';
+import { redactUrl } from './redact-url.js';
 import {
   formatPath,
   issueAt,
@@ -78,7 +79,7 @@ function issuesFor(e: ErrorObject, source: YamlSource): SourceIssue[] {
         const keyPath = [...path, e.propertyName];
         return [{ ...source.locate(keyPath, 'key'), path: formatPath(keyPath), message }];
       }
-      return [issueAt(source, path, `${predicateOf(parent)} (got ${describeValue(e.data)})`)];
+      return [issueAt(source, path, `${predicateOf(parent)} (got ${describeValue(e.data, path)})`)];
   }
 }
 
@@ -136,12 +137,37 @@ function bounds(s: SchemaNode): string {
   return parts.length === 0 ? '' : ` ${parts.join(' and ')}`;
 }
 
-/** A short rendering of an offending value for a message. */
-function describeValue(v: unknown): string {
+/**
+ * Keys whose values are credentials (`webhookSecret`, `password`, `token`, `hash`, `apiKey`…).
+ * `…Env` and `…File` keys hold the *name* of a variable or file, which is safe to quote.
+ */
+const SECRET_KEY = /secret|passw|token|hash|key|cred|auth/i;
+const NAMES_A_SOURCE = /(Env|File|Files)$/;
+
+/**
+ * Whether the value at `path` is a credential, judged by the key that holds it. A list item is
+ * not judged by the list's key: `secrets: [DB_PASSWORD]` lists names, not values.
+ */
+export function isSecretPath(path: readonly PathSegment[]): boolean {
+  const key = path[path.length - 1];
+  return typeof key === 'string' && SECRET_KEY.test(key) && !NAMES_A_SOURCE.test(key);
+}
+
+/**
+ * A short rendering of an offending value for a message. A credential is never quoted (a message
+ * ends up in logs, terminals and API answers), only its length; a URL loses its credentials.
+ */
+function describeValue(v: unknown, path: readonly PathSegment[]): string {
   if (v === null || v === undefined) return 'an empty value';
   if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : 'a list';
   if (typeof v === 'object') return Object.keys(v).length === 0 ? 'an empty mapping' : 'a mapping';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (isSecretPath(path)) {
+    return typeof v === 'string' ? `a hidden value of ${v.length} characters` : 'a hidden value';
+  }
+  if (typeof v === 'string') {
+    const shown = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? redactUrl(v) : v;
+    return JSON.stringify(shown.length > 40 ? `${shown.slice(0, 40)}…` : shown);
+  }
   return String(v);
 }
 

@@ -4,7 +4,7 @@
  * to the source so later checks (a JSON Schema, cross-field rules) can point at the right spot too.
  * Used for `gantry.yaml` and reusable by any other YAML file loader.
  */
-import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { Composer, LineCounter, Parser, isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { CST, Document, YAMLError } from 'yaml';
 import { GantryError, type ErrorCode } from '../errors.js';
 
@@ -44,6 +44,12 @@ export interface YamlSourceOptions {
   readonly maxBytes?: number;
   /** Deeper nesting is refused before composing (default 32 levels). */
   readonly maxDepth?: number;
+  /**
+   * Rewrites each string scalar value (not keys, not comments) after parsing and checking, before
+   * the document becomes plain data: what it returns is inserted as one scalar, so no text it holds
+   * can add keys or change the structure. `plain` says the scalar was written unquoted.
+   */
+  readonly scalar?: (value: string, at: { plain: boolean; line: number; col: number }) => unknown;
 }
 
 export const DEFAULT_MAX_BYTES = 256 * 1024;
@@ -115,6 +121,16 @@ export function parseYamlSource(text: string, opts: YamlSourceOptions): YamlSour
   }
   if (issues.length > 0) throw sourceError(code, file, issues);
 
+  const rewrite = opts.scalar;
+  if (rewrite !== undefined) {
+    visit(doc, {
+      Scalar(key, node) {
+        if (key === 'key' || typeof node.value !== 'string') return;
+        const pos = at(node.range?.[0] ?? 0);
+        node.value = rewrite(node.value, { plain: node.type === 'PLAIN', ...pos });
+      },
+    });
+  }
   const value: unknown = doc.toJS({ maxAliasCount: 0 });
   return { file, value, locate: (path, where) => at(offsetOf(doc, path, where ?? 'value')) };
 }

@@ -1,4 +1,5 @@
 import type { AppSpec } from '../config/app-spec.js';
+import type { SpecLimits } from '../config/spec-limits.js';
 import type { Edge, RouteSpec } from '../edge/edge.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { RepoRegistry } from '../source/repos.js';
@@ -27,6 +28,8 @@ export interface RolloutDeps {
   releases: ReleaseStore;
   /** How long a rollout waits for an unreachable runtime before it gives up (default 120 s). */
   runtimeWaitMs?: number;
+  /** The most replicas and surge a spec may ask for (deploy.maxReplicas/maxSurge; default 200/50). */
+  specLimits?: SpecLimits;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { AppSpec } from '../config/app-spec.js';
 import { specForEnv } from '../config/spec-for-env.js';
+import { DEFAULT_SPEC_LIMITS, checkSpecLimits } from '../config/spec-limits.js';
 import type { RouteSpec } from '../edge/edge.js';
 import { GantryError } from '../errors.js';
 import { prUrlFor, pullRequestOf } from '../history/pull-request.js';
@@ -55,6 +56,9 @@ export async function openRollout(
     await deps.rollouts.appendEvents(rec, [runnerLine({ kind: 'resumed', at: Date.now() })]);
     return { kind: 'run', rec, spec };
   }
+  // A new rollout must fit this controller's caps: one decision grows with the instance count
+  // and runs on the event loop. (One already planned carries on under the caps it began with.)
+  checkSpecLimits(spec, deps.specLimits ?? DEFAULT_SPEC_LIMITS, [job.env]);
   // Without a plan it is at most a placeholder written while the rollout waited on a lock.
   rec = {
     id: job.rolloutId,

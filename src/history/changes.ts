@@ -92,6 +92,13 @@ export async function walkBetween(
   return out;
 }
 
+/** Where to fetch the commits from, how many to list at most, and how to link their PRs. */
+export interface CommitListOptions {
+  branch?: string | undefined;
+  limit?: number | undefined;
+  prUrl?: (prNumber: number) => string | undefined;
+}
+
 /**
  * The commits between two revisions: reachable from `toSha` and not from `fromSha` (git's
  * `from..to`), newest first, each with its PR. With `branch`, both commits are fetched into the
@@ -102,11 +109,7 @@ export async function commitsBetween(
   cache: RepoCache,
   fromSha: string | null,
   toSha: string,
-  opts: {
-    branch?: string | undefined;
-    limit?: number | undefined;
-    prUrl?: (prNumber: number) => string | undefined;
-  } = {},
+  opts: CommitListOptions = {},
 ): Promise<CommitSummary[]> {
   if (opts.branch !== undefined) {
     await cache.ensureCommit(toSha, opts.branch);
@@ -150,11 +153,7 @@ export async function changesBetween(
   cache: RepoCache,
   fromSha: string | null,
   toSha: string,
-  opts: {
-    branch?: string | undefined;
-    limit?: number | undefined;
-    prUrl?: (prNumber: number) => string | undefined;
-  } = {},
+  opts: CommitListOptions = {},
 ): Promise<Changes> {
   if (fromSha === null) {
     return {

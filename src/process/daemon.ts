@@ -55,6 +55,8 @@ export async function spawnDaemon(opts: {
   args: readonly string[];
   logFile: string;
   cwd?: string;
+  /** The child's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<Daemon> {
   // The child writes straight into the file: no pipe to drain, nothing lost if we die first.
   const fd = openSync(opts.logFile, 'a');
@@ -65,7 +67,7 @@ export async function spawnDaemon(opts: {
     child = spawn(opts.command, [...opts.args], {
       cwd: opts.cwd,
       stdio: ['ignore', fd, fd],
-      env: process.env,
+      env: opts.env ?? process.env,
     });
   } finally {
     closeSync(fd);

@@ -18,7 +18,7 @@
 import type { Action } from '../rollout/actions.js';
 import { freshTally, tallyHealth, type HealthTally } from '../rollout/health.js';
 import type { ObservedInstance } from '../rollout/observed.js';
-import { runsRevision, type HealthRules, type Revision } from '../rollout/plan.js';
+import { placer, runsRevision, type HealthRules, type Revision } from '../rollout/plan.js';
 import type { HealEvent, ReplaceCause } from './events.js';
 
 /** What the record says should run in one environment: the current release. */
@@ -296,24 +296,27 @@ export function heal(
   const wanted = plan.replicas - good.length - Object.keys(pending).length;
   const present_ = good.length + Object.keys(pending).length + bad.length + surplus.length;
   const room = plan.replicas + plan.maxSurge - present_;
-  let nextSlot = Math.max(
-    state.nextSlot,
-    ...present.map((o) => slotIndex(plan.rolloutId, o.slot) + 1),
-  );
-  const used = [...good.map((g) => g.o.host), ...Object.values(pending).map((p) => p.host)];
+  // A loop, not Math.max(...spread): spreading 100,000 arguments overflows the stack.
+  let nextSlot = state.nextSlot;
+  for (const o of present) nextSlot = Math.max(nextSlot, slotIndex(plan.rolloutId, o.slot) + 1);
+  const place = placer(plan.hosts, [
+    ...good.map((g) => g.o.host),
+    ...Object.values(pending).map((p) => p.host),
+  ]);
   const backoffUntil = wanted > 0 ? startBackoff(state.recentStarts, plan.replicas, now) : null;
   const newStarts = backoffUntil === null ? Math.max(0, Math.min(wanted, room)) : 0;
   const recentStarts = [
     ...state.recentStarts.filter((t) => now - t < START_WINDOW_MS),
     ...Array.from({ length: newStarts }, () => now),
   ].slice(-50);
+  let blamed = 0;
   for (let n = 0; n < newStarts; n++) {
     const slot = `${plan.rolloutId}-${nextSlot++}`;
-    const host = leastLoaded(plan.hosts, used);
-    used.push(host);
+    const host = place();
     pending[slot] = { at: now, host };
     starts.push(startAction(plan, slot, host));
-    const blame = lost.shift();
+    // A cursor, not lost.shift(): shifting n times is quadratic.
+    const blame = lost[blamed++];
     events.push(
       blame
         ? {
@@ -333,6 +336,8 @@ export function heal(
           },
     );
   }
+
+  lost.splice(0, blamed);
 
   // In the order the runtime listed them, whatever the verdict: the status reads as a table.
   const order = new Map(present.map((o, n) => [o.id, n]));
@@ -436,16 +441,6 @@ function slotIndex(rolloutId: string, slot: string): number {
   if (!slot.startsWith(prefix)) return -1;
   const rest = slot.slice(prefix.length);
   return /^(0|[1-9][0-9]*)$/.test(rest) ? Number(rest) : -1;
-}
-
-function leastLoaded(hosts: readonly string[], used: readonly string[]): string {
-  let best = hosts[0] ?? '';
-  let bestLoad = Infinity;
-  for (const host of hosts) {
-    const load = used.filter((h) => h === host).length;
-    if (load < bestLoad) [best, bestLoad] = [host, load];
-  }
-  return best;
 }
 
 /** What differs from the record, in words, e.g. "2 of 4 replicas healthy; stray r-x-1". */

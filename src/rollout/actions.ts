@@ -44,14 +44,20 @@ export type Action =
  */
 export function orderActions(actions: readonly Action[]): Action[] {
   const stops: Action[] = [];
+  const stopped = new Set<string>();
   const starts: Action[] = [];
   const finishes: Action[] = [];
-  const route: string[] = [];
-  const unroute: string[] = [];
+  // Sets keep insertion order: the first mention of an id places it, as a list would, but a
+  // lookup per id instead of a scan keeps merging n ids linear.
+  const route = new Set<string>();
+  const unroute = new Set<string>();
   for (const a of actions) {
     switch (a.kind) {
       case 'stop':
-        if (!stops.some((s) => s.kind === 'stop' && s.instanceId === a.instanceId)) stops.push(a);
+        if (!stopped.has(a.instanceId)) {
+          stopped.add(a.instanceId);
+          stops.push(a);
+        }
         break;
       case 'start':
         starts.push(a);
@@ -60,10 +66,10 @@ export function orderActions(actions: readonly Action[]): Action[] {
         finishes.push(a);
         break;
       case 'route':
-        route.push(...a.instanceIds.filter((id) => !route.includes(id)));
+        for (const id of a.instanceIds) route.add(id);
         break;
       case 'unroute':
-        unroute.push(...a.instanceIds.filter((id) => !unroute.includes(id)));
+        for (const id of a.instanceIds) unroute.add(id);
         break;
       default:
         assertNever(a);
@@ -71,8 +77,8 @@ export function orderActions(actions: readonly Action[]): Action[] {
   }
   return [
     ...stops,
-    ...(route.length > 0 ? [{ kind: 'route', instanceIds: route } as const] : []),
-    ...(unroute.length > 0 ? [{ kind: 'unroute', instanceIds: unroute } as const] : []),
+    ...(route.size > 0 ? [{ kind: 'route', instanceIds: [...route] } as const] : []),
+    ...(unroute.size > 0 ? [{ kind: 'unroute', instanceIds: [...unroute] } as const] : []),
     ...starts,
     ...finishes,
   ];

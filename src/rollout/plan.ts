@@ -153,11 +153,25 @@ export function slotNumber(plan: RolloutPlan, slot: string): number | null {
  * the least loaded, ties to the earlier host, which is round-robin when filled from empty.
  */
 export function placeOn(plan: RolloutPlan, used: readonly string[]): string {
-  let best = plan.hosts[0] ?? '';
-  let bestLoad = Infinity;
-  for (const host of plan.hosts) {
-    const load = used.filter((h) => h === host).length;
-    if (load < bestLoad) [best, bestLoad] = [host, load];
-  }
-  return best;
+  return placer(plan.hosts, used)();
+}
+
+/**
+ * Places instances one after another exactly as repeated `placeOn` calls would (each placement
+ * adds to its host's load), but counts the loads once: a call per placement that recounted them
+ * made starting n instances quadratic. Each placement costs the number of hosts.
+ */
+export function placer(hosts: readonly string[], used: readonly string[]): () => string {
+  const load = new Map<string, number>();
+  for (const h of used) load.set(h, (load.get(h) ?? 0) + 1);
+  return () => {
+    let best = hosts[0] ?? '';
+    let bestLoad = Infinity;
+    for (const host of hosts) {
+      const n = load.get(host) ?? 0;
+      if (n < bestLoad) [best, bestLoad] = [host, n];
+    }
+    load.set(best, (load.get(best) ?? 0) + 1);
+    return best;
+  };
 }

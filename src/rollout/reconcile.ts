@@ -28,6 +28,7 @@ export function reconcile(
 ): Stepped {
   const target = directionOf(plan, state).target;
   const claimed = new Set<ObservedInstance>();
+  const index = indexObserved(observed.instances, claimed);
   const events: RolloutEvent[] = [];
   const evidence: Evidence[] = [];
   const instances: TrackedInstance[] = [];
@@ -35,7 +36,7 @@ export function reconcile(
   let progressed = false;
 
   for (const tracked of state.instances) {
-    const seen = match(tracked, observed.instances, claimed);
+    const seen = index.match(tracked);
     if (seen === undefined) {
       if (tracked.id === null) {
         // Asked for but never seen: keep asking, unless it is no longer wanted.
@@ -94,14 +95,47 @@ export function reconcile(
   };
 }
 
-/** The observed instance a tracked one is: by id once known, by slot before. */
-function match(
-  tracked: TrackedInstance,
+/**
+ * The observed instance a tracked one is: by id once known, by slot before; the first unclaimed
+ * one in the runtime's order, as a linear search would find it. Indexed, because a search per
+ * tracked instance is quadratic and one decision must stay n·log n however many replicas run.
+ */
+function indexObserved(
   observed: readonly ObservedInstance[],
   claimed: ReadonlySet<ObservedInstance>,
-): ObservedInstance | undefined {
-  if (tracked.id !== null) return observed.find((o) => o.id === tracked.id && !claimed.has(o));
-  return observed.find((o) => o.slot === tracked.slot && !claimed.has(o));
+): { match(tracked: TrackedInstance): ObservedInstance | undefined } {
+  const byId = queues(observed, (o) => o.id);
+  const bySlot = queues(observed, (o) => o.slot);
+  // Claims are never undone, so each queue's head only moves forward: O(n) over all matches.
+  const first = (q: Queue | undefined): ObservedInstance | undefined => {
+    if (q === undefined) return undefined;
+    for (;;) {
+      const o = q.items[q.head];
+      if (o === undefined || !claimed.has(o)) return o;
+      q.head += 1;
+    }
+  };
+  return {
+    match: (t) => (t.id !== null ? first(byId.get(t.id)) : first(bySlot.get(t.slot))),
+  };
+}
+
+interface Queue {
+  readonly items: ObservedInstance[];
+  head: number;
+}
+
+function queues(
+  observed: readonly ObservedInstance[],
+  key: (o: ObservedInstance) => string,
+): Map<string, Queue> {
+  const out = new Map<string, Queue>();
+  for (const o of observed) {
+    const q = out.get(key(o));
+    if (q === undefined) out.set(key(o), { items: [o], head: 0 });
+    else q.items.push(o);
+  }
+  return out;
 }
 
 function observe(

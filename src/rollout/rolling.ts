@@ -10,7 +10,7 @@
 import type { Action } from './actions.js';
 import { isActiveTarget, isUp } from './fleet.js';
 import { freshTally } from './health.js';
-import { placeOn, slotName, type Revision, type RolloutPlan } from './plan.js';
+import { placer, slotName, type Revision, type RolloutPlan } from './plan.js';
 import {
   directionOf,
   type Direction,
@@ -129,10 +129,12 @@ function startTargets(
   if (revision === null) return { blocked: 0, nextSlot: firstSlot };
   const count = Math.min(wanted, room);
   let nextSlot = firstSlot;
-  const hosts = targets.map((i) => i.host);
+  const place = placer(
+    plan.hosts,
+    targets.map((i) => i.host),
+  );
   for (let n = 0; n < count; n += 1) {
-    const host = placeOn(plan, hosts);
-    hosts.push(host);
+    const host = place();
     fleet.push(requested(slotName(plan, nextSlot), dir.target, revision, host, now));
     nextSlot += 1;
   }

@@ -218,10 +218,7 @@ export interface Runtime {
    * stream ends: the instance stopped or went away, `signal` aborted, or (without `follow`) the
    * lines so far were sent.
    */
-  followLogs(
-    instance: Instance,
-    opts: FollowLogsOptions,
-  ): Promise<void>;
+  followLogs(instance: Instance, opts: FollowLogsOptions): Promise<void>;
   /**
    * Runs `spec.command` once in a new container (see `OneOffSpec`), waits for it and removes it,
    * also after a timeout or an abort. A leftover from a controller that died meanwhile is removed

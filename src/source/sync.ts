@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseAppSpec, type AppSpec } from '../config/app-spec.js';
+import { DEFAULT_SPEC_LIMITS, checkSpecLimits, type SpecLimits } from '../config/spec-limits.js';
 import { DEFAULT_MAX_BYTES } from '../config/yaml-source.js';
 import { GantryError, errorMessage, isGantryError } from '../errors.js';
 import type { BuildJob, SyncJob } from '../queue/jobs.js';
@@ -20,6 +21,8 @@ export interface SyncDeps {
   log: Logger;
   /** A new build waits this long, so a burst of pushes builds only its last commit. */
   buildDebounceMs: number;
+  /** The most replicas and surge a spec may ask for (deploy.maxReplicas/maxSurge; default 200/50). */
+  specLimits?: SpecLimits;
 }
 
 export type SyncOutcome =
@@ -153,6 +156,8 @@ async function syncApp(
       );
     }
     spec = parseAppSpec(text.toString('utf8'), file);
+    // Refused at the push, on the build record, rather than when its rollout starts.
+    checkSpecLimits(spec, deps.specLimits ?? DEFAULT_SPEC_LIMITS);
   } catch (e: unknown) {
     if (!isGantryError(e) || e.disposition === 'transient') throw e;
     const app = await fallbackAppName(deps, repo, appPath, text?.toString('utf8'));
@@ -298,7 +303,16 @@ async function recordSpecFailure(
     specError: { sha: commit.sha, message: error.message },
   });
   if (!created) return { ok: false };
-  const buildId = await putFailedBuild(deps, repo, job, app, commit, now, error, error.message.split('\n'));
+  const buildId = await putFailedBuild(
+    deps,
+    repo,
+    job,
+    app,
+    commit,
+    now,
+    error,
+    error.message.split('\n'),
+  );
   deps.log.warn({ app, sha: commit.sha, err: errorMessage(error) }, 'spec rejected');
   return { ok: false, buildId };
 }

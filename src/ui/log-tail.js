@@ -5,7 +5,7 @@
 
 import { authHeaders, enc } from './api.js';
 import { h } from './dom.js';
-import { parseFrames } from './sse.js';
+import { readFrames } from './sse.js';
 
 /** Lines kept on the page; older ones scroll away. */
 const MAX_LINES = 500;
@@ -49,22 +49,14 @@ export function logTail(app) {
       });
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       state.textContent = 'live';
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        const { frames, rest } = parseFrames(buffer + value);
-        buffer = rest;
-        for (const f of frames) {
-          try {
-            const text = tailLine(f.event, JSON.parse(f.data));
-            if (text !== null) add(text);
-          } catch {
-            // Not one of ours; skip it.
-          }
+      await readFrames(res.body, (f) => {
+        try {
+          const text = tailLine(f.event, JSON.parse(f.data));
+          if (text !== null) add(text);
+        } catch {
+          // Not one of ours; skip it.
         }
-      }
+      });
       stop();
     } catch (e) {
       if (e?.name === 'AbortError') return;

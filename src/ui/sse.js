@@ -28,6 +28,19 @@ export function parseFrames(buffer) {
   return { frames, rest };
 }
 
+/** Reads an SSE response body to its end, handing each complete frame to `onFrame`. */
+export async function readFrames(body, onFrame) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const { frames, rest } = parseFrames(buffer + value);
+    buffer = rest;
+    for (const f of frames) onFrame(f);
+  }
+}
+
 /** The live indicator in the header: "live", "polling every 2 s" or nothing. */
 function indicate(text) {
   const el = document.getElementById('live');
@@ -91,22 +104,14 @@ export function live({ filter = {}, onEvent, poll, pollMs = 2000 }) {
         indicate('live');
         // Whatever happened while the stream was closed is fetched once, then the stream carries on.
         void poll();
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          const { frames, rest } = parseFrames(buffer + value);
-          buffer = rest;
-          for (const f of frames) {
-            if (f.id) lastId = f.id;
-            try {
-              onEvent({ ...JSON.parse(f.data), type: f.event });
-            } catch {
-              // A frame that is not JSON is not one of ours; skip it.
-            }
+        await readFrames(res.body, (f) => {
+          if (f.id) lastId = f.id;
+          try {
+            onEvent({ ...JSON.parse(f.data), type: f.event });
+          } catch {
+            // A frame that is not JSON is not one of ours; skip it.
           }
-        }
+        });
       } catch (e) {
         if (stopped || e?.name === 'AbortError') return;
         failures += 1;

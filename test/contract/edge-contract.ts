@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGantryError } from '../../src/errors.js';
 import type { Edge, RouteId, RouteSpec, Upstream } from '../../src/edge/edge.js';
+import { eventually, rejection } from './waits.js';
 
 /**
  * Where implementations differ in ways the port allows; the Caddy edge meets every clause (all
@@ -77,34 +78,6 @@ export interface EdgeFixture {
 export const SLOW_MS = 1_500;
 /** Requests per check: enough for round robin over two upstreams to show both. */
 const SAMPLE = 8;
-
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Registers the suite for one implementation. */
 export function edgeContract(name: string, makeFixture: () => Promise<EdgeFixture>): void {

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGantryError } from '../../src/errors.js';
 import type { Instance, InstanceSpec, Runtime } from '../../src/runtime/runtime.js';
+import { eventually, rejection } from './waits.js';
 
 export const CONTRACT_APP_PORT = 8080;
 
@@ -180,25 +181,6 @@ export interface ContractFixture {
 const REVISION = 'c0ntract0000000000000000000000000000000a';
 const SECRET = 'contract-secret-d4e5f6-never-shown';
 
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function get(
   port: number,
   path: string,
@@ -211,15 +193,6 @@ async function get(
   } catch {
     return undefined;
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Registers the suite for one implementation. */

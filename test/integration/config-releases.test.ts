@@ -9,16 +9,15 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
-import { ForgeRepo } from '../../src/demo/forge.js';
 import type { Instance } from '../../src/runtime/runtime.js';
 import type { RolloutRecord } from '../../src/store/records.js';
 import {
   appName,
-  finishedBuild,
+  deployMainAndStaging,
   finishedRollout,
   pushBuilt,
+  rolloutEnded,
   startFixture,
-  waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
 import { gantry } from './cli-process.js';
@@ -76,15 +75,7 @@ describe('config, secrets and releases', () => {
         return res.output.trim();
       }),
     );
-  const finished = (id: string) =>
-    waitFor(
-      `rollout ${id} to finish`,
-      async () => {
-        const r = await f.controller.rollouts.get(id);
-        return r?.outcome ? r : undefined;
-      },
-      180_000,
-    );
+  const finished = (id: string) => rolloutEnded(f, id);
   const patch = (client: Fixture['client'], body: unknown) =>
     api<ChangeAnswer>(client, `/api/apps/${app}/config`, {
       method: 'PATCH',
@@ -101,21 +92,7 @@ describe('config, secrets and releases', () => {
   beforeAll(async () => {
     f = await startFixture({ deploy: true, repo: ['branches: [main, staging]'] });
     await f.wt.write('gantry.yaml', spec());
-    const prod = await pushBuilt(f, app, 'production on main');
-    expect((await finishedRollout(f, app, prod, 'production')).outcome).toBe('succeeded');
-    // A child commit on the staging branch: its build rolls out to staging only.
-    await f.wt.write('www/index.html', '<h1>staging</h1>\n');
-    const staging = await f.wt.commit('staging on staging');
-    await f.wt.push('staging');
-    const forge = new ForgeRepo({
-      repoUrl: f.repoUrl,
-      fullName: 'acme/app',
-      secret: f.secret,
-      branch: 'staging',
-    });
-    await forge.accepted(f.controller.url, 'github', staging, 'staging on staging');
-    expect((await finishedBuild(f, app, staging)).status).toBe('succeeded');
-    expect((await finishedRollout(f, app, staging, 'staging')).outcome).toBe('succeeded');
+    const { prod } = await deployMainAndStaging(f, app);
     // Back on main for the later commits.
     await f.wt.git('reset', '--quiet', '--hard', prod);
   }, 300_000);

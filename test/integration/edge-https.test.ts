@@ -6,7 +6,7 @@
  * Then the whole controller: two environments with their own domains, a rollout under HTTPS load.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +28,7 @@ import {
   type Fixture,
 } from '../support/controller-fixture.js';
 import { testEnv, uniqueName } from '../support/env.js';
+import { listenUpstream, type LocalUpstream } from '../support/http-upstream.js';
 import { lookupAs, startFixedRate, type FixedRateResult } from '../support/fixed-rate.js';
 
 interface Answer {
@@ -83,22 +84,11 @@ async function answered(url: string, ca: string, timeoutMs = 10_000): Promise<An
   );
 }
 
-async function upstream(name: string): Promise<{ address: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+function upstream(name: string): Promise<LocalUpstream> {
+  return listenUpstream((req, res) => {
     // A little work, so that requests overlap the switches.
     setTimeout(() => res.end(`${name} ${req.headers['x-forwarded-proto'] ?? ''}`), 10);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const a = server.address();
-  const port = typeof a === 'object' && a !== null ? a.port : 0;
-  return {
-    address: `127.0.0.1:${port}`,
-    close: () =>
-      new Promise((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
 }
 
 function report(label: string, r: FixedRateResult): void {

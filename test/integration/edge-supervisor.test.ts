@@ -3,7 +3,7 @@
  * supervisor, a new supervisor adopts the running Caddy processes, and stopEdge leaves nothing.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,28 +14,13 @@ import { readEdgeState, type EdgeState } from '../../src/edge/supervisor/edge-st
 import { freePort } from '../../src/process/daemon.js';
 import { isRunning } from '../../src/process/pid.js';
 import { testEnv, uniqueName } from '../support/env.js';
+import { listenUpstream, type LocalUpstream } from '../support/http-upstream.js';
 
 /** A generous deadline for "answers again"; the measured time is printed, not asserted. */
 const RECOVERY_DEADLINE_MS = 5_000;
 
-interface Upstream {
-  readonly address: string;
-  close(): Promise<void>;
-}
-
-async function upstream(body: string): Promise<Upstream> {
-  const server: Server = createServer((_req, res) => res.end(body));
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    address: `127.0.0.1:${port}`,
-    close: () =>
-      new Promise((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
+function upstream(body: string): Promise<LocalUpstream> {
+  return listenUpstream((_req, res) => res.end(body));
 }
 
 /** The body of GET `url` on a fresh connection, or undefined when nothing answers 200. */
@@ -71,8 +56,13 @@ async function waitGone(pid: number): Promise<void> {
   expect(await isRunning(pid)).toBe(false);
 }
 
+// The supervisor (and so its Caddy processes) starts from this environment: a canary shows
+// whether the controller's GANTRY_* variables reach Caddy.
+const CANARY = `canary-${uniqueName('secret')}`;
+process.env.GANTRY_TEST_CANARY_SECRET = CANARY;
+
 const dir = join(testEnv().runDir, uniqueName('edge-sup'));
-const upstreams: Upstream[] = [];
+const upstreams: LocalUpstream[] = [];
 let endpoints: EdgeEndpoints;
 let edge: CaddyEdge;
 let url: string;
@@ -112,6 +102,61 @@ afterAll(async () => {
 });
 
 describe('the supervised edge', () => {
+  it('starts Caddy without the controller environment', async () => {
+    for (const tier of ['front', 'back'] as const) {
+      const environ = (await readFile(`/proc/${await pidOf(tier)}/environ`, 'utf8')).split('\0');
+      expect(environ.filter((v) => v.startsWith('GANTRY_'))).toEqual([]);
+      expect(environ.join('\n')).not.toContain(CANARY);
+      expect(environ.some((v) => v.startsWith('PATH='))).toBe(true);
+    }
+  });
+
+  it("keeps apps' Set-Cookie values and request credentials out of the access logs", async () => {
+    const cookie = `session=${uniqueName('cookie-value')}`;
+    const app = await listenUpstream((_req, res) => {
+      res.setHeader('Set-Cookie', `${cookie}; HttpOnly`);
+      res.end('C');
+    });
+    upstreams.push(app);
+    const route = await edge.ensureRoute({
+      id: 'cookies',
+      listen: { host: '127.0.0.1', port: await freePort() },
+    });
+    await edge.setUpstreams('cookies', [app.address]);
+    const auth = `Bearer ${uniqueName('auth-value')}`;
+    const answered = await new Promise<string | undefined>((resolve) => {
+      const req = request(
+        route.url,
+        { agent: false, headers: { Authorization: auth, Cookie: 'client=client-cookie-value' } },
+        (res) => {
+          resolve(res.headers['set-cookie']?.[0]);
+          res.resume();
+        },
+      );
+      req.on('error', () => resolve(undefined));
+      req.end();
+    });
+    // The app's cookie does reach the client: only the logs must not hold it.
+    expect(answered).toContain(cookie);
+    let logs = '';
+    for (let i = 0; i < 100; i++) {
+      logs = (
+        await Promise.all(
+          (['front', 'back'] as const).map((t) =>
+            readFile(join(endpoints.logDir, `${t}-access.log`), 'utf8').catch(() => ''),
+          ),
+        )
+      ).join('\n');
+      const lines = logs.split('\n').filter((l) => l.includes('"status":'));
+      if (lines.filter((l) => l.includes('cookies')).length >= 2) break;
+      await sleep(50);
+    }
+    expect(logs).toContain('X-Gantry-Upstream');
+    for (const secret of [cookie, auth, 'client-cookie-value', 'Set-Cookie', 'Authorization']) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+
   it('serves the route again after the front Caddy is killed with SIGKILL', async () => {
     await killTierAndMeasure('front');
   });

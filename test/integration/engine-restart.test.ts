@@ -58,6 +58,32 @@ describe.skipIf(unavailable !== undefined)(
       );
     };
 
+    /** Waits for the edge to serve `text` again; on timeout, says what the engine and reconciler saw. */
+    const answersAgain = (what: string, text: string): Promise<unknown> =>
+      waitFor(
+        what,
+        async () => ((await page(url))?.includes(text) ? true : undefined),
+        120_000,
+      ).catch(async (e: unknown) => {
+        await explain();
+        throw e;
+      });
+    /** Waits for the reconciler to report production healthy and returns its status. */
+    const healthy = () =>
+      waitFor(
+        'a healthy environment status',
+        async () => {
+          const s = await f.controller.rollouts.status(app, 'production');
+          return s?.health.status === 'healthy' ? s : undefined;
+        },
+        60_000,
+      );
+    /** The production instances that run now. */
+    const runningNow = async () =>
+      (await f.controller.runtime!.list({ app, env: 'production' })).filter(
+        (i) => i.state === 'running',
+      );
+
     beforeAll(async () => {
       second = await startSecondDocker();
       f = await startFixture({
@@ -92,28 +118,12 @@ describe.skipIf(unavailable !== undefined)(
           .join(',')}`,
       );
 
-      await waitFor(
-        'the app to answer through the edge again',
-        async () => ((await page(url))?.includes('revision one') ? true : undefined),
-        120_000,
-      ).catch(async (e: unknown) => {
-        await explain();
-        throw e;
-      });
+      await answersAgain('the app to answer through the edge again', 'revision one');
       const servingAt = Date.now();
-      const status = await waitFor(
-        'a healthy environment status',
-        async () => {
-          const s = await f.controller.rollouts.status(app, 'production');
-          return s?.health.status === 'healthy' ? s : undefined;
-        },
-        60_000,
-      );
+      const status = await healthy();
       console.log(`serving again ${servingAt - upAt} ms after the engine answered`);
       // Every upstream is an instance that runs now: none is a port from before the restart.
-      const running = (await runtime.list({ app, env: 'production' })).filter(
-        (i) => i.state === 'running',
-      );
+      const running = await runningNow();
       expect(running).toHaveLength(2);
       // The engine restarted them (exit 143 on SIGTERM, on-failure policy): routed, not replaced.
       expect(running.map((i) => i.id).sort()).toEqual(before.map((i) => i.id).sort());
@@ -139,25 +149,9 @@ describe.skipIf(unavailable !== undefined)(
         console.log(
           `held ${before[0]!.hostPort}: ${after.map((i) => `${i.slot}:${i.state}:${i.exitCode ?? ''}:${i.hostPort ?? '-'}`).join(',')}`,
         );
-        await waitFor(
-          'the app to answer through the edge again',
-          async () => ((await page(url))?.includes('revision one') ? true : undefined),
-          120_000,
-        ).catch(async (e: unknown) => {
-          await explain();
-          throw e;
-        });
-        const status = await waitFor(
-          'a healthy environment status',
-          async () => {
-            const s = await f.controller.rollouts.status(app, 'production');
-            return s?.health.status === 'healthy' ? s : undefined;
-          },
-          60_000,
-        );
-        const running = (await runtime.list({ app, env: 'production' })).filter(
-          (i) => i.state === 'running',
-        );
+        await answersAgain('the app to answer through the edge again', 'revision one');
+        const status = await healthy();
+        const running = await runningNow();
         expect(running).toHaveLength(2);
         expect([...(status.route?.upstreams ?? [])].sort()).toEqual(
           running.map((i) => upstreamOf(i)).sort(),
@@ -229,9 +223,7 @@ describe.skipIf(unavailable !== undefined)(
         60_000,
       );
       for (let n = 0; n < 20; n++) expect(await page(url)).toContain(marker);
-      const running = (await runtime.list({ app, env: 'production' })).filter(
-        (i) => i.state === 'running',
-      );
+      const running = await runningNow();
       expect(running.map((i) => i.revision)).toEqual([sha, sha]);
     }
 
@@ -258,25 +250,9 @@ describe.skipIf(unavailable !== undefined)(
       console.log(
         `graceful app after the restart: ${after.map((i) => `${i.slot}:${i.state}:${i.exitCode ?? ''}`).join(',')}`,
       );
-      await waitFor(
-        'the graceful app to answer through the edge again',
-        async () => ((await page(url))?.includes('revision three') ? true : undefined),
-        120_000,
-      ).catch(async (e: unknown) => {
-        await explain();
-        throw e;
-      });
-      await waitFor(
-        'a healthy environment status',
-        async () => {
-          const s = await f.controller.rollouts.status(app, 'production');
-          return s?.health.status === 'healthy' ? true : undefined;
-        },
-        60_000,
-      );
-      const running = (await runtime.list({ app, env: 'production' })).filter(
-        (i) => i.state === 'running',
-      );
+      await answersAgain('the graceful app to answer through the edge again', 'revision three');
+      await healthy();
+      const running = await runningNow();
       expect(running).toHaveLength(2);
       // Stopped ones were replaced: new instances, none of those from before the restart.
       expect(running.some((i) => before.some((b) => b.id === i.id))).toBe(false);

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ForgeRepo } from '../../src/demo/forge.js';
 import type { Instance, Runtime } from '../../src/runtime/runtime.js';
 import {
   appName,
   closeWithInstances,
-  finishedBuild,
-  finishedRollout,
-  pushBuilt,
+  deployMainAndStaging,
   startFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
@@ -53,22 +50,7 @@ describe('environment overrides', () => {
   }
 
   it('runs each environment with its own replica count and env vars', async () => {
-    const prodSha = await pushBuilt(f, app, 'production on main');
-    expect((await finishedRollout(f, app, prodSha, 'production')).outcome).toBe('succeeded');
-
-    // A child commit on the staging branch: its build rolls out to staging only.
-    await f.wt.write('www/index.html', '<h1>staging</h1>\n');
-    const stagingSha = await f.wt.commit('staging on staging');
-    await f.wt.push('staging');
-    const forge = new ForgeRepo({
-      repoUrl: f.repoUrl,
-      fullName: 'acme/app',
-      secret: f.secret,
-      branch: 'staging',
-    });
-    await forge.accepted(f.controller.url, 'github', stagingSha, 'staging on staging');
-    expect((await finishedBuild(f, app, stagingSha)).status).toBe('succeeded');
-    expect((await finishedRollout(f, app, stagingSha, 'staging')).outcome).toBe('succeeded');
+    const { prod: prodSha, staging: stagingSha } = await deployMainAndStaging(f, app);
 
     const runtime = f.controller.runtime;
     if (!runtime) throw new Error('the fixture deploys, so it has a runtime');

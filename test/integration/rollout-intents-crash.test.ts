@@ -115,6 +115,17 @@ describe('rollout intents across a crash (kill -9 between persist and ack)', () 
     return new RolloutLoop(deps, rec, spec, 'route-1', new Map(), undefined);
   }
 
+  /** The next process: loads the rollout from Redis and runs it to its end; what it started, too. */
+  async function resumeRollout(
+    id: string,
+  ): Promise<{ done: RolloutRecord; starts: InstanceSpec[] }> {
+    const starts: InstanceSpec[] = [];
+    const resumed = loopOf((await rollouts.get(id))!, undefined, starts);
+    const done = await resumed.run();
+    resumed.close();
+    return { done, starts };
+  }
+
   const stateOf = async (id: string): Promise<RolloutState> =>
     (await rollouts.get(id))!.state as RolloutState;
 
@@ -128,10 +139,7 @@ describe('rollout intents across a crash (kill -9 between persist and ack)', () 
     expect((await stateOf(rec.id)).revert?.cause).toBe('abort');
     expect(await rollouts.peekIntents(rec.id)).toEqual(['abort']);
 
-    const starts: InstanceSpec[] = [];
-    const resumed = loopOf((await rollouts.get(rec.id))!, undefined, starts);
-    const done = await resumed.run();
-    resumed.close();
+    const { done, starts } = await resumeRollout(rec.id);
     expect(done.outcome).toBe('aborted');
     expect(await rollouts.peekIntents(rec.id)).toEqual([]);
     expect(starts).toEqual([]);
@@ -150,10 +158,7 @@ describe('rollout intents across a crash (kill -9 between persist and ack)', () 
     expect((await stateOf(rec.id)).revert).toBeNull();
     expect(await rollouts.peekIntents(rec.id)).toEqual(['abort']);
 
-    const starts: InstanceSpec[] = [];
-    const resumed = loopOf((await rollouts.get(rec.id))!, undefined, starts);
-    const done = await resumed.run();
-    resumed.close();
+    const { done, starts } = await resumeRollout(rec.id);
     expect(done.outcome).toBe('aborted');
     expect(starts).toEqual([]);
     expect(await rollouts.peekIntents(rec.id)).toEqual([]);

@@ -39,11 +39,28 @@ function resetPeak(): void {
   }
 }
 
+interface Memory {
+  rss: number;
+  peak: number;
+}
+
 /** VmRSS and VmHWM (the peak) of this process, in MiB. */
-function memory(): { rss: number; peak: number } {
+function memory(): Memory {
   const status = readFileSync('/proc/self/status', 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
   return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+}
+
+/** A fetch the source limits must stop (stalled: a person must raise a limit), memory measured around it. */
+async function refusedFetch(
+  cache: RepoCache,
+): Promise<{ message: string; before: Memory; after: Memory }> {
+  resetPeak();
+  const before = memory();
+  const error = await cache.fetch('main').catch((e: unknown) => e);
+  const after = memory();
+  expect(error).toMatchObject({ code: 'GANTRY_ERR_SOURCE_LIMIT', disposition: 'stalled' });
+  return { message: (error as Error).message, before, after };
 }
 
 const fixtures: GitFixture[] = [];
@@ -85,12 +102,8 @@ describe('a 300 MiB file against a 100 MiB blob cap', () => {
 
   it('is refused by the fetch from its pack header, before it is inflated: memory flat', async () => {
     const cache = cacheOf(f, { maxBlobBytes: 100 * MiB });
-    resetPeak();
-    const before = memory();
-    const error = await cache.fetch('main').catch((e: unknown) => e);
-    const after = memory();
-    expect(error).toMatchObject({ code: 'GANTRY_ERR_SOURCE_LIMIT', disposition: 'stalled' });
-    expect((error as Error).message).toMatch(
+    const { message, before, after } = await refusedFetch(cache);
+    expect(message).toMatch(
       /^an object http:\/\/\S+ sent is 300 MiB, over the limit of 100 MiB; raise source\.maxBlobSize/,
     );
     // Indexing the pack would have inflated the blob: ≥ 300 MiB, several times over.
@@ -224,12 +237,8 @@ describe('the pack and the fetch', () => {
     await writeFile(path.join(f.tmp, 'work', 'noise.bin'), randomBytes(48 * MiB));
     await f.commit({}, 'incompressible');
     const cache = cacheOf(f, { maxPackBytes: 8 * MiB });
-    resetPeak();
-    const before = memory();
-    const error = await cache.fetch('main').catch((e: unknown) => e);
-    const after = memory();
-    expect(error).toMatchObject({ code: 'GANTRY_ERR_SOURCE_LIMIT', disposition: 'stalled' });
-    expect((error as Error).message).toMatch(
+    const { message, before, after } = await refusedFetch(cache);
+    expect(message).toMatch(
       /^what http:\/\/.* sent is more than 8(\.\d)? MiB, over the limit of 8 MiB; raise source\.maxPackSize/,
     );
     console.log(`pack cap: RSS ${before.rss} → ${after.rss} MiB, peak ${after.peak} MiB`);

@@ -5,19 +5,19 @@
  * through the API nor one typed into the form — ever appears in the page's text or in any
  * response the page received.
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import {
   appName,
   finishedRollout,
   pushBuilt,
+  rolloutEnded,
   startAppFixture,
-  waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
+import { launchChromium, signIn, watchedPage } from '../support/browser.js';
 
-const CHROMIUM = process.env.GANTRY_CHROMIUM ?? '/usr/bin/chromium';
 const SECRET = 'postgres://app:ui-s3cr3t-Hq27@db.internal/app';
 const TYPED = 'typed-in-the-form-Xv90';
 
@@ -29,15 +29,7 @@ describe('config page in headless Chromium', () => {
   /** Every response body the page received (the event stream excepted: it never ends). */
   const received: string[] = [];
 
-  const finished = (id: string) =>
-    waitFor(
-      `rollout ${id} to finish`,
-      async () => {
-        const r = await f.controller.rollouts.get(id);
-        return r?.outcome ? r : undefined;
-      },
-      180_000,
-    );
+  const finished = (id: string) => rolloutEnded(f, id);
 
   async function outcomeShown(p: Page, outcome: string): Promise<void> {
     await expect
@@ -70,10 +62,7 @@ describe('config page in headless Chromium', () => {
       body: JSON.stringify({ secrets: { DATABASE_URL: SECRET } }),
     });
     expect((await finished(res.rolloutId)).outcome).toBe('succeeded');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 300_000);
 
   afterAll(async () => {
@@ -84,13 +73,7 @@ describe('config page in headless Chromium', () => {
   });
 
   it('sets a var, follows its release, rolls back to a release, and never shows a secret value', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const p = await ctx.newPage();
-    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text()))
-        problems.push(`console: ${m.text()}`);
-    });
+    const { ctx, page: p } = await watchedPage(browser, problems);
     p.on('response', (r) => {
       if (new URL(r.url()).pathname === '/api/events') return;
       received.push(`${r.url()}\n`);
@@ -99,10 +82,7 @@ describe('config page in headless Chromium', () => {
         () => undefined,
       );
     });
-    await p.goto(`${f.controller.url}/`);
-    await p.getByLabel('API token').fill(f.deployer.token!);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('heading', { name: 'Apps' }).waitFor();
+    await signIn(p, f.controller.url, f.deployer.token!);
 
     // From the app page to the environment's config.
     await p.goto(`${f.controller.url}/#/apps/${app}`);

@@ -9,7 +9,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
 import type { EnvState, RolloutRecord } from '../../src/store/records.js';
@@ -22,8 +22,8 @@ import {
   startExampleFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
+import { launchChromium, submitToken, watchedPage } from '../support/browser.js';
 
-const CHROMIUM = process.env.GANTRY_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.GANTRY_SCREENSHOTS === '1';
 
 function page(version: string): string {
@@ -50,20 +50,11 @@ describe('web dashboard in headless Chromium', () => {
 
   /** A fresh browser context (its own sessionStorage), signed in with `token`. */
   async function signedIn(token: string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const p = await ctx.newPage();
-    // Script errors and CSP refusals fail the test: the UI must run under its own policy.
-    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text()))
-        problems.push(`console: ${m.text()}`);
-    });
-    await p.goto(`${f.controller.url}/`);
-    await expect.poll(() => p.url()).toMatch(/#\/login$/);
-    await p.getByLabel('API token').fill(token);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('heading', { name: 'Apps' }).waitFor();
-    return { ctx, page: p };
+    const opened = await watchedPage(browser, problems, { width: 1280, height: 800 });
+    await opened.page.goto(`${f.controller.url}/`);
+    await expect.poll(() => opened.page.url()).toMatch(/#\/login$/);
+    await submitToken(opened.page, token);
+    return opened;
   }
 
   /** Waits for the page's `#phase` to show `outcome`; on timeout, says what the page showed. */
@@ -92,17 +83,7 @@ describe('web dashboard in headless Chromium', () => {
       : path.join(testEnv().runDir, 'screenshots');
     await mkdir(shots, { recursive: true });
     f = await startExampleFixture(app);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
 
     // Two good revisions, each rolled out: the history the dashboard starts from.
     shas.v1 = await pushPageDeployed(f, app, page('1'), 'Add the hello app (#1)');

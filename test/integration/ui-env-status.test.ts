@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healEventText, type HealEvent } from '../../src/reconcile/events.js';
 import {
@@ -16,8 +16,8 @@ import {
   startExampleFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
+import { launchChromium, signIn, watchedPage } from '../support/browser.js';
 
-const CHROMIUM = process.env.GANTRY_CHROMIUM ?? '/usr/bin/chromium';
 const ENV = 'production';
 const run = promisify(execFile);
 
@@ -28,18 +28,9 @@ describe('dashboard: environment status, timeline and prune', () => {
   const app = appName('uistat');
 
   async function signedIn(token: string): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const p = await ctx.newPage();
-    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    p.on('console', (m) => {
-      if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text()))
-        problems.push(`console: ${m.text()}`);
-    });
-    await p.goto(`${f.controller.url}/`);
-    await p.getByLabel('API token').fill(token);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('heading', { name: 'Apps' }).waitFor();
-    return p;
+    const { page } = await watchedPage(browser, problems);
+    await signIn(page, f.controller.url, token);
+    return page;
   }
 
   beforeAll(async () => {
@@ -48,10 +39,7 @@ describe('dashboard: environment status, timeline and prune', () => {
     // as when another controller owns it (its ownership lease is taken before the first deploy).
     const { redis, keys } = f.controller.store;
     await redis.set(keys.reconcileOwner(app, ENV), 'test', 'PX', 600_000);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
     await pushPageDeployed(f, app, '<h1>ui status</h1>\n', 'First');
   }, 300_000);
 

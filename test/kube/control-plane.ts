@@ -7,7 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -30,6 +31,8 @@ import type { RunnerTiming } from './node/pod-runner.js';
 import { makePki, type CertRequest, type Pki } from './pki.js';
 import { createPodNetwork, type PodNetwork } from './pod-network.js';
 import { Proc } from './process.js';
+import { startWatchdog } from './watchdog.js';
+import { NODE_LABEL } from './node/containers.js';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -167,10 +170,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const nodeName = `gantry-node-${id}`;
   const procs: Proc[] = [];
   let agent: NodeAgent | undefined;
+  const pidDir = await mkdtemp(join(tmpdir(), `gantry-kube-${id}-`));
+  const stopWatchdog = startWatchdog({
+    dir: pidDir,
+    label: `${NODE_LABEL}=${id}`,
+    network: network.name,
+  });
   const close = async (): Promise<void> => {
     await agent?.close().catch(() => undefined);
     for (const p of [...procs].reverse()) await p.stop();
     await network.remove();
+    stopWatchdog();
+    await rm(pidDir, { recursive: true, force: true });
   };
   try {
     const pki = await makePki(join(dir, 'pki'), certRequests(network.gateway, nodeName));
@@ -196,7 +207,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     };
     const adminKubeconfig = await kubeconfig('admin');
 
-    const etcd = new Proc('etcd', join(bin, 'etcd'), etcdArgs(layout), join(dir, 'etcd.log'));
+    const etcd = new Proc(
+      'etcd',
+      join(bin, 'etcd'),
+      etcdArgs(layout),
+      join(dir, 'etcd.log'),
+      pidDir,
+    );
     procs.push(etcd);
     etcd.start();
     await until('etcd', async () => (await fetch(`${etcdUrl(layout)}/health`)).ok, 30_000, etcd);
@@ -206,6 +223,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       join(bin, 'kube-apiserver'),
       apiServerArgs(layout),
       join(dir, 'kube-apiserver.log'),
+      pidDir,
     );
     procs.push(api);
     const apiReady = async (): Promise<void> =>
@@ -223,12 +241,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       join(bin, 'kube-controller-manager'),
       controllerManagerArgs(layout, await kubeconfig('controller-manager')),
       join(dir, 'kube-controller-manager.log'),
+      pidDir,
     );
     const scheduler = new Proc(
       'kube-scheduler',
       join(bin, 'kube-scheduler'),
       schedulerArgs(await kubeconfig('scheduler')),
       join(dir, 'kube-scheduler.log'),
+      pidDir,
     );
     procs.push(kcm, scheduler);
     kcm.start();
@@ -285,18 +305,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         return restarting;
       },
       async compactEtcd() {
-        // etcd's JSON gateway: read the current revision, then compact everything before it.
-        const range = await fetch(`${etcdUrl(layout)}/v3/kv/range`, {
-          method: 'POST',
-          body: JSON.stringify({ key: Buffer.from('/').toString('base64'), limit: 1 }),
-        });
-        const revision = Number(
-          ((await range.json()) as { header: { revision: string } }).header.revision,
-        );
-        const res = await fetch(`${etcdUrl(layout)}/v3/kv/compaction`, {
-          method: 'POST',
-          body: JSON.stringify({ revision, physical: true }),
-        });
+        // Through etcd's JSON gateway. Two writes of a key outside the API server's prefix first:
+        // compacting at revision R keeps R itself, and a watch resumed from version V starts at
+        // V + 1, so without them a client that saw the latest version would not be refused.
+        const kv = (op: string, body: unknown): Promise<Response> =>
+          fetch(`${etcdUrl(layout)}/v3/kv/${op}`, { method: 'POST', body: JSON.stringify(body) });
+        const key = Buffer.from('/gantry-test/compaction-marker').toString('base64');
+        let revision = 0;
+        for (let i = 0; i < 2; i++) {
+          const put = await kv('put', { key, value: Buffer.from(String(i)).toString('base64') });
+          revision = Number(
+            ((await put.json()) as { header: { revision: string } }).header.revision,
+          );
+        }
+        const res = await kv('compaction', { revision, physical: true });
         if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
         return revision;
       },

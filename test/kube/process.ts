@@ -4,8 +4,9 @@
  * leave an API server behind).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const live = new Set<ChildProcess>();
@@ -28,6 +29,8 @@ export class Proc {
     readonly bin: string,
     readonly args: readonly string[],
     readonly logFile: string,
+    /** Where the pid goes for the watchdog: outside the test run's folder, which teardown removes. */
+    readonly pidDir: string,
   ) {}
 
   /** Starts (or starts again) the process; its output is appended to the log file. */
@@ -38,6 +41,9 @@ export class Proc {
     closeSync(fd);
     live.add(child);
     this.child = child;
+    // For the watchdog (watchdog.ts), which outlives this process if it is killed.
+    if (child.pid !== undefined)
+      writeFileSync(join(this.pidDir, `${this.name}.pid`), String(child.pid));
     this.exited = new Promise((resolve) => {
       child.once('exit', (code) => {
         live.delete(child);

@@ -222,6 +222,18 @@ export function finishedRollout(
   );
 }
 
+/** Waits for the rollout `id` to end and returns its record. */
+export function rolloutEnded(f: Fixture, id: string): Promise<RolloutRecord> {
+  return waitFor(
+    `rollout ${id} to finish`,
+    async () => {
+      const r = await f.controller.rollouts.get(id);
+      return r?.outcome ? r : undefined;
+    },
+    180_000,
+  );
+}
+
 /** Removes every container of `app` (tests share one Docker engine), then closes the fixture. */
 export async function closeWithInstances(f: Fixture | undefined, app: string): Promise<void> {
   const runtime = f?.controller.runtime;
@@ -311,6 +323,33 @@ export async function pushPageDeployed(
   const sha = await pushPageBuilt(f, app, html, message);
   expect((await finishedRollout(f, app, sha)).outcome).toBe('succeeded');
   return sha;
+}
+
+/**
+ * Two environments on two branches, both running: what is staged deployed to production from
+ * `main`, then a child commit on `staging` (pushed with a GitHub webhook) deployed to staging.
+ * The repo must list both branches. Returns both shas; the worktree is left on `staging`.
+ */
+export async function deployMainAndStaging(
+  f: Fixture,
+  app: string,
+): Promise<{ prod: string; staging: string }> {
+  const prod = await pushBuilt(f, app, 'production on main');
+  expect((await finishedRollout(f, app, prod, 'production')).outcome).toBe('succeeded');
+  // A child commit on the staging branch: its build rolls out to staging only.
+  await f.wt.write('www/index.html', '<h1>staging</h1>\n');
+  const staging = await f.wt.commit('staging on staging');
+  await f.wt.push('staging');
+  const forge = new ForgeRepo({
+    repoUrl: f.repoUrl,
+    fullName: 'acme/app',
+    secret: f.secret,
+    branch: 'staging',
+  });
+  await forge.accepted(f.controller.url, 'github', staging, 'staging on staging');
+  expect((await finishedBuild(f, app, staging)).status).toBe('succeeded');
+  expect((await finishedRollout(f, app, staging, 'staging')).outcome).toBe('succeeded');
+  return { prod, staging };
 }
 
 /** The runtime contract app built and pushed (version 1) as a repo named after `prefix`. */

@@ -193,7 +193,7 @@ describe('environment overrides: every error names file, line and column', () =>
       name: 'negative replicas',
       overrides: 'replicas: -1',
       message:
-        'svc/gantry.yaml:12:41: environments.production.replicas must be an integer ≥ 0 (got -1)',
+        'svc/gantry.yaml:12:41: environments.production.replicas must be an integer from 0 to 10000 (got -1)',
     },
     {
       name: 'unknown key, with a suggestion',
@@ -337,7 +337,7 @@ describe('environment overrides: every error names file, line and column', () =>
     ].join('\n');
     expect(failure(text).message).toBe(
       [
-        'gantry.yaml:3:41: environments.production.replicas must be an integer ≥ 0 (got "many")',
+        'gantry.yaml:3:41: environments.production.replicas must be an integer from 0 to 10000 (got "many")',
         'gantry.yaml:6:24: environments.staging.health.timeout must be longer than 0s',
         'gantry.yaml:7:22: environments.staging.rollout.bake must be a duration like 500ms, 2s, 5m or 1m30s (got "forever")',
       ].join('\n'),

@@ -203,12 +203,12 @@ describe('parseAppSpec: every error names file, line and column', () => {
     {
       name: 'wrong type',
       text: 'app: hello\nrun:\n  replicas: three\n',
-      message: 'gantry.yaml:3:13: run.replicas must be an integer ≥ 0 (got "three")',
+      message: 'gantry.yaml:3:13: run.replicas must be an integer from 0 to 10000 (got "three")',
     },
     {
       name: 'negative number',
       text: 'app: hello\nrun:\n  replicas: -1\n',
-      message: 'gantry.yaml:3:13: run.replicas must be an integer ≥ 0 (got -1)',
+      message: 'gantry.yaml:3:13: run.replicas must be an integer from 0 to 10000 (got -1)',
     },
     {
       name: 'port out of range',
@@ -429,7 +429,7 @@ describe('parseAppSpec: every error names file, line and column', () => {
       name: 'every problem at once, in source order',
       text: 'app: hello\nrun:\n  replicas: x\n  prot: 80\nenvironments:\n  production: { branch: -main }\n',
       message: [
-        'gantry.yaml:3:13: run.replicas must be an integer ≥ 0 (got "x")',
+        'gantry.yaml:3:13: run.replicas must be an integer from 0 to 10000 (got "x")',
         'gantry.yaml:4:3: run.prot is not a known key; did you mean port?',
         'gantry.yaml:6:25: environments.production.branch must not start with "-"',
       ].join('\n'),
@@ -449,7 +449,7 @@ describe('parseAppSpec: every error names file, line and column', () => {
           line: 3,
           col: 13,
           path: 'run.replicas',
-          message: 'run.replicas must be an integer ≥ 0 (got "x")',
+          message: 'run.replicas must be an integer from 0 to 10000 (got "x")',
         },
         {
           line: 4,

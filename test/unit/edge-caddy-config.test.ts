@@ -16,7 +16,7 @@ import {
   type FrontRoute,
 } from '../../src/edge/caddy/front-config.js';
 import { canonicalJson } from '../../src/edge/caddy/json.js';
-import { accessLogConfig } from '../../src/edge/caddy/log-config.js';
+import { accessLogConfig, DROPPED_RESPONSE_HEADERS } from '../../src/edge/caddy/log-config.js';
 import { isGantryError } from '../../src/errors.js';
 
 const A = '127.0.0.1:32001';
@@ -214,7 +214,12 @@ describe('accessLogConfig', () => {
       encoder: {
         format: 'filter',
         wrap: { format: 'json' },
-        fields: { 'request>headers': { filter: 'delete' } },
+        fields: {
+          'request>headers': { filter: 'delete' },
+          ...Object.fromEntries(
+            DROPPED_RESPONSE_HEADERS.map((h) => [`resp_headers>${h}`, { filter: 'delete' }]),
+          ),
+        },
       },
       level: 'INFO',
       include: ['http.log.access.gantry'],

@@ -5,22 +5,21 @@ import { readEventStream, type SseFrame } from '../sse.js';
 import type { InstanceLogs } from '../views.js';
 import { printJson, type Ctx } from './context.js';
 
+/** What `gantry logs` was asked for. */
+export interface LogsCommand {
+  app: string;
+  env?: string | undefined;
+  lines?: number | undefined;
+  since?: string | undefined;
+  follow?: boolean | undefined;
+}
+
 /**
  * `gantry logs APP [--env E] [--lines N] [--since 10m] [--follow]`: each instance's last lines
  * under a header; with --since or --follow, one stream of lines each prefixed by its instance,
  * which with --follow carries on across rollouts (new instances join, stopped ones leave).
  */
-export async function logs(
-  ctx: Ctx,
-  cmd: {
-    app: string;
-    env?: string | undefined;
-    lines?: number | undefined;
-    since?: string | undefined;
-    follow?: boolean | undefined;
-  },
-  signal?: AbortSignal,
-): Promise<ExitCode> {
+export async function logs(ctx: Ctx, cmd: LogsCommand, signal?: AbortSignal): Promise<ExitCode> {
   if (cmd.follow || cmd.since !== undefined) return streamLogs(ctx, cmd, signal);
   const res = await api<{ instances: InstanceLogs[] }>(
     ctx.client(),
@@ -68,13 +67,7 @@ export function logStreamLine(f: SseFrame, withEnv: boolean): string | undefined
 
 async function streamLogs(
   ctx: Ctx,
-  cmd: {
-    app: string;
-    env?: string | undefined;
-    lines?: number | undefined;
-    since?: string | undefined;
-    follow?: boolean | undefined;
-  },
+  cmd: LogsCommand,
   signal: AbortSignal | undefined,
 ): Promise<ExitCode> {
   const stop = new AbortController();

@@ -15,6 +15,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
+import { minimalEnv } from '../../process/child-env.js';
 import { freePort } from '../../process/daemon.js';
 import { findProcesses, isRunning, terminate } from '../../process/pid.js';
 import type { Tier } from '../caddy/names.js';
@@ -169,7 +170,11 @@ export class CaddyKeeper {
         // Its own session: neither the supervisor's death nor a signal to its group reaches it.
         detached: true,
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, XDG_CONFIG_HOME: paths.configHome, XDG_DATA_HOME: paths.dataHome },
+        // Not the controller's environment: it holds GANTRY_* settings, tokens and keys.
+        env: minimalEnv(process.env, {
+          XDG_CONFIG_HOME: paths.configHome,
+          XDG_DATA_HOME: paths.dataHome,
+        }),
       });
     } finally {
       closeSync(fd);

@@ -9,6 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { GantryError, errorMessage } from '../../errors.js';
+import { minimalEnv } from '../../process/child-env.js';
 import { freePort, spawnDaemon, waitReady } from '../../process/daemon.js';
 import { argvOf, terminate, type ArgvMatch } from '../../process/pid.js';
 import { ACCESS_LOG_NAMESPACE } from '../caddy/names.js';
@@ -109,6 +110,8 @@ export async function startCaddy(opts: { dir: string; name?: string }): Promise<
         args: ['run', '--config', configFile],
         logFile,
         cwd: opts.dir,
+        // Not the controller's environment: it holds GANTRY_* settings, tokens and keys.
+        env: minimalEnv(process.env),
       });
       await writeFile(pidFile, String(daemon.pid));
       await waitReady(daemon, `GET ${adminUrl}/config/`, () =>

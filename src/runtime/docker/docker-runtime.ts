@@ -156,10 +156,7 @@ export class DockerRuntime implements Runtime {
     return logsOf(container, instance.host, tailLines);
   }
 
-  followLogs(
-    instance: Instance,
-    opts: FollowLogsOptions,
-  ): Promise<void> {
+  followLogs(instance: Instance, opts: FollowLogsOptions): Promise<void> {
     const container = this.client(instance.host).getContainer(instance.id);
     return followLogsOf(container, instance.host, opts);
   }

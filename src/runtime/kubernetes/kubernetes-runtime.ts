@@ -212,10 +212,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** The log so far (`follow: false`) only: following needs a streamed request this target does not make yet. */
-  async followLogs(
-    instance: Instance,
-    opts: FollowLogsOptions,
-  ): Promise<void> {
+  async followLogs(instance: Instance, opts: FollowLogsOptions): Promise<void> {
     if (opts.follow) {
       throw new GantryError(
         'GANTRY_ERR_UNSUPPORTED',

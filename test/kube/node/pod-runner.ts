@@ -142,8 +142,12 @@ export class PodRunner {
           MERGE_PATCH,
         )
         .catch((e: unknown) => {
-          if (!this.stopping)
-            console.warn(`node agent: status of ${this.name}: ${(e as Error).message}`);
+          if (this.stopping || (e as { code?: number }).code === 404) return;
+          // The API server is away (a restart): write the then-current status again shortly,
+          // as the kubelet's status manager resyncs.
+          if (this.lastSent === body) this.lastSent = '';
+          setTimeout(() => this.publish(), 1_000).unref();
+          console.warn(`node agent: status of ${this.name}: ${(e as Error).message}; retrying`);
         });
     });
   }

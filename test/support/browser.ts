@@ -1,0 +1,54 @@
+/**
+ * Headless Chromium for the dashboard tests (Debian's, driven by playwright-core): one launch,
+ * and pages that record script errors and sign in as a person would.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.GANTRY_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Chromium without a sandbox (containers), a GPU, or its own background traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * A page in a fresh context (its own sessionStorage) whose script errors and CSP refusals go to
+ * `problems`: the UI must run under its own policy. Expected refusals (401/403/404) are not problems.
+ */
+export async function watchedPage(
+  browser: Browser,
+  problems: string[],
+  viewport = { width: 1280, height: 900 },
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text()))
+      problems.push(`console: ${m.text()}`);
+  });
+  return { ctx, page };
+}
+
+/** Opens the dashboard at `url` and signs in with `token` ({@link submitToken}). */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await submitToken(page, token);
+}
+
+/** Fills the login form the page shows with `token` and waits for the apps list. */
+export async function submitToken(page: Page, token: string): Promise<void> {
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+}
