@@ -43,7 +43,7 @@ export class Proc {
     this.child = child;
     // For the watchdog (watchdog.ts), which outlives this process if it is killed.
     if (child.pid !== undefined)
-      writeFileSync(join(this.pidDir, `${this.name}.pid`), String(child.pid));
+      writeFileSync(join(this.pidDir, `${this.name}.pid`), `${child.pid}\n`);
     this.exited = new Promise((resolve) => {
       child.once('exit', (code) => {
         live.delete(child);
