@@ -49,7 +49,9 @@ async function eventually<T>(
   }
 }
 
-describe.runIf(wanted || built)('the real control plane (test/kube)', () => {
+// Only on request for now: the real control plane is not yet stable enough for every CI run
+// (see docs/kubernetes.md); GANTRY_KUBE=real bash scripts/test.sh runs it.
+describe.runIf(wanted && built)('the real control plane (test/kube)', () => {
   let cluster: RealTestCluster;
   let admin: KubeConfig;
   let controller: KubeConfig;
