@@ -52,7 +52,7 @@ describe('gantry history, logs and rollback through the CLI', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(
       new RegExp(
-        `production\\s+deploy\\s+${first.slice(0, 7)}→${second.slice(0, 7)}\\s+Add greeting \\(#42\\)\\s+#42\\s+push.*succeeded\\s+yes$`,
+        `production\\s+deploy\\s+${first.slice(0, 7)}→${second.slice(0, 7)}\\s+v\\d+\\s+Add greeting \\(#42\\)\\s+#42\\s+push.*succeeded\\s+yes$`,
       ),
     );
 
