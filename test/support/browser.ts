@@ -43,6 +43,17 @@ export async function watchedPage(
 /** Opens the dashboard at `url` and signs in with `token` ({@link submitToken}). */
 export async function signIn(page: Page, url: string, token: string): Promise<void> {
   await page.goto(`${url}/`);
+  // Once seen under a fully loaded suite: the first load never rendered the form. A reload is
+  // what a person would do; a second miss still fails the test.
+  const form = page.getByLabel('API token');
+  if (
+    !(await form.waitFor({ timeout: 20_000 }).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    await page.reload();
+  }
   await submitToken(page, token);
 }
 
