@@ -5,7 +5,7 @@
  */
 import type { AppSpec } from '../config/app-spec.js';
 import type { RolloutJob } from '../queue/jobs.js';
-import { describeRelease, type ReleaseRecord } from '../release/releases.js';
+import type { ReleaseRecord } from '../release/releases.js';
 import type { Trigger } from '../store/records.js';
 import { EMPTY_CONFIG, requireSecrets, type ReleaseConfig } from './instance-spec.js';
 import type { RolloutDeps } from './rollout-deps.js';
@@ -55,11 +55,6 @@ export async function releaseForJob(
     change: { kind: 'build', sha: job.sha },
     by,
   });
-}
-
-/** One line naming a release, for the rollout's events. */
-export function releaseLine(r: ReleaseRecord): string {
-  return describeRelease(r);
 }
 
 /**

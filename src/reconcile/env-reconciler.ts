@@ -131,7 +131,7 @@ export class EnvReconciler {
       // A rollout waiting for an unreachable engine says so in the status, not only in its events.
       const waiting = waitingNow(await rollouts.events(latest.id));
       const inFlight = waiting ? `${latest.id} (${waiting})` : latest.id;
-      await this.writeStatus(this.facts(envState, null, [], now, { rolloutInFlight: inFlight }));
+      await this.writeStatus(this.facts(envState, null, now, { rolloutInFlight: inFlight }));
       return { again: BUSY_RETRY_MS };
     }
 
@@ -159,7 +159,7 @@ export class EnvReconciler {
     );
     if (!lease) {
       await this.writeStatus(
-        this.facts(envState, null, [], now, {
+        this.facts(envState, null, now, {
           rolloutInFlight: 'waiting for the environment lease',
         }),
       );
@@ -190,7 +190,7 @@ export class EnvReconciler {
     } catch (e) {
       if (!isUnreachable(e)) throw e;
       await this.writeStatus(
-        this.facts(envState, null, [], now, {
+        this.facts(envState, null, now, {
           unreachable: { what: 'engine', detail: errorMessage(e) },
           orphaned: orphaned ? { why: orphaned } : null,
         }),
@@ -262,7 +262,7 @@ export class EnvReconciler {
       }
     }
     await this.tell(events);
-    const facts = this.facts(envState, decision, upstreams, now, {
+    const facts = this.facts(envState, decision, now, {
       orphaned: orphaned ? { why: orphaned } : null,
       route: route ? { id: route.id, url: envState.route?.url ?? '', upstreams } : null,
       selfHeal,
@@ -401,7 +401,6 @@ export class EnvReconciler {
   private facts(
     envState: EnvState,
     decision: HealDecision | null,
-    _upstreams: readonly string[],
     now: number,
     extra: Partial<StatusFacts>,
   ): StatusFacts {
