@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { GantryError } from '../../errors.js';
+import { GantryError, errorMessage } from '../../errors.js';
 import type {
   ExecResult,
   Instance,
@@ -31,6 +31,11 @@ import { runOnce, sweepOneOffs } from './one-off.js';
 
 /** How long a start that lost the race for a slot's name waits for the winner's container. */
 const RACE_WAIT_MS = 10_000;
+/** How many starts a container gets when its published host port is already taken. */
+const PORT_CLASH_ATTEMPTS = 5;
+
+const isPortClash = (e: unknown): boolean =>
+  /address already in use|port is already allocated/i.test(errorMessage(e));
 
 export interface DockerRuntimeOptions {
   readonly hosts: readonly DockerHostConfig[];
@@ -82,11 +87,16 @@ export class DockerRuntime implements Runtime {
     }
     const found = this.owned(info, spec);
     if (found.state === 'created' || found.state === 'exited') {
-      try {
-        await docker.getContainer(found.id).start();
-      } catch (e) {
-        // 304: started by someone else in between, which is what we wanted.
-        if (statusOf(e) !== 304) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await docker.getContainer(found.id).start();
+          break;
+        } catch (e) {
+          // 304: started by someone else in between, which is what we wanted.
+          if (statusOf(e) === 304) break;
+          // The engine hands out host ports in order and only learns at bind time that another
+          // process (or a second engine on this host) holds one; the next start gets the next port.
+          if (attempt < PORT_CLASH_ATTEMPTS && isPortClash(e)) continue;
           throw engineError(e, `start ${name}`, spec.host, 'GANTRY_ERR_INSTANCE_START', secrets);
         }
       }
