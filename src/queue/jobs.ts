@@ -41,4 +41,9 @@ export interface RolloutJob {
   release?: number | undefined;
   /** A rollback: the release whose image and config come back, as a new release. */
   restore?: number | undefined;
+  /**
+   * A rolling restart of the running release: every instance of these process types (all of
+   * them when empty) is replaced through the health gates, though it runs the target already.
+   */
+  restart?: string[] | undefined;
 }

@@ -38,6 +38,11 @@ export interface ConfigView {
 export interface ConfigSnapshot {
   vars: Record<string, string>;
   secrets: Record<string, number>;
+  /**
+   * Replicas per process type set by `gantry scale` (the formation); a process not named here
+   * runs the replicas its `gantry.yaml` gives. Absent on releases made before scaling existed.
+   */
+  scale?: Record<string, number>;
 }
 
 export interface ConfigChange {

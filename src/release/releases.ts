@@ -28,6 +28,12 @@ export interface ReleaseRecord {
   /** `repo@sha256:…` */
   readonly image: string;
   readonly config: ConfigSnapshot;
+  /**
+   * The release whose instances run this one, when it differs only in scale from that one (same
+   * image, vars and secret versions): a scale change adds or removes instances, never replaces
+   * them. Absent: the release's instances are its own.
+   */
+  readonly instancesOf?: number | undefined;
   readonly change: ReleaseChange;
   /** Who made it: a token's name, `webhook <provider> (<pusher>)`, `poll`. */
   readonly by: string;

@@ -53,6 +53,32 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 /**
+ * Instances this run's controllers started run images of its private registry. A test that
+ * failed before its cleanup, or a reconciler that replaced an instance while a test removed it,
+ * would leave them running; with their restart policy they come back after every reboot, holding
+ * loopback ports the next run's engines hand out.
+ */
+async function removeRunContainers(registry: string): Promise<void> {
+  const run = promisify(execFile);
+  try {
+    const { stdout } = await run('docker', ['ps', '-a', '--format', '{{.ID}} {{.Image}}']);
+    const ids = stdout
+      .split('\n')
+      .map((line) => line.split(' '))
+      .filter(([, image]) => image?.startsWith(`${registry}/`))
+      .map(([id]) => id ?? '');
+    if (ids.length > 0) console.warn(`removing ${ids.length} container(s) tests left behind`);
+    for (let i = 0; i < ids.length; i += 50) {
+      await run('docker', ['rm', '--force', '--volumes', ...ids.slice(i, i + 50)]).catch(
+        () => undefined,
+      );
+    }
+  } catch (e) {
+    console.warn(`could not remove this run's containers: ${errorMessage(e)}`);
+  }
+}
+
+/**
  * Every image this run built is tagged for its private registry (`127.0.0.1:<port>/…`); left
  * behind, they would pile up on the machine run after run. Best effort: a failure only logs.
  */
@@ -79,6 +105,7 @@ export async function teardown(): Promise<void> {
   // cleanup must not leave Caddy processes behind.
   const edges = await stopEdgesUnder(root);
   if (edges.length > 0) console.warn(`stopped ${edges.length} edge(s) tests left running`);
+  await removeRunContainers(services.registry.address);
   await removeRunImages(services.registry.address);
   await services.stop();
   services = undefined;

@@ -32,7 +32,7 @@ import { runOnce, sweepOneOffs } from './one-off.js';
 /** How long a start that lost the race for a slot's name waits for the winner's container. */
 const RACE_WAIT_MS = 10_000;
 /** How many starts a container gets when its published host port is already taken. */
-const PORT_CLASH_ATTEMPTS = 5;
+const PORT_CLASH_ATTEMPTS = 20;
 
 const isPortClash = (e: unknown): boolean =>
   /address already in use|port is already allocated/i.test(errorMessage(e));
