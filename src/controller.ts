@@ -88,12 +88,14 @@ export async function startController(
   const live = new LiveConfig(config);
   live.onChange((next) => repos.replace(next.repos));
   const reloadConfig = () => reloadConfigFile({ live, file: opts.configFile, log });
-  const builder = new DockerImageBuilder(config.docker);
+  const builder = new DockerImageBuilder({ ...config.docker, registry: config.registry });
   const rollouts = new RolloutStore(redis, store.keys);
   // Config vars and sealed secrets per environment, and the releases they make.
   const releaseStores: ReleaseStores = {
     config: new ConfigStore(redis, store.keys, await loadSecretBox(config.secrets, config.dataDir)),
-    releases: new ReleaseStore(redis, store.keys),
+    releases: new ReleaseStore(redis, store.keys, async (app, env) => {
+      return (await rollouts.env(app, env)).current?.release;
+    }),
   };
   const deploy = config.deploy.enabled
     ? await startDeploy(config, store, rollouts, repos, log, releaseStores)
@@ -281,7 +283,7 @@ async function startDeploy(
   if (config.runtime.kind === 'kubernetes') {
     return startKubernetesDeploy(config, store, rollouts, repos, log, releaseStores);
   }
-  const runtime = new DockerRuntime({ hosts: config.runtime.hosts });
+  const runtime = new DockerRuntime({ hosts: config.runtime.hosts, registry: config.registry });
   // One-offs a controller left behind when it died (release phase, `gantry run`), once past their
   // deadline; a release phase still within it is left for its resumed rollout to attach to.
   void runtime

@@ -31,6 +31,8 @@ export const ERRORS = {
   GANTRY_ERR_BUILD_TIMEOUT: { status: 504, disposition: 'stalled' },
   GANTRY_ERR_DOCKER_UNAVAILABLE: { status: 503, disposition: 'transient' },
   GANTRY_ERR_REGISTRY_UNAVAILABLE: { status: 503, disposition: 'transient' },
+  /** The registry refused the credentials, or asked for some and none are configured. */
+  GANTRY_ERR_REGISTRY_AUTH: { status: 502, disposition: 'stalled' },
   GANTRY_ERR_WEBHOOK_SIGNATURE: { status: 401, disposition: 'stalled' },
   GANTRY_ERR_WEBHOOK_PAYLOAD: { status: 400, disposition: 'stalled' },
   GANTRY_ERR_WEBHOOK_UNKNOWN_REPO: { status: 404, disposition: 'stalled' },
@@ -41,6 +43,10 @@ export const ERRORS = {
   GANTRY_ERR_ROLLOUT_FINISHED: { status: 409, disposition: 'stalled' },
   GANTRY_ERR_UNAUTHORIZED: { status: 401, disposition: 'stalled' },
   GANTRY_ERR_FORBIDDEN: { status: 403, disposition: 'stalled' },
+  /** The token is limited to other environments of the app (tokens[].envs). */
+  GANTRY_ERR_ENV_FORBIDDEN: { status: 403, disposition: 'stalled' },
+  /** The role allows it, but it needs a permission the token lacks (deploy:any-branch, unlock). */
+  GANTRY_ERR_PERMISSION_REQUIRED: { status: 403, disposition: 'stalled' },
   GANTRY_ERR_ORIGIN_REJECTED: { status: 403, disposition: 'stalled' },
   GANTRY_ERR_RATE_LIMITED: { status: 429, disposition: 'transient' },
   /** Too many concurrent event streams, for the token or the controller (api.streams). */
@@ -63,6 +69,8 @@ export const ERRORS = {
   GANTRY_ERR_SECRET_MISSING: { status: 422, disposition: 'stalled' },
   /** A config key that is not a valid environment variable name, or a value too long. */
   GANTRY_ERR_CONFIG_VAR_INVALID: { status: 400, disposition: 'stalled' },
+  /** A `gantry scale` naming a process the spec does not declare, or replicas out of bounds. */
+  GANTRY_ERR_SCALE_INVALID: { status: 400, disposition: 'stalled' },
   GANTRY_ERR_RELEASE_UNKNOWN: { status: 404, disposition: 'stalled' },
   GANTRY_ERR_EDGE_UNAVAILABLE: { status: 503, disposition: 'transient' },
   GANTRY_ERR_KUBERNETES_UNAVAILABLE: { status: 503, disposition: 'transient' },

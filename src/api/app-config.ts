@@ -140,6 +140,12 @@ export async function appConfigRoutes(
                   additionalProperties: false,
                   properties: { set: { type: 'boolean' }, version: INT, by: STR, at: STR },
                 }),
+                // The formation `gantry scale` set: process types not named run the spec's replicas.
+                scale: entry({
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: { replicas: INT, by: STR, at: STR },
+                }),
               },
             },
           },
@@ -153,7 +159,8 @@ export async function appConfigRoutes(
             { set: true, version: s.version, by: s.by, at: s.at },
           ]),
         );
-        return { app: r.app, env: r.env, release: r.release, vars: r.config.vars, secrets };
+        const { vars, scale } = r.config;
+        return { app: r.app, env: r.env, release: r.release, vars, secrets, scale };
       },
     );
     read.get<AppReq<unknown, { env?: string; limit?: number }>>(

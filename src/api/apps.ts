@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { GantryError } from '../errors.js';
-import { FINISHED_BUILD_STATUSES } from '../store/records.js';
+import { FINISHED_BUILD_STATUSES, type AppRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
+import { authorize, seesApp, visibleEnvs, type Principal } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { appStatusSummarySchema, statusView, summarize } from './env-status.js';
 import { envsOf } from './rollouts.js';
@@ -24,6 +25,13 @@ export interface AppRoutesDeps {
 /** Read-only views of apps, their revisions and builds, and build logs. */
 export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Promise<void> {
   const { store, rollouts } = deps;
+  /** A build by id; one of an app outside the token's scope is as unknown as a missing one. */
+  const loadBuild = async (who: Principal | undefined, id: string) => {
+    const build = await store.getBuild(id);
+    if (!build) throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${id} is not known`);
+    authorize(who, { app: build.app });
+    return build;
+  };
   app.addHook('onRequest', requireRole(deps.tokens, 'viewer'));
 
   app.get(
@@ -49,13 +57,17 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
         },
       },
     },
-    async () => {
-      const apps = await store.listApps();
+    async (req) => {
+      const who = req.principal;
+      // A scoped token sees its apps only, each with only its environments.
+      const apps = (await store.listApps())
+        .filter((a) => !who || seesApp(who, a.name))
+        .map((a) => scopedApp(req.principal, a));
       const withLatest = await Promise.all(
         apps.map(async (a) => {
           const [latestBuild] = await store.listBuilds(a.name, 1);
           const [latestRevision] = await store.listRevisions(a.name, 1);
-          const envs = await envsOf(rollouts, a);
+          const envs = visibleEnvs(who, await envsOf(rollouts, a));
           const statuses = await Promise.all(
             envs.map(async (e) => statusView(a.name, e, await rollouts.status(a.name, e))),
           );
@@ -92,7 +104,7 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
         store.listRevisions(rec.name),
         store.listBuilds(rec.name),
       ]);
-      return { app: rec, revisions, builds };
+      return { app: scopedApp(req.principal, rec), revisions, builds };
     },
   );
 
@@ -122,10 +134,7 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
       },
     },
     async (req) => {
-      const build = await store.getBuild(req.params.id);
-      if (!build)
-        throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
-      return build;
+      return loadBuild(req.principal, req.params.id);
     },
   );
 
@@ -152,9 +161,7 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
       },
     },
     async (req) => {
-      const build = await store.getBuild(req.params.id);
-      if (!build)
-        throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
+      const build = await loadBuild(req.principal, req.params.id);
       const from = req.query.from ?? 0;
       const lines = await store.readBuildLog(build.id, from);
       // `next` lets a reader poll for what was appended since, while the build runs.
@@ -167,4 +174,14 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
       };
     },
   );
+}
+
+/** An app record with only the environments the token may see. */
+export function scopedApp(who: Principal | undefined, rec: AppRecord): AppRecord {
+  if (!who?.envs) return rec;
+  const envs = new Set(visibleEnvs(who, Object.keys(rec.environments)));
+  return {
+    ...rec,
+    environments: Object.fromEntries(Object.entries(rec.environments).filter(([e]) => envs.has(e))),
+  };
 }

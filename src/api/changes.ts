@@ -10,6 +10,7 @@ import { prUrlFor } from '../history/pull-request.js';
 import type { RepoRegistry } from '../source/repos.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
+import { authorize } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { buildIdParam, commitSchema } from './schemas.js';
 
@@ -77,6 +78,7 @@ export async function changeRoutes(app: FastifyInstance, deps: ChangeRoutesDeps)
       const rec = await deps.rollouts.get(req.params.id);
       if (!rec)
         throw new GantryError('GANTRY_ERR_NOT_FOUND', `rollout ${req.params.id} is not known`);
+      authorize(req.principal, { app: rec.app, envs: [rec.env] });
       const env = (await deps.store.getApp(rec.app))?.environments[rec.env];
       return between(rec.app, rec.from?.sha ?? null, rec.to.sha, env?.branch);
     },
@@ -97,6 +99,7 @@ export async function changeRoutes(app: FastifyInstance, deps: ChangeRoutesDeps)
       const build = await deps.store.getBuild(req.params.id);
       if (!build)
         throw new GantryError('GANTRY_ERR_NOT_FOUND', `build ${req.params.id} is not known`);
+      authorize(req.principal, { app: build.app });
       return between(build.app, build.since ?? null, build.sha, build.branch);
     },
   );

@@ -5,6 +5,7 @@ import { GantryError } from '../errors.js';
 import type { EventBus, StoredEvent } from '../events/bus.js';
 import { isAfter, LiveFeed, type FeedSubscriber } from '../events/live-feed.js';
 import type { Store } from '../store/store.js';
+import { seesApp, seesEnv, type Principal } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { openSse } from './sse.js';
 import { nameSchema } from './schemas.js';
@@ -27,10 +28,15 @@ const STREAM_ID = /^[0-9]{1,20}-[0-9]{1,20}$/;
 interface Filter {
   app?: string | undefined;
   rollout?: string | undefined;
+  /** The token's scope: events of other apps and environments never reach it. */
+  who?: Principal | undefined;
 }
 
 /** Whether an event passes the connection's filters. */
 export function matchesFilter(e: StoredEvent, f: Filter): boolean {
+  if (f.who && !seesApp(f.who, e.app)) return false;
+  // Builds belong to an app, not an environment.
+  if (f.who && e.type !== 'build' && !seesEnv(f.who, e.env)) return false;
   if (f.app && e.app !== f.app) return false;
   if (f.rollout && (e.type !== 'rollout' || e.rolloutId !== f.rollout)) return false;
   return true;
@@ -102,7 +108,8 @@ export async function eventRoutes(app: FastifyInstance, deps: EventRoutesDeps): 
         throw e;
       }
       const res = reply.raw;
-      const stream = new SseStream(res, { app: req.query.app, rollout: req.query.rollout }, deps);
+      const filter = { app: req.query.app, rollout: req.query.rollout, who: req.principal };
+      const stream = new SseStream(res, filter, deps);
       // Subscribed before the catch-up read, so nothing published in between is missed: what
       // the feed delivers meanwhile is held, then filtered by the cursor.
       const unsubscribe = feed.subscribe(stream, start);

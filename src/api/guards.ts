@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { currentOf } from '../config/live-config.js';
 import { GantryError } from '../errors.js';
 import type { RateLimits } from '../store/rate-limits.js';
-import { authenticate, type Principal, type TokenSource } from './auth.js';
+import { authorize } from './access.js';
+import { authenticate, appOfParams, type Principal, type TokenSource } from './auth.js';
+import { registerScopeCheck, routeAccess, type AppLookup } from './scope-check.js';
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -67,12 +69,14 @@ export const API_SCOPE = 'api';
  * 2. Rate limit (429 with Retry-After), per token name once the token is known, per address
  *    before: so failed logins are counted too, against their sender. The buckets live in Redis.
  * 3. Authentication (401), before the body or query is read; each route still checks the role.
+ *    The app the path names is checked against the token's scope here too (404 outside it), and
+ *    the environments the query or body names once they are parsed (scope-check.ts).
  * Webhooks (signed; failed signatures have their own limit), /healthz, /metrics and /docs are
  * not /api routes and are not counted here.
  */
 export async function registerGuards(
   app: FastifyInstance,
-  opts: GuardOptions & { tokens: TokenSource; limits: RateLimits },
+  opts: GuardOptions & { tokens: TokenSource; limits: RateLimits; store: AppLookup },
 ): Promise<void> {
   const publicOrigin = opts.publicUrl ? originOf(opts.publicUrl) : undefined;
   const limit = { max: opts.rateLimit.max, windowMs: opts.rateLimit.timeWindowMs };
@@ -109,7 +113,15 @@ export async function registerGuards(
         `more than ${limit.max} requests in ${Math.round(limit.windowMs / 1000)} s ${who ? `for token ${who.name}` : 'from this address without a valid token'}; retry after ${seconds} s`,
       );
     }
-    if (!who) throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
-    req.principal = who;
+    // The app the path names and the route's declared role and permission, before any parsing:
+    // an app outside the token's scope is a 404 whatever else the request says.
+    const access = routeAccess(req);
+    req.principal = authorize(who, {
+      app: appOfParams(req.params),
+      role: access.role,
+      permission: access.permission,
+      unscoped: access.unscoped,
+    });
   });
+  registerScopeCheck(app, opts.store);
 }

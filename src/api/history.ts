@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { GantryError } from '../errors.js';
 import { HistoryReader } from '../history/query.js';
 import type { Store } from '../store/store.js';
+import { seesEnv } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { rolloutView } from './rollouts.js';
 import { commitSchema, nameSchema } from './schemas.js';
@@ -58,6 +59,7 @@ export async function historyRoutes(app: FastifyInstance, deps: HistoryRoutesDep
   app.get<{ Querystring: HistoryQuerystring }>(
     '/api/history',
     {
+      config: { access: { filtersEnvs: true } },
       schema: {
         tags: ['history'],
         summary: 'What was rolled out: by app, environment, commit or pull request',
@@ -93,8 +95,11 @@ export async function historyRoutes(app: FastifyInstance, deps: HistoryRoutesDep
         throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${q.app} is not known`);
       }
       const page = await reader.query(q);
+      const who = req.principal;
+      // Filtered after the page is read, so a scoped page may be short; `next` still goes on.
+      const items = page.items.filter((i) => !who || seesEnv(who, i.record.env));
       return {
-        rollouts: page.items.map((i) => ({
+        rollouts: items.map((i) => ({
           ...rolloutView(i.record),
           commit: i.commit,
           running: i.running,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { GantryError, errorMessage } from '../errors.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
+import { seesEnv } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { sinceTime, streamLogs, type LogStreamDeps } from './log-stream.js';
 import { appNameParam, nameSchema } from './schemas.js';
@@ -50,6 +51,7 @@ export async function instanceLogRoutes(
   }>(
     '/api/apps/:app/logs',
     {
+      config: { access: { filtersEnvs: true } },
       schema: {
         tags: ['apps'],
         summary: "The last log lines of each of an app's instances, or all of them live",
@@ -115,6 +117,7 @@ export async function instanceLogRoutes(
           'this controller runs no deploys (deploy.enabled is false), so it has no instance logs',
         );
       }
+      const who = req.principal;
       const follow = req.query.follow === '1' || req.query.follow === 'true';
       if (follow || req.query.since !== undefined) {
         const since = sinceTime(req.query.since, Date.now());
@@ -124,11 +127,14 @@ export async function instanceLogRoutes(
           since,
           lines: req.query.lines,
           follow,
+          sees: who ? (e) => seesEnv(who, e) : undefined,
         });
       }
       const lines = req.query.lines ?? DEFAULT_LINES;
       // Without --env: every environment of the app, each instance labelled with its own.
-      const found = (await runtime.list({ app: rec.name, env })).sort(byPlace);
+      const found = (await runtime.list({ app: rec.name, env }))
+        .filter((i) => !who || seesEnv(who, i.env))
+        .sort(byPlace);
       const instances = await Promise.all(
         found.map(async (i): Promise<InstanceLogView> => {
           const view = {

@@ -54,6 +54,8 @@ export async function streamLogs(
     since?: number | undefined;
     lines?: number | undefined;
     follow: boolean;
+    /** The environments the token may see; lines of others are never sent. */
+    sees?: ((env: string) => boolean) | undefined;
   },
 ): Promise<void> {
   const stop = new AbortController();
@@ -71,6 +73,7 @@ export async function streamLogs(
         follow: q.follow,
         signal: stop.signal,
         emit: (e) => {
+          if (q.sees && !q.sees(e.env)) return;
           if (!res.writableEnded) res.write(logFrame(e));
         },
       },

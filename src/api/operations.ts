@@ -4,7 +4,9 @@ import { lock, unlock } from '../deploy/operations/lock.js';
 import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-deploy.js';
 import { prune, type PruneDeps } from '../deploy/operations/prune.js';
 import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
+import { holds, authorize } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
+import { loadRollout } from './rollouts.js';
 import { appNameParam, commitSchema, nameSchema } from './schemas.js';
 
 export type OperationRoutesDeps = PruneDeps & { tokens: TokenSource };
@@ -24,8 +26,13 @@ const QUEUED = { 202: open({ rolloutId: STR, buildId: STR, env: STR, sha: STR, i
 const body = (required: string[], properties: Record<string, unknown>) =>
   ({ type: 'object', additionalProperties: false, required, properties }) as const;
 
+/** Whether the caller may deploy refs of branches the environment does not track. */
+function holdsAnyBranch(req: FastifyRequest): boolean {
+  return req.principal !== undefined && holds(req.principal, 'deploy:any-branch');
+}
+
 /** Who asked: the token's name, as rollout triggers and locks record it. */
-function actor(req: FastifyRequest): string {
+export function actor(req: FastifyRequest): string {
   const who = req.principal?.name;
   // requireRole ran first; a route without it is a programming error, never an anonymous write.
   if (!who) throw new GantryError('GANTRY_ERR_UNAUTHORIZED', 'a valid bearer token is required');
@@ -83,6 +90,8 @@ export async function operationRoutes(
         schema: {
           tags: TAGS,
           summary: 'Deploy a commit or branch head (built first when it has no image)',
+          description:
+            "A ref of another branch than the environment's needs the `deploy:any-branch` permission (403 GANTRY_ERR_PERMISSION_REQUIRED).",
           params: appNameParam,
           body: body(['ref'], { env: ENV, ref: { type: 'string', minLength: 1, maxLength: 255 } }),
           response: QUEUED,
@@ -91,7 +100,14 @@ export async function operationRoutes(
       async (req, reply) =>
         reply
           .status(202)
-          .send(await deployRef(deps, { app: req.params.app, ...req.body, actor: actor(req) })),
+          .send(
+            await deployRef(deps, {
+              app: req.params.app,
+              ...req.body,
+              actor: actor(req),
+              anyBranch: holdsAnyBranch(req),
+            }),
+          ),
     );
 
     write.post<AppReq<{ env?: string; to?: string }>>(
@@ -115,6 +131,8 @@ export async function operationRoutes(
     write.post<AppReq<{ from: string; to: string }>>(
       '/api/apps/:app/promote',
       {
+        // Both ends are environments the token must be allowed.
+        config: { access: { envFields: ['from', 'to'] } },
         schema: {
           tags: TAGS,
           summary: 'Deploy the exact image one environment runs to another; never rebuilds',
@@ -160,6 +178,8 @@ export async function operationRoutes(
     write.post<AppReq<{ env?: string } | undefined>>(
       '/api/apps/:app/unlock',
       {
+        // Lifting a freeze is not every deployer's call (tokens[].permissions).
+        config: { access: { role: 'deployer', permission: 'unlock' } },
         schema: {
           tags: TAGS,
           summary: 'Lift a deploy freeze',
@@ -227,8 +247,12 @@ export async function operationRoutes(
           },
         },
       },
-      async (req, reply) =>
-        reply.status(202).send(await retry(deps, { rolloutId: req.params.id, actor: actor(req) })),
+      async (req, reply) => {
+        await loadRollout(deps.rollouts, req.params.id, req.principal);
+        return reply
+          .status(202)
+          .send(await retry(deps, { rolloutId: req.params.id, actor: actor(req) }));
+      },
     );
   });
 }

@@ -4,6 +4,7 @@ import { describePhase, phaseOf, type RolloutPlan, type RolloutState } from '../
 import type { AppRecord, RolloutRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
+import { authorize, visibleEnvs, type Principal } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { envStatusSchema, statusView } from './env-status.js';
 import { appNameParam, fromQuery, nameSchema } from './schemas.js';
@@ -62,9 +63,15 @@ export async function envsOf(rollouts: RolloutStore, rec: AppRecord): Promise<st
   return [...named, ...deployed];
 }
 
-async function load(rollouts: RolloutStore, id: string): Promise<RolloutRecord> {
+/** A rollout by id, if the caller may see its app (else as unknown) and its environment. */
+export async function loadRollout(
+  rollouts: RolloutStore,
+  id: string,
+  who: Principal | undefined,
+): Promise<RolloutRecord> {
   const rec = await rollouts.get(id);
   if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `rollout ${id} is not known`);
+  authorize(who, { app: rec.app, envs: [rec.env] });
   return rec;
 }
 
@@ -77,6 +84,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
     read.get<{ Params: { app: string }; Querystring: { env?: string } }>(
       '/api/apps/:app/rollouts',
       {
+        config: { access: { filtersEnvs: true } },
         schema: {
           tags: ['rollouts'],
           summary: "An app's environments and their recent rollouts, newest first",
@@ -104,7 +112,9 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
         const rec = await store.getApp(req.params.app);
         if (!rec)
           throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
-        const envs = req.query.env ? [req.query.env] : await envsOf(rollouts, rec);
+        const envs = req.query.env
+          ? [req.query.env]
+          : visibleEnvs(req.principal, await envsOf(rollouts, rec));
         const lists = await Promise.all(envs.map((e) => rollouts.list(rec.name, e)));
         const all = lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
         const states = await Promise.all(
@@ -141,7 +151,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
         },
       },
       async (req) => {
-        const rec = await load(rollouts, req.params.id);
+        const rec = await loadRollout(rollouts, req.params.id, req.principal);
         const from = req.query.from ?? 0;
         const events = await rollouts.events(rec.id, from);
         return { rollout: rolloutView(rec), events, next: from + events.length };
@@ -168,7 +178,7 @@ export async function rolloutRoutes(app: FastifyInstance, deps: RolloutRoutesDep
           },
         },
         async (req, reply) => {
-          const rec = await load(rollouts, req.params.id);
+          const rec = await loadRollout(rollouts, req.params.id, req.principal);
           if (rec.outcome) {
             throw new GantryError(
               'GANTRY_ERR_ROLLOUT_FINISHED',

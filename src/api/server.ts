@@ -17,6 +17,7 @@ import { ownershipRoutes, type OwnershipRoutesDeps } from './ownership.js';
 import { instanceLogRoutes, type InstanceLogDeps } from './instance-logs.js';
 import { rolloutRoutes, type RolloutRoutesDeps } from './rollouts.js';
 import { runRoutes, type RunRoutesDeps } from './run.js';
+import { scaleRoutes, type ScaleRoutesDeps } from './scale.js';
 import { systemRoutes, type SystemDeps } from './system.js';
 import { timelineRoutes, type TimelineRoutesDeps } from './timeline.js';
 import { uiRoutes } from './ui.js';
@@ -31,6 +32,7 @@ export type ServerDeps = WebhookDeps &
   ChangeRoutesDeps &
   InstanceLogDeps &
   RunRoutesDeps &
+  ScaleRoutesDeps &
   SystemDeps &
   HistoryRoutesDeps &
   EventRoutesDeps &
@@ -70,6 +72,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => configRoutes(scope, deps));
   await app.register(async (scope) => edgeRoutes(scope, deps));
   await app.register(async (scope) => appConfigRoutes(scope, deps));
+  await app.register(async (scope) => scaleRoutes(scope, deps));
   await app.register(async (scope) => uiRoutes(scope));
   return app;
 }

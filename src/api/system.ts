@@ -55,6 +55,8 @@ export async function systemRoutes(app: FastifyInstance, deps: SystemDeps): Prom
     api.get(
       '/api/webhooks/deliveries',
       {
+        // Deliveries name repos and branches of every app.
+        config: { access: { unscoped: true } },
         schema: { tags: ['system'], summary: 'Recent webhook deliveries and what became of them' },
       },
       async () => ({

@@ -3,6 +3,7 @@ import { selectEnv } from '../deploy/operations/choices.js';
 import { GantryError } from '../errors.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
+import { visibleEnvs } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { envEventSchema } from './env-status.js';
 import { envsOf } from './rollouts.js';
@@ -23,6 +24,8 @@ export async function timelineRoutes(app: FastifyInstance, deps: TimelineRoutesD
   app.get<{ Params: { app: string }; Querystring: { env?: string; limit?: number } }>(
     '/api/apps/:app/timeline',
     {
+      // Unnamed, the environment is the only one the token sees (a named one is checked).
+      config: { access: { filtersEnvs: true } },
       schema: {
         tags: ['apps'],
         summary:
@@ -55,7 +58,9 @@ export async function timelineRoutes(app: FastifyInstance, deps: TimelineRoutesD
       if (!rec) throw new GantryError('GANTRY_ERR_NOT_FOUND', `app ${req.params.app} is not known`);
       // A named environment is read as asked, even one the spec and the reconciler forgot: its
       // timeline outlives a prune, so "what happened to staging" still has an answer.
-      const env = req.query.env ?? selectEnv(await envsOf(rollouts, rec), undefined);
+      const env =
+        req.query.env ??
+        selectEnv(visibleEnvs(req.principal, await envsOf(rollouts, rec)), undefined);
       const events = await rollouts.envEvents(rec.name, env, req.query.limit ?? DEFAULT_LIMIT);
       return { app: rec.name, env, events: events.reverse() };
     },

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../config/units.js';
+import { formationArgs } from './scale-format.js';
 
 /** Client flags every verb that talks to the API accepts. */
 export interface Common {
@@ -70,6 +71,8 @@ export type Command =
   | { verb: 'config:unset'; app: string; env?: string | undefined; keys: string[] }
   | { verb: 'config:import-env'; app: string; env?: string | undefined; names: string[] }
   | { verb: 'releases'; app: string; env?: string | undefined; limit?: number | undefined }
+  | { verb: 'scale'; app: string; env?: string | undefined; processes: Record<string, number> }
+  | { verb: 'restart'; app: string; env?: string | undefined; process?: string | undefined }
   | { verb: 'secrets:rotate' };
 
 export type Verb = Command['verb'];
@@ -100,6 +103,7 @@ const OPTIONS = {
   secret: { type: 'boolean' },
   since: { type: 'string' },
   timeout: { type: 'string' },
+  process: { type: 'string', short: 'p' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -141,6 +145,8 @@ const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[]; rest
   'config:import-env': { args: ['APP'], rest: 'NAME', flags: ['env', ...FOLLOWS] },
   releases: { args: ['APP'], flags: ['env', 'limit'] },
   'secrets:rotate': { args: [], flags: [] },
+  scale: { args: ['APP'], rest: 'PROCESS=N', flags: ['env', ...FOLLOWS] },
+  restart: { args: ['APP'], flags: ['env', 'process', ...FOLLOWS] },
 };
 
 function isVerb(s: string): s is Exclude<Verb, 'help'> {
@@ -284,6 +290,10 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       return { verb, app: first, env, limit: positiveInt('limit', v.limit, 500) };
     case 'secrets:rotate':
       return { verb };
+    case 'scale':
+      return { verb, app: first, env, processes: formationArgs(args.slice(1)) };
+    case 'restart':
+      return { verb, app: first, env, process: v.process };
   }
 }
 
@@ -376,6 +386,10 @@ Usage:
   gantry config:import-env APP [--env E] [NAME…]   import GANTRY_SECRET_<NAME> from the controller's
                                                    environment (default: the app's run.secrets; admin)
   gantry secrets:rotate                            re-seal every secret under the current key (admin)
+  gantry scale APP PROCESS=N… [--env E]            replicas per process type (web=5 worker=2): a new
+                                                   release of what runs, no rebuild, followed live
+  gantry restart APP [--env E] [--process P]       replace every instance (of P) through the health
+                                                   gates, one by one, followed live
 
 Flags:
   --json        machine-readable output (for deploy/rollback/…: the final rollout only)

@@ -12,6 +12,8 @@ export interface ConfigAnswer {
   release: number | null;
   vars: Record<string, { value: string; by: string; at: string }>;
   secrets: Record<string, { set: true; version: number; by: string; at: string }>;
+  /** The formation `gantry scale` set (absent from controllers before it). */
+  scale?: Record<string, { replicas: number; by: string; at: string }> | undefined;
 }
 
 /** PATCH /api/apps/:app/config, POST …/config/import-env */
@@ -62,10 +64,16 @@ export function configText(c: ConfigAnswer, now: number): string {
       `(secret, set by ${s.by} ${age(s.at, now)})`,
     ]),
   ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const scaled = Object.entries(c.scale ?? {}).map(
+    ([p, s]) => `scale ${p}=${s.replicas} (by ${s.by} ${age(s.at, now)})`,
+  );
   if (rows.length === 0)
-    return `${head}\nno config vars or secrets (set them with: gantry config:set ${c.app} KEY=VALUE --env ${c.env})`;
+    return [
+      `${head}\nno config vars or secrets (set them with: gantry config:set ${c.app} KEY=VALUE --env ${c.env})`,
+      ...scaled,
+    ].join('\n');
   const width = Math.max(...rows.map(([k]) => k.length));
-  return [head, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`)].join('\n');
+  return [head, ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), ...scaled].join('\n');
 }
 
 /** What a change did, in a line: the keys and the release it made (or that none runs yet). */

@@ -67,6 +67,15 @@ export function triggerText(t: TriggerView | undefined): string {
   }
 }
 
+/**
+ * The KIND column: a scale or a restart rolls out the running revision as a deploy, and is told
+ * apart by what asked for it.
+ */
+export function historyKind(e: Pick<RolloutView, 'kind' | 'trigger'>): string {
+  const via = e.trigger?.kind === 'manual' ? e.trigger.via : undefined;
+  return e.kind === 'deploy' && (via === 'scale' || via === 'restart') ? via : e.kind;
+}
+
 /** How long a rollout took (or has taken so far). */
 export function rolloutDuration(r: RolloutView & { durationMs?: number | undefined }, now: number) {
   if (r.durationMs !== undefined) return r.durationMs;
@@ -98,7 +107,7 @@ export function historyTable(entries: readonly HistoryEntry[], now = Date.now())
       return [
         age(e.createdAt, now),
         e.env,
-        e.kind,
+        historyKind(e),
         `${e.from ? e.from.sha.slice(0, 7) : '∅'}→${e.to.sha.slice(0, 7)}`,
         // The release it moved to: a config change moves releases without moving commits.
         e.to.release === undefined ? '-' : `v${e.to.release}`,

@@ -7,6 +7,7 @@
  * checked on what the environment ends up with.
  */
 import { shortBranchNameProblem } from '../git/branch-name.js';
+import { healthPathIssues } from './health-path.js';
 import { resolveInside } from './repo-path.js';
 import { DURATION_PATTERN, MEMORY_PATTERN, parseDuration, parseMemory } from './units.js';
 import { formatPath, type PathSegment } from './yaml-source.js';
@@ -44,7 +45,66 @@ export function appSpecRuleIssues(data: unknown, specDir: readonly string[]): Ru
     ...rolloutIssues(field(data, 'rollout')),
     ...secretIssues(run),
     ...overrideIssues(data),
+    ...processIssues(field(data, 'processes')),
+    ...processOverrideIssues(data),
+    ...healthPathIssues(data),
   ];
+}
+
+/**
+ * At most one routed process (the one with a port, or `web`), and no port-based check on the
+ * others: they publish nothing to probe.
+ */
+function processIssues(processes: unknown): RuleIssue[] {
+  if (!isRecord(processes)) return [];
+  const issues: RuleIssue[] = [];
+  let routed: string | undefined;
+  for (const [name, p] of Object.entries(processes)) {
+    const at = ['processes', name];
+    const health = field(p, 'health');
+    // Durations of a process's health, as `health`'s own: `durationIssues` reads `<at>.health.*`.
+    issues.push(
+      ...durationIssues(p, at),
+      ...memoryIssues(field(p, 'resources'), [...at, 'resources']),
+    );
+    const hasPort = field(p, 'port') !== undefined;
+    if (hasPort || name === 'web') {
+      if (routed === undefined) routed = name;
+      else
+        issues.push({
+          path: hasPort ? [...at, 'port'] : at,
+          predicate: `makes a second routed process (${routed} is routed); only one process may have a port`,
+        });
+      continue;
+    }
+    for (const kind of ['http', 'tcp']) {
+      if (field(health, kind) === undefined) continue;
+      issues.push({
+        path: [...at, 'health', kind],
+        predicate:
+          'needs a port, and only the routed process has one: use exec, or no check (healthy while running)',
+      });
+    }
+  }
+  return issues;
+}
+
+/** `environments.<env>.processes` may only name declared process types. */
+function processOverrideIssues(data: unknown): RuleIssue[] {
+  const environments = field(data, 'environments');
+  if (!isRecord(environments)) return [];
+  const declared = field(data, 'processes');
+  const known = isRecord(declared) ? Object.keys(declared) : ['web'];
+  return Object.entries(environments).flatMap(([env, e]) => {
+    const overrides = field(e, 'processes');
+    if (!isRecord(overrides)) return [];
+    return Object.keys(overrides)
+      .filter((name) => !known.includes(name))
+      .map((name) => ({
+        path: ['environments', env, 'processes', name],
+        predicate: `names no process type (known: ${known.join(', ')})`,
+      }));
+  });
 }
 
 function buildPathIssues(build: unknown, specDir: readonly string[]): RuleIssue[] {

@@ -26,6 +26,12 @@ const APP_NAME_RULE =
   'must be lowercase letters, digits and single "-" (no "--"), start with a letter, not end with "-", at most 63 characters';
 const VAR_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 const VAR_RULE = 'must be letters, digits and "_", not starting with a digit';
+/** Process type names: short, so they fit in container, pod and ReplicaSet names. */
+export const PROCESS_NAME_PATTERN = '^[a-z][a-z0-9]{0,19}$';
+const PROCESS_NAME_RULE =
+  'must be lowercase letters and digits, start with a letter, at most 20 characters';
+/** The most process types one app may declare. */
+export const MAX_PROCESSES = 20;
 const HOSTNAME_PATTERN =
   '^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$';
 
@@ -103,6 +109,57 @@ const HEALTH_TIMING = {
     minimum: 1,
     default: 3,
   },
+} as const;
+
+/** The check kinds of `health`; a process's `health` has the same ones. */
+const HEALTH_CHECKS = {
+  http: {
+    type: 'object',
+    description: 'Healthy when GET <path> on the app port answers <expect>.',
+    additionalProperties: false,
+    properties: {
+      path: {
+        type: 'string',
+        description: 'Request path, starting with /.',
+        pattern: '^/[!-~]*$',
+        patternErrorMessage: 'must be a URL path starting with "/", without spaces',
+        default: DEFAULT_HTTP_CHECK.path,
+      },
+      expect: {
+        type: 'integer',
+        description: 'The HTTP status a healthy instance answers.',
+        minimum: 100,
+        maximum: 599,
+        default: DEFAULT_HTTP_CHECK.expect,
+      },
+    },
+  },
+  tcp: {
+    type: 'object',
+    description: 'Healthy when the app port accepts a TCP connection. Write `tcp: {}`.',
+    errorMessage: 'must be an empty mapping: write `tcp: {}`',
+    additionalProperties: false,
+    properties: {},
+  },
+  exec: {
+    type: 'array',
+    description: 'A command run in the container, without a shell; healthy when it exits 0.',
+    minItems: 1,
+    items: { type: 'string' },
+    examples: [['pg_isready', '-h', 'localhost']],
+  },
+} as const;
+
+/** At most one check kind per `health`. */
+const ONE_CHECK = {
+  // Typed, so a health that is not a mapping gets only the type error, not this one too.
+  type: 'object',
+  anyOf: [
+    { required: ['http', 'tcp'] },
+    { required: ['http', 'exec'] },
+    { required: ['tcp', 'exec'] },
+  ],
+  errorMessage: 'must set only one of http, tcp and exec',
 } as const;
 
 /** The rollout fields, all of which an environment may override. */
@@ -231,6 +288,55 @@ export const appSpecJsonSchema = {
         resources: RESOURCES,
       },
     },
+    processes: {
+      type: 'object',
+      description:
+        'Process types run from the one image, by name: `web` and, say, `worker`. A process with a `port` is routed (the edge sends it the environment\'s traffic and its health gates use that port); `web` is routed even without one (it listens on run.port). At most one process is routed; the others get no port and are healthy while running (not exited, not restarting), or by their own `exec` check. Without `processes:`, the app is one `web` process made of `run` and `health`.',
+      minProperties: 1,
+      maxProperties: MAX_PROCESSES,
+      propertyNames: {
+        type: 'string',
+        pattern: PROCESS_NAME_PATTERN,
+        patternErrorMessage: PROCESS_NAME_RULE,
+      },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          command: {
+            type: 'array',
+            description:
+              "The command and its arguments, without a shell (replaces the image's CMD; its ENTRYPOINT stays). Absent: the image's own CMD.",
+            minItems: 1,
+            items: { type: 'string', minLength: 1 },
+            examples: [['sh', '-c', 'bin/worker']],
+          },
+          replicas: overriding(
+            REPLICAS,
+            'Instances of this process in each environment (web: run.replicas; others: 1).',
+          ),
+          port: {
+            type: 'integer',
+            description:
+              'The port this process listens on; it makes the process the routed one (only one may be).',
+            minimum: 1,
+            maximum: 65535,
+          },
+          resources: overriding(
+            RESOURCES,
+            'Limits per instance of this process; each one set here replaces the one in run.resources.',
+          ),
+          health: {
+            type: 'object',
+            description:
+              'The health check of this process and its timings (each replacing the one in health). A routed process defaults to `health`; an unrouted one to "running", or an `exec` check.',
+            additionalProperties: false,
+            properties: { ...HEALTH_CHECKS, ...overridingAll(HEALTH_TIMING) },
+            not: ONE_CHECK,
+          },
+        },
+      },
+    },
     health: {
       type: 'object',
       description:
@@ -238,53 +344,10 @@ export const appSpecJsonSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        http: {
-          type: 'object',
-          description: 'Healthy when GET <path> on the app port answers <expect>.',
-          additionalProperties: false,
-          properties: {
-            path: {
-              type: 'string',
-              description: 'Request path, starting with /.',
-              pattern: '^/[!-~]*$',
-              patternErrorMessage: 'must be a URL path starting with "/", without spaces',
-              default: DEFAULT_HTTP_CHECK.path,
-            },
-            expect: {
-              type: 'integer',
-              description: 'The HTTP status a healthy instance answers.',
-              minimum: 100,
-              maximum: 599,
-              default: DEFAULT_HTTP_CHECK.expect,
-            },
-          },
-        },
-        tcp: {
-          type: 'object',
-          description: 'Healthy when the app port accepts a TCP connection. Write `tcp: {}`.',
-          errorMessage: 'must be an empty mapping: write `tcp: {}`',
-          additionalProperties: false,
-          properties: {},
-        },
-        exec: {
-          type: 'array',
-          description: 'A command run in the container, without a shell; healthy when it exits 0.',
-          minItems: 1,
-          items: { type: 'string' },
-          examples: [['pg_isready', '-h', 'localhost']],
-        },
+        ...HEALTH_CHECKS,
         ...HEALTH_TIMING,
       },
-      not: {
-        // Typed, so a health that is not a mapping gets only the type error, not this one too.
-        type: 'object',
-        anyOf: [
-          { required: ['http', 'tcp'] },
-          { required: ['http', 'exec'] },
-          { required: ['tcp', 'exec'] },
-        ],
-        errorMessage: 'must set only one of http, tcp and exec',
-      },
+      not: ONE_CHECK,
     },
     release: {
       type: 'object',
@@ -382,6 +445,21 @@ export const appSpecJsonSchema = {
             RESOURCES,
             'Limits per instance in this environment; each one set here replaces the one in run.resources.',
           ),
+          processes: {
+            type: 'object',
+            description:
+              'Replicas per process type in this environment, each replacing the one in processes.',
+            propertyNames: {
+              type: 'string',
+              pattern: PROCESS_NAME_PATTERN,
+              patternErrorMessage: PROCESS_NAME_RULE,
+            },
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { replicas: overriding(REPLICAS) },
+            },
+          },
           health: {
             type: 'object',
             description:
@@ -414,6 +492,7 @@ export interface RawAppSpec {
     secrets: string[];
     resources: { cpu?: number; memory?: string };
   };
+  processes?: Record<string, RawProcess>;
   health: {
     http?: { path: string; expect: number };
     tcp?: Record<string, never>;
@@ -452,4 +531,14 @@ export interface RawEnvironment {
     >
   >;
   rollout?: Partial<RawAppSpec['rollout']>;
+  processes?: Record<string, { replicas?: number }>;
+}
+
+/** One entry of `processes`: only what it sets (the rest comes from run and health). */
+export interface RawProcess {
+  command?: string[];
+  replicas?: number;
+  port?: number;
+  resources?: { cpu?: number; memory?: string };
+  health?: Partial<RawAppSpec['health']>;
 }

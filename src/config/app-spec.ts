@@ -10,6 +10,7 @@ import {
   appSpecJsonSchema,
   type RawAppSpec,
   type RawEnvironment,
+  type RawProcess,
 } from './app-spec-schema.js';
 import { dirSegments, joinSegments, relativeSegments, resolveInside } from './repo-path.js';
 import { compileSchema, schemaIssues } from './schema-issues.js';
@@ -101,6 +102,20 @@ export interface EnvOverrides {
   readonly resources?: { readonly cpu?: number; readonly memoryBytes?: number };
   readonly health?: Partial<Omit<HealthSpec, 'check'>>;
   readonly rollout?: Partial<RolloutSpec>;
+  /** Replicas per process type (`environments.<env>.processes.<name>.replicas`). */
+  readonly processes?: Readonly<Record<string, { readonly replicas?: number }>>;
+}
+
+/** One `processes.<name>` entry, as written: absent fields fall back to `run` and `health`. */
+export interface ProcessDecl {
+  readonly name: string;
+  readonly command?: readonly string[] | undefined;
+  readonly replicas?: number | undefined;
+  readonly port?: number | undefined;
+  readonly resources?: { readonly cpu?: number; readonly memoryBytes?: number } | undefined;
+  readonly health?:
+    | (Partial<Omit<HealthSpec, 'check'>> & { readonly check?: HealthCheck | undefined })
+    | undefined;
 }
 
 /** A validated, fully defaulted app spec. */
@@ -110,6 +125,11 @@ export interface AppSpec {
   /** The paths whose changes rebuild the app; undefined: its folder and build context. */
   readonly watch?: WatchSpec;
   readonly run: RunSpec;
+  /**
+   * The process types as declared (`processes:`), in order; a spec without them has one, `web`
+   * (absent means the same). Resolve them with `processesOf` (processes.ts) after `specForEnv`.
+   */
+  readonly processes?: readonly ProcessDecl[] | undefined;
   readonly health: HealthSpec;
   readonly rollout: RolloutSpec;
   /** The release phase (migrations…), when the spec has one. */
@@ -185,6 +205,9 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
             : known(parseMemory(raw.run.resources.memory)),
       },
     },
+    processes: raw.processes
+      ? Object.entries(raw.processes).map(([name, p]) => processDecl(name, p))
+      : [{ name: 'web' }],
     health: {
       check: healthCheck(health),
       intervalMs: ms(health.interval),
@@ -253,7 +276,45 @@ function envOverrides(env: RawEnvironment): EnvOverrides {
         bakeMs: optionalMs(rollout.bake),
         autoRollback: rollout.autoRollback,
       }),
+    processes:
+      env.processes &&
+      Object.fromEntries(
+        Object.entries(env.processes).map(([name, p]) => [name, present({ replicas: p.replicas })]),
+      ),
   });
+}
+
+/** One declared process type; what it does not set stays absent (run and health fill it in). */
+function processDecl(name: string, p: RawProcess): ProcessDecl {
+  const { health, resources } = p;
+  return {
+    name,
+    ...present({
+      command: p.command && [...p.command],
+      replicas: p.replicas,
+      port: p.port,
+      resources:
+        resources &&
+        present({
+          cpu: resources.cpu,
+          memoryBytes:
+            resources.memory === undefined ? undefined : known(parseMemory(resources.memory)),
+        }),
+      health:
+        health &&
+        present({
+          check:
+            health.http || health.tcp || health.exec
+              ? healthCheck({ ...health, http: health.http && { ...DEFAULT_HTTP_CHECK, ...health.http } })
+              : undefined,
+          intervalMs: optionalMs(health.interval),
+          timeoutMs: optionalMs(health.timeout),
+          startPeriodMs: optionalMs(health.startPeriod),
+          healthyThreshold: health.healthyThreshold,
+          unhealthyThreshold: health.unhealthyThreshold,
+        }),
+    }),
+  };
 }
 
 /** `o` without its undefined fields, so spreading it over defaults never erases one. */
@@ -267,7 +328,7 @@ function optionalMs(text: string | undefined): number | undefined {
   return text === undefined ? undefined : ms(text);
 }
 
-function healthCheck(health: RawAppSpec['health']): HealthCheck {
+function healthCheck(health: Pick<RawAppSpec['health'], 'http' | 'tcp' | 'exec'>): HealthCheck {
   if (health.tcp !== undefined) return { kind: 'tcp' };
   if (health.exec !== undefined) return { kind: 'exec', command: [...health.exec] };
   const http = health.http ?? DEFAULT_HTTP_CHECK;

@@ -11,6 +11,13 @@ const HTTP_URL = {
 /** An app name as gantry.yaml allows it (app-spec-schema.ts). */
 const APP_NAME = '^(?!.*--)[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$';
 
+/** An app or environment name in a token's scope (both follow gantry.yaml's naming rule). */
+const TOKEN_SCOPE_NAME = {
+  type: 'string',
+  pattern: APP_NAME,
+  patternErrorMessage: 'must be an app or environment name: lowercase letters, digits and -',
+} as const;
+
 /** The events a notification receiver may ask for: a rollout's start and ends. */
 export const ROLLOUT_NOTIFY_EVENTS = [
   'started',
@@ -58,7 +65,12 @@ export const controllerConfigSchema = {
           pattern: '^[A-Za-z0-9.-]+(:[0-9]+)?$',
           default: '127.0.0.1:5000',
         },
+        /** For a registry that refuses anonymous pushes and pulls (GHCR, Docker Hub, htpasswd). */
+        username: { type: 'string', minLength: 1, maxLength: 256 },
+        /** The variable holding the password or token; the value never goes into the file. */
+        passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
       },
+      dependentRequired: { username: ['passwordEnv'], passwordEnv: ['username'] },
     },
     docker: {
       type: 'object',
@@ -300,6 +312,23 @@ export const controllerConfigSchema = {
           name: { type: 'string', minLength: 1 },
           hash: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
           role: { enum: ['viewer', 'deployer', 'admin'] },
+          /** Scopes: only these apps / environments (all when absent). */
+          apps: { type: 'array', minItems: 1, maxItems: 1000, items: TOKEN_SCOPE_NAME },
+          envs: { type: 'array', minItems: 1, maxItems: 100, items: TOKEN_SCOPE_NAME },
+          /** Beyond the role: deploy a branch the environment does not track; lift a lock. */
+          permissions: {
+            type: 'array',
+            maxItems: 10,
+            items: { enum: ['deploy:any-branch', 'unlock'] },
+          },
+        },
+        // An admin reloads the config and its tokens: a scope on one would be a false promise.
+        not: {
+          type: 'object',
+          required: ['role'],
+          properties: { role: { const: 'admin' } },
+          anyOf: [{ required: ['apps'] }, { required: ['envs'] }],
+          errorMessage: 'an admin token cannot be limited to apps or envs; use a deployer',
         },
       },
     },

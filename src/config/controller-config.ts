@@ -9,6 +9,7 @@ import {
 } from './controller-config-schema.js';
 import { compileSchema, schemaIssues } from './schema-issues.js';
 import { parseYamlSource, sourceError } from './yaml-source.js';
+import type { RegistryAccess } from '../registry/credentials.js';
 
 const CODE = 'GANTRY_ERR_CONFIG_INVALID';
 let validator: ValidateFunction<unknown> | undefined;
@@ -77,17 +78,26 @@ export interface NotificationConfig {
 
 export type Role = 'viewer' | 'deployer' | 'admin';
 
+/** Rights beyond a deployer's, granted token by token (an admin has them all). */
+export const PERMISSIONS = ['deploy:any-branch', 'unlock'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
 export interface TokenConfig {
   name: string;
   /** `sha256:<hex>` of the bearer token; the token itself is never stored. */
   hash: string;
   role: Role;
+  /** Only these apps and environments (all when absent); other apps are not even shown. */
+  apps?: string[] | undefined;
+  envs?: string[] | undefined;
+  permissions?: Permission[] | undefined;
 }
 
 export interface ControllerConfig {
   listen: { host: string; port: number };
   redis: { url: string; prefix: string };
-  registry: { address: string };
+  /** Credentials read from `registry.passwordEnv` (see src/registry/credentials.ts). */
+  registry: RegistryAccess;
   docker: { socketPath?: string | undefined; host?: string | undefined };
   dataDir: string;
   runtime: {
@@ -201,6 +211,19 @@ interface RawRepo {
 
 type RawNotification = Omit<NotificationConfig, 'secret'> & { secretEnv?: string };
 
+interface RawRegistry {
+  address: string;
+  username?: string;
+  passwordEnv?: string;
+}
+
+/** The registry with its credentials read from the environment (the schema pairs both keys). */
+function registryAccess(r: RawRegistry, env: NodeJS.ProcessEnv, file: string): RegistryAccess {
+  if (r.username === undefined || r.passwordEnv === undefined) return { address: r.address };
+  const password = requiredEnv(env, r.passwordEnv, file, 'registry.passwordEnv');
+  return { address: r.address, credentials: { username: r.username, password } };
+}
+
 /** The value of the environment variable `name`, or a config error naming who asked for it. */
 function requiredEnv(env: NodeJS.ProcessEnv, name: string, file: string, what: string): string {
   const value = env[name];
@@ -229,9 +252,10 @@ export function parseControllerConfig(
   validator ??= compileSchema<unknown>(controllerConfigSchema);
   // Validation fills in the defaults, in place; errors name file, line and column.
   if (!validator(raw)) throw sourceError(CODE, file, schemaIssues(validator.errors, source));
-  const cfg = raw as Omit<ControllerConfig, 'repos' | 'notifications'> & {
+  const cfg = raw as Omit<ControllerConfig, 'repos' | 'notifications' | 'registry'> & {
     repos: RawRepo[];
     notifications: RawNotification[];
+    registry: RawRegistry;
   };
   const baseDir = opts.baseDir ?? process.cwd();
   const repos = cfg.repos.map((r): RepoConfig => {
@@ -275,6 +299,7 @@ export function parseControllerConfig(
   return applyEnvOverrides(
     {
       ...cfg,
+      registry: registryAccess(cfg.registry, env, file),
       dataDir: path.resolve(baseDir, cfg.dataDir),
       repos,
       notifications,
@@ -343,7 +368,7 @@ function applyEnvOverrides(cfg: ControllerConfig, env: NodeJS.ProcessEnv): Contr
     ...cfg,
     listen: { host: env.GANTRY_HOST ?? cfg.listen.host, port },
     redis: { ...cfg.redis, url: env.GANTRY_REDIS_URL ?? cfg.redis.url },
-    registry: { address: env.GANTRY_REGISTRY ?? cfg.registry.address },
+    registry: { ...cfg.registry, address: env.GANTRY_REGISTRY ?? cfg.registry.address },
     dataDir: env.GANTRY_DATA_DIR ? path.resolve(env.GANTRY_DATA_DIR) : cfg.dataDir,
   };
 }

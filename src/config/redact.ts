@@ -29,7 +29,12 @@ function redactUrlsDeep<T>(value: T): T {
 export function redactConfig(config: ControllerConfig) {
   return redactUrlsDeep({
     ...config,
-    registry: { ...config.registry, address: withoutUserInfo(config.registry.address) },
+    registry: {
+      address: withoutUserInfo(config.registry.address),
+      credentials: config.registry.credentials
+        ? { username: config.registry.credentials.username, password: SET }
+        : null,
+    },
     tokens: config.tokens.map((t) => ({ name: t.name, role: t.role })),
     repos: config.repos.map((r) => ({
       name: r.name,

@@ -2,7 +2,8 @@
  * One environment's view of an app spec: the top-level run, health and rollout with that
  * environment's overrides (`environments.<env>` in gantry.yaml) applied.
  */
-import type { AppSpec } from './app-spec.js';
+import type { AppSpec, EnvOverrides, ProcessDecl } from './app-spec.js';
+import { WEB } from './processes.js';
 
 /**
  * The spec as environment `env` runs it: its overrides applied, `env` vars merged over `run.env`.
@@ -19,7 +20,20 @@ export function specForEnv(spec: AppSpec, env: string): AppSpec {
       env: { ...spec.run.env, ...o.env },
       resources: { ...spec.run.resources, ...o.resources },
     },
+    ...(spec.processes === undefined
+      ? {}
+      : { processes: spec.processes.map((p) => processForEnv(p, o)) }),
     health: { ...spec.health, ...o.health },
     rollout: { ...spec.rollout, ...o.rollout },
   };
+}
+
+/**
+ * A process's replicas in an environment: its own override wins; `web` also takes the
+ * environment's `replicas`, which meant the one process's before there were several.
+ */
+function processForEnv(p: ProcessDecl, o: EnvOverrides): ProcessDecl {
+  const own = Object.hasOwn(o.processes ?? {}, p.name) ? o.processes?.[p.name] : undefined;
+  const replicas = own?.replicas ?? (p.name === WEB ? o.replicas : undefined);
+  return replicas === undefined ? p : { ...p, replicas };
 }

@@ -6,6 +6,7 @@
  */
 import { GantryError } from '../errors.js';
 import type { AppSpec } from './app-spec.js';
+import { processesOf } from './processes.js';
 import { specForEnv } from './spec-for-env.js';
 
 export { REPLICAS_CEILING } from './app-spec-schema.js';
@@ -30,12 +31,19 @@ export function checkSpecLimits(
 ): void {
   const problems: string[] = [];
   for (const env of envs.length > 0 ? envs : ['']) {
-    const { run, rollout } = specForEnv(spec, env);
+    const envSpec = specForEnv(spec, env);
+    const { run, rollout } = envSpec;
     const where = env === '' ? '' : ` (environment ${env})`;
     if (run.replicas > limits.maxReplicas)
       problems.push(
         `run.replicas ${run.replicas}${where} is above this controller's cap of ${limits.maxReplicas} (deploy.maxReplicas in the controller config)`,
       );
+    for (const p of envSpec.processes === undefined ? [] : processesOf(envSpec)) {
+      if (p.replicas > limits.maxReplicas && p.replicas !== run.replicas)
+        problems.push(
+          `processes.${p.name}.replicas ${p.replicas}${where} is above this controller's cap of ${limits.maxReplicas} (deploy.maxReplicas in the controller config)`,
+        );
+    }
     if (rollout.maxSurge > limits.maxSurge)
       problems.push(
         `rollout.maxSurge ${rollout.maxSurge}${where} is above this controller's cap of ${limits.maxSurge} (deploy.maxSurge in the controller config)`,

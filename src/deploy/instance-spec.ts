@@ -1,4 +1,5 @@
 import type { AppSpec } from '../config/app-spec.js';
+import { WEB, processesOf, type ProcessSpec } from '../config/processes.js';
 import { GantryError } from '../errors.js';
 import type { InstanceSpec, ReadinessSpec } from '../runtime/runtime.js';
 
@@ -67,8 +68,11 @@ export function instanceSpec(input: {
   /** The release's config; its vars win over `run.env`, Gantry's own win over both. */
   config: ReleaseConfig;
   release?: number | undefined;
+  /** Its process type; absent: `web`. */
+  process?: string | undefined;
 }): InstanceSpec {
   const { spec } = input;
+  const process = processSpecOf(spec, input.process ?? WEB);
   return {
     app: spec.app,
     env: input.env,
@@ -77,19 +81,40 @@ export function instanceSpec(input: {
     slot: input.slot,
     ...(input.release === undefined ? {} : { release: input.release }),
     image: input.image,
-    port: spec.run.port,
+    port: process.port ?? spec.run.port,
+    process: process.name,
+    ...(process.command === undefined ? {} : { command: [...process.command] }),
+    ...(process.port === undefined ? { routed: false } : {}),
     vars: releaseVars(input),
     secrets: input.config.secrets,
-    cpu: spec.run.resources?.cpu,
-    memoryBytes: spec.run.resources?.memoryBytes,
+    cpu: process.resources.cpu,
+    memoryBytes: process.resources.memoryBytes,
     host: input.host,
-    readiness: readinessOf(spec),
+    readiness: readinessOf(process),
   };
 }
 
-/** The health check as the engine's own readiness check (Kubernetes readiness probes). */
-function readinessOf(spec: AppSpec): ReadinessSpec {
-  const { check, intervalMs, timeoutMs } = spec.health;
+/**
+ * The process type an instance runs, from the spec; one the spec no longer declares (an instance
+ * started before it was removed, started again) runs as an unrouted process of the image's CMD.
+ */
+function processSpecOf(spec: AppSpec, name: string): ProcessSpec {
+  const declared = processesOf(spec).find((p) => p.name === name);
+  if (declared !== undefined) return declared;
+  return {
+    name,
+    command: undefined,
+    replicas: 0,
+    port: undefined,
+    resources: spec.run.resources,
+    health: { ...spec.health, check: { kind: 'running' } },
+  };
+}
+
+/** The health check as the engine's own readiness check (Kubernetes readiness probes); none for "running". */
+function readinessOf(process: ProcessSpec): ReadinessSpec | undefined {
+  const { check, intervalMs, timeoutMs } = process.health;
+  if (check.kind === 'running') return undefined;
   const c: ReadinessSpec['check'] =
     check.kind === 'http'
       ? { kind: 'http', path: check.path }

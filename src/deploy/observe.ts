@@ -47,6 +47,7 @@ export function observe(
         slot: i.slot,
         revision: i.revision,
         release: i.release ?? null,
+        process: i.process ?? null,
         host: i.host,
         state: i.state,
         restartCount: i.restartCount,

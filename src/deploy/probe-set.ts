@@ -7,7 +7,9 @@
  * probe, and those failures say nothing about the process that runs now.
  */
 import type { HealthCheck } from '../config/app-spec.js';
+import { processName } from '../config/processes.js';
 import { Prober, type ProbeListener } from '../health/prober.js';
+import type { HealthRules, ProcessPlan } from '../rollout/index.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { noRedaction, type Redact } from '../release/redact-secrets.js';
 import { ProbeLog, upstreamOf } from './observe.js';
@@ -16,6 +18,26 @@ export interface ProbeSchedule {
   readonly check: HealthCheck;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+}
+
+/** How an instance is probed, by its process type; undefined: not probed ("running" health). */
+export type ScheduleOf = (instance: Instance) => ProbeSchedule | undefined;
+
+/** The probe schedule of each process type of a plan; a process judged by "running" has none. */
+export function schedulesOf(
+  processes: readonly Pick<ProcessPlan, 'name' | 'health'>[],
+  fallback: HealthRules,
+): ScheduleOf {
+  const byName = new Map(processes.map((p) => [p.name, scheduleFor(p.health)]));
+  return (i) => {
+    const name = processName(i.process);
+    return byName.has(name) ? byName.get(name) : scheduleFor(fallback);
+  };
+}
+
+function scheduleFor(rules: HealthRules): ProbeSchedule | undefined {
+  const { check, intervalMs, timeoutMs } = rules;
+  return check.kind === 'running' ? undefined : { check, intervalMs, timeoutMs };
 }
 
 export class ProbeSet {
@@ -42,13 +64,20 @@ export class ProbeSet {
     return this;
   }
 
-  /** Probes every running, reachable instance; forgets the ones that are gone or stopped. */
-  sync(instances: readonly Instance[], schedule: ProbeSchedule): void {
+  /**
+   * Probes every running, reachable instance whose process has a check; forgets the ones that
+   * are gone or stopped. An exec check needs no address (it runs inside the instance).
+   */
+  sync(instances: readonly Instance[], schedules: ProbeSchedule | ScheduleOf): void {
+    // One schedule for every instance, or one per process type.
+    const scheduleOf: ScheduleOf = typeof schedules === 'function' ? schedules : () => schedules;
     const live = new Set<string>();
     for (const i of instances) {
+      const schedule = scheduleOf(i);
+      if (schedule === undefined || i.state !== 'running') continue;
       // Published on 127.0.0.1 (Docker), or reachable through the runtime (Kubernetes pods).
-      const address = upstreamOf(i);
-      if (i.state !== 'running' || address === undefined) continue;
+      const address = upstreamOf(i) ?? (schedule.check.kind === 'exec' ? 'exec' : undefined);
+      if (address === undefined) continue;
       live.add(i.id);
       const key = `${address}@${i.startedAt ?? ''}`;
       const before = this.addresses.get(i.id);

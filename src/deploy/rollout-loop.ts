@@ -8,6 +8,7 @@ import { trafficOf } from '../edge/edge.js';
 import { GantryError } from '../errors.js';
 import {
   decide,
+  processPlans,
   standStill,
   type Intent,
   type RolloutEvent,
@@ -22,7 +23,7 @@ import { configOf } from './release-config.js';
 import { secretRedactor, type Redact } from '../release/redact-secrets.js';
 import { observe, upstreamOf } from './observe.js';
 import { restartsAfterOutage } from './outage.js';
-import { ProbeSet } from './probe-set.js';
+import { ProbeSet, schedulesOf, type ScheduleOf } from './probe-set.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { coreLine, runnerLine } from './runner-events.js';
 import { persist, settle } from './settle.js';
@@ -54,6 +55,7 @@ export class RolloutLoop {
   private state: RolloutState;
   private instances: Instance[] = [];
   private readonly redact: Redact;
+  private readonly schedules: ScheduleOf;
 
   constructor(
     private readonly deps: RolloutDeps,
@@ -68,6 +70,7 @@ export class RolloutLoop {
     // Every secret value of both releases, kept out of probe details and failure evidence.
     this.redact = secretRedactor([...configs.values()].flatMap((c) => Object.values(c.secrets)));
     this.probes = new ProbeSet(deps.runtime).redacting(this.redact);
+    this.schedules = schedulesOf(processPlans(this.plan), this.plan.health);
     this.executor = new ActionExecutor({
       runtime: deps.runtime,
       edge: deps.edge,
@@ -86,6 +89,7 @@ export class RolloutLoop {
           image: a.image,
           host: a.host,
           release: a.release,
+          process: a.process,
           config: configOf(configs, a.release),
         }),
     });
@@ -209,11 +213,7 @@ export class RolloutLoop {
     const upstreams = await this.deps.edge.upstreams(this.routeId);
     const { kept } = await this.executor.dropStrayUpstreams(upstreams);
     const routed = new Set(kept);
-    this.probes.sync(this.instances, {
-      check: this.plan.health.check,
-      intervalMs: this.plan.health.intervalMs,
-      timeoutMs: this.plan.health.timeoutMs,
-    });
+    this.probes.sync(this.instances, this.schedules);
     let edgeStats = null;
     if (this.state.bakeStartedAt !== null) {
       const stats = await this.deps.edge.stats(this.routeId, this.state.bakeStartedAt);

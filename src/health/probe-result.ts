@@ -9,6 +9,11 @@ export interface ProbeResult {
   readonly status?: number | undefined;
   /** Epoch ms when the probe finished. */
   readonly at: number;
+  /**
+   * The runtime could not be asked (the API server away): neither pass nor fail. The prober
+   * drops such results, as nothing is judged while a Docker engine is unreachable.
+   */
+  readonly noVerdict?: true | undefined;
 }
 
 export interface ProbeTarget {

@@ -52,7 +52,8 @@ export class Prober {
       }));
       // An unwatch during the probe means nobody wants this result any more.
       if (watch.stopped) return;
-      this.onResult(id, result);
+      // No verdict (the runtime could not be asked): counted neither way; the next tick tries again.
+      if (result.noVerdict !== true) this.onResult(id, result);
       if (!watch.stopped) watch.timer = setTimeout(() => void tick(), schedule.intervalMs);
     };
     void tick();

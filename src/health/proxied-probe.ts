@@ -4,11 +4,12 @@
  * and exec checks read the engine's readiness verdict, from the readiness probe the runtime set
  * up with the same check.
  */
+import { isGantryError } from '../errors.js';
 import type { Instance, InstanceProbes } from '../runtime/runtime.js';
 import { httpStatusCheck } from './http-probe.js';
 import type { ProbeResult } from './probe-result.js';
 
-export function proxiedHttpProbe(
+export async function proxiedHttpProbe(
   probes: InstanceProbes,
   instance: Instance,
   path: string,
@@ -16,12 +17,19 @@ export function proxiedHttpProbe(
   timeoutMs: number,
 ): Promise<ProbeResult> {
   const shown = path.startsWith('/') ? path : `/${path}`;
-  return httpStatusCheck(
-    shown,
-    expect,
-    timeoutMs,
-    async () => (await probes.httpGet(instance, shown, timeoutMs)).status,
-  );
+  let unreachable: string | undefined;
+  const result = await httpStatusCheck(shown, expect, timeoutMs, async () => {
+    try {
+      return (await probes.httpGet(instance, shown, timeoutMs)).status;
+    } catch (e) {
+      // The API server away (pod-proxy.ts): no verdict on the instance.
+      if (isGantryError(e, 'GANTRY_ERR_KUBERNETES_UNAVAILABLE')) unreachable = e.message;
+      throw e;
+    }
+  });
+  return unreachable === undefined
+    ? result
+    : { ok: false, detail: `GET ${shown}: ${unreachable}`, at: result.at, noVerdict: true };
 }
 
 export function readinessProbe(probes: InstanceProbes, instance: Instance): ProbeResult {

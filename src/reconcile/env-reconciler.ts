@@ -10,7 +10,7 @@ import { specForEnv } from '../config/spec-for-env.js';
 import { ActionExecutor } from '../deploy/executor.js';
 import { EMPTY_CONFIG, instanceSpec, type ReleaseConfig } from '../deploy/instance-spec.js';
 import { observe } from '../deploy/observe.js';
-import { ProbeSet } from '../deploy/probe-set.js';
+import { ProbeSet, schedulesOf } from '../deploy/probe-set.js';
 import type { RolloutDeps } from '../deploy/rollout-deps.js';
 import { isUnreachable } from '../deploy/rollout-loop.js';
 import { ensureEnvRoute } from '../deploy/rollout-record.js';
@@ -18,20 +18,14 @@ import { waitingNow } from '../deploy/runner-events.js';
 import type { RouteSpec } from '../edge/edge.js';
 import { errorMessage, GantryError } from '../errors.js';
 import { Lease } from '../queue/app-lock.js';
-import type { RolloutPlan } from '../rollout/index.js';
+import { instanceRelease, processPlans, type RolloutPlan } from '../rollout/index.js';
 import type { Instance } from '../runtime/runtime.js';
 import { specAt } from '../source/spec-at.js';
 import type { EnvState, EnvStatus, RolloutRecord } from '../store/records.js';
 import { secretRedactor } from '../release/redact-secrets.js';
 import { healEventKind, healEventText, type HealEvent } from './events.js';
-import {
-  EMPTY_HEAL_STATE,
-  heal,
-  type HealDecision,
-  type HealInstance,
-  type HealPlan,
-  type HealState,
-} from './heal.js';
+import type { HealInstance, HealPlan, HealState } from './heal.js';
+import { healProcesses, type ProcessesDecision } from './heal-processes.js';
 import { statusOf, type StatusFacts } from './status.js';
 
 export interface EnvReconcilerDeps extends RolloutDeps {
@@ -57,7 +51,8 @@ const REPAIR_TICK_MS = 500;
 const BUSY_RETRY_MS = 2_000;
 
 export class EnvReconciler {
-  private state: HealState = EMPTY_HEAL_STATE;
+  /** Per process type. */
+  private states: Readonly<Record<string, HealState>> = {};
   private readonly probes: ProbeSet;
   private readonly knownRollouts = new Set<string>();
   private spec: { sha: string; spec: AppSpec } | undefined;
@@ -78,7 +73,8 @@ export class EnvReconciler {
     this.log = deps.log.child({ app, env, component: 'reconcile' });
     this.probes = new ProbeSet(deps.runtime, (id, r) => {
       // A failure of a healthy instance, or a pass of one not yet healthy, may change a verdict.
-      const health = this.state.instances[id]?.health.status;
+      const health = Object.values(this.states).find((s) => s.instances[id])?.instances[id]
+        ?.health.status;
       if ((health === 'healthy') !== r.ok) this.wake();
     });
   }
@@ -105,7 +101,7 @@ export class EnvReconciler {
 
   private forgetAll(): void {
     this.probes.stop();
-    this.state = EMPTY_HEAL_STATE;
+    this.states = {};
   }
 
   /** One pass; never throws (what failed goes into the status and the log). */
@@ -197,7 +193,8 @@ export class EnvReconciler {
       );
       return { again: BUSY_RETRY_MS };
     }
-    const config = selfHeal ? await this.configOf(current.release) : EMPTY_CONFIG;
+    // Instances are labelled with (and start with the config of) the release they belong to.
+    const config = selfHeal ? await this.configOf(instanceRelease(current)) : EMPTY_CONFIG;
     const executor = this.executor(route?.id, spec, current.rolloutId, lease, config);
     executor?.observed(instances);
     let routed = new Set<string>();
@@ -212,11 +209,8 @@ export class EnvReconciler {
       }
       routed = new Set(upstreams);
     }
-    this.probes.sync(instances, {
-      check: recPlan.health.check,
-      intervalMs: recPlan.health.intervalMs,
-      timeoutMs: recPlan.health.timeoutMs,
-    });
+    const processes = processPlans(recPlan);
+    this.probes.sync(instances, schedulesOf(processes, recPlan.health));
     await this.learnRollouts(instances);
     const byId = new Map(instances.map((i) => [i.id, i]));
     const seen: HealInstance[] = observe(instances, routed, this.probes.log, null).instances.map(
@@ -234,8 +228,9 @@ export class EnvReconciler {
         sha: current.sha,
         image: current.image,
         ...(current.release === undefined ? {} : { release: current.release }),
+        ...(current.instancesOf === undefined ? {} : { instancesOf: current.instancesOf }),
       },
-      replicas: recPlan.replicas,
+      replicas: processes.reduce((n, p) => n + p.replicas, 0),
       maxSurge: Math.max(1, recPlan.maxSurge),
       hosts: this.deps.runtime.hosts(),
       health: recPlan.health,
@@ -243,8 +238,8 @@ export class EnvReconciler {
       selfHeal,
       knownRollouts: [...this.knownRollouts],
     };
-    const decision = heal(this.plan, this.state, seen, now);
-    this.state = decision.state;
+    const decision = healProcesses(this.plan, processes, this.states, seen, now);
+    this.states = decision.states;
     events.push(...decision.events);
 
     let failure: string | undefined;
@@ -346,6 +341,7 @@ export class EnvReconciler {
           image: a.image,
           host: a.host,
           release: a.release,
+          process: a.process,
           config,
         });
       },
@@ -400,7 +396,7 @@ export class EnvReconciler {
 
   private facts(
     envState: EnvState,
-    decision: HealDecision | null,
+    decision: ProcessesDecision | null,
     now: number,
     extra: Partial<StatusFacts>,
   ): StatusFacts {
@@ -417,6 +413,7 @@ export class EnvReconciler {
           }
         : null,
       judged: decision?.judged ?? [],
+      processes: decision?.processes ?? [],
       backoffUntil: decision?.backoffUntil ?? null,
       pendingStarts: decision?.pendingStarts ?? 0,
       drift: decision?.drift ?? [],

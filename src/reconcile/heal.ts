@@ -18,7 +18,13 @@
 import type { Action } from '../rollout/actions.js';
 import { freshTally, tallyHealth, type HealthTally } from '../rollout/health.js';
 import type { ObservedInstance } from '../rollout/observed.js';
-import { placer, runsRevision, type HealthRules, type Revision } from '../rollout/plan.js';
+import {
+  instanceRelease,
+  placer,
+  runsRevision,
+  type HealthRules,
+  type Revision,
+} from '../rollout/plan.js';
 import type { HealEvent, ReplaceCause } from './events.js';
 
 /** What the record says should run in one environment: the current release. */
@@ -32,6 +38,10 @@ export interface HealPlan {
   readonly maxSurge: number;
   readonly hosts: readonly string[];
   readonly health: HealthRules;
+  /** The process type healed (heal-processes.ts runs one pass per type); absent: `web`. */
+  readonly process?: string | undefined;
+  /** False for a process the edge never routes (a worker); absent: routed. */
+  readonly routed?: boolean | undefined;
   readonly strayGraceMs: number;
   /** Off: the same judgement, no actions; drift is told instead. */
   readonly selfHeal: boolean;
@@ -206,6 +216,7 @@ export function heal(
         exitCode: o.exitCode,
         startedAt: o.startedAt ?? now,
         probes: o.probes,
+        now,
       },
       plan.health,
     );
@@ -273,7 +284,7 @@ export function heal(
       verdict: up ? 'healthy' : 'starting',
       detail: up ? null : (r.health.detail ?? stateDetail(o)),
     });
-    if (up && !o.routed) {
+    if (up && !o.routed && plan.routed !== false) {
       route.push(o.id);
       routedSlots.push(o.slot);
     }
@@ -405,7 +416,8 @@ function stop(o: HealInstance, reason: 'unhealthy' | 'surplus'): Action {
 }
 
 function startAction(plan: HealPlan, slot: string, host: string): Action {
-  const { sha, image, release } = plan.revision;
+  const { sha, image } = plan.revision;
+  const release = instanceRelease(plan.revision);
   return {
     kind: 'start',
     slot,
@@ -413,6 +425,7 @@ function startAction(plan: HealPlan, slot: string, host: string): Action {
     image,
     host,
     ...(release === undefined ? {} : { release }),
+    ...(plan.process === undefined || plan.process === 'web' ? {} : { process: plan.process }),
   };
 }
 
@@ -454,7 +467,7 @@ function driftOf(plan: HealPlan, judged: readonly Judged[]): string[] {
     if (j.verdict === 'stray') out.push(`stray ${j.instance.slot}: ${j.detail ?? ''}`);
     if (j.verdict === 'surplus') out.push(`surplus ${j.instance.slot}`);
   }
-  const unrouted = healthy.filter((j) => !j.instance.routed);
+  const unrouted = plan.routed === false ? [] : healthy.filter((j) => !j.instance.routed);
   if (unrouted.length > 0)
     out.push(`not routed: ${unrouted.map((j) => j.instance.slot).join(', ')}`);
   return out;

@@ -5,12 +5,15 @@
  */
 import type { EnvHealth, EnvStatus, InstanceStatus, OutOfSyncReason } from '../store/records.js';
 import type { Judged } from './heal.js';
+import type { ProcessCount } from './heal-processes.js';
 
 export interface StatusFacts {
   readonly app: string;
   readonly env: string;
   readonly desired: EnvStatus['desired'];
   readonly judged: readonly Judged[];
+  /** Per process type, desired and ready; empty when not judged (a rollout holds the environment). */
+  readonly processes?: readonly ProcessCount[] | undefined;
   /** Starts asked for and not yet seen. */
   readonly pendingStarts: number;
   readonly drift: readonly string[];
@@ -40,6 +43,9 @@ export function statusOf(f: StatusFacts): EnvStatus {
     health: healthOf(f),
     desired: f.desired,
     instances: f.judged.map(instanceStatus),
+    ...(f.processes === undefined || f.processes.length === 0
+      ? {}
+      : { processes: f.processes.map((p) => ({ ...p })) }),
     route: f.route,
     selfHeal: f.selfHeal,
     orphaned: f.orphaned,
@@ -88,7 +94,13 @@ function healthOf(f: StatusFacts): { status: EnvHealth; detail: string } {
   const ours = f.judged.filter(
     (j) => j.verdict === 'healthy' || j.verdict === 'starting' || j.verdict === 'unhealthy',
   );
-  const serving = f.judged.filter((j) => j.verdict === 'healthy' && j.instance.routed).length;
+  // Ready: healthy, and routed for the routed process (an unrouted one serves by running).
+  const unrouted = new Set((f.processes ?? []).filter((p) => !p.routed).map((p) => p.name));
+  const serving = f.judged.filter(
+    (j) =>
+      j.verdict === 'healthy' &&
+      (j.instance.routed || unrouted.has(j.instance.process ?? 'web')),
+  ).length;
   const unhealthy = f.judged.filter((j) => j.verdict === 'unhealthy');
   const starting = f.judged.filter((j) => j.verdict === 'starting').length + f.pendingStarts;
   const count = `${serving}/${replicas} serving`;

@@ -1,8 +1,9 @@
 /**
- * Config vars and secrets per app and environment, in Redis (keys from src/store/keys.ts). Vars
- * are plain; a secret is kept as sealed versions (src/release/secret-box.ts) and shown only as
- * "set, changed by X at T". A release records vars by value and secrets by version, so rolling
- * back to it restores exactly the values it ran with.
+ * Config vars, secrets and the formation (replicas per process type) per app and environment, in
+ * Redis (keys from src/store/keys.ts). Vars are plain; a secret is kept as sealed versions
+ * (src/release/secret-box.ts) and shown only as "set, changed by X at T". A release records vars
+ * by value, secrets by version and the formation, so rolling back to it restores exactly what
+ * it ran with.
  */
 import type { Redis } from 'ioredis';
 import { GantryError } from '../errors.js';
@@ -28,10 +29,19 @@ export interface SecretEntry {
   at: string;
 }
 
+/** Replicas of one process type as `gantry scale` set them. */
+export interface ScaleEntry {
+  replicas: number;
+  by: string;
+  at: string;
+}
+
 /** What an environment's config is now: values of vars, only versions of secrets. */
 export interface ConfigView {
   vars: Record<string, VarEntry>;
   secrets: Record<string, SecretEntry>;
+  /** The formation: process types `gantry scale` named; the others run their spec's replicas. */
+  scale: Record<string, ScaleEntry>;
 }
 
 /** The config a release runs with: vars by value, secrets by version. */
@@ -67,22 +77,40 @@ export class ConfigStore {
   ) {}
 
   async view(app: string, env: string): Promise<ConfigView> {
-    const [vars, secrets] = await Promise.all([
+    const [vars, secrets, scale] = await Promise.all([
       this.redis.hgetall(this.keys.configVars(app, env)),
       this.redis.hgetall(this.keys.configSecrets(app, env)),
+      this.redis.hgetall(this.keys.configScale(app, env)),
     ]);
     return {
       vars: mapValues(vars, (v) => JSON.parse(v) as VarEntry),
       secrets: mapValues(secrets, (v) => JSON.parse(v) as SecretEntry),
+      scale: mapValues(scale, (v) => JSON.parse(v) as ScaleEntry),
     };
   }
 
   async snapshot(app: string, env: string): Promise<ConfigSnapshot> {
     const view = await this.view(app, env);
+    const scale = mapValues(view.scale, (e) => e.replicas);
     return {
       vars: mapValues(view.vars, (e) => e.value),
       secrets: mapValues(view.secrets, (e) => e.version),
+      // Absent rather than empty: a release made before any scale reads like one made before scaling.
+      ...(Object.keys(scale).length > 0 ? { scale } : {}),
     };
+  }
+
+  /**
+   * Sets replicas per process type (validated by the caller against the spec: see
+   * src/release/formation.ts); process types not named keep theirs.
+   */
+  async scale(app: string, env: string, formation: Record<string, number>, by: string) {
+    const at = new Date().toISOString();
+    const multi = this.redis.multi();
+    for (const [process, replicas] of Object.entries(formation)) {
+      multi.hset(this.keys.configScale(app, env), process, JSON.stringify({ replicas, by, at }));
+    }
+    await multi.exec();
   }
 
   /**
@@ -140,12 +168,20 @@ export class ConfigStore {
     const at = new Date().toISOString();
     const multi = this.redis
       .multi()
-      .del(this.keys.configVars(app, env), this.keys.configSecrets(app, env));
+      .del(
+        this.keys.configVars(app, env),
+        this.keys.configSecrets(app, env),
+        this.keys.configScale(app, env),
+      );
     for (const [k, value] of Object.entries(snapshot.vars)) {
       multi.hset(this.keys.configVars(app, env), k, JSON.stringify({ value, by, at }));
     }
     for (const [k, version] of Object.entries(snapshot.secrets)) {
       multi.hset(this.keys.configSecrets(app, env), k, JSON.stringify({ version, by, at }));
+    }
+    // The formation comes back too: a release made before any scale restores the spec's replicas.
+    for (const [process, replicas] of Object.entries(snapshot.scale ?? {})) {
+      multi.hset(this.keys.configScale(app, env), process, JSON.stringify({ replicas, by, at }));
     }
     await multi.exec();
   }

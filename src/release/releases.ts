@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { GantryError } from '../errors.js';
 import type { Keys } from '../store/keys.js';
 import type { ConfigSnapshot } from './config-store.js';
+import { formationText, instancesOfFor } from './formation.js';
 
 /** Why a release exists. Keys only: secret values never go in a release record. */
 export type ReleaseChange =
@@ -18,7 +19,9 @@ export type ReleaseChange =
       readonly unset: readonly string[];
     }
   | { readonly kind: 'rollback'; readonly to: number }
-  | { readonly kind: 'promote'; readonly from: string };
+  | { readonly kind: 'promote'; readonly from: string }
+  /** `gantry scale`: the process types it named, with their new replicas. */
+  | { readonly kind: 'scale'; readonly processes: Readonly<Record<string, number>> };
 
 export interface ReleaseRecord {
   readonly app: string;
@@ -63,22 +66,42 @@ export function describeRelease(
         return `rollback to v${c.to}`;
       case 'promote':
         return `promote from ${c.from}`;
+      case 'scale':
+        return `scale ${formationText(c.processes)}`;
     }
   })();
   return `v${r.version}: ${what} by ${r.by}`;
 }
 
+/** The release an environment runs now, if any (the rollout store's record of it). */
+export type CurrentRelease = (app: string, env: string) => Promise<number | undefined>;
+
 export class ReleaseStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly currentRelease: CurrentRelease,
   ) {}
 
-  /** Writes the next release of the environment; its number comes from an atomic counter. */
-  async create(input: Omit<ReleaseRecord, 'version' | 'createdAt'>): Promise<ReleaseRecord> {
+  /**
+   * Writes the next release of the environment; its number comes from an atomic counter. Every
+   * release is made here, so here alone it is decided whether it shares the running release's
+   * instances (`instancesOf`: it differs from that one only in scale).
+   */
+  async create(
+    input: Omit<ReleaseRecord, 'version' | 'createdAt' | 'instancesOf'>,
+  ): Promise<ReleaseRecord> {
     const { app, env } = input;
+    const running = await this.currentRelease(app, env);
+    const current = running === undefined ? undefined : await this.get(app, env, running);
+    const instancesOf = instancesOfFor(input, current);
     const version = await this.redis.incr(this.keys.releaseSeq(app, env));
-    const rec: ReleaseRecord = { ...input, version, createdAt: new Date().toISOString() };
+    const rec: ReleaseRecord = {
+      ...input,
+      ...(instancesOf === undefined ? {} : { instancesOf }),
+      version,
+      createdAt: new Date().toISOString(),
+    };
     await this.redis
       .multi()
       .set(this.keys.release(app, env, version), JSON.stringify(rec))

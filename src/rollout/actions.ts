@@ -16,6 +16,8 @@ export type Action =
       readonly host: string;
       /** The release the instance is started for (labelled on it); absent before releases. */
       readonly release?: number | undefined;
+      /** Its process type; absent: `web`. */
+      readonly process?: string | undefined;
     }
   /** Send traffic to these instances too (all healthy by the tally). */
   | { readonly kind: 'route'; readonly instanceIds: readonly string[] }
@@ -88,7 +90,7 @@ export function orderActions(actions: readonly Action[]): Action[] {
 export function describeAction(a: Action): string {
   switch (a.kind) {
     case 'start':
-      return `start ${a.slot} (${a.revision.slice(0, 12)}) on ${a.host}`;
+      return `start ${a.slot}${a.process === undefined ? '' : ` ${a.process}`} (${a.revision.slice(0, 12)}) on ${a.host}`;
     case 'route':
       return `route ${a.instanceIds.join(', ')}`;
     case 'unroute':

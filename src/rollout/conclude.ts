@@ -15,14 +15,14 @@ export function conclude(plan: RolloutPlan, state: RolloutState, now: number): S
   if (state.finished !== null || state.pausedAt !== null) return only(state);
   const dir = directionOf(plan, state);
   if (state.revert !== null) {
-    if (!isConverged(state.instances, dir)) return only(state);
+    if (!isConverged(plan, state.instances, dir)) return only(state);
     return finish(state, state.revert.cause === 'abort' ? 'aborted' : 'failed', now);
   }
   // No bake asked for: no bake phase, and no error-rate watch either.
-  const bakes = plan.bakeMs > 0 && carriesAllTraffic(state.instances, dir);
+  const bakes = plan.bakeMs > 0 && carriesAllTraffic(plan, state.instances, dir);
   const bakeStartedAt = state.bakeStartedAt ?? (bakes ? now : null);
   const baked = plan.bakeMs === 0 || (bakeStartedAt !== null && now - bakeStartedAt >= plan.bakeMs);
-  if (baked && isConverged(state.instances, dir))
+  if (baked && isConverged(plan, state.instances, dir))
     return finish({ ...state, bakeStartedAt }, 'succeeded', now);
   return only({ ...state, bakeStartedAt });
 }

@@ -36,6 +36,8 @@ export interface RuntimeView {
   /** When the process started; the start period counts from here. */
   readonly startedAt: number;
   readonly probes: readonly Probe[];
+  /** Now (ms): a "running" check judges how long the process has kept running. */
+  readonly now?: number | undefined;
 }
 
 /** A tally for an instance nobody has probed yet. */
@@ -69,7 +71,23 @@ export function tallyHealth(prev: HealthTally, view: RuntimeView, rules: HealthR
   const restarts = view.restartCount - prev.restartBaseline;
   if (restarts >= rules.maxRestarts)
     return unhealthy(tally, 'crash-loop', `restarted ${restarts} times`);
+  if (rules.check.kind === 'running') return tallyRunning(tally, view, rules);
   return tally;
+}
+
+/**
+ * A process without a probe (a worker) is healthy once it has kept running for its start period
+ * (at least healthyThreshold intervals): long enough that a process dying at start is seen to
+ * die, where "running" at the first sighting would pass it.
+ */
+export function runningWindowMs(rules: HealthRules): number {
+  return Math.max(rules.startPeriodMs, rules.intervalMs * rules.healthyThreshold);
+}
+
+function tallyRunning(t: HealthTally, view: RuntimeView, rules: HealthRules): HealthTally {
+  if (t.status !== 'starting' || view.state !== 'running' || view.now === undefined) return t;
+  if (view.now - view.startedAt < runningWindowMs(rules)) return t;
+  return { ...t, status: 'healthy', cause: null, detail: null };
 }
 
 function countProbe(

@@ -24,6 +24,8 @@ export interface ObservedInstance {
   readonly revision: string;
   /** The release it was started for; null (or absent) on instances from before releases. */
   readonly release?: number | null | undefined;
+  /** Its process type label; absent or null: `web` (instances from before process types). */
+  readonly process?: string | null | undefined;
   readonly host: string;
   readonly state: RuntimeState;
   /** Restarts since the container was created. */

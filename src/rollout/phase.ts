@@ -46,7 +46,7 @@ export function phaseOf(plan: RolloutPlan, state: RolloutState): Phase {
   }
   if (state.startedAt === null) return { kind: 'pending' };
   const dir = directionOf(plan, state);
-  const step = stepOf(state.instances, dir);
+  const step = stepOf(plan, state.instances, dir);
   if (state.revert !== null)
     return { kind: 'rolling-back', cause: state.revert.cause, step, of: dir.desired };
   if (state.pausedAt !== null) return { kind: 'paused', step, of: dir.desired };

@@ -2,7 +2,8 @@
  * The plan of one rollout: everything the state machine needs to know that does not change while
  * it runs, built once from the app spec and the rollout's context. Plain JSON, persisted with it.
  */
-import type { AppSpec, HealthCheck } from '../config/app-spec.js';
+import type { AppSpec } from '../config/app-spec.js';
+import { WEB, processName, processesOf, type ProcessCheck } from '../config/processes.js';
 
 /** A built revision: a commit and the image pinned from it (`repo@sha256:…`). */
 export interface Revision {
@@ -14,14 +15,25 @@ export interface Revision {
    * before releases existed: the commit alone then says what an instance runs.
    */
   readonly release?: number | undefined;
+  /**
+   * The release whose instances this one's are, when it differs from that one only in scale: its
+   * instances are labelled (and recognised) by that release, so a scale change adds or removes
+   * instances and never replaces them. Absent: the release's instances are its own.
+   */
+  readonly instancesOf?: number | undefined;
+}
+
+/** The release an instance of `r` is labelled with: `instancesOf`, else its own. */
+export function instanceRelease(r: Revision): number | undefined {
+  return r.instancesOf ?? r.release;
 }
 
 /** Why the rollout exists; `auto-rollback` never rolls back itself (it would ping-pong). */
 export type RolloutKind = 'deploy' | 'rollback' | 'auto-rollback';
 
 export interface HealthRules {
-  /** For the prober; the core only counts results. */
-  readonly check: HealthCheck;
+  /** For the prober; the core only counts results. "running": healthy once running a while. */
+  readonly check: ProcessCheck;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   /** Failed probes this soon after the process started do not count (Docker semantics). */
@@ -39,6 +51,17 @@ export interface ErrorBudget {
   readonly minRequests: number;
 }
 
+/** One process type of the release: how many, whether the edge routes it, how it is judged. */
+export interface ProcessPlan {
+  readonly name: string;
+  readonly replicas: number;
+  /** Only the routed process is routed and drained at the edge; bake and the error budget watch it. */
+  readonly routed: boolean;
+  readonly health: HealthRules;
+  /** Replaces the image's CMD; absent: the image's own. */
+  readonly command?: readonly string[] | undefined;
+}
+
 export interface RolloutPlan {
   readonly rolloutId: string;
   readonly app: string;
@@ -47,10 +70,22 @@ export interface RolloutPlan {
   /** What runs now; null for a first deploy. */
   readonly from: Revision | null;
   readonly to: Revision;
+  /** The routed process's replicas (or the first process's); `processes` has each one's. */
   readonly replicas: number;
   readonly maxSurge: number;
   readonly maxUnavailable: number;
+  /** The routed process's health rules (or the first process's). */
   readonly health: HealthRules;
+  /**
+   * Every process type, each rolled under the same rules; absent on plans made before process
+   * types (persisted state outlives controller versions): one routed `web` of `replicas`.
+   */
+  readonly processes?: readonly ProcessPlan[] | undefined;
+  /**
+   * A rolling restart: instances of these process types that this rollout did not start count as
+   * the old side, though they run `to` already, and are replaced through the health gates.
+   */
+  readonly restart?: readonly string[] | undefined;
   readonly progressDeadlineMs: number;
   readonly bakeMs: number;
   /** How long an unrouted instance keeps running so in-flight requests can finish. */
@@ -72,6 +107,10 @@ export interface PlanInput {
   readonly drainMs?: number;
   readonly maxRestarts?: number;
   readonly errorBudget?: ErrorBudget;
+  /** Replicas per process type that override the spec's (a release's `gantry scale`). */
+  readonly scale?: Readonly<Record<string, number>> | undefined;
+  /** A rolling restart of these process types (empty: all of them). */
+  readonly restart?: readonly string[] | undefined;
 }
 
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -90,6 +129,20 @@ export function planRollout(input: PlanInput): RolloutPlan {
   if (maxSurge === 0 && maxUnavailable === 0)
     throw new RangeError('maxSurge and maxUnavailable cannot both be 0');
   const kind = input.kind ?? 'deploy';
+  const maxRestarts = input.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  const processes = processesOf(spec).map((p): ProcessPlan => {
+    const scaled = input.scale !== undefined && Object.hasOwn(input.scale, p.name);
+    return {
+      name: p.name,
+      replicas: scaled ? (input.scale?.[p.name] ?? p.replicas) : p.replicas,
+      routed: p.port !== undefined,
+      health: { ...p.health, maxRestarts },
+      ...(p.command === undefined ? {} : { command: [...p.command] }),
+    };
+  });
+  const main = processes.find((p) => p.routed) ?? processes[0];
+  if (main === undefined) throw new RangeError('a rollout needs at least one process type');
+  const restart = input.restart;
   return {
     rolloutId: input.rolloutId,
     app: spec.app,
@@ -97,18 +150,14 @@ export function planRollout(input: PlanInput): RolloutPlan {
     kind,
     from: input.from ?? null,
     to: input.to,
-    replicas: spec.run.replicas,
+    replicas: main.replicas,
     maxSurge,
     maxUnavailable,
-    health: {
-      check: spec.health.check,
-      intervalMs: spec.health.intervalMs,
-      timeoutMs: spec.health.timeoutMs,
-      startPeriodMs: spec.health.startPeriodMs,
-      healthyThreshold: spec.health.healthyThreshold,
-      unhealthyThreshold: spec.health.unhealthyThreshold,
-      maxRestarts: input.maxRestarts ?? DEFAULT_MAX_RESTARTS,
-    },
+    health: main.health,
+    processes,
+    ...(restart === undefined
+      ? {}
+      : { restart: restart.length === 0 ? processes.map((p) => p.name) : [...restart] }),
     progressDeadlineMs: spec.rollout.progressDeadlineMs,
     bakeMs: spec.rollout.bakeMs,
     drainMs: input.drainMs ?? DEFAULT_DRAIN_MS,
@@ -118,9 +167,29 @@ export function planRollout(input: PlanInput): RolloutPlan {
   };
 }
 
+/** The process types of a plan; a plan from before process types has one routed `web`. */
+export function processPlans(plan: RolloutPlan): readonly ProcessPlan[] {
+  return (
+    plan.processes ?? [{ name: WEB, replicas: plan.replicas, routed: true, health: plan.health }]
+  );
+}
+
+/** The plan of process `name`; a process the plan does not know (removed from the spec) wants none. */
+export function processPlan(plan: RolloutPlan, name: string | null | undefined): ProcessPlan {
+  const n = processName(name);
+  return (
+    processPlans(plan).find((p) => p.name === n) ?? {
+      name: n,
+      replicas: 0,
+      routed: false,
+      health: plan.health,
+    }
+  );
+}
+
 /**
  * Whether an instance of commit `sha` and release `release` (its label; null on instances made
- * before releases) runs `r`. An instance without a release label runs `r` only when `legacy`
+ * before releases) runs `r` (labelled with `instanceRelease(r)`). An instance without a release label runs `r` only when `legacy`
  * allows it: the old side of a rollout may be such an instance, the new side never is.
  */
 export function runsRevision(
@@ -130,9 +199,10 @@ export function runsRevision(
   legacy: boolean,
 ): boolean {
   if (r === null || r.sha !== sha) return false;
-  if (r.release === undefined) return true;
+  const own = instanceRelease(r);
+  if (own === undefined) return true;
   if (release === null || release === undefined) return legacy;
-  return release === r.release;
+  return release === own;
 }
 
 /** The slot name of the rollout's n-th start request; deterministic so starts are idempotent. */

@@ -7,7 +7,8 @@
 import type { RolloutEvent } from './events.js';
 import { freshTally, tallyHealth } from './health.js';
 import type { Observed, ObservedInstance } from './observed.js';
-import { runsRevision, slotNumber, type RolloutPlan } from './plan.js';
+import { WEB, processName } from '../config/processes.js';
+import { processPlan, runsRevision, slotNumber, type RolloutPlan } from './plan.js';
 import {
   MAX_EVIDENCE,
   boundedPush,
@@ -153,8 +154,9 @@ function observe(
       exitCode: o.exitCode,
       startedAt: o.startedAt ?? seenAt,
       probes: o.probes,
+      now,
     },
-    plan.health,
+    processPlan(plan, t.process).health,
   );
   return {
     ...t,
@@ -183,11 +185,13 @@ function adopt(
   const serving = o.routed && o.state === 'running';
   const baseline = ours ? 0 : o.restartCount;
   const fresh = freshTally(baseline, serving ? 'healthy' : 'starting');
+  const process = processName(o.process);
   const seed: TrackedInstance = {
     slot: o.slot,
-    role: roleOf(plan, o),
+    role: roleOf(plan, o, ours),
     revision: o.revision,
     release: o.release ?? null,
+    ...(process === WEB ? {} : { process }),
     host: o.host,
     request: null,
     id: o.id,
@@ -196,8 +200,8 @@ function adopt(
     exitCode: o.exitCode,
     routed: o.routed,
     // Its past is unknown: it may have been unrouted a moment ago by a decision whose state was
-    // lost, so it gets a full drain before any stop.
-    everRouted: true,
+    // lost, so it gets a full drain before any stop (an unrouted process never had traffic).
+    everRouted: o.routed || processPlan(plan, process).routed,
     health: fresh,
     retire: null,
   };
@@ -205,8 +209,15 @@ function adopt(
   return observe(plan, seed, o, now);
 }
 
-function roleOf(plan: RolloutPlan, o: ObservedInstance): Role {
-  if (runsRevision(plan.to, o.revision, o.release, false)) return 'to';
+/**
+ * Which side an instance found running is on. In a rolling restart, the instances of a restarted
+ * process that this rollout did not start are the old side, though they run the same release.
+ */
+function roleOf(plan: RolloutPlan, o: ObservedInstance, ours: boolean): Role {
+  if (runsRevision(plan.to, o.revision, o.release, false)) {
+    const restarted = plan.restart?.includes(processName(o.process)) ?? false;
+    return restarted && !ours ? 'from' : 'to';
+  }
   if (runsRevision(plan.from, o.revision, o.release, true)) return 'from';
   return 'other';
 }

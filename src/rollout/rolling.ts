@@ -1,17 +1,30 @@
 /**
  * One rolling step toward the direction's target revision: the new one going forward, the old one
- * going back (a rollback is a rolling update in reverse, under the same surge rules). Two
- * invariants hold after every action, whatever order the world answers in:
+ * going back (a rollback is a rolling update in reverse, under the same surge rules). Each process
+ * type rolls on its own under the same rules; two invariants hold per process type after every
+ * action, whatever order the world answers in:
  *   - at most replicas + maxSurge instances exist, counting ones asked for and ones draining;
  *   - at least replicas − maxUnavailable healthy instances serve (when that many served before),
- *     because an instance leaves the edge only if the rest still meet that floor.
+ *     because an instance leaves (the edge, for the routed process) only if the rest still meet
+ *     that floor.
  * Leaving is unroute → drain → stop: stopping a routed instance would reset requests in flight.
+ * Unrouted processes (workers) have nothing in flight at the edge: they are stopped at once, with
+ * the engine's stop timeout for their own graceful end.
  */
 import type { Action } from './actions.js';
-import { isActiveTarget, isUp } from './fleet.js';
+import { WEB } from '../config/processes.js';
+import { byProcess, isActiveTarget, isUp } from './fleet.js';
 import { freshTally } from './health.js';
-import { placer, slotName, type Revision, type RolloutPlan } from './plan.js';
 import {
+  instanceRelease,
+  placer,
+  slotName,
+  type ProcessPlan,
+  type Revision,
+  type RolloutPlan,
+} from './plan.js';
+import {
+  desiredOf,
   directionOf,
   type Direction,
   type Retirement,
@@ -29,10 +42,17 @@ export function roll(plan: RolloutPlan, state: RolloutState, now: number): Stepp
   if (state.finished !== null || state.pausedAt !== null) return only(state);
   const dir = directionOf(plan, state);
   const fleet: Draft[] = state.instances.map((i) => ({ ...i }));
-  settle(fleet, dir, now);
-  const routing = routeReady(fleet, dir);
-  const { blocked, nextSlot } = startTargets(plan, fleet, dir, state.nextSlot, now);
-  retireServing(plan, fleet, dir, routing, blocked, now);
+  const routing = new Set<Draft>();
+  let nextSlot = state.nextSlot;
+  for (const { process, instances: group } of byProcess(plan, fleet).values()) {
+    const pdir: Direction = { ...dir, desired: desiredOf(dir, process) };
+    settle(group, pdir, process, now);
+    routeReady(group, pdir, process, routing);
+    const started = startTargets(plan, process, group, pdir, nextSlot, now);
+    fleet.push(...started.requested);
+    nextSlot = started.nextSlot;
+    retireServing(plan, [...group, ...started.requested], pdir, process, routing, started.blocked, now);
+  }
   const { unroutes, stops, kept } = drainAndStop(plan, fleet, now);
   // Start requests not yet seen in the runtime are asked for again: starts are idempotent by
   // slot, and after a crash between persisting and acting this is how they get made at all.
@@ -46,6 +66,7 @@ export function roll(plan: RolloutPlan, state: RolloutState, now: number): Stepp
             image: i.request.image,
             host: i.host,
             ...(typeof i.release === 'number' ? { release: i.release } : {}),
+            ...(i.process === undefined ? {} : { process: i.process }),
           },
         ]
       : [],
@@ -65,11 +86,11 @@ export function roll(plan: RolloutPlan, state: RolloutState, now: number): Stepp
  * revision that serve nothing, and surplus targets. Going back, old instances still draining
  * are taken back instead of being replaced.
  */
-function settle(fleet: Draft[], dir: Direction, now: number): void {
+function settle(fleet: Draft[], dir: Direction, process: ProcessPlan, now: number): void {
   for (const i of fleet) {
     if (i.retire !== null) continue;
     if (i.health.status === 'unhealthy') i.retire = retirement('unhealthy', now);
-    else if (i.role !== dir.target && !(i.routed && isUp(i)))
+    else if (i.role !== dir.target && !((i.routed || !process.routed) && isUp(i)))
       i.retire = retirement(dir.reason, now);
   }
   let short = dir.desired - fleet.filter((i) => isActiveTarget(i, dir)).length;
@@ -93,16 +114,18 @@ function settle(fleet: Draft[], dir: Direction, now: number): void {
   }
 }
 
-/** Healthy target instances not yet in the edge: route them (only healthy instances are ever routed). */
-function routeReady(fleet: Draft[], dir: Direction): Set<Draft> {
-  const routing = new Set<Draft>();
+/**
+ * Healthy target instances of the routed process not yet in the edge: route them (only healthy
+ * instances are ever routed). Added to `routing`.
+ */
+function routeReady(fleet: Draft[], dir: Direction, process: ProcessPlan, routing: Set<Draft>): void {
+  if (!process.routed) return;
   for (const i of fleet) {
     if (isActiveTarget(i, dir) && isUp(i) && !i.routed && i.id !== null) {
       routing.add(i);
       i.everRouted = true;
     }
   }
-  return routing;
 }
 
 /**
@@ -112,11 +135,12 @@ function routeReady(fleet: Draft[], dir: Direction): Set<Draft> {
  */
 function startTargets(
   plan: RolloutPlan,
-  fleet: Draft[],
+  process: ProcessPlan,
+  fleet: readonly Draft[],
   dir: Direction,
   firstSlot: number,
   now: number,
-): { blocked: number; nextSlot: number } {
+): { blocked: number; nextSlot: number; requested: Draft[] } {
   const targets = fleet.filter((i) => isActiveTarget(i, dir));
   const missing = Math.max(0, dir.desired - targets.length);
   const booting = targets.filter((i) => i.health.status !== 'healthy').length;
@@ -124,21 +148,23 @@ function startTargets(
   const wanted = Math.min(missing, Math.max(0, parallel));
   // Never-started instances on their way out vanish this step without ever having existed.
   const present = fleet.filter((i) => !(i.retire !== null && i.id === null)).length;
-  const room = Math.max(0, plan.replicas + plan.maxSurge - present);
+  const room = Math.max(0, process.replicas + plan.maxSurge - present);
   const revision = dir.revision;
-  if (revision === null) return { blocked: 0, nextSlot: firstSlot };
+  if (revision === null) return { blocked: 0, nextSlot: firstSlot, requested: [] };
   const count = Math.min(wanted, room);
   let nextSlot = firstSlot;
   const place = placer(
     plan.hosts,
     targets.map((i) => i.host),
   );
+  const out: Draft[] = [];
   for (let n = 0; n < count; n += 1) {
     const host = place();
-    fleet.push(requested(slotName(plan, nextSlot), dir.target, revision, host, now));
+    const slot = slotName(plan, nextSlot);
+    out.push(requested(slot, dir.target, revision, process.name, host, now));
     nextSlot += 1;
   }
-  return { blocked: wanted - count, nextSlot };
+  return { blocked: wanted - count, nextSlot, requested: out };
 }
 
 /**
@@ -147,13 +173,16 @@ function startTargets(
  */
 function retireServing(
   plan: RolloutPlan,
-  fleet: Draft[],
+  fleet: readonly Draft[],
   dir: Direction,
+  process: ProcessPlan,
   routing: ReadonlySet<Draft>,
   blocked: number,
   now: number,
 ): void {
-  const serving = fleet.filter((i) => i.retire === null && (i.routed || routing.has(i)) && isUp(i));
+  const serving = fleet.filter(
+    (i) => i.retire === null && (i.routed || routing.has(i) || !process.routed) && isUp(i),
+  );
   const others = serving.filter((i) => i.role !== dir.target);
   const leaving = fleet.filter((i) => i.retire !== null && i.id !== null).length;
   const covered = serving.length - dir.desired;
@@ -202,12 +231,22 @@ function retirement(reason: StopReason, now: number): Retirement {
   return { reason, since: now, drainFrom: null, stopAt: null };
 }
 
-function requested(slot: string, role: Role, revision: Revision, host: string, now: number): Draft {
+function requested(
+  slot: string,
+  role: Role,
+  revision: Revision,
+  process: string,
+  host: string,
+  now: number,
+): Draft {
+  const release = instanceRelease(revision);
   return {
     slot,
     role,
     revision: revision.sha,
-    ...(revision.release === undefined ? {} : { release: revision.release }),
+    ...(release === undefined ? {} : { release }),
+    // Absent for `web`, as on instances tracked before process types.
+    ...(process === WEB ? {} : { process }),
     host,
     request: { image: revision.image, at: now },
     id: null,

@@ -6,7 +6,7 @@
  */
 import type { HealthStatus, HealthTally } from './health.js';
 import type { Probe, RuntimeState } from './observed.js';
-import type { Revision, RolloutPlan } from './plan.js';
+import { processPlans, type ProcessPlan, type Revision, type RolloutPlan } from './plan.js';
 
 /** Which revision an instance runs, relative to the rollout: new, old, or some third one. */
 export type Role = 'to' | 'from' | 'other';
@@ -30,6 +30,8 @@ export interface TrackedInstance {
   readonly revision: string;
   /** The release it runs (see Revision.release); null or absent before releases. */
   readonly release?: number | null | undefined;
+  /** Its process type; absent: `web` (instances tracked before process types). */
+  readonly process?: string | undefined;
   readonly host: string;
   /** Set when this rollout asked for the instance; null when it was found running (adopted). */
   readonly request: { readonly image: string; readonly at: number } | null;
@@ -138,7 +140,7 @@ export interface Direction {
   readonly target: 'to' | 'from';
   /** Null when going back to nothing (a failed first deploy). */
   readonly revision: Revision | null;
-  /** How many instances of the target should serve at the end: 0 when going back to nothing. */
+  /** How many instances of the target should serve at the end, all process types together. */
   readonly desired: number;
   /** Why the instances leaving now leave. */
   readonly reason: StopReason;
@@ -146,11 +148,17 @@ export interface Direction {
 
 /** Forward to the new revision, or back to the old one after a failure or an abort. */
 export function directionOf(plan: RolloutPlan, state: RolloutState): Direction {
+  const total = processPlans(plan).reduce((n, p) => n + p.replicas, 0);
   if (state.revert === null)
-    return { target: 'to', revision: plan.to, desired: plan.replicas, reason: 'replaced' };
+    return { target: 'to', revision: plan.to, desired: total, reason: 'replaced' };
   const reason = state.revert.cause === 'abort' ? 'aborted' : 'rolled-back';
-  const desired = plan.from === null ? 0 : plan.replicas;
+  const desired = plan.from === null ? 0 : total;
   return { target: 'from', revision: plan.from, desired, reason };
+}
+
+/** How many instances of process `p` the direction's target should have: 0 going back to nothing. */
+export function desiredOf(dir: Direction, p: ProcessPlan): number {
+  return dir.revision === null ? 0 : p.replicas;
 }
 
 /** Keeps the newest entries of a bounded list. */

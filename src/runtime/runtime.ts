@@ -26,6 +26,18 @@ export interface InstanceSpec {
   readonly image: string;
   /** The port the process listens on inside the instance. */
   readonly port: number;
+  /**
+   * Its process type (`web`, `worker`…), labelled on it and part of its name; absent: `web`, the
+   * one process of specs from before process types.
+   */
+  readonly process?: string | undefined;
+  /** Replaces the image's CMD (its ENTRYPOINT stays); absent: the image's own. */
+  readonly command?: readonly string[] | undefined;
+  /**
+   * False for a process the edge never routes (a worker): nothing is published for it. Absent:
+   * routed.
+   */
+  readonly routed?: boolean | undefined;
   readonly vars: Readonly<Record<string, string>>;
   /** Values are never logged, never put in labels, never quoted in error messages. */
   readonly secrets: Readonly<Record<string, string>>;
@@ -70,6 +82,8 @@ export interface Instance {
   readonly slot: string;
   /** The release it runs; null when it carries none (started before releases existed). */
   readonly release?: number | null | undefined;
+  /** Its process type label; null or absent: `web` (started before process types). */
+  readonly process?: string | null | undefined;
   /** The image reference it was started from. */
   readonly image: string;
   readonly state: InstanceState;

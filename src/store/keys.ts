@@ -168,6 +168,10 @@ export class Keys {
   configSecrets(app: string, env: string): string {
     return this.k('config-secrets', app, env);
   }
+  /** Hash process → JSON {replicas, by, at}: an environment's formation (`gantry scale`). */
+  configScale(app: string, env: string): string {
+    return this.k('config-scale', app, env);
+  }
   /** Hash version → sealed value (AES-256-GCM) of one secret: every version a release may name. */
   secretValues(app: string, env: string, name: string): string {
     return this.k('secret-values', app, env, name);

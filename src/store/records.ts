@@ -6,7 +6,16 @@ export type Trigger =
       kind: 'manual';
       actor: string;
       /** Which operation a person asked for (absent on older records). */
-      via?: 'deploy' | 'rollback' | 'promote' | 'retry' | 'unpin' | 'config' | undefined;
+      via?:
+        | 'deploy'
+        | 'rollback'
+        | 'promote'
+        | 'retry'
+        | 'unpin'
+        | 'config'
+        | 'scale'
+        | 'restart'
+        | undefined;
     };
 
 export interface CommitMeta {
@@ -145,6 +154,8 @@ export interface DeployedRevision {
   image: string;
   /** The release (image + config, vN of the environment); absent on records from before releases. */
   release?: number | undefined;
+  /** The release whose instances run this one (a scale-only release); see Revision.instancesOf. */
+  instancesOf?: number | undefined;
 }
 
 /** Where one environment of an app stands now. */
@@ -301,6 +312,8 @@ export interface EnvStatus {
   /** What the record says should run. */
   desired: { sha: string; image: string; replicas: number; rolloutId: string } | null;
   instances: InstanceStatus[];
+  /** Per process type: how many instances should run and how many are ready (healthy, and routed if it is the routed one). */
+  processes?: { name: string; desired: number; ready: number; routed: boolean }[] | undefined;
   route: { id: string; url: string; upstreams: string[] } | null;
   /** Repairs are made (true) or only shown (false). */
   selfHeal: boolean;

@@ -2,7 +2,8 @@
  * The supervised edge on real Caddy: routes survive a kill -9 of either Caddy and of the
  * supervisor, a new supervisor adopts the running Caddy processes, and stopEdge leaves nothing.
  */
-import { readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,11 +67,35 @@ const upstreams: LocalUpstream[] = [];
 let endpoints: EdgeEndpoints;
 let edge: CaddyEdge;
 let url: string;
+/** The TCP ports of the routes the tests made: the only ones a Caddy may listen on. */
+const routePorts: number[] = [];
 
 async function pidOf(tier: Tier): Promise<number> {
   const pid = (await readEdgeState(dir))[tier]?.pid;
   expect(pid).toBeTypeOf('number');
   return pid!;
+}
+
+/** The TCP ports process `pid` listens on, from its socket inodes and /proc/net/tcp{,6}. */
+async function tcpListenPorts(pid: number): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.add(m[1]!);
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    const text = await readFile(`/proc/${pid}/net/${table}`, 'utf8');
+    for (const row of text.trim().split('\n').slice(1)) {
+      const cols = row.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; column 9 is the inode.
+      if (cols[3] === '0A' && inodes.has(cols[9]!)) {
+        ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
+      }
+    }
+  }
+  return ports;
 }
 
 async function killTierAndMeasure(tier: Tier): Promise<number> {
@@ -92,6 +117,7 @@ beforeAll(async () => {
     listen: { host: '127.0.0.1', port: await freePort() },
   }));
   await edge.setUpstreams('survivor', [a.address]);
+  routePorts.push(Number(new URL(url).port));
   expect(await body(url)).toBe('A');
 });
 
@@ -123,6 +149,7 @@ describe('the supervised edge', () => {
       listen: { host: '127.0.0.1', port: await freePort() },
     });
     await edge.setUpstreams('cookies', [app.address]);
+    routePorts.push(Number(new URL(route.url).port));
     const auth = `Bearer ${uniqueName('auth-value')}`;
     const answered = await new Promise<string | undefined>((resolve) => {
       const req = request(
@@ -151,9 +178,42 @@ describe('the supervised edge', () => {
       if (lines.filter((l) => l.includes('cookies')).length >= 2) break;
       await sleep(50);
     }
-    expect(logs).toContain('X-Gantry-Upstream');
+    // The back names the upstream that answered (per-upstream stats); no header reaches disk.
+    expect(logs).toContain(`"upstream":"${app.address}"`);
+    expect(logs).not.toContain('resp_headers');
     for (const secret of [cookie, auth, 'client-cookie-value', 'Set-Cookie', 'Authorization']) {
       expect(logs).not.toContain(secret);
+    }
+  });
+
+  it('keeps the admin APIs off TCP, on sockets another local user cannot reach', async () => {
+    for (const tier of ['front', 'back'] as const) {
+      const socket = join(dir, tier, 'admin.sock');
+      expect(endpoints[tier === 'front' ? 'frontAdminUrl' : 'backAdminUrl']).toBe(
+        `unix:${socket}`,
+      );
+      expect((await stat(join(dir, tier))).mode & 0o777).toBe(0o700);
+      // Caddy listens on TCP for the front's routes only: no admin port.
+      const ports = await tcpListenPorts(await pidOf(tier));
+      for (const port of ports) expect(routePorts).toContain(port);
+      if (tier === 'back') expect(ports).toEqual([]);
+
+      const curl = (asNobody: boolean) =>
+        spawnSync(
+          asNobody ? 'setpriv' : 'curl',
+          [
+            ...(asNobody ? ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'curl'] : []),
+            ...['-sS', '--max-time', '5', '--unix-socket', socket, '-H', 'Host;'],
+            'http://admin/config/admin/listen',
+          ],
+          { encoding: 'utf8' },
+        );
+      // The same request as this test's user reaches it…
+      expect(curl(false).stdout).toContain(`unix/${socket}`);
+      // …and as another user it cannot connect (curl exit 7), so it reads nothing.
+      const other = curl(true);
+      expect(other.status).toBe(7);
+      expect(other.stdout).toBe('');
     }
   });
 

@@ -22,9 +22,12 @@ export interface ApiController {
   close(): Promise<void>;
 }
 
-/** Starts one; `config` lines are added to the controller config (e.g. `history: {…}`). */
+/**
+ * Starts one; `config` lines are added to the controller config (e.g. `history: {…}`), `tokens`
+ * entries (YAML flow mappings) to its tokens.
+ */
 export async function startApiController(
-  opts: { prefix?: string; config?: string[] } = {},
+  opts: { prefix?: string; config?: string[]; tokens?: string[] } = {},
 ): Promise<ApiController> {
   const env = testEnv();
   const prefix = opts.prefix ?? uniqueName('api');
@@ -36,7 +39,7 @@ export async function startApiController(
       `redis: { url: "${env.redisUrl}", prefix: "${prefix}" }`,
       `dataDir: "${path.join(env.runDir, prefix)}"`,
       'deploy: { enabled: false }',
-      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(viewer)}" }, { name: ci, role: deployer, hash: "${hashToken(deployer)}" }]`,
+      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(viewer)}" }, { name: ci, role: deployer, hash: "${hashToken(deployer)}" }${(opts.tokens ?? []).map((t) => `, ${t}`).join('')}]`,
       ...(opts.config ?? []),
       'repos: [{ name: app, url: "http://127.0.0.1:9/acme/app.git" }]',
     ].join('\n'),

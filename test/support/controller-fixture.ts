@@ -98,7 +98,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
       `redis: { url: "${opts.redisUrl ?? env.redisUrl}", prefix: "${prefix}" }`,
       `registry: { address: "${opts.registry ?? env.registry}" }`,
       `dataDir: "${path.join(dir, 'data')}"`,
-      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, hash: "${hashToken(deployerToken)}" }, { name: root, role: admin, hash: "${hashToken(adminToken)}" }]`,
+      `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, permissions: [deploy:any-branch, unlock], hash: "${hashToken(deployerToken)}" }, { name: root, role: admin, hash: "${hashToken(adminToken)}" }]`,
       opts.deploy
         ? `edge: { ${[`basePort: ${await freePort()}`, ...(opts.edge ?? [])].join(', ')} }\ndeploy: { tickMs: 200 }`
         : 'deploy: { enabled: false }',

@@ -10,7 +10,7 @@ import {
 import { TrafficLedger } from '../../src/edge/caddy/traffic-ledger.js';
 import { isRouteId, isUpstream, trafficOf, type RouteStats } from '../../src/edge/edge.js';
 
-// Shaped like Caddy 2.6.2's lines (request headers already dropped by our filter encoder).
+// Shaped like Caddy 2.6.2's lines (headers already dropped and user_id renamed by our filter encoder).
 const line = (o: { logger: string; ts: number; status: number; upstream?: string }) =>
   JSON.stringify({
     level: o.status >= 400 ? 'error' : 'info',
@@ -21,9 +21,7 @@ const line = (o: { logger: string; ts: number; status: number; upstream?: string
     duration: 0.0012,
     size: 2,
     status: o.status,
-    resp_headers: o.upstream
-      ? { 'Content-Type': ['text/plain'], 'X-Gantry-Upstream': [o.upstream] }
-      : { 'Content-Type': ['text/plain'] },
+    ...(o.upstream ? { upstream: o.upstream } : {}),
   });
 
 describe('parseAccessLine', () => {
@@ -42,6 +40,16 @@ describe('parseAccessLine', () => {
         upstream: '127.0.0.1:9',
       }),
       { routeId: 'web-prod', at: 1700000001000, status: 502, upstream: '127.0.0.1:9' },
+    ],
+    [
+      'back line an older edge wrote, with the upstream in a response header',
+      JSON.stringify({
+        logger: 'http.log.access.gantry.web-prod',
+        ts: 2,
+        status: 200,
+        resp_headers: { 'X-Gantry-Upstream': ['127.0.0.1:8'] },
+      }),
+      { routeId: 'web-prod', at: 2000, status: 200, upstream: '127.0.0.1:8' },
     ],
     [
       'unrouted host',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { caddyInitialConfig } from '../../src/edge/supervisor/caddy-process.js';
 import {
   EMPTY_BACK_STATE,
+  UPSTREAM_TO_LOG,
   backServerConfig,
   backStateOf,
   withLive,
@@ -16,7 +17,7 @@ import {
   type FrontRoute,
 } from '../../src/edge/caddy/front-config.js';
 import { canonicalJson } from '../../src/edge/caddy/json.js';
-import { accessLogConfig, DROPPED_RESPONSE_HEADERS } from '../../src/edge/caddy/log-config.js';
+import { accessLogConfig } from '../../src/edge/caddy/log-config.js';
 import { isGantryError } from '../../src/errors.js';
 
 const A = '127.0.0.1:32001';
@@ -60,9 +61,9 @@ describe('backServerConfig', () => {
         {
           '@id': 'gantry-retry-hello-prod',
           match: [{ method: ['GET', 'HEAD', 'OPTIONS'] }],
-          handle: [proxy([B, C], true)],
+          handle: [UPSTREAM_TO_LOG, proxy([B, C], true)],
         },
-        { '@id': 'gantry-live-hello-prod', handle: [proxy([B, C], false)] },
+        { '@id': 'gantry-live-hello-prod', handle: [UPSTREAM_TO_LOG, proxy([B, C], false)] },
       ],
     });
   });
@@ -203,7 +204,7 @@ describe('frontServerConfig', () => {
 });
 
 describe('accessLogConfig', () => {
-  it('writes our access loggers to a file, without request headers', () => {
+  it('writes our access loggers to a file, without request or response headers', () => {
     expect(accessLogConfig('/var/log/back-access.log', 'back')).toEqual({
       writer: {
         output: 'file',
@@ -216,9 +217,8 @@ describe('accessLogConfig', () => {
         wrap: { format: 'json' },
         fields: {
           'request>headers': { filter: 'delete' },
-          ...Object.fromEntries(
-            DROPPED_RESPONSE_HEADERS.map((h) => [`resp_headers>${h}`, { filter: 'delete' }]),
-          ),
+          resp_headers: { filter: 'delete' },
+          user_id: { filter: 'rename', name: 'upstream' },
         },
       },
       level: 'INFO',
@@ -226,17 +226,17 @@ describe('accessLogConfig', () => {
     });
   });
 
-  it('drops response headers on the front, which has no upstream header to keep', () => {
+  it('drops response headers and user_id on the front, which has no upstream to log', () => {
     expect(accessLogConfig('/f.log', 'front').encoder).toMatchObject({
-      fields: { resp_headers: { filter: 'delete' } },
+      fields: { resp_headers: { filter: 'delete' }, user_id: { filter: 'delete' } },
     });
   });
 });
 
 describe('caddyInitialConfig', () => {
-  it('has an admin API on loopback only, no autosave, and no server of its own', () => {
-    expect(caddyInitialConfig('/srv/caddy', 2999)).toEqual({
-      admin: { listen: '127.0.0.1:2999', config: { persist: false } },
+  it('has an admin API on a Unix socket only, no autosave, and no server of its own', () => {
+    expect(caddyInitialConfig('/srv/caddy')).toEqual({
+      admin: { listen: 'unix//srv/caddy/admin.sock', config: { persist: false } },
       storage: { module: 'file_system', root: '/srv/caddy/storage' },
       logging: {
         logs: {

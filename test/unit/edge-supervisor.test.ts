@@ -22,16 +22,34 @@ describe('parseEdgeState', () => {
     { name: 'nothing', raw: null, want: {} },
     {
       name: 'a full state',
-      raw: { supervisorPid: 40, front: { adminPort: 2019, pid: 41 }, back: { adminPort: 2020 } },
+      raw: {
+        supervisorPid: 40,
+        front: { adminUrl: 'unix:/e/front/admin.sock', pid: 41 },
+        back: { adminUrl: 'unix:/e/back/admin.sock' },
+      },
       want: {
         supervisorPid: 40,
-        front: { adminPort: 2019, pid: 41 },
-        back: { adminPort: 2020, pid: undefined },
+        front: { adminUrl: 'unix:/e/front/admin.sock', pid: 41 },
+        back: { adminUrl: 'unix:/e/back/admin.sock', pid: undefined },
       },
     },
     {
-      name: 'bad ports and pids dropped',
+      name: 'an older edge’s TCP admin ports',
+      raw: { supervisorPid: 40, front: { adminPort: 2019, pid: 41 }, back: { adminPort: 2020 } },
+      want: {
+        supervisorPid: 40,
+        front: { adminUrl: 'http://127.0.0.1:2019', pid: 41 },
+        back: { adminUrl: 'http://127.0.0.1:2020', pid: undefined },
+      },
+    },
+    {
+      name: 'bad ports, URLs and pids dropped',
       raw: { supervisorPid: 1, front: { adminPort: 70_000, pid: 41 }, back: { adminPort: '2020' } },
+      want: { supervisorPid: undefined, front: undefined, back: undefined },
+    },
+    {
+      name: 'an admin URL off this host or a relative socket',
+      raw: { front: { adminUrl: 'http://10.0.0.1:2019' }, back: { adminUrl: 'unix:admin.sock' } },
       want: { supervisorPid: undefined, front: undefined, back: undefined },
     },
   ])('$name', ({ raw, want }) => {

@@ -61,4 +61,19 @@ describe('Prober', () => {
       expect.objectContaining({ ok: false, detail: 'probe crashed: Error: bug' }),
     );
   });
+  it('counts a result without verdict neither way, and probes again', async () => {
+    let n = 0;
+    const probeFn: ProbeFn = () =>
+      Promise.resolve(
+        ++n === 1
+          ? { ok: false, detail: 'API server away', at: 0, noVerdict: true as const }
+          : { ok: true, detail: 'ok', at: 0 },
+      );
+    const results: string[] = [];
+    const prober = new Prober(runtime, (_id, r) => results.push(r.detail), probeFn);
+    prober.watch(target, schedule);
+    await vi.advanceTimersByTimeAsync(1_500);
+    prober.stop();
+    expect(results).toEqual(['ok']);
+  });
 });

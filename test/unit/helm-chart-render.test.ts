@@ -243,7 +243,9 @@ describe.skipIf(missing !== undefined)('charts/gantry rendered', () => {
       expect(sts).toEqual([]);
       expect(redisUrl).toBeUndefined(); // from the Secret
       if (!v.existingSecret)
-        expect(get(one(r, 'Secret'), 'stringData').GANTRY_REDIS_URL).toBe(v.redis.external.url);
+        expect(get(one(r, 'Secret', 'gantry-secrets'), 'stringData').GANTRY_REDIS_URL).toBe(
+          v.redis.external.url,
+        );
       return;
     }
     const redis = sts[0]!;
@@ -254,7 +256,20 @@ describe.skipIf(missing !== undefined)('charts/gantry rendered', () => {
     expect(selects(get(svc, 'spec.selector'), get(redis, 'spec.template.metadata.labels'))).toBe(
       true,
     );
-    expect(redisUrl?.value).toBe(`redis://${svc.metadata.name}:${get(svc, 'spec.ports')[0].port}`);
+    // The generated password, from its own Secret: in the URL by reference, in Redis by include.
+    const auth = one(r, 'Secret', 'gantry-redis-auth');
+    const password = Buffer.from(get(auth, 'data').password as string, 'base64').toString();
+    expect(password).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(Buffer.from(get(auth, 'data')['auth.conf'] as string, 'base64').toString()).toBe(
+      `requirepass ${password}\n`,
+    );
+    expect(args.join(' ')).toContain('--include /etc/redis-auth/auth.conf');
+    expect(args.join(' ')).not.toContain(password);
+    const pw = env.find((e) => e.name === 'GANTRY_REDIS_PASSWORD');
+    expect(pw?.valueFrom.secretKeyRef).toEqual({ name: 'gantry-redis-auth', key: 'password' });
+    expect(redisUrl?.value).toBe(
+      `redis://:$(GANTRY_REDIS_PASSWORD)@${svc.metadata.name}:${get(svc, 'spec.ports')[0].port}`,
+    );
     const claims = get(redis, 'spec.volumeClaimTemplates') as Values[] | undefined;
     expect(claims?.[0]?.spec.resources.requests.storage).toBe(
       v.redis.internal.persistence.enabled ? v.redis.internal.persistence.size : undefined,
@@ -286,28 +301,32 @@ describe.skipIf(missing !== undefined)('charts/gantry rendered', () => {
     );
   });
 
-  it('builder.yaml: the controller builds through the builder Service', () => {
+  it('builder.yaml: the builder is a container of the controller pod, on a Unix socket only', () => {
     const r = render('builder.yaml');
-    const builder = one(r, 'Deployment', 'gantry-builder');
-    const svc = one(r, 'Service', 'gantry-builder');
-    expect(selects(get(svc, 'spec.selector'), get(builder, 'spec.template.metadata.labels'))).toBe(
-      true,
-    );
-    const container = get(builder, 'spec.template.spec.containers')[0];
-    expect(container.args).toContain(
-      '--insecure-registry=registry.registry.svc.cluster.local:5000',
-    );
-    expect(container.securityContext.privileged).toBe(true);
+    const pod = get(one(r, 'Deployment', 'gantry'), 'spec.template.spec');
+    const [controller, builder] = pod.containers as Values[];
+    expect(builder.name).toBe('builder');
+    expect(builder.args).toContain('--insecure-registry=registry.registry.svc.cluster.local:5000');
+    expect(builder.args).toContain('--host=unix:///run/gantry-builder/docker.sock');
+    // Never a TCP listener: no port, no tcp:// host, no Service for it.
+    expect(builder.ports).toBeUndefined();
+    expect(JSON.stringify(builder.args)).not.toMatch(/tcp:|0\.0\.0\.0/);
+    expect(all(r, 'Service').map((s) => s.metadata.name)).not.toContain('gantry-builder');
+    expect(builder.securityContext.privileged).toBe(true);
+    // The socket's volume is shared with the controller only; the SA token is shadowed.
+    const mounts = (c: Values) => (c.volumeMounts as Values[]).map((m) => m.name);
+    expect(mounts(controller)).toContain('builder-socket');
+    expect(mounts(builder)).toContain('builder-no-token');
     const text = get(one(r, 'ConfigMap'), 'data')['gantry.config.yaml'] as string;
     const cfg = parseControllerConfig(text, {
       env: {
-        ...(one(r, 'Secret').stringData as Record<string, string>),
+        ...(one(r, 'Secret', 'gantry-secrets').stringData as Record<string, string>),
         GANTRY_REDIS_URL: 'redis://x:6379',
       },
     });
-    expect(cfg.docker.host).toBe(`tcp://${svc.metadata.name}:${get(svc, 'spec.ports')[0].port}`);
+    expect(cfg.docker.socketPath).toBe('/run/gantry-builder/docker.sock');
     expect(cfg.build.concurrency).toBe(4);
-    // Without the builder, no privileged pod at all.
+    // Without the builder, no privileged container at all.
     expect(
       render('default.yaml').objects.some((o) => JSON.stringify(o).includes('"privileged":true')),
     ).toBe(false);

@@ -57,10 +57,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-redis" (include "gantry.fullname" .) -}}
 {{- end -}}
 
-{{- define "gantry.builderHost" -}}
-{{- printf "%s-builder" (include "gantry.fullname" .) -}}
-{{- end -}}
-
 {{/* The URL links point at: config.api.publicUrl, else the Ingress host, else empty. */}}
 {{- define "gantry.publicUrl" -}}
 {{- $api := default (dict) .Values.config.api -}}
@@ -80,4 +76,14 @@ runtime:
   kind: kubernetes
   inCluster: true
   namespace: {{ first .Values.targetNamespaces }}
+{{- end -}}
+
+{{/* The Secret holding the bundled Redis's generated password (redis.mode internal). */}}
+{{- define "gantry.redisSecretName" -}}
+{{- printf "%s-redis-auth" (include "gantry.fullname" .) -}}
+{{- end -}}
+
+{{/* Where the builder's Docker socket sits, in a volume shared by the controller's pod only. */}}
+{{- define "gantry.builderSocket" -}}
+/run/gantry-builder/docker.sock
 {{- end -}}

@@ -75,10 +75,24 @@ export async function resolveRef(
  */
 export async function deployRef(
   deps: OpsDeps,
-  req: { app: string; env?: string | undefined; ref: string; actor: string },
+  req: {
+    app: string;
+    env?: string | undefined;
+    ref: string;
+    actor: string;
+    /** Whether a ref of another branch than the environment's may go (deploy:any-branch). */
+    anyBranch: boolean;
+  },
 ): Promise<{ rolloutId?: string; buildId?: string; env: string; sha: string }> {
   const { app, env, branch } = await appEnv(deps, req.app, req.env);
   const { sha, branch: revBranch } = await resolveRef(deps, app, branch, req.ref);
+  // Refused before anything is recorded or built: an untracked branch changes nothing here.
+  if (revBranch !== branch && !req.anyBranch) {
+    throw new GantryError(
+      'GANTRY_ERR_PERMISSION_REQUIRED',
+      `${req.ref} is on branch ${revBranch}, but ${app.name}/${env} tracks ${branch}; deploying another branch needs the deploy:any-branch permission`,
+    );
+  }
   const trigger = manual(req.actor, 'deploy');
   const rev = await deps.store.getRevision(app.name, sha);
   if (rev?.image) {

@@ -5,7 +5,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import type { RouteId, Upstream } from '../edge.js';
-import { UPSTREAM_HEADER, routeOfLogger } from './names.js';
+import { UPSTREAM_HEADER, UPSTREAM_LOG_FIELD, routeOfLogger } from './names.js';
 
 /** One handled request, as logged by one tier. */
 export interface AccessRecord {
@@ -26,14 +26,18 @@ export function parseAccessLine(line: string): AccessRecord | undefined {
     return undefined;
   }
   if (typeof entry !== 'object' || entry === null) return undefined;
-  const { logger, ts, status, resp_headers } = entry as Record<string, unknown>;
+  const fields = entry as Record<string, unknown>;
+  const { logger, ts, status, resp_headers } = fields;
   if (typeof logger !== 'string' || typeof ts !== 'number' || typeof status !== 'number') {
     return undefined;
   }
   const routeId = routeOfLogger(logger);
   if (routeId === undefined) return undefined;
   const at = Math.round(ts * 1000);
-  const upstream = headerValue(resp_headers, UPSTREAM_HEADER);
+  const logged = fields[UPSTREAM_LOG_FIELD];
+  // Lines an older edge wrote name the upstream in a response header.
+  const upstream =
+    typeof logged === 'string' && logged !== '' ? logged : headerValue(resp_headers, UPSTREAM_HEADER);
   return upstream === undefined ? { routeId, at, status } : { routeId, at, status, upstream };
 }
 

@@ -2,6 +2,7 @@
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GantryError, errorMessage } from '../../errors.js';
+import { adminTarget, type AdminTarget } from './admin-endpoint.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -38,9 +39,9 @@ const RETRIES = 5;
 const RETRY_DELAY_MS = 100;
 const TIMEOUT_MS = 15_000;
 
-/** A client for the admin endpoint at `url` (`http://127.0.0.1:PORT`). */
+/** A client for the admin endpoint at `url` (`unix:/PATH` or `http://127.0.0.1:PORT`). */
 export function adminClient(url: string): AdminClient {
-  const base = new URL(url);
+  const base = adminTarget(url);
   const send = async (
     method: Method,
     path: string,
@@ -89,7 +90,7 @@ interface Answer {
 }
 
 function once(
-  base: URL,
+  base: { target: AdminTarget; host: string },
   method: Method,
   path: string,
   body: unknown,
@@ -99,13 +100,14 @@ function once(
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: base.hostname,
-        port: base.port,
+        ...base.target,
+        setHost: false,
         method,
         path,
         agent: false,
         timeout: TIMEOUT_MS,
         headers: {
+          host: base.host,
           connection: 'close',
           ...(ifMatch === undefined ? {} : { 'if-match': ifMatch }),
           ...(data === undefined

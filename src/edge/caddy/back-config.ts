@@ -65,9 +65,12 @@ export function backServerConfig(edgeName: string, routeId: RouteId, state: Back
     routes.push({
       '@id': retryRouteId(routeId),
       match: [{ method: [...RETRYABLE_METHODS] }],
-      handle: [liveProxy(state.live, true)],
+      handle: [UPSTREAM_TO_LOG, liveProxy(state.live, true)],
     });
-    routes.push({ '@id': liveRouteId(routeId), handle: [liveProxy(state.live, false)] });
+    routes.push({
+      '@id': liveRouteId(routeId),
+      handle: [UPSTREAM_TO_LOG, liveProxy(state.live, false)],
+    });
   }
   return {
     '@id': backServerId(routeId),
@@ -77,6 +80,20 @@ export function backServerConfig(edgeName: string, routeId: RouteId, state: Back
     routes,
   };
 }
+
+/**
+ * Puts the upstream that answered into the access log's `user_id` field (renamed `upstream` by
+ * log-config.ts), so the log can drop every response header. Caddy 2.6 logs `user_id` from the
+ * `http.auth.user.id` placeholder, which no handler of ours sets otherwise; the map handler
+ * defines it lazily, so it is read when the request is logged, after the proxy chose.
+ */
+export const UPSTREAM_TO_LOG: JsonObject = {
+  handler: 'map',
+  source: '{http.reverse_proxy.upstream.hostport}',
+  destinations: ['{http.auth.user.id}'],
+  mappings: [],
+  defaults: ['{http.reverse_proxy.upstream.hostport}'],
+};
 
 /** Methods whose requests carry no body in practice, and so survive Caddy 2.6's retries. */
 export const RETRYABLE_METHODS = ['GET', 'HEAD', 'OPTIONS'] as const;
@@ -103,7 +120,7 @@ function liveProxy(live: readonly Upstream[], retry: boolean): JsonObject {
           'X-Forwarded-Host': ['{http.request.header.X-Forwarded-Host}'],
         },
       },
-      // Names the upstream in this tier's access log (per-upstream stats); the front strips it.
+      // Names the upstream to whoever reads the back directly (debugging); the front strips it.
       response: { set: { [UPSTREAM_HEADER]: ['{http.reverse_proxy.upstream.hostport}'] } },
     },
   };

@@ -38,6 +38,9 @@ export function accessLogFile(logDir: string, tier: Tier): string {
 /** Response header the back sets to the upstream that answered; the front strips it. */
 export const UPSTREAM_HEADER = 'X-Gantry-Upstream';
 
+/** The back tier's access-log field that names the upstream that answered (log-config.ts). */
+export const UPSTREAM_LOG_FIELD = 'upstream';
+
 /** Server key and `@id` of a front listener, e.g. `gantry-front-127_0_0_1-8080`. */
 export function frontServerId(listen: { host: string; port: number }): string {
   return `gantry-front-${listen.host.replace(/[^A-Za-z0-9]/g, '_')}-${listen.port}`;

@@ -12,7 +12,8 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DrainResult, Edge, RouteId, RouteSpec, RouteStats, Upstream } from '../edge.js';
 import { isRouteId } from '../edge.js';
-import { GantryError } from '../../errors.js';
+import { GantryError, isGantryError } from '../../errors.js';
+import { isManagedAs, refuseForeign } from '../../runtime/kubernetes/adoption.js';
 import {
   MERGE_PATCH,
   kubeError,
@@ -52,6 +53,9 @@ export class KubernetesServiceEdge implements Edge {
     const name = serviceName(route.id);
     try {
       const existing = await kube.core.readNamespacedService({ name, namespace: kube.namespace });
+      refuseForeign('service', name, kube.namespace, existing.metadata?.labels, {
+        [LABEL.route]: route.id,
+      });
       // The selector is the route's upstreams: kept here, put back by `setUpstreams`.
       if (existing.spec?.ports?.[0]?.port !== route.listen.port) {
         await kube.core.patchNamespacedService(
@@ -60,6 +64,7 @@ export class KubernetesServiceEdge implements Edge {
         );
       }
     } catch (e) {
+      if (isGantryError(e, 'GANTRY_ERR_INSTANCE_CONFLICT')) throw e;
       if (statusOf(e) !== 404)
         throw kubeError(e, `ensure service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
       try {
@@ -68,6 +73,11 @@ export class KubernetesServiceEdge implements Edge {
         if (statusOf(e2) !== 409) {
           throw kubeError(e2, `create service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
         }
+        // Made meanwhile: by another controller of ours, or by someone else (refused).
+        const made = await this.readService(name);
+        refuseForeign('service', name, kube.namespace, made?.metadata?.labels, {
+          [LABEL.route]: route.id,
+        });
       }
     }
     // Read-your-writes: the next `upstreams` call must find the Service.
@@ -154,13 +164,18 @@ export class KubernetesServiceEdge implements Edge {
       labelledPods(pods, routeId).map((p) => this.label(p.metadata?.name ?? '', null)),
     );
     const name = serviceName(routeId);
+    const svc = await this.readService(name);
+    // A same-named Service Gantry did not make is not this route: left alone.
+    if (svc === undefined || !isManagedAs(svc.metadata?.labels, { [LABEL.route]: routeId })) return;
     try {
       await this.opts.kube.core.deleteNamespacedService({
         name,
         namespace: this.opts.kube.namespace,
+        body: { preconditions: { uid: svc.metadata?.uid } },
       });
     } catch (e) {
-      if (statusOf(e) !== 404)
+      const status = statusOf(e);
+      if (status !== 404 && status !== 409)
         throw kubeError(e, `delete service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
     }
   }
@@ -187,6 +202,17 @@ export class KubernetesServiceEdge implements Edge {
     } catch (e) {
       if (statusOf(e) === 404) return;
       throw kubeError(e, `restore the selector of service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
+    }
+  }
+
+  /** Reads a Service by name from the API server (not the cache: it holds only Gantry's). */
+  private async readService(name: string): Promise<V1Service | undefined> {
+    const { kube } = this.opts;
+    try {
+      return await kube.core.readNamespacedService({ name, namespace: kube.namespace });
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw kubeError(e, `read service ${name}`, 'GANTRY_ERR_EDGE_UNAVAILABLE');
     }
   }
 

@@ -7,19 +7,27 @@
  * next one adopts it. Caddy runs with `admin.config.persist: true` and `$XDG_CONFIG_HOME` under
  * the tier's directory, so it autosaves every config the controller loads; `--resume` starts from
  * that autosave instead of the initial config (checked on Caddy 2.6.2: routes POSTed through the
- * admin API answer again after kill -9 and restart). The admin port is in that config, so it
- * never changes; if a stranger takes it while Caddy is down, the restarts fail and are retried.
+ * admin API answer again after kill -9 and restart). The admin API is a Unix socket at a fixed
+ * path in the tier's 0700 directory, so it never moves and no other local user reaches it. A Caddy
+ * an older Gantry started on a TCP admin port is adopted as it is; when it restarts, the autosave
+ * is pointed at the socket first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
 import { minimalEnv } from '../../process/child-env.js';
-import { freePort } from '../../process/daemon.js';
 import { findProcesses, isRunning, terminate } from '../../process/pid.js';
+import { adminListenOf, adminSocketUrl, adminUrlOfListen } from '../caddy/admin-endpoint.js';
 import type { Tier } from '../caddy/names.js';
-import { caddyAnswers, caddyInitialConfig, caddyRunning, stopLeftover } from './caddy-process.js';
+import {
+  caddyAnswers,
+  caddyInitialConfig,
+  caddyRunning,
+  privateDir,
+  stopLeftover,
+} from './caddy-process.js';
 import { adminUrlOf, type EdgePaths, type TierState } from './edge-state.js';
 
 /** How often an adopted Caddy (not our child: no exit event) is checked for liveness. */
@@ -59,9 +67,9 @@ export class CaddyKeeper {
     // so: then /proc knows it by its config file.
     const running = await findProcesses(this.match());
     const pid = running.includes(previous?.pid ?? -1) ? previous?.pid : running[0];
-    const kept = previous?.adminPort ?? (await this.autosavedPort());
+    const kept = previous?.adminUrl ?? (await this.autosavedAdminUrl());
     if (pid !== undefined && kept !== undefined) {
-      const candidate = { adminPort: kept, pid };
+      const candidate = { adminUrl: kept, pid };
       if (await this.adoptable(candidate)) {
         // Only one can hold the admin port; any other is a leftover.
         for (const stray of running) if (stray !== pid) await terminate(stray, this.match());
@@ -76,18 +84,7 @@ export class CaddyKeeper {
     for (const stray of running) await terminate(stray, this.match(), 5_000);
     // An unsupervised Caddy (startCaddy) on this directory would hold the listeners.
     await stopLeftover(this.opts.paths.pidFile, this.opts.paths.configFile);
-    for (let attempt = 1; ; attempt++) {
-      const port = kept ?? (await freePort());
-      try {
-        return await this.launch(port);
-      } catch (e) {
-        // A port picked just now can be taken before Caddy binds it; a kept one must stay.
-        if (kept === undefined && attempt < 3 && /address already in use/i.test(errorMessage(e))) {
-          continue;
-        }
-        throw e;
-      }
-    }
+    return this.launch();
   }
 
   /** Stops Caddy (SIGTERM, SIGKILL after 5 s) and watching it. */
@@ -142,23 +139,25 @@ export class CaddyKeeper {
   }
 
   private async restart(): Promise<void> {
-    const port = this.state?.adminPort;
-    if (this.stopping || port === undefined) return;
+    if (this.stopping) return;
     try {
-      const state = await this.launch(port);
+      const state = await this.launch();
       this.opts.log(`${this.opts.tier}: Caddy pid ${String(state.pid)} serves again`);
     } catch (e) {
       this.died(this.state?.pid ?? -1, `failed to start (${errorMessage(e)})`);
     }
   }
 
-  /** Starts Caddy on `adminPort` and resolves once its admin API answers as ours. */
-  private async launch(adminPort: number): Promise<TierState> {
+  /** Starts Caddy and resolves once its admin API answers as ours on the tier's socket. */
+  private async launch(): Promise<TierState> {
     const { paths } = this.opts;
     if (this.stopping) throw new Error(`${this.opts.tier}: the supervisor is stopping`);
-    await mkdir(paths.root, { recursive: true });
+    await privateDir(paths.root);
     await this.repairAutosave();
-    const initial = caddyInitialConfig(paths.root, adminPort, { persist: true });
+    // Only launched when no Caddy of this tier runs: a socket file left is stale.
+    await rm(paths.adminSocket, { force: true });
+    const adminUrl = adminSocketUrl(paths.adminSocket);
+    const initial = caddyInitialConfig(paths.root, { persist: true });
     await writeFile(paths.configFile, JSON.stringify(initial, null, 2));
     const fd = openSync(paths.logFile, 'a');
     // The log holds earlier runs; a failure quotes only what this one wrote.
@@ -200,7 +199,7 @@ export class CaddyKeeper {
     });
     this.child = child;
     this.startedAt = Date.now();
-    this.state = { adminPort, pid };
+    this.state = { adminUrl, pid };
     this.opts.onChange(this.state);
 
     const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -236,8 +235,9 @@ export class CaddyKeeper {
     const { autosave, lastGood } = this.opts.paths;
     const text = await readFile(autosave, 'utf8').catch(() => undefined);
     if (text === undefined) return;
+    let config: Record<string, unknown>;
     try {
-      JSON.parse(text);
+      config = JSON.parse(text) as Record<string, unknown>;
       await writeFile(lastGood, text);
     } catch {
       const good = await readFile(lastGood, 'utf8').catch(() => undefined);
@@ -246,16 +246,22 @@ export class CaddyKeeper {
       );
       if (good === undefined) await rm(autosave, { force: true });
       else await writeFile(autosave, good);
+      return;
+    }
+    // `--resume` takes the admin address from the autosave: one an older Gantry wrote names a
+    // TCP port, which any local user could reach.
+    const listen = adminListenOf(this.opts.paths.adminSocket);
+    const admin = (config.admin ?? {}) as Record<string, unknown>;
+    if (admin.listen !== listen) {
+      await writeFile(autosave, JSON.stringify({ ...config, admin: { ...admin, listen } }));
     }
   }
 
-  /** The admin port of an autosaved config, when edge.json was lost but Caddy's state was not. */
-  private async autosavedPort(): Promise<number | undefined> {
+  /** The admin URL of an autosaved config, when edge.json was lost but Caddy's state was not. */
+  private async autosavedAdminUrl(): Promise<string | undefined> {
     const text = await readFile(this.opts.paths.autosave, 'utf8').catch(() => '');
     try {
-      const listen = (JSON.parse(text) as { admin?: { listen?: unknown } }).admin?.listen;
-      const m = typeof listen === 'string' ? /^127\.0\.0\.1:(\d+)$/.exec(listen) : null;
-      return m ? Number(m[1]) : undefined;
+      return adminUrlOfListen((JSON.parse(text) as { admin?: { listen?: unknown } }).admin?.listen);
     } catch {
       return undefined;
     }

@@ -5,17 +5,18 @@
  * controller (`supervisor.ts`) shares the initial config, the readiness check and the leftover
  * cleanup defined here. Nothing here binds :80 or :443.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { basename, join } from 'node:path';
 import { GantryError, errorMessage } from '../../errors.js';
 import { minimalEnv } from '../../process/child-env.js';
-import { freePort, spawnDaemon, waitReady } from '../../process/daemon.js';
+import { spawnDaemon, waitReady } from '../../process/daemon.js';
 import { argvOf, terminate, type ArgvMatch } from '../../process/pid.js';
+import { adminListenOf, adminSocketUrl, adminTarget } from '../caddy/admin-endpoint.js';
 import { ACCESS_LOG_NAMESPACE } from '../caddy/names.js';
 
 export interface CaddyServer {
-  /** `http://127.0.0.1:PORT`, the admin API. */
+  /** `unix:DIR/admin.sock`, the admin API. */
   readonly adminUrl: string;
   readonly logFile: string;
   stop(): Promise<void>;
@@ -30,18 +31,36 @@ export interface CaddyPair {
   stop(): Promise<void>;
 }
 
+/** The admin API's Unix socket of the Caddy whose directory is `dir`. */
+export function adminSocketOf(dir: string): string {
+  return join(dir, 'admin.sock');
+}
+
 /**
- * Caddy's initial config: admin on 127.0.0.1:`adminPort` only, storage under `dir`, an empty HTTP
- * app for the edge to fill. The edge's access logs are kept out of the process log. `persist`
- * makes Caddy autosave every config it loads, for `caddy run --resume` (default false).
+ * Makes `dir` (a tier's directory: admin socket, storage with TLS keys) reachable by its owner
+ * only. Caddy 2.6 cannot set a socket's mode, so the directory is what keeps other local users
+ * off the admin API; an older Gantry made it 0755, hence the chmod.
+ */
+export async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+}
+
+/**
+ * Caddy's initial config: admin on a Unix socket in `dir` only (`adminSocketOf`), storage under
+ * `dir`, an empty HTTP app for the edge to fill. The edge's access logs are kept out of the
+ * process log. `persist` makes Caddy autosave every config it loads, for `caddy run --resume`
+ * (default false).
  */
 export function caddyInitialConfig(
   dir: string,
-  adminPort: number,
   opts: { persist?: boolean } = {},
 ): Record<string, unknown> {
   return {
-    admin: { listen: `127.0.0.1:${adminPort}`, config: { persist: opts.persist ?? false } },
+    admin: {
+      listen: adminListenOf(adminSocketOf(dir)),
+      config: { persist: opts.persist ?? false },
+    },
     storage: { module: 'file_system', root: join(dir, 'storage') },
     logging: {
       logs: {
@@ -85,49 +104,41 @@ export async function stopLeftover(pidFile: string, configFile: string): Promise
  * storage root names the process, so a stranger that took the port is never mistaken for ours.
  */
 export async function caddyAnswers(adminUrl: string, storageRoot: string): Promise<boolean> {
-  const port = Number(new URL(adminUrl).port);
-  return (await adminGet(port, '/config/storage/root')) === JSON.stringify(storageRoot);
+  return (await adminGet(adminUrl, '/config/storage/root')) === JSON.stringify(storageRoot);
 }
 
 /** Starts `caddy run` with its config and log in `dir`; waits until its admin API answers. */
 export async function startCaddy(opts: { dir: string; name?: string }): Promise<CaddyServer> {
-  await mkdir(opts.dir, { recursive: true });
+  await privateDir(opts.dir);
   const name = opts.name ?? 'caddy';
   const configFile = join(opts.dir, 'caddy.json');
   const logFile = join(opts.dir, 'caddy.log');
   const pidFile = join(opts.dir, 'caddy.pid');
   await stopLeftover(pidFile, configFile);
-  // A free port can be taken between picking and binding; pick again.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const adminUrl = `http://127.0.0.1:${port}`;
-    try {
-      const config = caddyInitialConfig(opts.dir, port);
-      await writeFile(configFile, JSON.stringify(config, null, 2));
-      const daemon = await spawnDaemon({
-        name,
-        command: 'caddy',
-        args: ['run', '--config', configFile],
-        logFile,
-        cwd: opts.dir,
-        // Not the controller's environment: it holds GANTRY_* settings, tokens and keys.
-        env: minimalEnv(process.env),
-      });
-      await writeFile(pidFile, String(daemon.pid));
-      await waitReady(daemon, `GET ${adminUrl}/config/`, () =>
-        caddyAnswers(adminUrl, join(opts.dir, 'storage')),
-      );
-      return { adminUrl, logFile, stop: () => daemon.stop() };
-    } catch (e) {
-      if (attempt < 3 && /address already in use/i.test(errorMessage(e))) continue;
-      throw new GantryError(
-        'GANTRY_ERR_EDGE_UNAVAILABLE',
-        `cannot start Caddy: ${errorMessage(e)}`,
-        {
-          cause: e,
-        },
-      );
-    }
+  const socket = adminSocketOf(opts.dir);
+  const adminUrl = adminSocketUrl(socket);
+  try {
+    // No Caddy of this directory runs now: a socket file left is stale.
+    await rm(socket, { force: true });
+    await writeFile(configFile, JSON.stringify(caddyInitialConfig(opts.dir), null, 2));
+    const daemon = await spawnDaemon({
+      name,
+      command: 'caddy',
+      args: ['run', '--config', configFile],
+      logFile,
+      cwd: opts.dir,
+      // Not the controller's environment: it holds GANTRY_* settings, tokens and keys.
+      env: minimalEnv(process.env),
+    });
+    await writeFile(pidFile, String(daemon.pid));
+    await waitReady(daemon, `GET ${adminUrl}/config/`, () =>
+      caddyAnswers(adminUrl, join(opts.dir, 'storage')),
+    );
+    return { adminUrl, logFile, stop: () => daemon.stop() };
+  } catch (e) {
+    throw new GantryError('GANTRY_ERR_EDGE_UNAVAILABLE', `cannot start Caddy: ${errorMessage(e)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -155,16 +166,17 @@ export async function startCaddyPair(opts: { dir: string }): Promise<CaddyPair> 
 
 // The body as text, or undefined on any failure; a fresh connection (Caddy restarts its admin
 // server on every config load).
-function adminGet(port: number, path: string): Promise<string | undefined> {
+function adminGet(adminUrl: string, path: string): Promise<string | undefined> {
   return new Promise((resolve) => {
+    const { target, host } = adminTarget(adminUrl);
     const req = request(
       {
-        host: '127.0.0.1',
-        port,
+        ...target,
+        setHost: false,
         path,
         agent: false,
         timeout: 1_000,
-        headers: { connection: 'close' },
+        headers: { host, connection: 'close' },
       },
       (res) => {
         let body = '';

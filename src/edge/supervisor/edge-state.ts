@@ -1,12 +1,16 @@
 /**
  * The supervised edge's directory: every file name in it (one owner), and `edge.json`, which says
- * which processes serve it and on which admin ports. The admin ports are picked once and kept, so
- * a controller, a restarted Caddy and a new supervisor all find the same APIs again.
+ * which processes serve it and where their admin APIs are: a Unix socket in each tier's directory
+ * (the directory is 0700), a fixed path, so a controller, a restarted Caddy and a new supervisor
+ * all find the same APIs again. An edge an older Gantry started has TCP ports there instead
+ * (`adminPort`); it is adopted as it is and moves to the socket when its Caddy next restarts.
  *
  *   DIR/edge.json             this state
  *   DIR/edge.log              the supervisor's own log
  *   DIR/supervisor.lock       held by the running supervisor (one per DIR)
  *   DIR/ensure.lock           held while a controller checks for, and maybe starts, the supervisor
+ *   DIR/<tier>/               mode 0700: only the controller's user may reach what is inside
+ *   DIR/<tier>/admin.sock     the admin API
  *   DIR/<tier>/caddy.json     the initial config (ignored once Caddy has autosaved one)
  *   DIR/<tier>/caddy.log      Caddy's process log
  *   DIR/<tier>/config/caddy/autosave.json   every config Caddy loaded ($XDG_CONFIG_HOME)
@@ -19,9 +23,10 @@ import { caRootFile, type Tier } from '../caddy/names.js';
 
 export const TIERS: readonly Tier[] = ['front', 'back'];
 
-/** One Caddy process: its admin port (kept for good) and its pid while it runs. */
+/** One Caddy process: its admin API's URL and its pid while it runs. */
 export interface TierState {
-  readonly adminPort: number;
+  /** `unix:DIR/<tier>/admin.sock`, or `http://127.0.0.1:PORT` for a Caddy an older Gantry started. */
+  readonly adminUrl: string;
   readonly pid?: number | undefined;
 }
 
@@ -38,6 +43,7 @@ export function edgePaths(dir: string) {
     const root = join(dir, t);
     return {
       root,
+      adminSocket: join(root, 'admin.sock'),
       configFile: join(root, 'caddy.json'),
       logFile: join(root, 'caddy.log'),
       /** Written by the unsupervised `startCaddy`; an orphan of it is stopped before we start. */
@@ -64,9 +70,9 @@ export function edgePaths(dir: string) {
 
 export type EdgePaths = ReturnType<typeof edgePaths>;
 
-/** `http://127.0.0.1:PORT` of a tier's admin API. */
+/** The URL of a tier's admin API. */
 export function adminUrlOf(state: TierState): string {
-  return `http://127.0.0.1:${state.adminPort}`;
+  return state.adminUrl;
 }
 
 /** Reads edge.json; an absent or unreadable file is an edge never started. */
@@ -93,11 +99,17 @@ export function parseEdgeState(raw: unknown): EdgeState {
 function tierOf(raw: unknown): TierState | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const r = raw as Record<string, unknown>;
+  const pid = pidOf(r.pid);
+  if (typeof r.adminUrl === 'string') {
+    const ours = /^(unix:\/\S+|http:\/\/127\.0\.0\.1:\d{1,5})$/.test(r.adminUrl);
+    return ours ? { adminUrl: r.adminUrl, pid } : undefined;
+  }
+  // Written by an older Gantry, whose Caddy listened on TCP.
   const port = r.adminPort;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65_535) {
     return undefined;
   }
-  return { adminPort: port, pid: pidOf(r.pid) };
+  return { adminUrl: `http://127.0.0.1:${port}`, pid };
 }
 
 function pidOf(raw: unknown): number | undefined {

@@ -79,10 +79,10 @@ export async function runEdgeSupervisor(opts: {
 
   const stopAll = async (): Promise<void> => {
     await Promise.all(TIERS.map((t) => keepers[t].stop()));
-    // Ports stay recorded: the next start uses them again.
+    // Admin URLs stay recorded: the next start looks there first.
     state = {
-      front: state.front && { adminPort: state.front.adminPort },
-      back: state.back && { adminPort: state.back.adminPort },
+      front: state.front && { adminUrl: state.front.adminUrl },
+      back: state.back && { adminUrl: state.back.adminUrl },
     };
     await save();
     await release();

@@ -29,13 +29,19 @@ export function dockerName(raw: string): string {
 }
 
 /**
- * `gantry-<app>--<env>--<slot>`: "--" occurs in neither name, so two app environments never share
- * a name (env-names.ts). Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; other characters become
- * `-`, and then a short hash of the original keeps two different slots from colliding. Renaming is
- * safe: instances are found by their labels; the name only makes a slot's start idempotent.
+ * `gantry-<app>--<env>--<slot>` for `web`, `gantry-<app>--<env>--<process>--<slot>` for other
+ * process types: "--" occurs in neither app nor environment name, so two app environments never
+ * share a name (env-names.ts), and slots (`<rollout id>-<n>`) never hold it, so no process's name
+ * is another's. Docker names allow `[a-zA-Z0-9][a-zA-Z0-9_.-]*`; other characters become `-`, and
+ * then a short hash of the original keeps two different slots from colliding. Renaming is safe:
+ * instances are found by their labels; the name only makes a slot's start idempotent.
  */
-export function containerName(spec: Pick<InstanceSpec, 'app' | 'env' | 'slot'>): string {
-  const raw = `gantry-${envKey(spec.app, spec.env)}${NAME_SEPARATOR}${spec.slot}`;
+export function containerName(
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'slot' | 'process'>,
+): string {
+  const process =
+    spec.process === undefined || spec.process === 'web' ? '' : `${spec.process}${NAME_SEPARATOR}`;
+  const raw = `gantry-${envKey(spec.app, spec.env)}${NAME_SEPARATOR}${process}${spec.slot}`;
   return dockerName(raw);
 }
 
@@ -58,7 +64,9 @@ export function instanceLabels(spec: InstanceSpec): Record<string, string> {
     [LABEL.rollout]: spec.rolloutId,
     [LABEL.slot]: spec.slot,
     ...(spec.release === undefined ? {} : { [LABEL.release]: String(spec.release) }),
-    [LABEL.port]: String(spec.port),
+    ...(spec.process === undefined ? {} : { [LABEL.process]: spec.process }),
+    // Only a routed instance has a published port to read back.
+    ...(spec.routed === false ? {} : { [LABEL.port]: String(spec.port) }),
   };
 }
 
@@ -83,6 +91,7 @@ export function containerEnv(spec: InstanceSpec): string[] {
     GANTRY_ENV: spec.env,
     GANTRY_REVISION: spec.revision,
     GANTRY_SLOT: spec.slot,
+    ...(spec.process === undefined ? {} : { GANTRY_PROCESS: spec.process }),
   };
   return sortedEnv(env);
 }
@@ -92,22 +101,27 @@ export function portKey(port: number): string {
   return `${port}/tcp`;
 }
 
-/** `POST /containers/create` for one instance. Pure. */
+/**
+ * `POST /containers/create` for one instance. Pure. A routed instance publishes its port on
+ * loopback for the edge; an unrouted one (a worker) publishes nothing.
+ */
 export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCreateOptions {
   const port = portKey(spec.port);
   const stopTimeout = spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
+  const routed = spec.routed !== false;
   return {
     name: containerName(spec),
     Image: spec.image,
+    ...(spec.command === undefined ? {} : { Cmd: [...spec.command] }),
     Env: containerEnv(spec),
     Labels: instanceLabels(spec),
-    ExposedPorts: { [port]: {} },
+    ...(routed ? { ExposedPorts: { [port]: {} } } : {}),
     // The image's STOPSIGNAL is honoured (SIGTERM unless it says otherwise); the grace period is ours.
     StopTimeout: stopTimeout,
     Tty: false,
     HostConfig: {
       // HostPort '' lets the engine pick a free port: replicas of one app share a host.
-      PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] },
+      ...(routed ? { PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] } } : {}),
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
       ...processHostConfig(spec),
     },

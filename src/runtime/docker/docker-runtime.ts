@@ -28,6 +28,7 @@ import { instanceLabelFilters, isManaged } from './labels.js';
 import { instanceOf } from './instance-of.js';
 import { followLogsOf } from './log-follow.js';
 import { runOnce, sweepOneOffs } from './one-off.js';
+import type { RegistryAccess } from '../../registry/credentials.js';
 
 /** How long a start that lost the race for a slot's name waits for the winner's container. */
 const RACE_WAIT_MS = 10_000;
@@ -39,14 +40,18 @@ const isPortClash = (e: unknown): boolean =>
 
 export interface DockerRuntimeOptions {
   readonly hosts: readonly DockerHostConfig[];
+  /** Gantry's registry: its credentials, if any, go with every pull from it on every host. */
+  readonly registry?: RegistryAccess | undefined;
 }
 
 /** Runs instances as containers on one or more Docker engines. */
 export class DockerRuntime implements Runtime {
   private readonly clients = new Map<string, Docker>();
+  private readonly registry: RegistryAccess | undefined;
 
   constructor(opts: DockerRuntimeOptions) {
     validateHosts(opts.hosts);
+    this.registry = opts.registry;
     for (const host of opts.hosts) this.clients.set(host.name, new Docker(clientOptions(host)));
   }
 
@@ -61,7 +66,7 @@ export class DockerRuntime implements Runtime {
     let info =
       (await this.inspect(docker, spec.host, name)) ?? (await this.legacySlot(docker, spec));
     if (info === undefined) {
-      await ensureImage(docker, spec.host, spec.image);
+      await ensureImage(docker, spec.host, spec.image, this.registry);
       let raced = false;
       try {
         await docker.createContainer(containerCreateOptions(spec));
@@ -172,7 +177,7 @@ export class DockerRuntime implements Runtime {
   }
 
   runOnce(spec: OneOffSpec, opts: RunOnceOptions): Promise<OneOffResult> {
-    return runOnce(this.client(spec.host), spec.host, spec, opts);
+    return runOnce(this.client(spec.host), spec.host, spec, opts, this.registry);
   }
 
   async sweepOneOffs(now: number): Promise<number> {
@@ -183,7 +188,7 @@ export class DockerRuntime implements Runtime {
   }
 
   ensureImage(host: string, image: string): Promise<void> {
-    return ensureImage(this.client(host), host, image);
+    return ensureImage(this.client(host), host, image, this.registry);
   }
 
   removeImages(host: string, keep: readonly string[], app: string): Promise<string[]> {

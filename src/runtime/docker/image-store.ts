@@ -2,6 +2,11 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { GantryError } from '../../errors.js';
+import {
+  dockerAuthFor,
+  isRegistryAuthFailure,
+  type RegistryAccess,
+} from '../../registry/credentials.js';
 import { engineError, engineMessage, isConnectionError, statusOf } from './docker-errors.js';
 import { imagesToPrune } from './image-prune.js';
 import { LABEL } from './labels.js';
@@ -23,12 +28,21 @@ export async function hasImage(docker: Docker, host: string, image: string): Pro
   }
 }
 
-/** Pulls `image` unless present. A digest the registry lacks is GANTRY_ERR_IMAGE_MISSING (stalled). */
-export async function ensureImage(docker: Docker, host: string, image: string): Promise<void> {
+/**
+ * Pulls `image` unless present, with the registry's credentials when it is Gantry's registry. A
+ * digest the registry lacks is GANTRY_ERR_IMAGE_MISSING (stalled).
+ */
+export async function ensureImage(
+  docker: Docker,
+  host: string,
+  image: string,
+  registry?: RegistryAccess,
+): Promise<void> {
   if (await hasImage(docker, host, image)) return;
   let failure: string | undefined;
   try {
-    const stream = (await docker.pull(image)) as Readable;
+    const authconfig = dockerAuthFor(image, registry);
+    const stream = (await docker.pull(image, authconfig ? { authconfig } : {})) as Readable;
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
         stream,
@@ -59,6 +73,7 @@ function pullError(e: unknown, message: string, host: string, image: string): Ga
   }
   const text = `pull of ${image} on host "${host}" failed: ${message}`;
   const opts = e === undefined ? {} : { cause: e };
+  if (isRegistryAuthFailure(message)) return new GantryError('GANTRY_ERR_REGISTRY_AUTH', text, opts);
   // "manifest unknown" is a verdict (the digest is not there); anything else is the registry away.
   if (statusOf(e) === 404 || /manifest unknown|not found|does not exist/i.test(message)) {
     return new GantryError('GANTRY_ERR_IMAGE_MISSING', text, opts);

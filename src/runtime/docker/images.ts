@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { GantryError, errorMessage } from '../../errors.js';
+import {
+  dockerAuthFor,
+  isRegistryAuthFailure,
+  type RegistryAccess,
+} from '../../registry/credentials.js';
 import type { ImageBuilder, ImageBuildRequest, ImagePushRequest } from '../image-builder.js';
 
 /** One JSON line of the engine's build or push progress stream. */
@@ -61,8 +66,17 @@ function splitLines(text: string): string[] {
 /** Builds and pushes images through the Docker engine API (dockerode). */
 export class DockerImageBuilder implements ImageBuilder {
   private readonly docker: Docker;
+  private readonly registry: RegistryAccess | undefined;
 
-  constructor(opts: { socketPath?: string | undefined; host?: string | undefined } = {}) {
+  constructor(
+    opts: {
+      socketPath?: string | undefined;
+      host?: string | undefined;
+      /** Where images are pushed, with the credentials to push them (if it needs any). */
+      registry?: RegistryAccess | undefined;
+    } = {},
+  ) {
+    this.registry = opts.registry;
     this.docker = opts.host
       ? new Docker(tcpEndpoint(opts.host))
       : new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock' });
@@ -121,9 +135,11 @@ export class DockerImageBuilder implements ImageBuilder {
     let digest: string | undefined;
     let failure: string | undefined;
     try {
+      const authconfig = dockerAuthFor(req.tag, this.registry);
       const stream = (await this.docker.getImage(repository).push({
         tag,
         abortSignal: req.signal,
+        ...(authconfig ? { authconfig } : {}),
       })) as unknown as Readable;
       await follow(this.docker, stream, (ev) => {
         if (ev.status && !ev.progress) req.onLog(ev.id ? `${ev.id}: ${ev.status}` : ev.status);
@@ -132,6 +148,13 @@ export class DockerImageBuilder implements ImageBuilder {
       });
     } catch (cause) {
       throw this.classify(cause, 'push');
+    }
+    if (failure !== undefined && isRegistryAuthFailure(failure)) {
+      // Retrying cannot help: the credentials are missing or wrong until a person sets them.
+      throw new GantryError(
+        'GANTRY_ERR_REGISTRY_AUTH',
+        `push of ${req.tag} was refused by the registry: ${failure} (check registry.username and registry.passwordEnv)`,
+      );
     }
     if (failure !== undefined) {
       // A push fails because the registry is away far more often than for anything the user did.

@@ -44,6 +44,7 @@ export function instanceOf(info: InspectLike, host: string): Instance | undefine
     revision: labels[LABEL.revision] ?? '',
     rolloutId: labels[LABEL.rollout] ?? '',
     release: releaseOf(labels[LABEL.release]),
+    process: labels[LABEL.process] ?? null,
     slot,
     image: info.Config.Image,
     state,

@@ -13,6 +13,8 @@ export const LABEL = {
   slot: 'dev.gantry.slot',
   /** The release number (image + config) the instance runs; absent on instances from before releases. */
   release: 'dev.gantry.release',
+  /** The process type (`web`, `worker`…); absent on instances from before process types (`web`). */
+  process: 'dev.gantry.process',
   /** The container port, so the published host port can be read back without the spec. */
   port: 'dev.gantry.port',
   /**

@@ -16,6 +16,7 @@ import { ensureImage } from './image-store.js';
 import { LABEL, isManaged, isOneOff } from './labels.js';
 import { isLeftover, oneOffCreateOptions, oneOffName } from './one-off-spec.js';
 import { decodeFrames } from './stream-frames.js';
+import type { RegistryAccess } from '../../registry/credentials.js';
 
 /** How long the output stream may lag behind the exit before it is cut. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
@@ -42,6 +43,7 @@ export async function runOnce(
   host: string,
   spec: OneOffSpec,
   opts: RunOnceOptions,
+  registry?: RegistryAccess,
 ): Promise<OneOffResult> {
   const now = opts.now ?? Date.now();
   const secrets = Object.values(spec.secrets);
@@ -53,7 +55,7 @@ export async function runOnce(
   let info = await inspectOf(container, host);
   let attached = info !== undefined;
   if (info === undefined) {
-    await ensureImage(docker, host, spec.image);
+    await ensureImage(docker, host, spec.image, registry);
     const deadline = now + opts.timeoutMs;
     try {
       await docker.createContainer(oneOffCreateOptions(spec, { deadline, tty, stdin: useStdin }));

@@ -166,18 +166,31 @@ export async function rawGet(
       );
       res.on('error', reject);
     });
-    const timer = setTimeout(() => req.destroy(timeoutError(timeoutMs)), timeoutMs);
+    // Whether the API server took the connection (TLS handshake done): a timeout before that is
+    // the API server away, after it an answer that did not come (pod-proxy.ts tells them apart).
+    let connected = false;
+    req.on('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once(plain ? 'connect' : 'secureConnect', () => (connected = true));
+    });
+    const timer = setTimeout(() => req.destroy(timeoutError(timeoutMs, connected)), timeoutMs);
     req.on('close', () => clearTimeout(timer));
-    req.on('timeout', () => req.destroy(timeoutError(timeoutMs)));
+    req.on('timeout', () => req.destroy(timeoutError(timeoutMs, connected)));
     req.on('error', reject);
     req.end();
   });
 }
 
-function timeoutError(ms: number): Error {
-  const e = new Error(`no answer within ${ms} ms`);
+/** A request that got no answer in time; `connected`: whether the API server had taken it. */
+export interface RawGetTimeout extends Error {
+  readonly name: 'TimeoutError';
+  readonly connected: boolean;
+}
+
+function timeoutError(ms: number, connected: boolean): RawGetTimeout {
+  const e = Object.assign(new Error(`no answer within ${ms} ms`), { connected });
   e.name = 'TimeoutError';
-  return e;
+  return e as RawGetTimeout;
 }
 
 /**

@@ -26,16 +26,7 @@ import type {
   Runtime,
   RuntimeChange,
 } from '../runtime.js';
-import {
-  MERGE_PATCH,
-  kubeError,
-  makeKube,
-  messageOf,
-  proxyFailure,
-  rawGet,
-  statusOf,
-  type Kube,
-} from './kube-client.js';
+import { MERGE_PATCH, kubeError, makeKube, messageOf, statusOf, type Kube } from './kube-client.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ANNOTATION, LABEL, MANAGED_BY, releaseLabel, replicaSetName } from './names.js';
 import {
@@ -46,6 +37,7 @@ import {
   podInstance,
   podReadiness,
 } from './pod-instance.js';
+import { podProxyGet } from './pod-proxy.js';
 import { addSlot, deleteIfEmpty, readReplicaSet, removeSlot, slotsOf } from './replica-sets.js';
 import { ensureSecret, ownSecret } from './secrets.js';
 import { WatchCache } from './watch-cache.js';
@@ -516,15 +508,7 @@ export class KubernetesRuntime implements Runtime {
   ): Promise<{ status: number }> {
     const port = instance.upstream?.split(':').at(-1);
     if (port === undefined) throw new Error('the pod is not running');
-    const rel = path.startsWith('/') ? path : `/${path}`;
-    const res = await rawGet(
-      this.opts.kc,
-      `/api/v1/namespaces/${this.opts.namespace}/pods/${instance.name}:${port}/proxy${rel}`,
-      timeoutMs,
-    );
-    const failure = proxyFailure(res);
-    if (failure !== undefined && res.status >= 500) throw new Error(`pod proxy: ${failure}`);
-    return { status: res.status };
+    return podProxyGet(this.opts.kc, this.opts.namespace, instance.name, port, path, timeoutMs);
   }
 
   private async serial<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -9,7 +9,8 @@ import { GantryError } from '../../errors.js';
 import type { InstanceSpec } from '../runtime.js';
 import { MERGE_PATCH, kubeError, statusOf, type Kube } from './kube-client.js';
 import { replicaSetManifest } from './manifests.js';
-import { ANNOTATION, formatSlots, parseSlots } from './names.js';
+import { isManagedAs, refuseForeign } from './adoption.js';
+import { ANNOTATION, LABEL, formatSlots, parseSlots } from './names.js';
 
 const CONFLICT_RETRIES = 8;
 
@@ -80,6 +81,10 @@ export async function addSlot(
         throw kubeError(e, `create replicaset ${name}`, 'GANTRY_ERR_INSTANCE_START');
       }
     }
+    refuseForeign('replicaset', name, kube.namespace, rs.metadata?.labels, {
+      [LABEL.app]: spec.app,
+      [LABEL.env]: spec.env,
+    });
     const image = rs.metadata?.annotations?.[ANNOTATION.image];
     if (image !== undefined && image !== spec.image) {
       throw new GantryError(
@@ -118,7 +123,8 @@ export async function removeSlot(
 ): Promise<boolean> {
   for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
     const rs = await readReplicaSet(kube, name);
-    if (rs === undefined) return true;
+    // One Gantry did not make holds none of its slots, and is never scaled by it.
+    if (rs === undefined || !isManagedAs(rs.metadata?.labels, {})) return true;
     const slots = slotsOf(rs);
     const next = liveSlots(slots, rs.spec?.replicas, held).filter((s) => s !== slot);
     if (next.length === slots.length && rs.spec?.replicas === next.length) return next.length === 0;
@@ -146,6 +152,7 @@ export async function deleteIfEmpty(kube: Kube, name: string): Promise<void> {
   for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
     const rs = await readReplicaSet(kube, name);
     if (rs === undefined || slotsOf(rs).length > 0) return;
+    if (!isManagedAs(rs.metadata?.labels, {})) return; // not Gantry's: never deleted by it
     try {
       await kube.apps.deleteNamespacedReplicaSet({
         name,

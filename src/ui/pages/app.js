@@ -1,7 +1,8 @@
 // One app: its environments (running revision, lock, pin; the reconciler's sync and health, its
 // instances, its timeline of repairs) and the history of rollouts, with the actions a deployer
 // takes from it: roll back to an earlier healthy revision, redeploy, retry, lock and unlock,
-// unpin, prune an orphaned environment. Each action says what it will do before doing it.
+// unpin, prune an orphaned environment, scale its processes, restart them. Each action says what
+// it will do before doing it.
 
 import { api, apiOr, enc, postAction } from '../api.js';
 import { entriesFromRollouts, healthFromStatus, healthOf, rollbackTargets } from '../changes.js';
@@ -30,6 +31,7 @@ import {
 import { crumbs, grid } from '../layout.js';
 import { go } from '../nav.js';
 import { logTail } from '../log-tail.js';
+import { processesPanel } from '../processes.js';
 import { live, oncePerBurst } from '../sse.js';
 import { rollbackDialog } from './rollback.js';
 
@@ -221,6 +223,7 @@ function envCard(data, env, refresh) {
       : null,
     orphanedNotice(app, env.env, env.status, refresh),
     instancesTable(env.env, env.status),
+    processesPanel(app, env.env, env.status, current, (r) => follow(r, refresh)),
     h(
       'div',
       { class: 'actions' },
@@ -294,6 +297,12 @@ function actionsFor(data, e, targets, refresh) {
   return out;
 }
 
+/** A scale or a restart rolls the running revision out as a deploy: told apart by what asked. */
+function kindOf(e) {
+  const via = e.trigger?.kind === 'manual' ? e.trigger.via : undefined;
+  return e.kind === 'deploy' && (via === 'scale' || via === 'restart') ? via : e.kind;
+}
+
 function historyTable(data, refresh) {
   const buildOf = new Map(data.revisions.map((r) => [r.sha, r.buildId]));
   const targets = new Set();
@@ -312,7 +321,7 @@ function historyTable(data, refresh) {
         {
           'data-rollout': e.id,
           'data-sha': e.to.sha,
-          'data-kind': e.kind,
+          'data-kind': kindOf(e),
           'data-outcome': e.outcome ?? 'active',
           class: e.running ? 'running' : null,
         },
@@ -322,7 +331,7 @@ function historyTable(data, refresh) {
           'td',
           {},
           commitLine(e.commit ?? { sha: e.to.sha }),
-          e.kind !== 'deploy' ? [' ', badge(e.kind)] : null,
+          kindOf(e) !== 'deploy' ? [' ', badge(kindOf(e))] : null,
           build
             ? [' ', h('a', { href: `#/builds/${enc(build)}`, class: 'small' }, 'build log')]
             : null,
