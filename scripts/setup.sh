@@ -75,6 +75,9 @@ missing_packages() {
   [ -d /usr/share/gocode/src/sigs.k8s.io/yaml ] || echo golang-k8s-sigs-yaml-dev
   [ -f /etc/ssl/certs/ca-certificates.crt ] || echo ca-certificates
   if [ "${GANTRY_WITH_BROWSER:-0}" = 1 ] && ! have chromium; then echo chromium; fi
+  # The API fuzzer (schemathesis, test/fuzz/) installs into a venv: python3 with venv and pip.
+  have python3 || echo python3
+  python3 -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv
   return 0
 }
 
@@ -167,6 +170,17 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   fi
 else
   say "npm dependencies up to date"
+fi
+
+# --- API fuzzer ----------------------------------------------------------------------------------
+
+# schemathesis, pinned, in a venv under ~/.cache/gantry-fuzz (test/fuzz/api-schemathesis.test.ts).
+if have python3; then
+  if ! bash scripts/fuzz-setup.sh >"$LOGS/fuzz-setup.log" 2>&1; then
+    tail_log "$LOGS/fuzz-setup.log"
+    fail "installing schemathesis failed; see $LOGS/fuzz-setup.log"
+  fi
+  say "API fuzzer ready: $(tail -n 1 "$LOGS/fuzz-setup.log")"
 fi
 
 # --- base image ----------------------------------------------------------------------------------

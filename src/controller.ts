@@ -28,6 +28,8 @@ import { RepoRegistry } from './source/repos.js';
 import { Store } from './store/store.js';
 import { startReporter } from './history/reporter.js';
 import { RetentionSweeper, startRetention } from './history/retention.js';
+import { startRegistryPrune } from './registry/prune-schedule.js';
+import { registryPruner } from './registry/pruner.js';
 import { startMetrics } from './metrics/controller-metrics.js';
 import { parseDuration } from './config/units.js';
 import { Reconciler } from './reconcile/reconciler.js';
@@ -178,6 +180,12 @@ export async function startController(
     new RetentionSweeper(redis, store.keys, rollouts, config.history),
     log,
   );
+  const registryPrune = registryPruner(config, { store, rollouts, queues, log });
+  const stopRegistryPrune = startRegistryPrune(
+    () => registryPrune({ dryRun: false }),
+    parseDuration(config.registry.prune.interval) ?? 0,
+    log,
+  );
 
   const app = await buildServer({
     store,
@@ -206,6 +214,7 @@ export async function startController(
     reloadConfig,
     appConfig: releaseStores.config,
     releases: releaseStores.releases,
+    pruneRegistry: registryPrune,
     log,
   });
   const url = await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -243,6 +252,7 @@ export async function startController(
       stopPoller();
       await reconciler?.stop();
       stopRetention();
+      stopRegistryPrune();
       await app.close();
       await observed.stop();
       await reporter?.stop();
@@ -370,6 +380,7 @@ async function startKubernetesDeploy(
   const kube = await startKubernetesTarget(
     { namespace, inCluster, kubeconfig, context, drainMs },
     log,
+    config.registry,
   );
   const deps: RolloutDeps = {
     ...releaseStores,

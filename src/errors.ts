@@ -33,6 +33,8 @@ export const ERRORS = {
   GANTRY_ERR_REGISTRY_UNAVAILABLE: { status: 503, disposition: 'transient' },
   /** The registry refused the credentials, or asked for some and none are configured. */
   GANTRY_ERR_REGISTRY_AUTH: { status: 502, disposition: 'stalled' },
+  /** The registry refused a request for good (deletes disabled, a bad name). */
+  GANTRY_ERR_REGISTRY_REJECTED: { status: 502, disposition: 'stalled' },
   GANTRY_ERR_WEBHOOK_SIGNATURE: { status: 401, disposition: 'stalled' },
   GANTRY_ERR_WEBHOOK_PAYLOAD: { status: 400, disposition: 'stalled' },
   GANTRY_ERR_WEBHOOK_UNKNOWN_REPO: { status: 404, disposition: 'stalled' },

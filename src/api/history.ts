@@ -73,7 +73,7 @@ export async function historyRoutes(app: FastifyInstance, deps: HistoryRoutesDep
             app: nameSchema,
             env: nameSchema,
             sha: { type: 'string', pattern: '^[0-9a-f]{7,40}$', description: 'commit or prefix' },
-            pr: { type: 'integer', minimum: 1 },
+            pr: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
             before: { type: 'string', maxLength: 64, description: 'cursor: a previous `next`' },
           },

@@ -4,7 +4,7 @@ import { lock, unlock } from '../deploy/operations/lock.js';
 import { deployRef, promote, retry, unpin } from '../deploy/operations/manual-deploy.js';
 import { prune, type PruneDeps } from '../deploy/operations/prune.js';
 import { rollback, rollbackPreview } from '../deploy/operations/rollback.js';
-import { holds, authorize } from './access.js';
+import { holds } from './access.js';
 import { requireRole, type TokenSource } from './auth.js';
 import { loadRollout } from './rollouts.js';
 import { appNameParam, commitSchema, nameSchema } from './schemas.js';
@@ -98,16 +98,14 @@ export async function operationRoutes(
         },
       },
       async (req, reply) =>
-        reply
-          .status(202)
-          .send(
-            await deployRef(deps, {
-              app: req.params.app,
-              ...req.body,
-              actor: actor(req),
-              anyBranch: holdsAnyBranch(req),
-            }),
-          ),
+        reply.status(202).send(
+          await deployRef(deps, {
+            app: req.params.app,
+            ...req.body,
+            actor: actor(req),
+            anyBranch: holdsAnyBranch(req),
+          }),
+        ),
     );
 
     write.post<AppReq<{ env?: string; to?: string }>>(

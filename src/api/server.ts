@@ -5,6 +5,7 @@ import { appConfigRoutes, type AppConfigRoutesDeps } from './app-config.js';
 import { appRoutes, type AppRoutesDeps } from './apps.js';
 import { changeRoutes, type ChangeRoutesDeps } from './changes.js';
 import { configRoutes, type ConfigRoutesDeps } from './config.js';
+import { registryRoutes, type RegistryRoutesDeps } from './registry.js';
 import { registerDocs } from './docs.js';
 import { edgeRoutes, type EdgeRoutesDeps } from './edge.js';
 import { registerErrorHandler } from './errors.js';
@@ -33,6 +34,7 @@ export type ServerDeps = WebhookDeps &
   InstanceLogDeps &
   RunRoutesDeps &
   ScaleRoutesDeps &
+  RegistryRoutesDeps &
   SystemDeps &
   HistoryRoutesDeps &
   EventRoutesDeps &
@@ -73,6 +75,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => edgeRoutes(scope, deps));
   await app.register(async (scope) => appConfigRoutes(scope, deps));
   await app.register(async (scope) => scaleRoutes(scope, deps));
+  await app.register(async (scope) => registryRoutes(scope, deps));
   await app.register(async (scope) => uiRoutes(scope));
   return app;
 }

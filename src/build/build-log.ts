@@ -2,6 +2,23 @@ import type { Store } from '../store/store.js';
 
 const FLUSH_MS = 200;
 const FLUSH_LINES = 50;
+/** A stored log line's cap in bytes: a build printing a minified bundle must not fill Redis. */
+export const MAX_LINE_BYTES = 8 * 1024;
+
+/**
+ * `text` cut to at most `max` bytes of UTF-8 (never inside a character), with a marker saying
+ * how much was left out. Pure.
+ */
+export function capLine(text: string, max = MAX_LINE_BYTES): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  const marker = (cut: number) => ` … [line truncated: ${cut} of ${bytes.length} bytes not kept]`;
+  // The marker counts against the cap too; its length hardly changes with the number in it.
+  let end = Math.max(0, max - Buffer.byteLength(marker(bytes.length)));
+  // Back off to the start of a character: UTF-8 continuation bytes are 10xxxxxx.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8') + marker(bytes.length - end);
+}
 
 /**
  * Buffers a build's log lines and appends them to Redis in small batches, so readers can follow
@@ -20,7 +37,8 @@ export class BuildLog {
     private readonly tailSize = 30,
   ) {}
 
-  line(text: string): void {
+  line(raw: string): void {
+    const text = capLine(raw);
     this.pending.push(text);
     this.tailLines.push(text);
     if (this.tailLines.length > this.tailSize) this.tailLines.shift();

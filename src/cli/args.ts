@@ -73,7 +73,8 @@ export type Command =
   | { verb: 'releases'; app: string; env?: string | undefined; limit?: number | undefined }
   | { verb: 'scale'; app: string; env?: string | undefined; processes: Record<string, number> }
   | { verb: 'restart'; app: string; env?: string | undefined; process?: string | undefined }
-  | { verb: 'secrets:rotate' };
+  | { verb: 'secrets:rotate' }
+  | { verb: 'registry:prune'; dryRun: boolean };
 
 export type Verb = Command['verb'];
 
@@ -104,6 +105,7 @@ const OPTIONS = {
   since: { type: 'string' },
   timeout: { type: 'string' },
   process: { type: 'string', short: 'p' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 type Flag = keyof typeof OPTIONS;
@@ -145,6 +147,7 @@ const VERBS: Record<Exclude<Verb, 'help'>, { args: string[]; flags: Flag[]; rest
   'config:import-env': { args: ['APP'], rest: 'NAME', flags: ['env', ...FOLLOWS] },
   releases: { args: ['APP'], flags: ['env', 'limit'] },
   'secrets:rotate': { args: [], flags: [] },
+  'registry:prune': { args: [], flags: ['dry-run'] },
   scale: { args: ['APP'], rest: 'PROCESS=N', flags: ['env', ...FOLLOWS] },
   restart: { args: ['APP'], flags: ['env', 'process', ...FOLLOWS] },
 };
@@ -290,6 +293,8 @@ function build(verb: Exclude<Verb, 'help'>, args: string[], v: Values): Command 
       return { verb, app: first, env, limit: positiveInt('limit', v.limit, 500) };
     case 'secrets:rotate':
       return { verb };
+    case 'registry:prune':
+      return { verb, dryRun: v['dry-run'] === true };
     case 'scale':
       return { verb, app: first, env, processes: formationArgs(args.slice(1)) };
     case 'restart':
@@ -386,6 +391,8 @@ Usage:
   gantry config:import-env APP [--env E] [NAME…]   import GANTRY_SECRET_<NAME> from the controller's
                                                    environment (default: the app's run.secrets; admin)
   gantry secrets:rotate                            re-seal every secret under the current key (admin)
+  gantry registry:prune [--dry-run]                delete registry images no environment can roll
+                                                   back to, then collect garbage (admin)
   gantry scale APP PROCESS=N… [--env E]            replicas per process type (web=5 worker=2): a new
                                                    release of what runs, no rebuild, followed live
   gantry restart APP [--env E] [--process P]       replace every instance (of P) through the health

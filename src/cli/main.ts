@@ -21,6 +21,7 @@ import { history } from './commands/history.js';
 import { logs } from './commands/logs.js';
 import { rollout, steer } from './commands/rollout.js';
 import { run } from './commands/run.js';
+import { registryPrune } from './commands/registry.js';
 import { restart, scale } from './commands/scale.js';
 import { EXIT } from './exit.js';
 import { errorLine } from './report.js';
@@ -98,6 +99,8 @@ async function dispatch(cmd: Command, ctx: Ctx): Promise<number | undefined> {
       return releases(ctx, cmd);
     case 'secrets:rotate':
       return secretsRotate(ctx);
+    case 'registry:prune':
+      return registryPrune(ctx, cmd.dryRun);
     case 'scale':
       return scale(ctx, cmd);
     case 'restart':

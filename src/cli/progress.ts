@@ -3,7 +3,7 @@
  * events to lines, so the rendering is tested without a terminal.
  */
 import { exitForOutcome, type ExitCode, EXIT } from './exit.js';
-import { clip, duration, healthText, short } from './format.js';
+import { clip, duration, healthText, historyKind, short } from './format.js';
 import type { RolloutEvent, RolloutView } from './views.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -11,7 +11,7 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 /** `rollback hello/production 1a2b3c4→5d6e7f8` */
 export function title(r: RolloutView): string {
   const from = r.from ? r.from.sha.slice(0, 7) : '∅';
-  return `${r.kind} ${r.app}/${r.env} ${from}→${r.to.sha.slice(0, 7)}`;
+  return `${historyKind(r)} ${r.app}/${r.env} ${from}→${r.to.sha.slice(0, 7)}`;
 }
 
 /** One event as a line: seconds since the rollout began, then the runner's text. */
@@ -50,7 +50,7 @@ export function outcomeLines(r: RolloutView): string[] {
   const what =
     outcome === 'succeeded' ? `${r.app}/${r.env} now runs ${short(r.to.sha)}` : (r.reason ?? '');
   const lines = [
-    `${mark} ${r.kind} ${r.id} ${outcome}${took}${what ? `: ${clip(what, 200)}` : ''}`,
+    `${mark} ${historyKind(r)} ${r.id} ${outcome}${took}${what ? `: ${clip(what, 200)}` : ''}`,
   ];
   if (outcome !== 'succeeded' && r.failureLogs && r.failureLogs.lines.length > 0) {
     lines.push(`  last log lines of ${r.failureLogs.slot}:`);

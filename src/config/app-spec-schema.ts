@@ -30,6 +30,12 @@ const VAR_RULE = 'must be letters, digits and "_", not starting with a digit';
 export const PROCESS_NAME_PATTERN = '^[a-z][a-z0-9]{0,19}$';
 const PROCESS_NAME_RULE =
   'must be lowercase letters and digits, start with a letter, at most 20 characters';
+/** Process type names as mapping keys. */
+const PROCESS_NAMES = {
+  type: 'string',
+  pattern: PROCESS_NAME_PATTERN,
+  patternErrorMessage: PROCESS_NAME_RULE,
+} as const;
 /** The most process types one app may declare. */
 export const MAX_PROCESSES = 20;
 const HOSTNAME_PATTERN =
@@ -291,14 +297,10 @@ export const appSpecJsonSchema = {
     processes: {
       type: 'object',
       description:
-        'Process types run from the one image, by name: `web` and, say, `worker`. A process with a `port` is routed (the edge sends it the environment\'s traffic and its health gates use that port); `web` is routed even without one (it listens on run.port). At most one process is routed; the others get no port and are healthy while running (not exited, not restarting), or by their own `exec` check. Without `processes:`, the app is one `web` process made of `run` and `health`.',
+        "Process types run from the one image, by name: `web` and, say, `worker`. A process with a `port` is routed (the edge sends it the environment's traffic and its health gates use that port); `web` is routed even without one (it listens on run.port). At most one process is routed; the others get no port and are healthy while running (not exited, not restarting), or by their own `exec` check. Without `processes:`, the app is one `web` process made of `run` and `health`.",
       minProperties: 1,
       maxProperties: MAX_PROCESSES,
-      propertyNames: {
-        type: 'string',
-        pattern: PROCESS_NAME_PATTERN,
-        patternErrorMessage: PROCESS_NAME_RULE,
-      },
+      propertyNames: PROCESS_NAMES,
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
@@ -445,21 +447,6 @@ export const appSpecJsonSchema = {
             RESOURCES,
             'Limits per instance in this environment; each one set here replaces the one in run.resources.',
           ),
-          processes: {
-            type: 'object',
-            description:
-              'Replicas per process type in this environment, each replacing the one in processes.',
-            propertyNames: {
-              type: 'string',
-              pattern: PROCESS_NAME_PATTERN,
-              patternErrorMessage: PROCESS_NAME_RULE,
-            },
-            additionalProperties: {
-              type: 'object',
-              additionalProperties: false,
-              properties: { replicas: overriding(REPLICAS) },
-            },
-          },
           health: {
             type: 'object',
             description:
@@ -473,6 +460,17 @@ export const appSpecJsonSchema = {
               'Rollout policy for this environment, each field replacing the one in rollout.',
             additionalProperties: false,
             properties: overridingAll(ROLLOUT_POLICY),
+          },
+          processes: {
+            type: 'object',
+            description:
+              'Replicas per process type in this environment, each replacing the one in processes.',
+            propertyNames: PROCESS_NAMES,
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { replicas: overriding(REPLICAS) },
+            },
           },
         },
       },

@@ -114,8 +114,7 @@ export interface ProcessDecl {
   readonly port?: number | undefined;
   readonly resources?: { readonly cpu?: number; readonly memoryBytes?: number } | undefined;
   readonly health?:
-    | (Partial<Omit<HealthSpec, 'check'>> & { readonly check?: HealthCheck | undefined })
-    | undefined;
+    (Partial<Omit<HealthSpec, 'check'>> & { readonly check?: HealthCheck | undefined }) | undefined;
 }
 
 /** A validated, fully defaulted app spec. */
@@ -205,9 +204,10 @@ function toAppSpec(raw: RawAppSpec, specDir: readonly string[]): AppSpec {
             : known(parseMemory(raw.run.resources.memory)),
       },
     },
-    processes: raw.processes
-      ? Object.entries(raw.processes).map(([name, p]) => processDecl(name, p))
-      : [{ name: 'web' }],
+    // Absent for the single-process form: one `web` (processesOf).
+    ...(raw.processes
+      ? { processes: Object.entries(raw.processes).map(([name, p]) => processDecl(name, p)) }
+      : {}),
     health: {
       check: healthCheck(health),
       intervalMs: ms(health.interval),
@@ -251,22 +251,8 @@ function envOverrides(env: RawEnvironment): EnvOverrides {
   return present({
     replicas: env.replicas,
     env: env.env && { ...env.env },
-    resources:
-      resources &&
-      present({
-        cpu: resources.cpu,
-        memoryBytes:
-          resources.memory === undefined ? undefined : known(parseMemory(resources.memory)),
-      }),
-    health:
-      health &&
-      present({
-        intervalMs: optionalMs(health.interval),
-        timeoutMs: optionalMs(health.timeout),
-        startPeriodMs: optionalMs(health.startPeriod),
-        healthyThreshold: health.healthyThreshold,
-        unhealthyThreshold: health.unhealthyThreshold,
-      }),
+    resources: resources && resourceOverrides(resources),
+    health: health && healthTimings(health),
     rollout:
       rollout &&
       present({
@@ -293,28 +279,43 @@ function processDecl(name: string, p: RawProcess): ProcessDecl {
       command: p.command && [...p.command],
       replicas: p.replicas,
       port: p.port,
-      resources:
-        resources &&
-        present({
-          cpu: resources.cpu,
-          memoryBytes:
-            resources.memory === undefined ? undefined : known(parseMemory(resources.memory)),
-        }),
+      resources: resources && resourceOverrides(resources),
       health:
         health &&
         present({
           check:
             health.http || health.tcp || health.exec
-              ? healthCheck({ ...health, http: health.http && { ...DEFAULT_HTTP_CHECK, ...health.http } })
+              ? healthCheck({
+                  ...health,
+                  http: health.http && { ...DEFAULT_HTTP_CHECK, ...health.http },
+                })
               : undefined,
-          intervalMs: optionalMs(health.interval),
-          timeoutMs: optionalMs(health.timeout),
-          startPeriodMs: optionalMs(health.startPeriod),
-          healthyThreshold: health.healthyThreshold,
-          unhealthyThreshold: health.unhealthyThreshold,
+          ...healthTimings(health),
         }),
     }),
   };
+}
+
+/** Resource limits that override others: only the ones set. */
+function resourceOverrides(r: { cpu?: number; memory?: string }): {
+  cpu?: number;
+  memoryBytes?: number;
+} {
+  return present({
+    cpu: r.cpu,
+    memoryBytes: r.memory === undefined ? undefined : known(parseMemory(r.memory)),
+  });
+}
+
+/** Health timings that override others: only the ones set. */
+function healthTimings(h: Partial<RawAppSpec['health']>): Partial<Omit<HealthSpec, 'check'>> {
+  return present({
+    intervalMs: optionalMs(h.interval),
+    timeoutMs: optionalMs(h.timeout),
+    startPeriodMs: optionalMs(h.startPeriod),
+    healthyThreshold: h.healthyThreshold,
+    unhealthyThreshold: h.unhealthyThreshold,
+  });
 }
 
 /** `o` without its undefined fields, so spreading it over defaults never erases one. */

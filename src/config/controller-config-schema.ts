@@ -69,8 +69,24 @@ export const controllerConfigSchema = {
         username: { type: 'string', minLength: 1, maxLength: 256 },
         /** The variable holding the password or token; the value never goes into the file. */
         passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+        /** Deleting images no environment can roll back to (src/registry/registry-prune.ts). */
+        prune: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            /** How often; `0s` turns the periodic prune off (`gantry registry:prune` still runs). */
+            interval: { type: 'string', pattern: DURATION_PATTERN, default: '24h' },
+            /** Succeeded rollouts per environment whose images stay: the rollback window. */
+            keepPerEnvironment: { type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+            /** Images younger than this stay (a build that pushed may not have its rollout yet). */
+            grace: { type: 'string', pattern: DURATION_PATTERN, default: '24h' },
+            /** A local docker-registry's config file: `garbage-collect` runs after deletes. */
+            gcConfig: { type: 'string', minLength: 1, maxLength: 4096 },
+          },
+        },
       },
-      dependentRequired: { username: ['passwordEnv'], passwordEnv: ['username'] },
+      dependencies: { username: ['passwordEnv'], passwordEnv: ['username'] },
     },
     docker: {
       type: 'object',
@@ -299,6 +315,8 @@ export const controllerConfigSchema = {
         keepDays: { type: 'integer', minimum: 1, default: 90 },
         /** At most this many rollout records per environment are kept. */
         keepPerEnvironment: { type: 'integer', minimum: 1, default: 1000 },
+        /** At most this many build records (with their logs) per app; older than keepDays go too. */
+        keepBuildsPerApp: { type: 'integer', minimum: 1, default: 1000 },
       },
     },
     tokens: {

@@ -97,7 +97,7 @@ export interface ControllerConfig {
   listen: { host: string; port: number };
   redis: { url: string; prefix: string };
   /** Credentials read from `registry.passwordEnv` (see src/registry/credentials.ts). */
-  registry: RegistryAccess;
+  registry: RegistryAccess & { prune: RegistryPruneConfig };
   docker: { socketPath?: string | undefined; host?: string | undefined };
   dataDir: string;
   runtime: {
@@ -158,7 +158,7 @@ export interface ControllerConfig {
     sseHeartbeat: string;
     streams: { max: number; perToken: number };
   };
-  history: { keepDays: number; keepPerEnvironment: number };
+  history: { keepDays: number; keepPerEnvironment: number; keepBuildsPerApp: number };
   tokens: TokenConfig[];
   repos: RepoConfig[];
   notifications: NotificationConfig[];
@@ -215,13 +215,26 @@ interface RawRegistry {
   address: string;
   username?: string;
   passwordEnv?: string;
+  prune: RegistryPruneConfig;
+}
+
+export interface RegistryPruneConfig {
+  interval: string;
+  keepPerEnvironment: number;
+  grace: string;
+  gcConfig?: string | undefined;
 }
 
 /** The registry with its credentials read from the environment (the schema pairs both keys). */
-function registryAccess(r: RawRegistry, env: NodeJS.ProcessEnv, file: string): RegistryAccess {
-  if (r.username === undefined || r.passwordEnv === undefined) return { address: r.address };
+function registryAccess(
+  r: RawRegistry,
+  env: NodeJS.ProcessEnv,
+  file: string,
+): ControllerConfig['registry'] {
+  const { address, prune } = r;
+  if (r.username === undefined || r.passwordEnv === undefined) return { address, prune };
   const password = requiredEnv(env, r.passwordEnv, file, 'registry.passwordEnv');
-  return { address: r.address, credentials: { username: r.username, password } };
+  return { address, prune, credentials: { username: r.username, password } };
 }
 
 /** The value of the environment variable `name`, or a config error naming who asked for it. */

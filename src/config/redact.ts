@@ -31,6 +31,7 @@ export function redactConfig(config: ControllerConfig) {
     ...config,
     registry: {
       address: withoutUserInfo(config.registry.address),
+      prune: config.registry.prune,
       credentials: config.registry.credentials
         ? { username: config.registry.credentials.username, password: SET }
         : null,

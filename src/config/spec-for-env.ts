@@ -16,7 +16,11 @@ export function specForEnv(spec: AppSpec, env: string): AppSpec {
     ...spec,
     run: {
       ...spec.run,
-      replicas: o.replicas ?? spec.run.replicas,
+      // Without `processes:` the one process is `web`, and its override is the run's replicas.
+      replicas:
+        (spec.processes === undefined ? o.processes?.[WEB]?.replicas : undefined) ??
+        o.replicas ??
+        spec.run.replicas,
       env: { ...spec.run.env, ...o.env },
       resources: { ...spec.run.resources, ...o.resources },
     },

@@ -11,14 +11,26 @@ export interface RegistryServer {
   readonly address: string;
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
+  /** Its config.yml, what `docker-registry garbage-collect` needs. */
+  readonly configFile: string;
   stop(): Promise<void>;
 }
 
 const NONCE_HEADER = 'X-Gantry-Registry';
 
-/** The registry's config.yml: filesystem storage under `dir`, deletes allowed, no auth, loopback only. */
-export function registryConfig(dir: string, port: number, nonce = ''): Record<string, unknown> {
+/**
+ * The registry's config.yml: filesystem storage under `dir`, deletes allowed (pruning needs
+ * them), loopback only; with `htpasswd` (a file of bcrypt lines), Basic authentication for
+ * every request, else none.
+ */
+export function registryConfig(
+  dir: string,
+  port: number,
+  nonce = '',
+  htpasswd?: string,
+): Record<string, unknown> {
   return {
+    ...(htpasswd ? { auth: { htpasswd: { realm: 'gantry', path: htpasswd } } } : {}),
     version: 0.1,
     log: { level: 'warn', accesslog: { disabled: true } },
     storage: {
@@ -37,7 +49,11 @@ export function registryConfig(dir: string, port: number, nonce = ''): Record<st
 }
 
 /** Starts `docker-registry serve` in `dir` on `port` (0 or absent: a free one); waits for `GET /v2/` 200. */
-export async function startRegistry(opts: { dir: string; port?: number }): Promise<RegistryServer> {
+export async function startRegistry(opts: {
+  dir: string;
+  port?: number;
+  htpasswd?: string;
+}): Promise<RegistryServer> {
   await mkdir(join(opts.dir, 'data'), { recursive: true });
   const pickPort = !opts.port;
   const configFile = join(opts.dir, 'config.yml');
@@ -47,7 +63,7 @@ export async function startRegistry(opts: { dir: string; port?: number }): Promi
     const url = `http://127.0.0.1:${port}`;
     try {
       const nonce = randomBytes(8).toString('hex');
-      await writeFile(configFile, stringify(registryConfig(opts.dir, port, nonce)));
+      await writeFile(configFile, stringify(registryConfig(opts.dir, port, nonce, opts.htpasswd)));
       const daemon = await spawnDaemon({
         name: 'docker-registry',
         command: 'docker-registry',
@@ -57,9 +73,11 @@ export async function startRegistry(opts: { dir: string; port?: number }): Promi
       });
       await waitReady(daemon, `GET ${url}/v2/`, async () => {
         const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1_000) });
-        return res.status === 200 && res.headers.get(NONCE_HEADER) === nonce;
+        // With authentication an anonymous request is refused, yet answered by our registry.
+        const ready = res.status === 200 || (opts.htpasswd !== undefined && res.status === 401);
+        return ready && res.headers.get(NONCE_HEADER) === nonce;
       });
-      return { address: `127.0.0.1:${port}`, url, stop: () => daemon.stop() };
+      return { address: `127.0.0.1:${port}`, url, configFile, stop: () => daemon.stop() };
     } catch (e) {
       if (pickPort && attempt < 3 && /address already in use/i.test(errorMessage(e))) continue;
       const message = `cannot start the registry: ${errorMessage(e)}`;

@@ -33,5 +33,7 @@ export function restartsAfterOutage(
       image: i.image,
       host: i.host,
       ...(typeof i.release === 'number' ? { release: i.release } : {}),
+      // Started again as the process it was: the start finds its container by its name.
+      ...(typeof i.process === 'string' && i.process !== 'web' ? { process: i.process } : {}),
     }));
 }

@@ -38,12 +38,17 @@ export type ReleasePhaseOutcome =
 /** Whether this rollout runs the release command, or why not. Pure. */
 export function releasePhaseDecision(
   spec: AppSpec,
-  rec: Pick<RolloutRecord, 'kind' | 'releasePhase'>,
+  rec: Pick<RolloutRecord, 'kind' | 'releasePhase'> & Partial<Pick<RolloutRecord, 'to' | 'plan'>>,
 ): { run: true } | { run: false; why?: string } {
   if (!spec.release) return { run: false };
   if (rec.kind !== 'deploy') {
     return { run: false, why: 'a rollback restores a release whose command already ran' };
   }
+  // Neither brings new code or config: the command already ran for what they run.
+  if (rec.to?.instancesOf !== undefined)
+    return { run: false, why: 'a scale change runs the release that already ran it' };
+  if ((rec.plan as { restart?: unknown } | undefined)?.restart !== undefined)
+    return { run: false, why: 'a restart runs the release that already ran it' };
   if (rec.releasePhase && rec.releasePhase.exitCode === 0 && !rec.releasePhase.timedOut) {
     return { run: false, why: 'it succeeded before this attempt resumed' };
   }

@@ -11,7 +11,7 @@ import { prUrlFor, pullRequestOf } from '../history/pull-request.js';
 import type { RolloutJob } from '../queue/jobs.js';
 import { initialState, planRollout } from '../rollout/index.js';
 import { specAt } from '../source/spec-at.js';
-import type { EnvState, RolloutRecord } from '../store/records.js';
+import type { DeployedRevision, EnvState, RolloutRecord } from '../store/records.js';
 import { heldByPin } from './operations/pin-hold.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { describeRelease } from '../release/releases.js';
@@ -66,13 +66,7 @@ export async function openRollout(
     env: job.env,
     kind: job.kind,
     trigger: job.trigger,
-    from: envState.current
-      ? {
-          sha: envState.current.sha,
-          image: envState.current.image,
-          ...(envState.current.release === undefined ? {} : { release: envState.current.release }),
-        }
-      : null,
+    from: envState.current ? deployedOf(envState.current) : null,
     to: { sha: job.sha, image: revision.image.pinned },
     createdAt: new Date().toISOString(),
     // Copied once, so history answers "what did PR #42 ship" from the record alone.
@@ -84,7 +78,17 @@ export async function openRollout(
     const reason = `superseded by ${envState.desired.slice(0, 12)}`;
     return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', reason, fence) };
   }
-  if (envState.current?.sha === job.sha && job.kind === 'deploy' && job.release === undefined) {
+  const restart = job.restart !== undefined;
+  if (restart && envState.current?.sha !== job.sha) {
+    const reason = 'nothing to restart: the environment no longer runs this revision';
+    return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', reason, fence) };
+  }
+  if (
+    !restart &&
+    envState.current?.sha === job.sha &&
+    job.kind === 'deploy' &&
+    job.release === undefined
+  ) {
     const reason = 'already running this revision';
     return { kind: 'done', rec: await finishRecord(deps, rec, 'succeeded', reason, fence) };
   }
@@ -93,8 +97,21 @@ export async function openRollout(
   if (held) return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', held, fence) };
   // What it moves to is a release: this commit's image with the environment's config now, a
   // release a config change made, or a copy of the release a rollback restores.
-  const release = await releaseForJob(deps, job, revision.image.pinned);
-  rec = { ...rec, to: { sha: release.sha, image: release.image, release: release.version } };
+  // A restart replaces the instances of the release that runs, and makes no new one.
+  const release =
+    restart && envState.current?.release !== undefined
+      ? await deps.releases.require(job.app, job.env, envState.current.release)
+      : await releaseForJob(deps, job, revision.image.pinned);
+  const to: DeployedRevision =
+    restart && envState.current
+      ? deployedOf(envState.current)
+      : {
+          sha: release.sha,
+          image: release.image,
+          release: release.version,
+          ...(release.instancesOf === undefined ? {} : { instancesOf: release.instancesOf }),
+        };
+  rec = { ...rec, to };
   const plan = planRollout({
     rolloutId: rec.id,
     env: job.env,
@@ -104,6 +121,8 @@ export async function openRollout(
     hosts: deps.runtime.hosts(),
     kind: job.kind,
     drainMs: DRAIN_MS,
+    scale: release.config.scale,
+    ...(restart ? { restart: job.restart } : {}),
   });
   rec = { ...rec, plan, state: initialState(plan) };
   await persist(deps, rec, fence);
@@ -118,6 +137,16 @@ export async function openRollout(
     }),
   ]);
   return { kind: 'run', rec, spec };
+}
+
+/** The revision an environment's current record names, as a rollout side. */
+function deployedOf(current: DeployedRevision): DeployedRevision {
+  return {
+    sha: current.sha,
+    image: current.image,
+    ...(current.release === undefined ? {} : { release: current.release }),
+    ...(current.instancesOf === undefined ? {} : { instancesOf: current.instancesOf }),
+  };
 }
 
 /** The environment's edge route: the one it has, or a new listener the first time. */

@@ -30,9 +30,10 @@ export async function runRollout(
     spec,
     await deps.rollouts.env(job.app, job.env),
   );
+  // By the release instances are labelled with: a scale-only release's are its source's.
   const configs = await configsFor(deps, job.app, job.env, spec, {
-    to: rec.to.release,
-    from: rec.from?.release,
+    to: rec.to.instancesOf ?? rec.to.release,
+    from: rec.from ? (rec.from.instancesOf ?? rec.from.release) : undefined,
   });
   // Before any new instance starts: a failing release command ends the rollout here, unchanged.
   const phase = await runReleasePhase(deps, rec, spec, configs, fence);

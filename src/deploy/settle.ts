@@ -2,7 +2,7 @@
  * How a rollout ends: the environment's current revision, the failed-revision mark, image
  * pruning and the pin are settled, then the record is closed with its outcome and reason.
  */
-import type { Action, RolloutPlan } from '../rollout/index.js';
+import { processPlans, type Action, type RolloutPlan } from '../rollout/index.js';
 import type { RolloutRecord } from '../store/records.js';
 import { settlePin } from './operations/pin.js';
 import { pruneImages } from './prune-images.js';
@@ -49,20 +49,29 @@ export async function settle(
       current: { ...rec.to, rolloutId: rec.id, since: new Date().toISOString() },
     });
     await restoreConfigAfterRollback(deps, rec);
-  } else if (action.outcome === 'failed') {
-    // A revision that failed is not retried automatically for the same commit.
+  } else if (action.outcome === 'failed' && plan.restart === undefined) {
+    // A revision that failed is not retried automatically for the same commit. (A failed restart
+    // says nothing against the revision that keeps running.)
     await deps.rollouts.markFailed(app, env, rec.to.sha);
   }
   const reason =
     action.failure?.detail ??
     (action.outcome === 'succeeded'
-      ? `${plan.replicas} × ${rec.to.sha.slice(0, 12)} serving`
+      ? `${formation(plan)} × ${rec.to.sha.slice(0, 12)} serving`
       : action.outcome);
   if (action.outcome === 'succeeded') await pruneImages(deps, app);
   // After a rollback the environment stays on the restored revision (a pin); a deploy ends it.
-  await settlePin(deps, rec, action);
+  // A restart moves nothing: there is no revision to pin away from.
+  if (plan.restart === undefined) await settlePin(deps, rec, action);
   deps.log.info({ rollout: rec.id, app, env, outcome: action.outcome }, 'rollout finished');
   return finishRecord(deps, rec, action.outcome, reason, fence);
+}
+
+/** "3" for one process type, "3 web + 1 worker" for several. */
+function formation(plan: RolloutPlan): string {
+  const processes = processPlans(plan);
+  if (processes.length === 1) return String(processes[0]?.replicas ?? plan.replicas);
+  return processes.map((p) => `${p.replicas} ${p.name}`).join(' + ');
 }
 
 /**

@@ -2,47 +2,25 @@
  * History retention: rollout records older than `keepDays`, or beyond the newest
  * `keepPerEnvironment` of their environment, are removed with their events and index entries.
  * An environment's current rollout is never removed (it says what serves), nor is one that has
- * not ended (it is still being written).
+ * not ended (it is still being written). Builds and revisions follow (record-retention.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Keys } from '../store/keys.js';
 import type { AppRecord, EnvState, RolloutRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
+import { DAY_MS, expiredIds, toEntries } from './expiry.js';
+import { sweepBuilds, sweepRevisions } from './record-retention.js';
+
+export { expiredIds, type IndexEntry } from './expiry.js';
+
+const BATCH = 500;
 
 export interface RetentionPolicy {
   keepDays: number;
   keepPerEnvironment: number;
-}
-
-export interface IndexEntry {
-  id: string;
-  /** Creation time, ms. */
-  createdAt: number;
-}
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const BATCH = 500;
-
-/**
- * The ids of one environment's rollouts that fall outside the policy at `now`: past the newest
- * `keepPerEnvironment`, or created more than `keepDays` ago. `protect` (the current rollout)
- * is kept whatever its age or rank.
- */
-export function expiredIds(
-  entries: readonly IndexEntry[],
-  policy: RetentionPolicy,
-  now: number,
-  protect: ReadonlySet<string> = new Set(),
-): string[] {
-  const cutoff = now - policy.keepDays * DAY_MS;
-  const newestFirst = [...entries].sort(
-    (a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
-  );
-  return newestFirst
-    .filter((e, rank) => rank >= policy.keepPerEnvironment || e.createdAt < cutoff)
-    .filter((e) => !protect.has(e.id))
-    .map((e) => e.id);
+  /** Build records per app (record-retention.ts); absent: builds are not swept. */
+  keepBuildsPerApp?: number | undefined;
 }
 
 /** Removes expired history from Redis. Idempotent: two controllers sweeping at once is harmless. */
@@ -59,6 +37,30 @@ export class RetentionSweeper {
     const apps = await this.redis.smembers(this.keys.apps());
     let removed = 0;
     for (const app of apps) removed += await this.sweepApp(app, now);
+    return removed;
+  }
+
+  /**
+   * Sweeps every known app's builds and revisions (record-retention.ts); run after `sweep`, so
+   * only kept rollout records protect a revision. Returns how many records were removed.
+   */
+  async sweepRecords(now = Date.now()): Promise<number> {
+    const { keepDays, keepBuildsPerApp } = this.policy;
+    let removed = 0;
+    for (const app of await this.redis.smembers(this.keys.apps())) {
+      if (keepBuildsPerApp !== undefined) {
+        removed += await sweepBuilds(
+          this.redis,
+          this.keys,
+          app,
+          { keepDays, keepBuildsPerApp },
+          now,
+        );
+      }
+      const appJson = await this.redis.get(this.keys.app(app));
+      const envs = Object.keys(appJson ? (JSON.parse(appJson) as AppRecord).environments : {});
+      removed += await sweepRevisions(this.redis, this.keys, app, envs, keepDays, now);
+    }
     return removed;
   }
 
@@ -120,14 +122,6 @@ export class RetentionSweeper {
   }
 }
 
-function toEntries(withScores: string[]): IndexEntry[] {
-  const out: IndexEntry[] = [];
-  for (let i = 0; i + 1 < withScores.length; i += 2) {
-    out.push({ id: withScores[i]!, createdAt: Number(withScores[i + 1]) });
-  }
-  return out;
-}
-
 /** Sweeps now (soon after start) and then every `everyMs`, until stopped. Failures only log. */
 export function startRetention(
   sweeper: RetentionSweeper,
@@ -137,8 +131,11 @@ export function startRetention(
   const run = () => {
     sweeper
       .sweep()
-      .then((n) => {
-        if (n > 0) log.info({ removed: n }, 'history retention removed old rollout records');
+      .then(async (rollouts) => {
+        const records = await sweeper.sweepRecords();
+        if (rollouts + records > 0) {
+          log.info({ rollouts, records }, 'history retention removed old records');
+        }
       })
       .catch((e: unknown) => log.warn({ err: String(e) }, 'history retention sweep failed'));
   };

@@ -73,8 +73,8 @@ export class EnvReconciler {
     this.log = deps.log.child({ app, env, component: 'reconcile' });
     this.probes = new ProbeSet(deps.runtime, (id, r) => {
       // A failure of a healthy instance, or a pass of one not yet healthy, may change a verdict.
-      const health = Object.values(this.states).find((s) => s.instances[id])?.instances[id]
-        ?.health.status;
+      const health = Object.values(this.states).find((s) => s.instances[id])?.instances[id]?.health
+        .status;
       if ((health === 'healthy') !== r.ok) this.wake();
     });
   }

@@ -98,8 +98,7 @@ function healthOf(f: StatusFacts): { status: EnvHealth; detail: string } {
   const unrouted = new Set((f.processes ?? []).filter((p) => !p.routed).map((p) => p.name));
   const serving = f.judged.filter(
     (j) =>
-      j.verdict === 'healthy' &&
-      (j.instance.routed || unrouted.has(j.instance.process ?? 'web')),
+      j.verdict === 'healthy' && (j.instance.routed || unrouted.has(j.instance.process ?? 'web')),
   ).length;
   const unhealthy = f.judged.filter((j) => j.verdict === 'unhealthy');
   const starting = f.judged.filter((j) => j.verdict === 'starting').length + f.pendingStarts;
@@ -137,6 +136,7 @@ function instanceStatus(j: Judged): InstanceStatus {
     state: i.state,
     verdict: j.verdict,
     routed: i.routed,
+    process: i.process ?? 'web',
     ...(j.detail ? { detail: j.detail } : {}),
   };
 }

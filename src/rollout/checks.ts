@@ -73,7 +73,8 @@ function firstFailure(
       slot: sick.slot,
       instanceId: sick.id,
       cause: sick.health.cause ?? 'probes',
-      detail: `${sick.slot}: ${sick.health.detail ?? 'unhealthy'}`,
+      // The process type names which part of the release failed it (absent: web).
+      detail: `${sick.slot}${sick.process === undefined ? '' : ` (${sick.process})`}: ${sick.health.detail ?? 'unhealthy'}`,
       exitCode: sick.exitCode,
       probes: sick.health.recent,
     };

@@ -51,7 +51,15 @@ export function roll(plan: RolloutPlan, state: RolloutState, now: number): Stepp
     const started = startTargets(plan, process, group, pdir, nextSlot, now);
     fleet.push(...started.requested);
     nextSlot = started.nextSlot;
-    retireServing(plan, [...group, ...started.requested], pdir, process, routing, started.blocked, now);
+    retireServing(
+      plan,
+      [...group, ...started.requested],
+      pdir,
+      process,
+      routing,
+      started.blocked,
+      now,
+    );
   }
   const { unroutes, stops, kept } = drainAndStop(plan, fleet, now);
   // Start requests not yet seen in the runtime are asked for again: starts are idempotent by
@@ -118,7 +126,12 @@ function settle(fleet: Draft[], dir: Direction, process: ProcessPlan, now: numbe
  * Healthy target instances of the routed process not yet in the edge: route them (only healthy
  * instances are ever routed). Added to `routing`.
  */
-function routeReady(fleet: Draft[], dir: Direction, process: ProcessPlan, routing: Set<Draft>): void {
+function routeReady(
+  fleet: Draft[],
+  dir: Direction,
+  process: ProcessPlan,
+  routing: Set<Draft>,
+): void {
   if (!process.routed) return;
   for (const i of fleet) {
     if (isActiveTarget(i, dir) && isUp(i) && !i.routed && i.id !== null) {

@@ -292,6 +292,8 @@ export interface InstanceStatus {
   /** healthy, starting, unhealthy; stray (belongs to no rollout); surplus (above replicas). */
   verdict: 'healthy' | 'starting' | 'unhealthy' | 'stray' | 'surplus';
   routed: boolean;
+  /** Its process type (`web`, `worker`…). */
+  process?: string | undefined;
   /** Why it is unhealthy, stray or surplus. */
   detail?: string | undefined;
 }

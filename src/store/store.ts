@@ -200,6 +200,15 @@ export class Store {
     return existing?.image ?? image;
   }
 
+  /**
+   * Drops a revision's image record once its image left the registry (src/registry/), only if it
+   * still names `digest`: a deploy of that commit then builds it again.
+   */
+  async forgetRevisionImage(app: string, sha: string, digest: string): Promise<void> {
+    const built = await this.getJson<BuiltImage>(this.keys.revisionImage(app, sha));
+    if (built?.image.digest === digest) await this.redis.del(this.keys.revisionImage(app, sha));
+  }
+
   /** Newest first. */
   async listRevisions(app: string, limit = 50): Promise<Revision[]> {
     const shas = await this.redis.zrevrange(this.keys.revisions(app), 0, limit - 1);

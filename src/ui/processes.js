@@ -9,8 +9,41 @@ import { badge, h } from './dom.js';
 import { formationChange, processCounts } from './formation.js';
 import { grid } from './layout.js';
 
+// The app page re-renders on every event and poll: what a person typed, the error they were shown
+// and where the cursor was are kept here across renders, until a scale is sent.
+const drafts = new Map();
+const errors = new Map();
+let focusedId = null;
+
+function replicasInput(app, env, c) {
+  const id = `scale-${env}-${c.name}`;
+  const key = `${app}/${id}`;
+  const input = h('input', {
+    id,
+    name: c.name,
+    type: 'number',
+    min: 0,
+    step: 1,
+    required: true,
+    class: 'replicas',
+    value: drafts.get(key) ?? c.desired ?? c.ready,
+    'aria-label': `${c.name} instances in ${env}`,
+    oninput: () => drafts.set(key, input.value),
+    onfocus: () => (focusedId = id),
+    onblur: () => (focusedId = focusedId === id ? null : focusedId),
+  });
+  // Once the new page is in place, the cursor goes back where it was.
+  if (focusedId === id) queueMicrotask(() => input.isConnected && input.focus());
+  return input;
+}
+
 function scaleForm(app, env, counts, followed) {
-  const error = h('p', { class: 'notice error', role: 'alert', hidden: true });
+  const errorKey = `${app}/${env}`;
+  const error = h(
+    'p',
+    { class: 'notice error', role: 'alert', hidden: !errors.has(errorKey) },
+    errors.get(errorKey) ?? '',
+  );
   const submit = h('button', { type: 'submit', class: 'primary', 'data-action': 'scale' }, 'Scale');
   const form = h(
     'form',
@@ -35,21 +68,7 @@ function scaleForm(app, env, counts, followed) {
               `${c.ready}/${c.desired ?? '?'}`,
             ),
           ),
-          h(
-            'td',
-            {},
-            h('input', {
-              id: `scale-${env}-${c.name}`,
-              name: c.name,
-              type: 'number',
-              min: 0,
-              step: 1,
-              required: true,
-              class: 'replicas',
-              value: c.desired ?? c.ready,
-              'aria-label': `${c.name} instances in ${env}`,
-            }),
-          ),
+          h('td', {}, replicasInput(app, env, c)),
         ),
       ),
     ),
@@ -59,13 +78,17 @@ function scaleForm(app, env, counts, followed) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.hidden = true;
+    errors.delete(errorKey);
     const values = Object.fromEntries(new FormData(form).entries());
     submit.disabled = true;
     try {
       const processes = formationChange(counts, values);
-      followed(await postAction('scale', `/api/apps/${enc(app)}/scale`, { env, processes }));
+      const res = await postAction('scale', `/api/apps/${enc(app)}/scale`, { env, processes });
+      for (const c of counts) drafts.delete(`${app}/scale-${env}-${c.name}`);
+      followed(res);
     } catch (err) {
-      error.textContent = err?.message ?? String(err);
+      errors.set(errorKey, err?.message ?? String(err));
+      error.textContent = errors.get(errorKey);
       error.hidden = false;
     } finally {
       submit.disabled = false;

@@ -32,6 +32,11 @@ export class ComposeProject {
     this.argv = cmd;
   }
 
+  /** The same project with some variables changed (an upgrade's new GANTRY_IMAGE). */
+  with(env: Readonly<Record<string, string>>): ComposeProject {
+    return new ComposeProject(this.root, this.name, { ...this.env, ...env });
+  }
+
   /** The environment of a compose command (also what deploy/compose/*.sh read). */
   processEnv(): Record<string, string> {
     return {
@@ -57,6 +62,7 @@ export class ComposeProject {
       const err = e as { stderr?: string; message: string };
       throw new Error(
         `${this.argv.join(' ')} ${args.join(' ')} failed: ${err.stderr ?? err.message}`,
+        { cause: e },
       );
     }
   }

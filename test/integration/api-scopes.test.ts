@@ -43,7 +43,12 @@ describe('scoped tokens (apps, envs, permissions)', () => {
       tokens: [
         t('shop-staging', 'deployer', tokens.shopStaging, ', apps: [shop], envs: [staging]'),
         t('shop-all', 'deployer', tokens.shopAll, ', apps: [shop]'),
-        t('shop-any', 'deployer', tokens.shopAnyBranch, ', apps: [shop], permissions: [deploy:any-branch]'),
+        t(
+          'shop-any',
+          'deployer',
+          tokens.shopAnyBranch,
+          ', apps: [shop], permissions: [deploy:any-branch]',
+        ),
         t('shop-unlock', 'deployer', tokens.shopUnlock, ', apps: [shop], permissions: [unlock]'),
         t('shop-viewer', 'viewer', tokens.shopViewer, ', apps: [shop], envs: [staging]'),
       ],
@@ -123,9 +128,25 @@ describe('scoped tokens (apps, envs, permissions)', () => {
     await bus.publish(
       { type: 'env', at, app: 'blog', env: 'staging', kind: 'locked', text: 'blog staging' },
       { type: 'env', at, app: 'shop', env: 'production', kind: 'locked', text: 'shop production' },
-      { type: 'build', at, app: 'blog', buildId: 'b-1', sha: 'a'.repeat(40), status: 'queued', text: 'blog build' },
+      {
+        type: 'build',
+        at,
+        app: 'blog',
+        buildId: 'b-1',
+        sha: 'a'.repeat(40),
+        status: 'queued',
+        text: 'blog build',
+      },
       { type: 'env', at, app: 'shop', env: 'staging', kind: 'locked', text: 'shop staging' },
-      { type: 'build', at, app: 'shop', buildId: 'b-2', sha: 'b'.repeat(40), status: 'queued', text: 'shop build' },
+      {
+        type: 'build',
+        at,
+        app: 'shop',
+        buildId: 'b-2',
+        sha: 'b'.repeat(40),
+        status: 'queued',
+        text: 'shop build',
+      },
     );
     const frames = await sse.take(2);
     sse.close();

@@ -76,6 +76,7 @@ describe('docker-compose.yml', () => {
     expect(res.status).toBe(0);
     const out = parseYaml(res.stdout) as { services: Record<string, Service> };
     expect(Object.keys(out.services).sort()).toEqual([
+      'api-tls',
       'edge-back',
       'edge-front',
       'gantry',

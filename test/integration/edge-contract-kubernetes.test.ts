@@ -101,7 +101,9 @@ edgeContract('kubernetes', async () => {
       try {
         const res = await rawGet(
           admin,
-          `/api/v1/namespaces/${namespace}/services/${service}:${u.port}/proxy${path}`,
+          // The URL elides a default port (80): a real API server would then look for a Service
+          // port named "" and find no endpoints (the simulator took the first port).
+          `/api/v1/namespaces/${namespace}/services/${service}:${u.port || '80'}/proxy${path}`,
           SLOW_MS * 4,
         );
         // The contract app's info page names the pod's GREETING; its slow page names nobody.

@@ -9,7 +9,6 @@
  * with a token for it: it may do exactly what the runtime needs and nothing more.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,18 +16,16 @@ import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-no
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
-import { kubeBinaries, startRealTestCluster, type RealTestCluster } from '../kube/index.js';
+import { startRealTestCluster, type RealTestCluster } from '../kube/index.js';
+import { HELM_KUBE_VERSION, helmBinary, templateArgs } from '../support/helm.js';
 import { testEnv, uniqueName } from '../support/env.js';
 
 const CHART = join(import.meta.dirname, '../../charts/gantry');
 const EXAMPLES = (await readdir(join(CHART, 'examples'))).filter((f) => f.endsWith('.yaml'));
 const real = process.env.GANTRY_KUBE === 'real';
-const bin = await kubeBinaries().catch(() => undefined);
-const helm = bin !== undefined && existsSync(join(bin, 'helm')) ? join(bin, 'helm') : undefined;
+const helm = helmBinary();
 if (helm === undefined) console.warn('helm not built (bash scripts/kube-infra.sh): skipped');
 if (real && helm === undefined) throw new Error('GANTRY_KUBE=real but helm is not built');
-/** helm built from source has no Kubernetes version stamped in: it would assume 1.20. */
-const KUBE_VERSION = 'v1.37.2';
 
 const run = promisify(execFile);
 async function helmRun(args: string[]): Promise<string> {
@@ -40,16 +37,7 @@ async function helmRun(args: string[]): Promise<string> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
 async function template(values: string[]): Promise<Obj[]> {
-  const out = await helmRun([
-    'template',
-    'gantry',
-    CHART,
-    '-n',
-    'gantry',
-    '--kube-version',
-    KUBE_VERSION,
-    ...values.flatMap((f) => ['-f', f]),
-  ]);
+  const out = await helmRun(templateArgs(CHART, values));
   return parseAllDocuments(out)
     .map((d) => d.toJS() as Obj)
     .filter((o) => o !== null);
@@ -62,7 +50,7 @@ const selects = (selector: Record<string, string>, labels: Record<string, string
 
 describe.skipIf(helm === undefined)('charts/gantry with the real helm', () => {
   it.each(['(defaults)', ...EXAMPLES])('helm lint --strict: %s', async (file) => {
-    const args = ['lint', '--strict', CHART, '--kube-version', KUBE_VERSION];
+    const args = ['lint', '--strict', CHART, '--kube-version', HELM_KUBE_VERSION];
     const out = await helmRun(file === '(defaults)' ? args : [...args, '-f', example(file)]);
     expect(out).toContain('1 chart(s) linted, 0 chart(s) failed');
   });
@@ -198,6 +186,28 @@ describe.runIf(real && helm !== undefined)('helm install into the real API serve
     const status = await helmRun(['status', 'gantry', ...install.slice(0, 4)]);
     expect(status).toContain('REVISION: 2');
   }, 120_000);
+
+  it.each(EXAMPLES)(
+    '%s: a server-side dry run of the install is accepted by the API server',
+    async (file) => {
+      const out = await helmRun([
+        'install',
+        'dry',
+        CHART,
+        '--dry-run=server',
+        '-n',
+        ns,
+        '--kubeconfig',
+        kubeconfig,
+        '-f',
+        example(file),
+        '-f',
+        values,
+      ]);
+      expect(out).toContain('STATUS: pending-install');
+    },
+    60_000,
+  );
 
   it("gives the chart's ServiceAccount exactly the runtime's verbs, in the apps' namespace only", async () => {
     const token = await admin.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({

@@ -22,11 +22,6 @@ import {
 import { startFixedRate } from '../support/fixed-rate.js';
 import { gantry } from './cli-process.js';
 
-interface ScaleAnswer {
-  processes: Record<string, number>;
-  release: { version: number; line: string } | null;
-  rolloutId: string | null;
-}
 interface ReleaseView {
   version: number;
   line: string;

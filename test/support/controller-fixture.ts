@@ -32,6 +32,8 @@ export interface FixtureOptions {
   /** Extra top-level YAML lines (e.g. `build: { attempts: 2 }`). */
   config?: string[];
   registry?: string;
+  /** Extra entries of the `registry:` mapping (e.g. `username: gantry, passwordEnv: PW`). */
+  registryEntries?: string[];
   redisUrl?: string;
   /** Run rollouts after builds (starts a supervised Caddy edge, stopped by close(); default false). */
   deploy?: boolean;
@@ -96,7 +98,7 @@ export async function startFixture(opts: FixtureOptions = {}): Promise<Fixture> 
     [
       'listen: { host: 127.0.0.1, port: 0 }',
       `redis: { url: "${opts.redisUrl ?? env.redisUrl}", prefix: "${prefix}" }`,
-      `registry: { address: "${opts.registry ?? env.registry}" }`,
+      `registry: { ${[`address: "${opts.registry ?? env.registry}"`, ...(opts.registryEntries ?? [])].join(', ')} }`,
       `dataDir: "${path.join(dir, 'data')}"`,
       `tokens: [{ name: tester, role: viewer, hash: "${hashToken(token)}" }, { name: ci, role: deployer, permissions: [deploy:any-branch, unlock], hash: "${hashToken(deployerToken)}" }, { name: root, role: admin, hash: "${hashToken(adminToken)}" }]`,
       opts.deploy

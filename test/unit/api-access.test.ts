@@ -20,7 +20,12 @@ const admin: Principal = { name: 'root', role: 'admin' };
 
 describe('access decisions', () => {
   it.each<[string, Principal, Need, string | undefined]>([
-    ['an unscoped deployer deploys anywhere', shopAll, { role: 'deployer', app: 'shop' }, undefined],
+    [
+      'an unscoped deployer deploys anywhere',
+      shopAll,
+      { role: 'deployer', app: 'shop' },
+      undefined,
+    ],
     ['another app is unknown, not forbidden', shopAll, { app: 'blog' }, 'GANTRY_ERR_NOT_FOUND'],
     [
       'another app is unknown even when the role is missing too',
@@ -30,10 +35,25 @@ describe('access decisions', () => {
     ],
     ['a role below the need', viewer, { role: 'deployer' }, 'GANTRY_ERR_FORBIDDEN'],
     ['its own environment', shopStaging, { app: 'shop', envs: ['staging'] }, undefined],
-    ['another environment', shopStaging, { app: 'shop', envs: ['production'] }, 'GANTRY_ERR_ENV_FORBIDDEN'],
-    ['one of two environments outside', shopStaging, { envs: ['staging', 'production'] }, 'GANTRY_ERR_ENV_FORBIDDEN'],
+    [
+      'another environment',
+      shopStaging,
+      { app: 'shop', envs: ['production'] },
+      'GANTRY_ERR_ENV_FORBIDDEN',
+    ],
+    [
+      'one of two environments outside',
+      shopStaging,
+      { envs: ['staging', 'production'] },
+      'GANTRY_ERR_ENV_FORBIDDEN',
+    ],
     ['no environment named', shopStaging, { app: 'shop', envs: [undefined] }, undefined],
-    ['unlock without the permission', shopAll, { permission: 'unlock' }, 'GANTRY_ERR_PERMISSION_REQUIRED'],
+    [
+      'unlock without the permission',
+      shopAll,
+      { permission: 'unlock' },
+      'GANTRY_ERR_PERMISSION_REQUIRED',
+    ],
     ['unlock with it', unlocker, { role: 'deployer', permission: 'unlock' }, undefined],
     ['an admin holds every permission', admin, { permission: 'deploy:any-branch' }, undefined],
     ['a cross-app view for a scoped token', shopAll, { unscoped: true }, 'GANTRY_ERR_FORBIDDEN'],
@@ -64,7 +84,10 @@ describe('access decisions', () => {
   it('filters environments and holds permissions as configured', () => {
     expect(visibleEnvs(shopStaging, ['production', 'staging'])).toEqual(['staging']);
     expect(visibleEnvs(undefined, ['production'])).toEqual(['production']);
-    expect([holds(unlocker, 'unlock'), holds(unlocker, 'deploy:any-branch')]).toEqual([true, false]);
+    expect([holds(unlocker, 'unlock'), holds(unlocker, 'deploy:any-branch')]).toEqual([
+      true,
+      false,
+    ]);
   });
 
   it('keeps events of other apps and environments out of a scoped stream', () => {
@@ -96,7 +119,13 @@ describe('access decisions', () => {
 
 describe('token scopes in gantry.config.yaml', () => {
   const config = (tokens: string) =>
-    parseControllerConfig(`tokens:\n${tokens}`, { file: 'gantry.config.yaml', env: {} });
+    parseControllerConfig(
+      `tokens:\n${tokens}\nrepos: [{ name: app, url: "http://127.0.0.1:9/a.git" }]`,
+      {
+        file: 'gantry.config.yaml',
+        env: {},
+      },
+    );
   const hash = hashToken('x');
 
   it('reads apps, envs and permissions', () => {

@@ -205,7 +205,7 @@ describe('environment overrides: every error names file, line and column', () =>
       name: 'run-only key (port is the same everywhere)',
       overrides: 'port: 3000',
       message:
-        'svc/gantry.yaml:12:31: environments.production.port is not a known key; expected one of branch, target, domain, domains, replicas, env, resources, health, rollout',
+        'svc/gantry.yaml:12:31: environments.production.port is not a known key; expected one of branch, target, domain, domains, replicas, env, resources, health, rollout, processes',
     },
     {
       name: 'env value that is not a string',

@@ -137,3 +137,39 @@ describe('containerName', () => {
     expect(new Set([a, b, c]).size).toBe(3);
   });
 });
+
+describe('process types', () => {
+  const worker = spec({
+    process: 'worker',
+    routed: false,
+    command: ['sh', '-c', 'bin/worker'],
+    slot: 'r-42-3',
+  });
+
+  it('an unrouted process publishes nothing and runs its own command, labelled with its process', () => {
+    const o = containerCreateOptions(worker);
+    expect(o.Cmd).toEqual(['sh', '-c', 'bin/worker']);
+    expect(o.ExposedPorts).toBeUndefined();
+    expect(o.HostConfig?.PortBindings).toBeUndefined();
+    expect(o.Labels?.['dev.gantry.process']).toBe('worker');
+    expect(o.Labels?.['dev.gantry.port']).toBeUndefined();
+    expect(o.Env).toContain('GANTRY_PROCESS=worker');
+  });
+
+  it('the routed process publishes its port on loopback and keeps the image CMD', () => {
+    const o = containerCreateOptions(spec({ process: 'web' }));
+    expect(o.Cmd).toBeUndefined();
+    expect(o.HostConfig?.PortBindings).toEqual({
+      '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }],
+    });
+    expect(o.Labels?.['dev.gantry.process']).toBe('web');
+  });
+
+  it.each([
+    { process: undefined, want: 'gantry-hello--production--r-42-3' },
+    { process: 'web', want: 'gantry-hello--production--r-42-3' },
+    { process: 'worker', want: 'gantry-hello--production--worker--r-42-3' },
+  ])('names a $process instance $want', ({ process, want }) => {
+    expect(containerName({ app: 'hello', env: 'production', slot: 'r-42-3', process })).toBe(want);
+  });
+});

@@ -160,6 +160,22 @@ describe('podProxyGet against real sockets', () => {
     expect((e as Error).name).toBe('TimeoutError');
   });
 
+  it('never sends a path that could leave the pod proxy', async () => {
+    let asked = false;
+    const port = await listen(
+      http.createServer((_req, res) => {
+        asked = true;
+        res.end();
+      }),
+    );
+    const kc = kubeconfig(`http://127.0.0.1:${port}`);
+    for (const path of ['/../../../api/v1/secrets', '/%2e%2e/x']) {
+      const e: unknown = await podProxyGet(kc, 'ns', 'p', '80', path, 500).catch((x: unknown) => x);
+      expect(isGantryError(e, 'GANTRY_ERR_SPEC_INVALID')).toBe(true);
+    }
+    expect(asked).toBe(false);
+  });
+
   it('asks the pod proxy path and returns the pod status', async () => {
     let asked = '';
     const port = await listen(

@@ -317,3 +317,34 @@ describe('Kubernetes manifests', () => {
     });
   });
 });
+
+describe('process types on Kubernetes', () => {
+  const worker = spec({
+    process: 'worker',
+    routed: false,
+    command: ['sh', '-c', 'work'],
+    release: 4,
+  });
+
+  it('one ReplicaSet per process type, told apart by name and selector', () => {
+    const web = replicaSetManifest(spec({ process: 'web', release: 4 }), 'ns', ['a']);
+    const w = replicaSetManifest(worker, 'ns', ['b']);
+    expect(web.metadata?.name).toBe('gantry-hello--production-0123456789ab-v4');
+    expect(w.metadata?.name).toBe('gantry-hello--production-0123456789ab-v4--worker');
+    expect(web.spec?.selector.matchLabels?.['gantry.dev/process']).toBeUndefined();
+    expect(w.spec?.selector.matchLabels?.['gantry.dev/process']).toBe('worker');
+    const c = w.spec?.template?.spec?.containers[0];
+    expect(c?.args).toEqual(['sh', '-c', 'work']);
+    expect(c?.ports).toBeUndefined();
+    expect(web.spec?.template?.spec?.containers[0]?.ports?.[0]?.containerPort).toBe(8080);
+  });
+
+  it('each process type reads its own Secret, so one ReplicaSet going never takes another’s', () => {
+    expect(secretManifest(worker, 'ns').metadata?.name).toBe(
+      'gantry-hello--production--v4--worker',
+    );
+    expect(secretName('hello', 'production', 4, 'web')).toBe(secretName('hello', 'production', 4));
+    const ref = containerEnv(worker).find((v) => v.name === 'API_TOKEN');
+    expect(ref?.valueFrom?.secretKeyRef?.name).toBe('gantry-hello--production--v4--worker');
+  });
+});

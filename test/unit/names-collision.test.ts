@@ -36,6 +36,9 @@ function derived(p: { app: string; env: string }) {
     route: routeIdOf(p.app, p.env),
     containerPrefix: containerName({ ...p, slot: '' }),
     container: containerName({ ...p, slot: 'r-1-0' }),
+    workerContainer: containerName({ ...p, slot: 'r-1-0', process: 'worker' }),
+    workerReplicaSet: replicaSetName(p.app, p.env, SHA, 12, 'worker'),
+    workerSecret: secretName(p.app, p.env, 12, 'worker'),
     replicaSet: replicaSetName(p.app, p.env, SHA),
     releaseReplicaSet: replicaSetName(p.app, p.env, SHA, 12),
     secret: secretName(p.app, p.env),
@@ -53,6 +56,9 @@ describe('derived names', () => {
         for (const k of Object.keys(a) as (keyof typeof a)[]) expect(a[k]).not.toBe(b[k]);
         // A release's Secret is never another environment's Secret from before releases.
         expect(a.releaseSecret).not.toBe(b.secret);
+        // A process type's objects are never another environment's (or process type's).
+        for (const w of [a.workerContainer, a.workerReplicaSet, a.workerSecret])
+          expect(Object.values(b)).not.toContain(w);
         expect(b.releaseSecret).not.toBe(a.secret);
         // Neither container prefix starts the other: a slot can never make one look like the other.
         expect(a.containerPrefix.startsWith(b.containerPrefix)).toBe(false);
@@ -68,7 +74,15 @@ describe('derived names', () => {
         const d = derived(p);
         expect(d.route.length).toBeLessThanOrEqual(ROUTE_ID_MAX);
         expect(isLabelValue(d.route)).toBe(true);
-        for (const k8s of [d.replicaSet, d.releaseReplicaSet, d.secret, d.releaseSecret, d.service])
+        for (const k8s of [
+          d.replicaSet,
+          d.releaseReplicaSet,
+          d.workerReplicaSet,
+          d.secret,
+          d.releaseSecret,
+          d.workerSecret,
+          d.service,
+        ])
           expect(k8s).toMatch(DNS_LABEL);
         expect(tierSocket('gantry-gantry', d.route).length - 'unix/'.length).toBeLessThan(108);
       }),

@@ -5,7 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/cli/args.js';
+import { configText } from '../../src/cli/config-format.js';
 import { historyKind } from '../../src/cli/format.js';
+import { outcomeLines } from '../../src/cli/progress.js';
 import {
   formationArgs,
   restartText,
@@ -299,5 +301,40 @@ describe('the CLI side', () => {
     { kind: 'deploy', via: undefined, want: 'deploy' },
   ])('history KIND of a $kind via $via is $want', ({ kind, via, want }) => {
     expect(historyKind({ kind, trigger: { kind: 'manual', actor: 'ada', via } })).toBe(want);
+  });
+
+  it('a restart ends as a restart, not a deploy', () => {
+    const r = {
+      id: 'r-1-a',
+      app: 'hello',
+      env: 'production',
+      kind: 'deploy',
+      trigger: { kind: 'manual' as const, actor: 'ci', via: 'restart' },
+      to: { sha: 'b'.repeat(40), image: 'i' },
+      from: { sha: 'b'.repeat(40), image: 'i' },
+      phase: 'succeeded',
+      outcome: 'succeeded',
+      createdAt: '2030-01-01T00:00:00.000Z',
+      finishedAt: '2030-01-01T00:00:09.900Z',
+    };
+    expect(outcomeLines(r)).toEqual([
+      `✔ restart r-1-a succeeded in 9.9s: hello/production now runs ${'b'.repeat(12)}`,
+    ]);
+  });
+
+  it('gantry config shows the formation with who scaled it', () => {
+    const now = Date.parse('2030-01-01T12:00:00Z');
+    const text = configText(
+      {
+        app: 'hello',
+        env: 'production',
+        release: 3,
+        vars: {},
+        secrets: {},
+        scale: { web: { replicas: 5, by: 'ada', at: new Date(now - 120_000).toISOString() } },
+      },
+      now,
+    );
+    expect(text.split('\n').slice(-1)).toEqual(['scale web=5 (by ada 2m ago)']);
   });
 });

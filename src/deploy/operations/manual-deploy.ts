@@ -96,12 +96,16 @@ export async function deployRef(
   const trigger = manual(req.actor, 'deploy');
   const rev = await deps.store.getRevision(app.name, sha);
   if (rev?.image) {
+    // A redeploy of what runs restarts every process through the health gates (Heroku's
+    // "restart"), where a deploy would find nothing to change and end at once.
+    const running = (await deps.rollouts.env(app.name, env)).current?.sha === sha;
     const rolloutId = await enqueueRollout(deps, {
       app: app.name,
       env,
       sha,
       kind: 'deploy',
       trigger,
+      ...(running ? { restart: [] } : {}),
     });
     return { rolloutId, env, sha };
   }

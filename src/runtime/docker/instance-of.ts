@@ -44,7 +44,8 @@ export function instanceOf(info: InspectLike, host: string): Instance | undefine
     revision: labels[LABEL.revision] ?? '',
     rolloutId: labels[LABEL.rollout] ?? '',
     release: releaseOf(labels[LABEL.release]),
-    process: labels[LABEL.process] ?? null,
+    // Absent on instances from before process types: they are `web`.
+    ...(labels[LABEL.process] === undefined ? {} : { process: labels[LABEL.process] }),
     slot,
     image: info.Config.Image,
     state,

@@ -28,7 +28,14 @@ import type {
 } from '../runtime.js';
 import { MERGE_PATCH, kubeError, makeKube, messageOf, statusOf, type Kube } from './kube-client.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ANNOTATION, LABEL, MANAGED_BY, releaseLabel, replicaSetName } from './names.js';
+import {
+  ANNOTATION,
+  LABEL,
+  MANAGED_BY,
+  processLabel,
+  releaseLabel,
+  replicaSetName,
+} from './names.js';
 import {
   LOWEST_DELETION_COST,
   isMarkedForDeletion,
@@ -39,8 +46,10 @@ import {
 } from './pod-instance.js';
 import { podProxyGet } from './pod-proxy.js';
 import { addSlot, deleteIfEmpty, readReplicaSet, removeSlot, slotsOf } from './replica-sets.js';
+import { ensurePullSecret, pullSecretManifest } from './pull-secret.js';
 import { ensureSecret, ownSecret } from './secrets.js';
 import { WatchCache } from './watch-cache.js';
+import type { RegistryAccess } from '../../registry/credentials.js';
 
 /** How long `start` waits for the ReplicaSet controller to make the slot's pod. */
 const CLAIM_TIMEOUT_MS = 60_000;
@@ -53,6 +62,8 @@ export interface KubernetesRuntimeOptions {
   readonly log?: Logger | undefined;
   /** How long `list` may answer from the cache while its watch is down (default 30 s). */
   readonly staleAfterMs?: number | undefined;
+  /** Gantry's registry: with credentials, pods pull through an imagePullSecret (pull-secret.ts). */
+  readonly registry?: RegistryAccess | undefined;
 }
 
 /** Runs instances as pods of per-release ReplicaSets in one namespace. */
@@ -162,7 +173,9 @@ export class KubernetesRuntime implements Runtime {
       // The Secret before the ReplicaSet (a pod without its Secret cannot start), and its owner
       // after: the owner reference needs the ReplicaSet's uid.
       if (secrets) await ensureSecret(this.kube, spec, await readReplicaSet(this.kube, rsName));
-      await addSlot(this.kube, rsName, spec, (await this.seen(spec)).held);
+      const pull = pullSecretManifest(this.opts.registry, this.kube.namespace);
+      if (pull) await ensurePullSecret(this.kube, pull);
+      await addSlot(this.kube, rsName, spec, (await this.seen(spec)).held, pull?.metadata?.name);
       const rs = secrets ? await readReplicaSet(this.kube, rsName) : undefined;
       if (rs !== undefined) await ownSecret(this.kube, spec, rs);
       const instance = await this.claim(spec);
@@ -324,7 +337,7 @@ export class KubernetesRuntime implements Runtime {
       if (free === undefined) {
         throw new GantryError(
           'GANTRY_ERR_KUBERNETES_UNAVAILABLE',
-          `no pod of ${replicaSetName(spec.app, spec.env, spec.revision, spec.release)} appeared for slot ${spec.slot} within ${CLAIM_TIMEOUT_MS / 1000}s (quota, or the ReplicaSet controller is not running?)`,
+          `no pod of ${replicaSetName(spec.app, spec.env, spec.revision, spec.release, spec.process)} appeared for slot ${spec.slot} within ${CLAIM_TIMEOUT_MS / 1000}s (quota, or the ReplicaSet controller is not running?)`,
         );
       }
       // The pod `list` already shows in this slot first, so an instance keeps its id.
@@ -430,7 +443,7 @@ export class KubernetesRuntime implements Runtime {
    * Without a release, the ReplicaSet without a release label (made before releases).
    */
   private async replicaSetOf(of: ReleaseOf): Promise<string> {
-    const name = replicaSetName(of.app, of.env, of.revision, of.release);
+    const name = replicaSetName(of.app, of.env, of.revision, of.release, of.process);
     const held = (await this.replicaSets.items()).filter((r) => {
       const l = r.metadata?.labels;
       return l?.[LABEL.managed] === MANAGED_BY && isOfRelease(l, of);
@@ -524,16 +537,20 @@ export class KubernetesRuntime implements Runtime {
   }
 }
 
-/** What tells one release's ReplicaSet and pods from another's. */
-type ReleaseOf = Pick<Instance, 'app' | 'env' | 'revision' | 'release'>;
+/** What tells one release's (and process type's) ReplicaSet and pods from another's. */
+type ReleaseOf = Pick<Instance, 'app' | 'env' | 'revision' | 'release' | 'process'>;
 
-/** Whether labels are those of `of`'s release; without a release, of objects without the label. */
+/**
+ * Whether labels are those of `of`'s release and process type; without a release, of objects
+ * without the label, and `web`'s objects carry no process label.
+ */
 function isOfRelease(labels: Readonly<Record<string, string>>, of: ReleaseOf): boolean {
   return (
     labels[LABEL.app] === of.app &&
     labels[LABEL.env] === of.env &&
     labels[LABEL.revision] === of.revision &&
-    labels[LABEL.release] === releaseLabel(of.release)
+    labels[LABEL.release] === releaseLabel(of.release) &&
+    labels[LABEL.process] === processLabel(of.process)
   );
 }
 
@@ -549,10 +566,12 @@ function pairings(
     if (selector.length === 0) continue;
     // A ReplicaSet from before releases selects the pods of its revision's releases too: the
     // release label (absent on its own pods) tells them apart.
+    // Likewise `web`'s selects the other process types' pods: the process label tells them apart.
     const mine = pods.filter(
       (p) =>
         selector.every(([k, v]) => p.metadata?.labels?.[k] === v) &&
-        p.metadata?.labels?.[LABEL.release] === matchLabels[LABEL.release],
+        p.metadata?.labels?.[LABEL.release] === matchLabels[LABEL.release] &&
+        p.metadata?.labels?.[LABEL.process] === matchLabels[LABEL.process],
     );
     for (const [pod, slot] of pairUnclaimed(slotsOf(rs), mine)) out.set(pod, slot);
   }

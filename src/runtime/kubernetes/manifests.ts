@@ -21,6 +21,7 @@ import {
   MANAGED_BY,
   PORT_NAME,
   formatSlots,
+  processLabel,
   releaseLabel,
   replicaSetName,
   secretName,
@@ -35,15 +36,18 @@ export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
  * pods must not be counted as each other's. Specs from before releases carry none.
  */
 export function revisionLabels(
-  spec: Pick<InstanceSpec, 'app' | 'env' | 'revision' | 'release'>,
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'revision' | 'release' | 'process'>,
 ): Record<string, string> {
   const release = releaseLabel(spec.release);
+  const process = processLabel(spec.process);
   return {
     [LABEL.managed]: MANAGED_BY,
     [LABEL.app]: spec.app,
     [LABEL.env]: spec.env,
     [LABEL.revision]: spec.revision,
     ...(release === undefined ? {} : { [LABEL.release]: release }),
+    // Each process type is its own ReplicaSet, whose pods are never counted as another's.
+    ...(process === undefined ? {} : { [LABEL.process]: process }),
   };
 }
 
@@ -55,7 +59,7 @@ export function revisionLabels(
  */
 export function containerEnv(spec: InstanceSpec): V1EnvVar[] {
   // The release's own Secret: a rollback's pods read that release's values, never newer ones.
-  const secret = secretName(spec.app, spec.env, spec.release);
+  const secret = secretName(spec.app, spec.env, spec.release, spec.process);
   const vars = new Map<string, V1EnvVar>();
   const put = (v: V1EnvVar): void => void vars.set(v.name, v);
   put({ name: 'PORT', value: String(spec.port) });
@@ -66,6 +70,7 @@ export function containerEnv(spec: InstanceSpec): V1EnvVar[] {
   put({ name: 'GANTRY_APP', value: spec.app });
   put({ name: 'GANTRY_ENV', value: spec.env });
   put({ name: 'GANTRY_REVISION', value: spec.revision });
+  if (spec.process !== undefined) put({ name: 'GANTRY_PROCESS', value: spec.process });
   put({ name: 'GANTRY_POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
   return [...vars.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -110,6 +115,8 @@ export function replicaSetManifest(
   spec: InstanceSpec,
   namespace: string,
   slots: readonly string[],
+  /** The imagePullSecret to name (pull-secret.ts), when the registry needs credentials. */
+  pullSecret?: string,
 ): V1ReplicaSet {
   const labels = revisionLabels(spec);
   const probe = readinessProbe(spec);
@@ -118,7 +125,7 @@ export function replicaSetManifest(
     apiVersion: 'apps/v1',
     kind: 'ReplicaSet',
     metadata: {
-      name: replicaSetName(spec.app, spec.env, spec.revision, spec.release),
+      name: replicaSetName(spec.app, spec.env, spec.revision, spec.release, spec.process),
       namespace,
       labels,
       annotations: { [ANNOTATION.slots]: formatSlots(slots), [ANNOTATION.image]: spec.image },
@@ -138,7 +145,12 @@ export function replicaSetManifest(
               image: spec.image,
               // By digest: what the registry holds under it can never change, so never re-pull.
               imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: PORT_NAME, containerPort: spec.port, protocol: 'TCP' }],
+              // `args` is the image's CMD (`command` would replace its ENTRYPOINT), as on Docker.
+              ...(spec.command === undefined ? {} : { args: [...spec.command] }),
+              // Only the routed process has a port for the Service to target.
+              ...(spec.routed === false
+                ? {}
+                : { ports: [{ name: PORT_NAME, containerPort: spec.port, protocol: 'TCP' }] }),
               env: containerEnv(spec),
               ...(probe ? { readinessProbe: probe } : {}),
               ...(res ? { resources: res } : {}),
@@ -152,6 +164,7 @@ export function replicaSetManifest(
           // The app gets no API credentials and no service-link variables it did not ask for.
           automountServiceAccountToken: false,
           enableServiceLinks: false,
+          ...(pullSecret ? { imagePullSecrets: [{ name: pullSecret }] } : {}),
         },
       },
     },
@@ -166,7 +179,7 @@ export function replicaSetManifest(
  * the environment, as before releases. Pure.
  */
 export function secretManifest(
-  spec: Pick<InstanceSpec, 'app' | 'env' | 'secrets' | 'release'>,
+  spec: Pick<InstanceSpec, 'app' | 'env' | 'secrets' | 'release' | 'process'>,
   namespace: string,
   owner?: V1ReplicaSet,
 ): V1Secret {
@@ -177,7 +190,7 @@ export function secretManifest(
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
-      name: secretName(spec.app, spec.env, spec.release),
+      name: secretName(spec.app, spec.env, spec.release, spec.process),
       namespace,
       labels: {
         [LABEL.managed]: MANAGED_BY,

@@ -17,6 +17,11 @@ export const LABEL = {
    * values of; absent on objects made before releases.
    */
   release: 'gantry.dev/release',
+  /**
+   * The process type of a ReplicaSet and its pods (in the selector: each process type is its own
+   * ReplicaSet); absent for `web`, as on objects from before process types.
+   */
+  process: 'gantry.dev/process',
   /** Set on a pod when the runtime claims it for a slot (not in the template: pods are claimed). */
   slot: 'gantry.dev/slot',
   rollout: 'gantry.dev/rollout',
@@ -25,6 +30,9 @@ export const LABEL = {
 } as const;
 
 export const MANAGED_BY = 'gantry';
+
+/** The imagePullSecret with the registry's credentials (pull-secret.ts), one per namespace. */
+export const PULL_SECRET_NAME = 'gantry-registry';
 
 export const ANNOTATION = {
   /** The slots a ReplicaSet holds, comma separated; `replicas` is always their number. */
@@ -58,13 +66,27 @@ export function dnsName(...parts: string[]): string {
   return `${clean.slice(0, MAX_NAME - 16).replace(/-+$/, '')}-${hash}`;
 }
 
+/**
+ * The name suffix of a process type: none for `web` (its objects keep the names they had before
+ * process types), `--<process>` for the others. An app environment's key holds exactly one "--"
+ * and a revision or release none, so a second one can only be a process.
+ */
+export function processSuffix(process: string | null | undefined): string {
+  return process === undefined || process === null || process === 'web' ? '' : `--${process}`;
+}
+
+/** The process label value of a process type: none for `web` (see LABEL.process). */
+export function processLabel(process: string | null | undefined): string | undefined {
+  return processSuffix(process) === '' ? undefined : (process ?? undefined);
+}
+
 /** Room for `gantry-` and `-<revision[0..12)>` in a 63-character name. */
 const RS_KEY_MAX = MAX_NAME - 'gantry-'.length - 13;
 
 /**
- * `gantry-<app>--<env>-<revision[0..12)>-v<release>`: one ReplicaSet per release of a revision of
- * an app environment (without `-v<release>` for specs from before releases: their ReplicaSets keep
- * their names). The key is cut to fit (env-names.ts) with room left for the suffix, so dnsName
+ * `gantry-<app>--<env>-<revision[0..12)>-v<release>[--<process>]`: one ReplicaSet per process
+ * type of a release of a revision of an app environment (without `-v<release>` for specs from
+ * before releases, without `--<process>` for `web`: their ReplicaSets keep their names). The key is cut to fit (env-names.ts) with room left for the suffix, so dnsName
  * never has to: no two app environments share one. ReplicaSets made before the "--" scheme are
  * found by their labels (see the runtime).
  */
@@ -73,10 +95,13 @@ export function replicaSetName(
   env: string,
   revision: string,
   release?: number | null,
+  process?: string | null,
 ): string {
   const suffix = typeof release === 'number' ? [`v${release}`] : [];
-  const room = suffix.reduce((n, s) => n - s.length - 1, RS_KEY_MAX);
-  return dnsName('gantry', envKey(app, env, room), revision.slice(0, 12), ...suffix);
+  const proc = processSuffix(process);
+  const room = suffix.reduce((n, s) => n - s.length - 1, RS_KEY_MAX) - proc.length;
+  const name = dnsName('gantry', envKey(app, env, room), revision.slice(0, 12), ...suffix);
+  return `${name}${proc}`;
 }
 
 /**
@@ -85,10 +110,17 @@ export function replicaSetName(
  * one of specs from before releases. The second "--" cannot occur in an app environment's key
  * (names never contain "--"), so no environment's name can meet another's release.
  */
-export function secretName(app: string, env: string, release?: number | null): string {
+export function secretName(
+  app: string,
+  env: string,
+  release?: number | null,
+  process?: string | null,
+): string {
   if (typeof release !== 'number')
     return dnsName('gantry', envKey(app, env, MAX_NAME - 'gantry-'.length));
-  const suffix = `--v${release}`;
+  // Each process type's ReplicaSet owns a Secret of its own, so the garbage collector never
+  // takes one process's values away with another's ReplicaSet.
+  const suffix = `--v${release}${processSuffix(process)}`;
   return dnsName(
     `gantry-${envKey(app, env, MAX_NAME - 'gantry-'.length - suffix.length)}${suffix}`,
   );

@@ -100,6 +100,8 @@ export function podInstance(
     slot,
     // Null on pods of ReplicaSets from before releases.
     release: releaseOf(labels[LABEL.release]),
+    // Absent on `web` pods, as on pods from before process types.
+    ...(labels[LABEL.process] === undefined ? {} : { process: labels[LABEL.process] }),
     image: pod.spec?.containers.find((c) => c.name === CONTAINER)?.image ?? '',
     state,
     exitCode:

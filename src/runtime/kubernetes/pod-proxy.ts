@@ -6,6 +6,7 @@
  * it could not reach the pod ("error trying to reach service: … connection refused"), are verdicts.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { healthPathProblem } from '../../config/health-path.js';
 import { GantryError } from '../../errors.js';
 import { proxyFailure, rawGet } from './kube-client.js';
 
@@ -72,6 +73,11 @@ export async function podProxyGet(
   timeoutMs: number,
 ): Promise<{ status: number }> {
   const rel = path.startsWith('/') ? path : `/${path}`;
+  // The spec refuses such paths; a spec stored before that rule must not reach the API either.
+  const problem = healthPathProblem(rel);
+  if (problem !== undefined) {
+    throw new GantryError('GANTRY_ERR_SPEC_INVALID', `health check path ${rel} ${problem}`);
+  }
   let outcome: ProxyOutcome;
   try {
     const res = await rawGet(

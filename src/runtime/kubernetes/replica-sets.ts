@@ -66,6 +66,7 @@ export async function addSlot(
   name: string,
   spec: InstanceSpec,
   held: ReadonlySet<string> = new Set(),
+  pullSecret?: string,
 ): Promise<void> {
   for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
     const rs = await readReplicaSet(kube, name);
@@ -73,7 +74,7 @@ export async function addSlot(
       try {
         await kube.apps.createNamespacedReplicaSet({
           namespace: kube.namespace,
-          body: replicaSetManifest(spec, kube.namespace, [spec.slot]),
+          body: replicaSetManifest(spec, kube.namespace, [spec.slot], pullSecret),
         });
         return;
       } catch (e) {

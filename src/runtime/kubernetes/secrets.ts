@@ -15,7 +15,7 @@ import { LABEL, MANAGED_BY, releaseLabel, secretName } from './names.js';
 
 const ATTEMPTS = 8;
 
-type SecretSpec = Pick<InstanceSpec, 'app' | 'env' | 'secrets' | 'release'>;
+type SecretSpec = Pick<InstanceSpec, 'app' | 'env' | 'secrets' | 'release' | 'process'>;
 
 /**
  * Makes the spec's Secret hold its values before a pod that reads them is made (a pod whose Secret
@@ -30,7 +30,7 @@ export async function ensureSecret(
   owner: V1ReplicaSet | undefined,
 ): Promise<void> {
   if (spec.release === undefined) return ensureEnvSecret(kube, spec);
-  const name = secretName(spec.app, spec.env, spec.release);
+  const name = secretName(spec.app, spec.env, spec.release, spec.process);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const cur = await readSecret(kube, name);
     if (cur === undefined) {
@@ -74,7 +74,7 @@ export async function ensureSecret(
 export async function ownSecret(kube: Kube, spec: SecretSpec, owner: V1ReplicaSet): Promise<void> {
   const ref = ownerReference(owner);
   if (spec.release === undefined || ref === undefined) return;
-  const name = secretName(spec.app, spec.env, spec.release);
+  const name = secretName(spec.app, spec.env, spec.release, spec.process);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const cur = await readSecret(kube, name);
     // Deleted by hand meanwhile: made again, owned at once.

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Edge } from '../../edge/edge.js';
+import type { RegistryAccess } from '../../registry/credentials.js';
 import type { Runtime } from '../runtime.js';
 import { loadKubeConfig, type KubernetesTargetConfig } from './kube-client.js';
 import { KubernetesRuntime } from './kubernetes-runtime.js';
@@ -22,9 +23,10 @@ export interface KubernetesTarget {
 export async function startKubernetesTarget(
   config: KubernetesTargetConfig,
   log?: Logger,
+  registry?: RegistryAccess,
 ): Promise<KubernetesTarget> {
   const kc = loadKubeConfig(config);
-  const runtime = new KubernetesRuntime({ kc, namespace: config.namespace, log });
+  const runtime = new KubernetesRuntime({ kc, namespace: config.namespace, log, registry });
   await runtime.connect();
   const edge = new KubernetesServiceEdge({
     kube: runtime.kube,
