@@ -45,15 +45,19 @@ trap 'rm -rf "$tmp"' EXIT
 
 # --- the Debian base -----------------------------------------------------------------------------
 
-base_inputs="$(printf '%s\n' "$SUITE" "$PACKAGES" "$(sed -n '/^# --- the Debian base/,/^# --- end base/p' "$0")" | hash_of)"
+# Bump RECIPE when the steps below change what the base holds.
+RECIPE=1
+base_inputs="$(printf '%s\n' "$SUITE" "$PACKAGES" "$RECIPE" | hash_of)"
 if current "$BASE" "$base_inputs"; then
   say "$BASE present"
 else
   if ! command -v debootstrap >/dev/null; then
     [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || fail "debootstrap is missing; install it"
     say "installing debootstrap with apt (log: $LOGS/apt.log)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap \
-      >>"$LOGS/apt.log" 2>&1 || fail "apt could not install debootstrap; see $LOGS/apt.log"
+    # Package lists may be missing on a fresh machine: update once, only when the install fails.
+    install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap; }
+    { install || { apt-get update && install; }; } >>"$LOGS/apt.log" 2>&1 ||
+      fail "apt could not install debootstrap; see $LOGS/apt.log"
   fi
   [ "$(id -u)" = 0 ] || fail "debootstrap needs root"
   say "debootstrap $SUITE with $PACKAGES (log: $LOGS/debootstrap.log; a few minutes)"
@@ -71,7 +75,6 @@ else
   rm -rf "$rootfs"
   say "$BASE built"
 fi
-# --- end base
 
 # --- the stand-ins, each a small build on the base (no RUN needs the network) --------------------
 
@@ -176,6 +179,11 @@ CMD ["node"]
 EOF
 copy_npm_cache() { cp -r "$npm_cache" "$1/_cacache"; }
 build_standin node gantry.local/node:20-bookworm-slim copy_npm_cache
+
+# The versions these replaced (untagged now, and only ever ours: they carry the label); one still
+# used by a container stays.
+docker images -q --filter dangling=true --filter "label=$LABEL" | sort -u |
+  xargs -r docker image rm >/dev/null 2>&1 || true
 
 echo "GANTRY_REDIS_IMAGE=gantry.local/redis:7"
 echo "GANTRY_REGISTRY_IMAGE=gantry.local/registry:2"

@@ -177,7 +177,9 @@ export async function startController(
   const stopPoller = startPoller({ repos, store, queues, log });
   const observed = await startMetrics({ redis, store, rollouts, queues, log });
   const stopRetention = startRetention(
-    new RetentionSweeper(redis, store.keys, rollouts, config.history),
+    new RetentionSweeper(redis, store.keys, rollouts, config.history, () =>
+      repos.all().map((r) => r.config.name),
+    ),
     log,
   );
   const registryPrune = registryPruner(config, { store, rollouts, queues, log });

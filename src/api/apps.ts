@@ -180,8 +180,10 @@ export async function appRoutes(app: FastifyInstance, deps: AppRoutesDeps): Prom
 export function scopedApp(who: Principal | undefined, rec: AppRecord): AppRecord {
   if (!who?.envs) return rec;
   const envs = new Set(visibleEnvs(who, Object.keys(rec.environments)));
-  return {
-    ...rec,
-    environments: Object.fromEntries(Object.entries(rec.environments).filter(([e]) => envs.has(e))),
-  };
+  const environments = Object.fromEntries(
+    Object.entries(rec.environments).filter(([e]) => envs.has(e)),
+  );
+  // The branches other environments track are theirs to show, not this token's.
+  const branches = new Set(Object.values(environments).map((e) => e.branch));
+  return { ...rec, environments, branches: rec.branches.filter((b) => branches.has(b)) };
 }

@@ -160,7 +160,9 @@ export async function webhookRoutes(
         params: {
           type: 'object',
           required: ['provider', 'repo'],
-          properties: { provider, repo: { type: 'string', maxLength: 200 } },
+          // A repo's config name is at most 63 characters; longer paths never reached the
+          // route anyway (fastify's 100-character param cap answers 414, off the contract).
+          properties: { provider, repo: { type: 'string', maxLength: 63 } },
         },
       },
     },

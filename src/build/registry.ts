@@ -1,11 +1,5 @@
 import { GantryError } from '../errors.js';
-
-const MANIFEST_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-].join(', ');
+import { MANIFEST_TYPES } from '../registry/registry-api.js';
 
 /**
  * Asks a registry (Distribution API v2, plain HTTP on loopback) which digest a tag points at.

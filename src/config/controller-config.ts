@@ -230,8 +230,11 @@ function registryAccess(
   r: RawRegistry,
   env: NodeJS.ProcessEnv,
   file: string,
+  baseDir: string,
 ): ControllerConfig['registry'] {
-  const { address, prune } = r;
+  const { address } = r;
+  const gcConfig = r.prune.gcConfig && path.resolve(baseDir, r.prune.gcConfig);
+  const prune = { ...r.prune, ...(gcConfig ? { gcConfig } : {}) };
   if (r.username === undefined || r.passwordEnv === undefined) return { address, prune };
   const password = requiredEnv(env, r.passwordEnv, file, 'registry.passwordEnv');
   return { address, prune, credentials: { username: r.username, password } };
@@ -312,7 +315,7 @@ export function parseControllerConfig(
   return applyEnvOverrides(
     {
       ...cfg,
-      registry: registryAccess(cfg.registry, env, file),
+      registry: registryAccess(cfg.registry, env, file, baseDir),
       dataDir: path.resolve(baseDir, cfg.dataDir),
       repos,
       notifications,

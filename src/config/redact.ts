@@ -36,7 +36,14 @@ export function redactConfig(config: ControllerConfig) {
         ? { username: config.registry.credentials.username, password: SET }
         : null,
     },
-    tokens: config.tokens.map((t) => ({ name: t.name, role: t.role })),
+    // Named field by field, never the hash; scopes and permissions are what an admin checks here.
+    tokens: config.tokens.map((t) => ({
+      name: t.name,
+      role: t.role,
+      ...(t.apps ? { apps: t.apps } : {}),
+      ...(t.envs ? { envs: t.envs } : {}),
+      ...(t.permissions ? { permissions: t.permissions } : {}),
+    })),
     repos: config.repos.map((r) => ({
       name: r.name,
       url: withoutUserInfo(r.url),

@@ -23,16 +23,15 @@ export interface ProbeSchedule {
 /** How an instance is probed, by its process type; undefined: not probed ("running" health). */
 export type ScheduleOf = (instance: Instance) => ProbeSchedule | undefined;
 
-/** The probe schedule of each process type of a plan; a process judged by "running" has none. */
+/**
+ * The probe schedule of each process type of a plan; a process judged by "running" has none, and
+ * so has a process type the plan does not know (it is on its way out).
+ */
 export function schedulesOf(
   processes: readonly Pick<ProcessPlan, 'name' | 'health'>[],
-  fallback: HealthRules,
 ): ScheduleOf {
   const byName = new Map(processes.map((p) => [p.name, scheduleFor(p.health)]));
-  return (i) => {
-    const name = processName(i.process);
-    return byName.has(name) ? byName.get(name) : scheduleFor(fallback);
-  };
+  return (i) => byName.get(processName(i.process));
 }
 
 function scheduleFor(rules: HealthRules): ProbeSchedule | undefined {

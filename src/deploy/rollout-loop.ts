@@ -70,7 +70,7 @@ export class RolloutLoop {
     // Every secret value of both releases, kept out of probe details and failure evidence.
     this.redact = secretRedactor([...configs.values()].flatMap((c) => Object.values(c.secrets)));
     this.probes = new ProbeSet(deps.runtime).redacting(this.redact);
-    this.schedules = schedulesOf(processPlans(this.plan), this.plan.health);
+    this.schedules = schedulesOf(processPlans(this.plan));
     this.executor = new ActionExecutor({
       runtime: deps.runtime,
       edge: deps.edge,

@@ -93,7 +93,8 @@ export async function openRollout(
     return { kind: 'done', rec: await finishRecord(deps, rec, 'succeeded', reason, fence) };
   }
   // A rollback is final until a newer push: a deploy of a commit pushed before it is held.
-  const held = await heldByPin(deps, job);
+  // (A restart moves nothing: what runs keeps running, pinned or not.)
+  const held = restart ? undefined : await heldByPin(deps, job);
   if (held) return { kind: 'done', rec: await finishRecord(deps, rec, 'superseded', held, fence) };
   // What it moves to is a release: this commit's image with the environment's config now, a
   // release a config change made, or a copy of the release a rollback restores.

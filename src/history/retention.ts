@@ -2,7 +2,8 @@
  * History retention: rollout records older than `keepDays`, or beyond the newest
  * `keepPerEnvironment` of their environment, are removed with their events and index entries.
  * An environment's current rollout is never removed (it says what serves), nor is one that has
- * not ended (it is still being written). Builds and revisions follow (record-retention.ts).
+ * not ended (it is still being written). Builds and revisions follow (record-retention.ts), and
+ * removed apps are forgotten whole (app-retention.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import type { Keys } from '../store/keys.js';
 import type { AppRecord, EnvState, RolloutRecord } from '../store/records.js';
 import type { RolloutStore } from '../store/rollouts.js';
 import { DAY_MS, expiredIds, toEntries } from './expiry.js';
+import { sweepRemovedApps } from './app-retention.js';
 import { sweepBuilds, sweepRevisions } from './record-retention.js';
 
 export { expiredIds, type IndexEntry } from './expiry.js';
@@ -30,6 +32,8 @@ export class RetentionSweeper {
     private readonly keys: Keys,
     private readonly rollouts: RolloutStore,
     private readonly policy: RetentionPolicy,
+    /** The repos the controller follows now; absent: removed apps are not looked for. */
+    private readonly followedRepos?: () => readonly string[],
   ) {}
 
   /** Sweeps every known app; returns how many rollout records were removed. */
@@ -47,6 +51,10 @@ export class RetentionSweeper {
   async sweepRecords(now = Date.now()): Promise<number> {
     const { keepDays, keepBuildsPerApp } = this.policy;
     let removed = 0;
+    if (this.followedRepos) {
+      const followed = new Set(this.followedRepos());
+      removed += (await sweepRemovedApps(this.redis, this.keys, followed, keepDays, now)).length;
+    }
     for (const app of await this.redis.smembers(this.keys.apps())) {
       if (keepBuildsPerApp !== undefined) {
         removed += await sweepBuilds(

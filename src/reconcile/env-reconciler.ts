@@ -210,7 +210,7 @@ export class EnvReconciler {
       routed = new Set(upstreams);
     }
     const processes = processPlans(recPlan);
-    this.probes.sync(instances, schedulesOf(processes, recPlan.health));
+    this.probes.sync(instances, schedulesOf(processes));
     await this.learnRollouts(instances);
     const byId = new Map(instances.map((i) => [i.id, i]));
     const seen: HealInstance[] = observe(instances, routed, this.probes.log, null).instances.map(

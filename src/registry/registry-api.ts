@@ -7,7 +7,8 @@
 import { GantryError, errorMessage } from '../errors.js';
 import { basicAuthorization, type RegistryAccess } from './credentials.js';
 
-const MANIFEST_TYPES = [
+/** Every manifest kind Gantry's builds may push: asked for on reads, so digests match. */
+export const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
   'application/vnd.oci.image.manifest.v1+json',

@@ -13,6 +13,23 @@ export class Keys {
   apps(): string {
     return this.k('apps');
   }
+  /**
+   * SCAN patterns of every key that belongs to `app` alone, its name a segment of its own right
+   * after the kind (app names hold no `:` or glob characters): what forgetting a removed app
+   * deletes, besides the build and rollout records its indexes name. Keep in step with this class.
+   */
+  appKeyPatterns(app: string): string[] {
+    const kinds = [
+      ...['app', 'app-owner', 'claim-refused', 'skipped', 'build-lease'],
+      ...['revision', 'revision-image', 'revisions', 'builds', 'pending-deploys'],
+      ...['rollouts', 'rollouts-of', 'rollouts-by-sha', 'rollouts-by-pr', 'rollout-lease'],
+      ...['env', 'env-desired', 'env-lock', 'env-pin', 'env-rollback-asked', 'env-status'],
+      ...['env-events', 'failed-revisions', 'reconcile-owner'],
+      ...['config-vars', 'config-secrets', 'config-scale', 'secret-values', 'secret-seq'],
+      ...['release', 'releases', 'release-seq'],
+    ];
+    return kinds.flatMap((kind) => [this.k(kind, app), this.k(kind, app, '*')]);
+  }
   /** JSON: where an app comes from (repo, path) and its last spec check. */
   app(app: string): string {
     return this.k('app', app);

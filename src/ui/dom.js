@@ -119,6 +119,15 @@ export function triggerText(t) {
   }
 }
 
+/**
+ * What a rollout did, in a word: its kind, except that a scale or a restart rolls the running
+ * revision out as a deploy and is told apart by what asked for it.
+ */
+export function rolloutKind(r) {
+  const via = r.trigger?.kind === 'manual' ? r.trigger.via : undefined;
+  return r.kind === 'deploy' && (via === 'scale' || via === 'restart') ? via : r.kind;
+}
+
 /** A link to a pull request when its URL is known, else its number as text. */
 export function prLink(pr) {
   if (!pr || pr.number === undefined) return null;

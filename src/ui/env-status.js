@@ -53,13 +53,16 @@ export function statusDetail(status) {
 export function instancesTable(env, status) {
   const list = status?.instances ?? [];
   if (list.length === 0) return null;
+  // Instances labelled with their process type (web, worker…) say which; older ones are web.
+  const typed = list.some((i) => i.process);
   return grid(
     { class: 'grid instances', 'aria-label': `Instances of ${env}` },
-    ['Slot', 'Revision', 'Host', 'State', 'Verdict', 'Routed'],
+    [...(typed ? ['Process'] : []), 'Slot', 'Revision', 'Host', 'State', 'Verdict', 'Routed'],
     list.map((i) =>
       h(
         'tr',
-        { 'data-slot': i.slot, 'data-verdict': i.verdict },
+        { 'data-slot': i.slot, 'data-verdict': i.verdict, 'data-process': i.process ?? 'web' },
+        typed ? h('td', {}, h('code', {}, i.process ?? 'web')) : null,
         h('td', {}, h('code', {}, i.slot)),
         h('td', {}, h('code', {}, shortSha(i.revision))),
         h('td', {}, i.host),

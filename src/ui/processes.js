@@ -129,9 +129,12 @@ function restartButton(app, env, counts, followed) {
   );
 }
 
-/** The process panel of an environment that runs something; `followed` gets the API's answer. */
+/**
+ * The process panel of an environment that runs something and is still in the app's spec (an
+ * orphaned one can only be pruned); `followed` gets the API's answer.
+ */
 export function processesPanel(app, env, status, running, followed) {
-  if (!running) return null;
+  if (!running || status?.orphaned) return null;
   const counts = processCounts(status);
   if (counts.length === 0) counts.push({ name: 'web', desired: undefined, ready: 0 });
   return h(

@@ -302,96 +302,93 @@ describe.skipIf(!composeCommand())('docker-compose.yml brought up for real', () 
     8 * MINUTE,
   );
 
+  /** Runs `change`, then checks that nothing was deployed: same history, same instances. */
+  const nothingDeployed = async (change: () => Promise<void>) => {
+    const [before, ids] = [await history(), await instances()];
+    await change();
+    expect(await history()).toEqual(before);
+    expect(await instances()).toEqual(ids);
+  };
+  /** Runs `work`, timed as `phase`, under 20 GET/s through the edge: not one may fail. */
+  const underLoad = async (phase: string, work: () => Promise<void>) => {
+    const load = startFixedRate(edgeUrl, 20);
+    await timed(phase, work);
+    // The new controller's first reconcile passes while the load still runs.
+    await new Promise((r) => setTimeout(r, 3000));
+    const result = await load.stop();
+    console.log(`${phase}: ${result.failed}/${result.total} requests failed`);
+    expect(result.failures).toEqual([]);
+    expect(result.total).toBeGreaterThan(50);
+  };
+  /** `up -d`, timed as `phase` until the edge serves version 1 again; then healthy. */
+  const upAgain = async (phase: string) => {
+    await timed(phase, async () => {
+      await project.run('up', '-d');
+      await serving('1');
+    });
+    await healthy();
+  };
+
   it(
     'restarts the controller under load through the edge with 0 failed requests',
-    async () => {
-      const before = await instances();
-      const load = startFixedRate(edgeUrl, 20);
-      await timed('docker-compose restart gantry → healthy (under load)', async () => {
-        await project.run('restart', 'gantry');
-        await healthy();
-      });
-      // The new controller's first reconcile passes while the load still runs.
-      await new Promise((r) => setTimeout(r, 3000));
-      const result = await load.stop();
-      console.log(`restart under load: ${result.failed}/${result.total} failed`);
-      expect(result.failures).toEqual([]);
-      expect(result.total).toBeGreaterThan(50);
-      expect(await instances()).toEqual(before);
-    },
+    () =>
+      nothingDeployed(() =>
+        underLoad('docker-compose restart gantry → healthy (under load)', async () => {
+          await project.run('restart', 'gantry');
+          await healthy();
+        }),
+      ),
     5 * MINUTE,
   );
 
   it(
     'upgrades the controller alone under load: the edge keeps serving, the history stays',
     async () => {
-      const [before, ids] = [await history(), await instances()];
-      const edges = [await project.container('edge-front'), await project.container('edge-back')];
+      const edges = () => Promise.all(['edge-front', 'edge-back'].map((s) => project.container(s)));
+      const edgesBefore = await edges();
       // A new image, as a release would bring: the same build under a new tag.
       const next = 'gantry.local/controller:compose-test-next';
       await exec('docker', ['tag', project.env.GANTRY_IMAGE!, next]);
       project = project.with({ GANTRY_IMAGE: next });
-      const load = startFixedRate(edgeUrl, 20);
-      await timed('upgrade: up -d --no-deps gantry → healthy (under load)', async () => {
-        await project.run('up', '-d', '--no-deps', 'gantry');
-        await healthy();
-      });
-      await new Promise((r) => setTimeout(r, 3000));
-      const result = await load.stop();
-      console.log(`upgrade under load: ${result.failed}/${result.total} failed`);
-      expect(result.failures).toEqual([]);
-      const image = await exec('docker', [
-        'inspect',
-        '-f',
-        '{{.Config.Image}}',
-        (await project.container('gantry'))!,
-      ]);
-      expect(image.stdout.trim()).toBe(next);
-      expect([await project.container('edge-front'), await project.container('edge-back')]).toEqual(
-        edges,
+      await nothingDeployed(() =>
+        underLoad('upgrade: up -d --no-deps gantry → healthy (under load)', async () => {
+          await project.run('up', '-d', '--no-deps', 'gantry');
+          await healthy();
+        }),
       );
-      expect(await history()).toEqual(before);
-      expect(await instances()).toEqual(ids);
+      const id = (await project.container('gantry'))!;
+      const image = await exec('docker', ['inspect', '-f', '{{.Config.Image}}', id]);
+      expect(image.stdout.trim()).toBe(next);
+      expect(await edges()).toEqual(edgesBefore);
     },
     5 * MINUTE,
   );
 
   it(
     'comes back after down and up from persisted state, with no new deploy',
-    async () => {
-      const [before, ids] = [await history(), await instances()];
-      // Taken while everything runs, as the README says: used by the restore below.
-      await timed('backup while running (deploy/compose/backup.sh)', () =>
-        project.script('backup.sh', backupDir),
-      );
-      await timed('docker-compose down', () => project.run('down', '-t', '10'));
-      await timed('docker-compose up -d → version 1 served again', async () => {
-        await project.run('up', '-d');
-        await serving('1');
-      });
-      await healthy();
-      expect(await history()).toEqual(before);
-      expect(await instances()).toEqual(ids);
-    },
+    () =>
+      nothingDeployed(async () => {
+        // Taken while everything runs, as the README says: used by the restore below.
+        await timed('backup while running (deploy/compose/backup.sh)', () =>
+          project.script('backup.sh', backupDir),
+        );
+        await timed('docker-compose down', () => project.run('down', '-t', '10'));
+        await upAgain('docker-compose up -d → version 1 served again');
+      }),
     6 * MINUTE,
   );
 
   it(
     'is restored onto empty volumes from the backup: history and running apps all there',
     async () => {
-      const [before, ids] = [await history(), await instances()];
-      // Everything stopped and every volume gone: what a lost disk leaves.
-      await project.run('down', '-v', '-t', '10');
-      await timed('restore (deploy/compose/restore.sh)', () =>
-        project.script('restore.sh', backupDir),
-      );
-      await timed('up -d after restore → version 1 served', async () => {
-        await project.run('up', '-d');
-        await serving('1');
+      await nothingDeployed(async () => {
+        // Everything stopped and every volume gone: what a lost disk leaves.
+        await project.run('down', '-v', '-t', '10');
+        await timed('restore (deploy/compose/restore.sh)', () =>
+          project.script('restore.sh', backupDir),
+        );
+        await upAgain('up -d after restore → version 1 served');
       });
-      await healthy();
-      expect(await history()).toEqual(before);
-      expect(await instances()).toEqual(ids);
       // The registry's images came back too: a later scale-up or a new host can pull them.
       const tags = await fetch(`http://127.0.0.1:${registryPort}/v2/${app}/tags/list`);
       expect(((await tags.json()) as { tags: string[] }).tags.length).toBeGreaterThanOrEqual(2);

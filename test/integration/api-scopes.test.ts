@@ -96,6 +96,8 @@ describe('scoped tokens (apps, envs, permissions)', () => {
     const apps = scoped.body.apps as { name: string; environments: object; status: object }[];
     expect(apps.map((a) => a.name)).toEqual(['shop']);
     expect(Object.keys(apps[0]!.environments)).toEqual(['staging']);
+    // Nor the branch production tracks.
+    expect((apps[0] as unknown as { branches: string[] }).branches).toEqual(['staging']);
     expect(Object.keys((apps[0]!.status as { envs: object }).envs)).toEqual(['staging']);
 
     const rollouts = await call(tokens.shopViewer, 'GET', '/api/apps/shop/rollouts');

@@ -2,8 +2,8 @@
  * The supervised edge on real Caddy: routes survive a kill -9 of either Caddy and of the
  * supervisor, a new supervisor adopts the running Caddy processes, and stopEdge leaves nothing.
  */
-import { spawnSync } from 'node:child_process';
-import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, readFile, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaddyEdge } from '../../src/edge/caddy/caddy-edge.js';
 import type { Tier } from '../../src/edge/caddy/names.js';
 import { ensureEdge, stopEdge, type EdgeEndpoints } from '../../src/edge/supervisor/ensure-edge.js';
-import { readEdgeState, type EdgeState } from '../../src/edge/supervisor/edge-state.js';
+import { caddyAnswers, caddyInitialConfig } from '../../src/edge/supervisor/caddy-process.js';
+import { edgePaths, readEdgeState, type EdgeState } from '../../src/edge/supervisor/edge-state.js';
 import { freePort } from '../../src/process/daemon.js';
 import { isRunning } from '../../src/process/pid.js';
 import { testEnv, uniqueName } from '../support/env.js';
@@ -189,9 +190,7 @@ describe('the supervised edge', () => {
   it('keeps the admin APIs off TCP, on sockets another local user cannot reach', async () => {
     for (const tier of ['front', 'back'] as const) {
       const socket = join(dir, tier, 'admin.sock');
-      expect(endpoints[tier === 'front' ? 'frontAdminUrl' : 'backAdminUrl']).toBe(
-        `unix:${socket}`,
-      );
+      expect(endpoints[tier === 'front' ? 'frontAdminUrl' : 'backAdminUrl']).toBe(`unix:${socket}`);
       expect((await stat(join(dir, tier))).mode & 0o777).toBe(0o700);
       // Caddy listens on TCP for the front's routes only: no admin port.
       const ports = await tcpListenPorts(await pidOf(tier));
@@ -248,6 +247,60 @@ describe('the supervised edge', () => {
     await answersAgain(url, 'A');
     // …and an adopted Caddy (not the new supervisor's child) is still restarted when it dies.
     await killTierAndMeasure('front');
+  });
+
+  it('adopts an edge an older Gantry started on TCP admin ports, and moves it to the socket on restart', async () => {
+    const old = join(testEnv().runDir, uniqueName('edge-tcp'));
+    const paths = edgePaths(old);
+    const state: Record<string, { adminPort: number; pid: number }> = {};
+    try {
+      // What an older supervisor left: `caddy run --resume` on 127.0.0.1:PORT, named in edge.json.
+      for (const tier of ['front', 'back'] as const) {
+        const p = paths[tier];
+        await mkdir(p.root, { recursive: true });
+        const port = await freePort();
+        const config = { ...caddyInitialConfig(p.root, { persist: true }) };
+        config.admin = { listen: `127.0.0.1:${port}`, config: { persist: true } };
+        await writeFile(p.configFile, JSON.stringify(config));
+        const child = spawn('caddy', ['run', '--resume', '--config', p.configFile], {
+          cwd: p.root,
+          detached: true,
+          stdio: 'ignore',
+          env: {
+            PATH: process.env.PATH ?? '',
+            XDG_CONFIG_HOME: p.configHome,
+            XDG_DATA_HOME: p.dataHome,
+          },
+        });
+        child.unref();
+        state[tier] = { adminPort: port, pid: child.pid! };
+        for (
+          let i = 0;
+          i < 100 && !(await caddyAnswers(`http://127.0.0.1:${port}`, p.storage));
+          i++
+        ) {
+          await sleep(50);
+        }
+      }
+      await writeFile(paths.state, JSON.stringify(state));
+
+      const adopted = await ensureEdge({ dir: old });
+      expect(adopted.frontAdminUrl).toBe(`http://127.0.0.1:${state.front!.adminPort}`);
+      expect((await readEdgeState(old)).front?.pid).toBe(state.front!.pid);
+
+      // Its next start (a crash here) comes up on the socket, with no TCP admin listener left.
+      process.kill(state.front!.pid, 'SIGKILL');
+      let now = await readEdgeState(old);
+      for (let i = 0; i < 200 && !now.front?.adminUrl.startsWith('unix:'); i++) {
+        await sleep(50);
+        now = await readEdgeState(old);
+      }
+      expect(now.front?.adminUrl).toBe(`unix:${paths.front.adminSocket}`);
+      expect(await caddyAnswers(now.front!.adminUrl, paths.front.storage)).toBe(true);
+      expect(await tcpListenPorts(now.front!.pid!)).toEqual([]);
+    } finally {
+      await stopEdge(old);
+    }
   });
 
   it('starts one supervisor when two controllers ask for a new edge at the same moment', async () => {

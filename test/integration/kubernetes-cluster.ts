@@ -9,7 +9,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runtime.js';
 import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
+import { buildContractImage } from '../contract/runtime-contract.js';
+import { testEnv } from '../support/env.js';
 import { startKubeSim, type KubeSimFaults } from '../kube-sim/index.js';
 import { startRealTestCluster } from '../kube/index.js';
 
@@ -80,5 +84,47 @@ export async function startTestCluster(dir: string): Promise<TestCluster> {
     rbac: sim.rbac,
     faults: sim.faults,
     close: () => sim.close(),
+  };
+}
+
+/** A test cluster with the contract image built, a connected runtime, and the admin kubeconfig. */
+export interface RuntimeOnCluster {
+  readonly cluster: TestCluster;
+  readonly runtime: KubernetesRuntime;
+  /** Unrestricted, for the tests' own checks. */
+  readonly admin: KubeConfig;
+  readonly image: string;
+  /** Removes the app's instances, stops the runtime and the cluster. */
+  close(): Promise<void>;
+}
+
+/** Starts a cluster and a runtime on it for `app` (its instances are removed on close). */
+export async function startRuntimeOnCluster(app: string): Promise<RuntimeOnCluster> {
+  const env = testEnv();
+  const image = await buildContractImage({
+    registry: env.registry,
+    app: `${app}-img`,
+    version: '1',
+    dir: join(env.runDir, `${app}-img`),
+  });
+  const cluster = await startTestCluster(join(env.runDir, `${app}-kube`));
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfig);
+  const admin = new KubeConfig();
+  admin.loadFromFile(cluster.adminKubeconfig);
+  const runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });
+  await runtime.connect();
+  return {
+    cluster,
+    runtime,
+    admin,
+    image,
+    async close() {
+      for (const i of await runtime.list({ app }).catch(() => [])) {
+        await runtime.remove(i).catch(() => undefined);
+      }
+      runtime.close();
+      await cluster.close();
+    },
   };
 }

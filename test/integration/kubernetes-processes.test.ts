@@ -4,47 +4,25 @@
  * worker's pods have no port, instances carry their process, and one process type's scale-down
  * never touches another's.
  */
-import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runtime.js';
 import { replicaSetName, secretName } from '../../src/runtime/kubernetes/names.js';
 import type { InstanceSpec } from '../../src/runtime/runtime.js';
-import { CONTRACT_APP_PORT, buildContractImage } from '../contract/runtime-contract.js';
-import { testEnv, uniqueName } from '../support/env.js';
-import { startTestCluster, type TestCluster } from './kubernetes-cluster.js';
+import { CONTRACT_APP_PORT } from '../contract/runtime-contract.js';
+import { uniqueName } from '../support/env.js';
+import { startRuntimeOnCluster, type RuntimeOnCluster } from './kubernetes-cluster.js';
 
 describe('Kubernetes runtime: one ReplicaSet per process type', () => {
-  let cluster: TestCluster;
-  let runtime: KubernetesRuntime;
-  let admin: KubeConfig;
-  let image: string;
+  let on: RuntimeOnCluster;
   const app = uniqueName('kp').slice(0, 14);
   const SHA = 'c'.repeat(40);
+  const runtime = () => on.runtime;
 
   beforeAll(async () => {
-    const env = testEnv();
-    image = await buildContractImage({
-      registry: env.registry,
-      app: `${app}-img`,
-      version: '1',
-      dir: join(env.runDir, `${app}-img`),
-    });
-    cluster = await startTestCluster(join(env.runDir, `${app}-kube`));
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
-    admin = new KubeConfig();
-    admin.loadFromFile(cluster.adminKubeconfig);
-    runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });
-    await runtime.connect();
+    on = await startRuntimeOnCluster(app);
   }, 120_000);
-
   afterAll(async () => {
-    for (const i of await runtime.list({ app }).catch(() => [])) {
-      await runtime.remove(i).catch(() => undefined);
-    }
-    runtime?.close();
-    await cluster?.close();
+    await on?.close();
   });
 
   function spec(slot: string, process: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
@@ -55,32 +33,32 @@ describe('Kubernetes runtime: one ReplicaSet per process type', () => {
       release: 2,
       rolloutId: 'r1',
       slot,
-      image,
+      image: on.image,
       port: CONTRACT_APP_PORT,
       process,
       vars: {},
       secrets: { TOKEN: 'proc-secret-5b1e' },
-      host: cluster.namespace,
+      host: on.cluster.namespace,
       ...over,
     };
   }
 
   it('runs web and worker of one release as two ReplicaSets, each with its Secret', async () => {
-    const web = await runtime.start(
+    const web = await runtime().start(
       spec('r1-0', 'web', {
         readiness: { check: { kind: 'http', path: '/healthz' }, intervalMs: 1000, timeoutMs: 1000 },
       }),
     );
-    const worker = await runtime.start(
+    const worker = await runtime().start(
       spec('r1-1', 'worker', { routed: false, command: ['sh', '-c', 'sleep 3600'] }),
     );
     expect(web.process ?? 'web').toBe('web');
     expect(worker.process).toBe('worker');
     expect(worker.upstream).toBeUndefined();
 
-    const apps = admin.makeApiClient(AppsV1Api);
-    const core = admin.makeApiClient(CoreV1Api);
-    const ns = cluster.namespace;
+    const apps = on.admin.makeApiClient(AppsV1Api);
+    const core = on.admin.makeApiClient(CoreV1Api);
+    const ns = on.cluster.namespace;
     const webRs = await apps.readNamespacedReplicaSet({
       name: replicaSetName(app, 'prod', SHA, 2),
       namespace: ns,
@@ -103,16 +81,16 @@ describe('Kubernetes runtime: one ReplicaSet per process type', () => {
         replicaSetName(app, 'prod', SHA, 2, process),
       ]);
     }
-    const listed = await runtime.list({ app, env: 'prod' });
+    const listed = await runtime().list({ app, env: 'prod' });
     expect(listed.map((i) => [i.slot, i.process ?? 'web']).sort()).toEqual([
       ['r1-0', 'web'],
       ['r1-1', 'worker'],
     ]);
 
     // The worker's scale-down leaves web's ReplicaSet and Secret alone.
-    await runtime.stop(worker, { timeoutSeconds: 0 });
-    await runtime.remove(worker);
-    const left = await runtime.list({ app, env: 'prod' });
+    await runtime().stop(worker, { timeoutSeconds: 0 });
+    await runtime().remove(worker);
+    const left = await runtime().list({ app, env: 'prod' });
     expect(left.map((i) => i.slot)).toEqual(['r1-0']);
     expect(
       (

@@ -5,14 +5,13 @@
  * the controller's log, every Redis key (records, build logs, job data), API answers, errors.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
-import { startRegistry, type RegistryServer } from '../../src/demo/registry-server.js';
+import type { RegistryServer } from '../../src/demo/registry-server.js';
 import { errorMessage, isGantryError } from '../../src/errors.js';
 import { DockerImageBuilder } from '../../src/runtime/docker/images.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
@@ -27,26 +26,17 @@ import {
   type Fixture,
 } from '../support/controller-fixture.js';
 import { testEnv, uniqueName } from '../support/env.js';
-import { htpasswdLine } from '../support/htpasswd.js';
+import { startAuthRegistry, type AuthRegistry } from '../support/htpasswd.js';
 import { dumpRedis } from '../support/redis-dump.js';
-import {
-  secondDockerUnavailable,
-  startSecondDocker,
-  type SecondDocker,
-} from '../support/second-docker.js';
+import { trySecondDocker, type SecondDocker } from '../support/second-docker.js';
 
 const run = promisify(execFile);
 const USER = 'gantry-ci';
-const PASSWORD = `pw-${randomBytes(16).toString('hex')}`;
-const PASSWORD_ENV = `GANTRY_TEST_REGISTRY_PASSWORD_${randomBytes(4).toString('hex').toUpperCase()}`;
-/** The password as Basic auth and X-Registry-Auth carry it: neither may show up either. */
-const ENCODED = [
-  Buffer.from(`${USER}:${PASSWORD}`).toString('base64'),
-  Buffer.from(PASSWORD).toString('base64'),
-];
 
-function expectNoPassword(where: string, text: string): void {
-  for (const secret of [PASSWORD, ...ENCODED]) {
+/** The password, and as Basic auth and X-Registry-Auth carry it: none may show up. */
+function expectNoSecret(password: string, where: string, text: string): void {
+  const encoded = [Buffer.from(`${USER}:${password}`), Buffer.from(password)];
+  for (const secret of [password, ...encoded.map((b) => b.toString('base64'))]) {
     expect(text.includes(secret), `${where} holds the registry password`).toBe(false);
   }
 }
@@ -55,33 +45,25 @@ describe('registry credentials against docker-registry with htpasswd', () => {
   const env = testEnv();
   const dir = join(env.runDir, uniqueName('registry-auth'));
   const app = appName('regauth');
+  let auth: AuthRegistry;
   let registry: RegistryServer;
   let second: SecondDocker | undefined;
   let unavailable: string | undefined;
   let f: Fixture | undefined;
   let pinned = '';
+  const expectNoPassword = (where: string, text: string) =>
+    expectNoSecret(auth.password, where, text);
 
   beforeAll(async () => {
-    await mkdir(dir, { recursive: true });
-    const htpasswd = join(dir, 'htpasswd');
-    await writeFile(htpasswd, htpasswdLine(USER, PASSWORD));
-    registry = await startRegistry({ dir: join(dir, 'registry'), htpasswd });
-    process.env[PASSWORD_ENV] = PASSWORD;
-    unavailable = await secondDockerUnavailable();
-    if (unavailable === undefined) {
-      try {
-        second = await startSecondDocker();
-      } catch (e) {
-        unavailable = errorMessage(e);
-      }
-    }
+    auth = await startAuthRegistry(dir, USER);
+    registry = auth.registry;
+    ({ second, unavailable } = await trySecondDocker());
   }, 180_000);
 
   afterAll(async () => {
     await closeWithInstances(f, app);
     await second?.stop();
-    await registry?.stop();
-    delete process.env[PASSWORD_ENV];
+    await auth?.stop();
   }, 120_000);
 
   it('refuses an anonymous push, with an error that is not retried and names what to set', async () => {
@@ -120,7 +102,7 @@ describe('registry credentials against docker-registry with htpasswd', () => {
     f = await startFixture({
       deploy: true,
       registry: registry.address,
-      registryEntries: [`username: ${USER}`, `passwordEnv: ${PASSWORD_ENV}`],
+      registryEntries: auth.entries,
       config: [`runtime: { hosts: [{ name: second, endpoint: "${second.endpoint}" }] }`],
       logFile,
     });
@@ -170,7 +152,7 @@ describe('registry credentials against docker-registry with htpasswd', () => {
     expect(isGantryError(err, 'GANTRY_ERR_REGISTRY_AUTH')).toBe(true);
     expectNoPassword('the pull error', `${errorMessage(err)} ${JSON.stringify(err)}`);
 
-    const credentials = { username: USER, password: PASSWORD };
+    const credentials = { username: USER, password: auth.password };
     const runtime = new DockerRuntime({
       hosts,
       registry: { address: registry.address, credentials },

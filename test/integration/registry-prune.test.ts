@@ -5,13 +5,12 @@
  * older one inside the window succeeds, pulling it again from the registry.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../../src/cli/client.js';
-import { startRegistry, type RegistryServer } from '../../src/demo/registry-server.js';
+import type { RegistryServer } from '../../src/demo/registry-server.js';
 import { basicAuthorization } from '../../src/registry/credentials.js';
 import type { PruneReport } from '../../src/registry/registry-prune.js';
 import {
@@ -24,13 +23,11 @@ import {
   type Fixture,
 } from '../support/controller-fixture.js';
 import { testEnv, uniqueName } from '../support/env.js';
-import { htpasswdLine } from '../support/htpasswd.js';
+import { startAuthRegistry, type AuthRegistry } from '../support/htpasswd.js';
 import { gantry } from './cli-process.js';
 
 const run = promisify(execFile);
 const USER = 'pruner';
-const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
-const PASSWORD_ENV = `GANTRY_TEST_PRUNE_PASSWORD_${randomBytes(4).toString('hex').toUpperCase()}`;
 
 /** Blob files in the registry's storage: what garbage collection frees. */
 async function blobCount(registryDir: string): Promise<number> {
@@ -47,6 +44,7 @@ describe('registry pruning outside the rollback window (docker-registry)', () =>
   const dir = join(env.runDir, uniqueName('registry-prune'));
   const registryDir = join(dir, 'registry');
   const app = appName('prune');
+  let auth: AuthRegistry;
   let registry: RegistryServer;
   let f: Fixture;
   const shas: string[] = [];
@@ -58,7 +56,7 @@ describe('registry pruning outside the rollback window (docker-registry)', () =>
     const res = await fetch(`${registry.url}/v2/${app}/manifests/${digest}`, {
       method: 'HEAD',
       headers: {
-        authorization: basicAuthorization({ username: USER, password: PASSWORD })!,
+        authorization: basicAuthorization({ username: USER, password: auth.password })!,
         accept: 'application/vnd.docker.distribution.manifest.v2+json',
       },
     });
@@ -66,17 +64,13 @@ describe('registry pruning outside the rollback window (docker-registry)', () =>
   }
 
   beforeAll(async () => {
-    await mkdir(dir, { recursive: true });
-    const htpasswd = join(dir, 'htpasswd');
-    await writeFile(htpasswd, htpasswdLine(USER, PASSWORD));
-    registry = await startRegistry({ dir: registryDir, htpasswd });
-    process.env[PASSWORD_ENV] = PASSWORD;
+    auth = await startAuthRegistry(dir, USER);
+    registry = auth.registry;
     f = await startFixture({
       deploy: true,
       registry: registry.address,
       registryEntries: [
-        `username: ${USER}`,
-        `passwordEnv: ${PASSWORD_ENV}`,
+        ...auth.entries,
         // No timer and no grace: the test prunes on demand, right after the deploys.
         `prune: { interval: 0s, keepPerEnvironment: 2, grace: 0s, gcConfig: "${registry.configFile}" }`,
       ],
@@ -93,8 +87,7 @@ describe('registry pruning outside the rollback window (docker-registry)', () =>
     for (const image of images) {
       await run('docker', ['image', 'rm', '--no-prune', image]).catch(() => undefined);
     }
-    await registry?.stop();
-    delete process.env[PASSWORD_ENV];
+    await auth?.stop();
   }, 120_000);
 
   it('reports what it would delete with --dry-run, and deletes nothing', async () => {

@@ -117,6 +117,14 @@ describe('scale and restart under load', () => {
     expect((await releases()).map((r) => r.version)).toEqual([1]);
     const cfg = await api<{ scale: object }>(f.client, `/api/apps/${app}/config`);
     expect(cfg.scale).toEqual({});
+    // Both are in the OpenAPI document, with their schemas and the bearer requirement.
+    const doc = (await (await fetch(`${f.controller.url}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, { tags?: string[]; security?: unknown[] }>>;
+    };
+    for (const route of ['/api/apps/{app}/scale', '/api/apps/{app}/restart']) {
+      expect(doc.paths[route]?.post?.tags).toEqual(['operations']);
+      expect(doc.paths[route]?.post?.security).toBeDefined();
+    }
     const usage = await cli(['scale', app, 'clock=1']);
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain('clock is not a process of this app; it declares web');

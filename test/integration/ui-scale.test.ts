@@ -4,6 +4,7 @@
  * and nothing changes; a deployer's scale is a release followed to its outcome) and the rolling
  * restart, which the history then shows as a restart.
  */
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,7 @@ import {
   closeWithInstances,
   finishedRollout,
   pushBuilt,
+  ROOT,
   startAppFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
@@ -89,6 +91,7 @@ describe('process panel in headless Chromium', () => {
     await p.getByRole('button', { name: 'Scale', exact: true }).click();
     await expect.poll(() => p.url()).toMatch(/#\/rollouts\/r-/);
     await outcomeShown(p, 'succeeded');
+    expect(await p.getByRole('heading', { level: 1 }).textContent()).toMatch(/^Scale of /);
     const [scaled] = await f.controller.rollouts.list(app, 'production');
     expect(scaled?.trigger).toEqual({ kind: 'manual', actor: 'ci', via: 'scale' });
     expect(scaled?.to.release).toBe(2);
@@ -106,6 +109,15 @@ describe('process panel in headless Chromium', () => {
     };
     await expect.poll(counts, { timeout: 60_000 }).toEqual(['3', '3']);
     expect(await webRow(p).textContent()).toMatch(/web.*3\/3/);
+    // GANTRY_SCREENSHOTS=1 refreshes the README's picture of the panel.
+    if (process.env.GANTRY_SCREENSHOTS === '1') {
+      // The page re-renders on events: a clip of the page, not of an element that may be replaced.
+      const box = await p.locator('section.env[data-env="production"]').boundingBox();
+      await p.screenshot({
+        path: path.join(ROOT, 'docs', 'screenshots', 'processes.png'),
+        ...(box ? { clip: box } : {}),
+      });
+    }
 
     await p.getByRole('button', { name: 'Restart production' }).click();
     const dialog = p.getByRole('dialog');
@@ -115,6 +127,7 @@ describe('process panel in headless Chromium', () => {
     await dialog.getByRole('button', { name: 'Restart production' }).click();
     await expect.poll(() => p.url()).toMatch(/#\/rollouts\/r-/);
     await outcomeShown(p, 'succeeded');
+    expect(await p.getByRole('heading', { level: 1 }).textContent()).toMatch(/^Restart of /);
 
     await openApp(p);
     const row = p.locator('table.history tr').nth(1);

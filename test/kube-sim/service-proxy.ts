@@ -28,9 +28,11 @@ export function pickEndpoint(
   const spec = (svc.spec ?? {}) as { selector?: Record<string, string>; ports?: ServicePort[] };
   const name = svc.metadata.name;
   const ports = spec.ports ?? [];
+  // As the real API server: no port means the port with no name (a named port must be asked
+  // for by name or number; the real one answers 503 "no endpoints available" otherwise).
   const sp =
     port === undefined || port === ''
-      ? ports[0]
+      ? ports.find((p) => !p.name)
       : ports.find((p) => p.name === port || String(p.port) === port);
   if (!sp)
     throw new StatusError(

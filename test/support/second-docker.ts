@@ -288,3 +288,17 @@ function overlaps(x: Cidr, y: Cidr): boolean {
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   return (x.base & mask) >>> 0 === (y.base & mask) >>> 0;
 }
+
+/** A second engine, or why this machine cannot run one (the caller skips): never throws. */
+export async function trySecondDocker(): Promise<{
+  second?: SecondDocker | undefined;
+  unavailable?: string | undefined;
+}> {
+  const unavailable = await secondDockerUnavailable();
+  if (unavailable !== undefined) return { unavailable };
+  try {
+    return { second: await startSecondDocker() };
+  } catch (e) {
+    return { unavailable: errorMessage(e) };
+  }
+}

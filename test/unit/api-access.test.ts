@@ -5,6 +5,7 @@ import { hashToken } from '../../src/api/auth.js';
 import { matchesFilter } from '../../src/api/events.js';
 import { diffConfig } from '../../src/config/config-diff.js';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
+import { redactConfig } from '../../src/config/redact.js';
 import type { StoredEvent } from '../../src/events/bus.js';
 
 const shopStaging: Principal = {
@@ -157,6 +158,15 @@ describe('token scopes in gantry.config.yaml', () => {
     ],
   ])('rejects %s with file, line and column', (_name, tokens, message) => {
     expect(() => config(tokens)).toThrow(message);
+  });
+
+  it('shows an admin the scopes in /api/config, never the hash', () => {
+    const c = config(
+      `  - { name: shop, role: deployer, hash: "${hash}", apps: [shop], permissions: [unlock] }`,
+    );
+    expect(redactConfig(c).tokens).toEqual([
+      { name: 'shop', role: 'deployer', apps: ['shop'], permissions: ['unlock'] },
+    ]);
   });
 
   it('reports a changed scope as a changed token on reload, by name only', () => {

@@ -194,7 +194,7 @@ describe('${VAR} substitution inserts scalars, not YAML', () => {
   });
 
   it('keeps numbers working', () => {
-    const cfg = parseControllerConfig("listen:\n  port: ${P}\nrepos: []\n", {
+    const cfg = parseControllerConfig('listen:\n  port: ${P}\nrepos: []\n', {
       env: { P: '9100' },
     });
     expect(cfg.listen.port).toBe(9100);

@@ -127,6 +127,7 @@ describe('podProxyGet against real sockets', () => {
       '80',
       '/healthz',
       300,
+      300,
     ).catch((x: unknown) => x);
     expect(isGantryError(e, 'GANTRY_ERR_KUBERNETES_UNAVAILABLE')).toBe(true);
   });

@@ -116,6 +116,20 @@ describe('release phase decision', () => {
   ] as const)('%s', (_name, kind, releasePhase, run) => {
     expect(releasePhaseDecision(spec, { kind, releasePhase }).run).toBe(run);
   });
+  it.each([
+    {
+      name: 'a scale change',
+      rec: { to: { sha: 'a', image: 'i', release: 3, instancesOf: 2 } },
+      why: 'a scale change runs the release that already ran it',
+    },
+    {
+      name: 'a restart',
+      rec: { plan: { restart: ['web'] } },
+      why: 'a restart runs the release that already ran it',
+    },
+  ])('skips the command for $name, saying why', ({ rec, why }) => {
+    expect(releasePhaseDecision(spec, { kind: 'deploy', ...rec })).toEqual({ run: false, why });
+  });
   it('an app without a release phase runs none, silently', () => {
     expect(releasePhaseDecision(parseAppSpec('app: x'), { kind: 'deploy' })).toEqual({
       run: false,

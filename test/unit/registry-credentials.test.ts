@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseControllerConfig } from '../../src/config/controller-config.js';
+import { pruneLines } from '../../src/cli/commands/registry.js';
 import { redactConfig } from '../../src/config/redact.js';
 import { isGantryError } from '../../src/errors.js';
 import {
@@ -94,5 +95,29 @@ describe('registry credentials in the controller config', () => {
     expect(() => parseControllerConfig(`${yaml}${REPOS}`, { env })).toThrow(
       expect.toSatisfy((e: unknown) => isGantryError(e, 'GANTRY_ERR_CONFIG_INVALID')),
     );
+  });
+});
+
+describe('gantry registry:prune output', () => {
+  it('names what went per app, what stayed, and what the GC did', () => {
+    const report = {
+      dryRun: false,
+      apps: [
+        {
+          app: 'hello',
+          deleted: [{ digest: 'sha256:1', tags: ['475250381afd', 'f65d4ca8d0a4'] }],
+          kept: 2,
+        },
+        { app: 'quiet', deleted: [], kept: 3 },
+        { app: 'broken', deleted: [], kept: 0, error: 'registry r answered 500' },
+      ],
+      gc: 'ran: 8 blobs deleted',
+    };
+    expect(pruneLines(report)).toEqual([
+      'hello: deleted 2 (475250381afd, f65d4ca8d0a4); kept 2',
+      'quiet: nothing to delete; kept 3',
+      '✘ broken: registry r answered 500',
+      'garbage collection: ran: 8 blobs deleted',
+    ]);
   });
 });

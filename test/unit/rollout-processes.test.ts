@@ -302,6 +302,18 @@ describe('process types in the rollout core', () => {
     expect(w.boxes.map((b) => b.id).sort()).toEqual(before);
   });
 
+  it('retires the instances of a process type the new release no longer has', () => {
+    const sizes = { web: 2, worker: 0, maxSurge: 1, maxUnavailable: 0 };
+    const w = new World(plan(sizes, OLD, NEW), () => 'healthy');
+    w.seed(OLD, { web: 2, cron: 1 });
+    drive(w);
+    expect(w.finish?.outcome).toBe('succeeded');
+    expect(w.boxes.map((b) => [b.process, b.revision])).toEqual([
+      ['web', NEW.sha],
+      ['web', NEW.sha],
+    ]);
+  });
+
   it('keeps plans and instances from before process types working as one web', () => {
     const p = plan({ web: 2, worker: 0, maxSurge: 1, maxUnavailable: 0 }, OLD, NEW);
     const legacy: RolloutPlan = { ...p, processes: undefined };

@@ -37,7 +37,9 @@ export function parseAccessLine(line: string): AccessRecord | undefined {
   const logged = fields[UPSTREAM_LOG_FIELD];
   // Lines an older edge wrote name the upstream in a response header.
   const upstream =
-    typeof logged === 'string' && logged !== '' ? logged : headerValue(resp_headers, UPSTREAM_HEADER);
+    typeof logged === 'string' && logged !== ''
+      ? logged
+      : headerValue(resp_headers, UPSTREAM_HEADER);
   return upstream === undefined ? { routeId, at, status } : { routeId, at, status, upstream };
 }
 

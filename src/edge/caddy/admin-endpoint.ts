@@ -16,8 +16,7 @@ const UNIX_PREFIX = 'unix:';
 
 /** Where to connect: `http.request` options for the socket or the TCP address. */
 export type AdminTarget =
-  | { readonly socketPath: string }
-  | { readonly host: string; readonly port: number };
+  { readonly socketPath: string } | { readonly host: string; readonly port: number };
 
 /** The admin URL of a Unix socket at `path`. */
 export function adminSocketUrl(path: string): string {
@@ -59,7 +58,10 @@ export function adminTarget(url: string): { target: AdminTarget; host: string } 
   if (isSocketUrl(url)) {
     const socketPath = url.slice(UNIX_PREFIX.length);
     if (!socketPath.startsWith('/')) {
-      throw new GantryError('GANTRY_ERR_CONFIG_INVALID', `bad admin URL ${url}: unix:/ABSOLUTE/PATH`);
+      throw new GantryError(
+        'GANTRY_ERR_CONFIG_INVALID',
+        `bad admin URL ${url}: unix:/ABSOLUTE/PATH`,
+      );
     }
     return { target: { socketPath }, host: '' };
   }

@@ -73,7 +73,8 @@ function pullError(e: unknown, message: string, host: string, image: string): Ga
   }
   const text = `pull of ${image} on host "${host}" failed: ${message}`;
   const opts = e === undefined ? {} : { cause: e };
-  if (isRegistryAuthFailure(message)) return new GantryError('GANTRY_ERR_REGISTRY_AUTH', text, opts);
+  if (isRegistryAuthFailure(message))
+    return new GantryError('GANTRY_ERR_REGISTRY_AUTH', text, opts);
   // "manifest unknown" is a verdict (the digest is not there); anything else is the registry away.
   if (statusOf(e) === 404 || /manifest unknown|not found|does not exist/i.test(message)) {
     return new GantryError('GANTRY_ERR_IMAGE_MISSING', text, opts);

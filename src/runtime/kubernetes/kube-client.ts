@@ -135,21 +135,25 @@ export function kubeError(
 /**
  * A raw GET on the API server with the configured credentials: for the pod proxy, whose path the
  * generated client would escape. Resolves with any status; rejects on no answer in `timeoutMs`.
+ * With `connectTimeoutMs`, reaching the API server (TCP and TLS) has that budget of its own and
+ * `timeoutMs` counts from there: a slow handshake on a loaded API server then eats nothing of
+ * the time the answer behind it is given.
  */
 export async function rawGet(
   kc: KubeConfig,
   path: string,
   timeoutMs: number,
+  opts: { readonly connectTimeoutMs?: number | undefined } = {},
 ): Promise<{ status: number; body: string; contentType: string }> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  const opts: https.RequestOptions = { method: 'GET', headers: {} };
-  await kc.applyToHTTPSOptions(opts);
+  const options: https.RequestOptions = { method: 'GET', headers: {} };
+  await kc.applyToHTTPSOptions(options);
   const plain = url.protocol === 'http:';
-  if (plain) delete opts.agent;
+  if (plain) delete options.agent;
   return new Promise((resolve, reject) => {
-    const req = (plain ? http : https).request(url, { ...opts, timeout: timeoutMs }, (res) => {
+    const req = (plain ? http : https).request(url, options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -169,13 +173,19 @@ export async function rawGet(
     // Whether the API server took the connection (TLS handshake done): a timeout before that is
     // the API server away, after it an answer that did not come (pod-proxy.ts tells them apart).
     let connected = false;
+    const budget = opts.connectTimeoutMs ?? timeoutMs;
+    let timer = setTimeout(() => req.destroy(timeoutError(budget, connected)), budget);
+    const onConnected = (): void => {
+      connected = true;
+      if (opts.connectTimeoutMs === undefined) return; // one budget for the whole request
+      clearTimeout(timer);
+      timer = setTimeout(() => req.destroy(timeoutError(timeoutMs, true)), timeoutMs);
+    };
     req.on('socket', (socket) => {
-      if (!socket.connecting) connected = true;
-      else socket.once(plain ? 'connect' : 'secureConnect', () => (connected = true));
+      if (!socket.connecting) onConnected();
+      else socket.once(plain ? 'connect' : 'secureConnect', onConnected);
     });
-    const timer = setTimeout(() => req.destroy(timeoutError(timeoutMs, connected)), timeoutMs);
     req.on('close', () => clearTimeout(timer));
-    req.on('timeout', () => req.destroy(timeoutError(timeoutMs, connected)));
     req.on('error', reject);
     req.end();
   });

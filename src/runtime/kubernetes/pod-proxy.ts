@@ -16,6 +16,13 @@ export type ProxyOutcome =
   | { readonly kind: 'pod-failed'; readonly reason: string }
   | { readonly kind: 'api-unavailable'; readonly reason: string };
 
+/**
+ * How long a check may take to reach the API server (TCP + TLS) before it counts as away: a
+ * loaded API server's handshake can take longer than an app's health timeout, and that time is
+ * not the app's.
+ */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /** Transport errors meaning the API server (not the pod behind it) was not reached. */
 const API_TRANSPORT_CODES = new Set([
   'ECONNREFUSED',
@@ -71,6 +78,7 @@ export async function podProxyGet(
   port: string,
   path: string,
   timeoutMs: number,
+  connectTimeoutMs = Math.max(timeoutMs, CONNECT_TIMEOUT_MS),
 ): Promise<{ status: number }> {
   const rel = path.startsWith('/') ? path : `/${path}`;
   // The spec refuses such paths; a spec stored before that rule must not reach the API either.
@@ -84,6 +92,7 @@ export async function podProxyGet(
       kc,
       `/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy${rel}`,
       timeoutMs,
+      { connectTimeoutMs },
     );
     outcome = classifyProxyAnswer(res);
   } catch (e) {

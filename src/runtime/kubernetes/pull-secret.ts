@@ -36,7 +36,10 @@ export async function ensurePullSecret(kube: Kube, body: V1Secret): Promise<void
   const want = body.data?.[KEY];
   let cur: V1Secret | undefined;
   try {
-    cur = await kube.core.readNamespacedSecret({ name: PULL_SECRET_NAME, namespace: kube.namespace });
+    cur = await kube.core.readNamespacedSecret({
+      name: PULL_SECRET_NAME,
+      namespace: kube.namespace,
+    });
   } catch (e) {
     if (statusOf(e) !== 404) throw kubeError(e, `read secret ${PULL_SECRET_NAME}`);
   }

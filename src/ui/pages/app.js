@@ -25,6 +25,7 @@ import {
   phaseWord,
   replace,
   rolloutDuration,
+  rolloutKind,
   shortSha,
   triggerText,
 } from '../dom.js';
@@ -297,12 +298,6 @@ function actionsFor(data, e, targets, refresh) {
   return out;
 }
 
-/** A scale or a restart rolls the running revision out as a deploy: told apart by what asked. */
-function kindOf(e) {
-  const via = e.trigger?.kind === 'manual' ? e.trigger.via : undefined;
-  return e.kind === 'deploy' && (via === 'scale' || via === 'restart') ? via : e.kind;
-}
-
 function historyTable(data, refresh) {
   const buildOf = new Map(data.revisions.map((r) => [r.sha, r.buildId]));
   const targets = new Set();
@@ -321,7 +316,7 @@ function historyTable(data, refresh) {
         {
           'data-rollout': e.id,
           'data-sha': e.to.sha,
-          'data-kind': kindOf(e),
+          'data-kind': rolloutKind(e),
           'data-outcome': e.outcome ?? 'active',
           class: e.running ? 'running' : null,
         },
@@ -331,7 +326,7 @@ function historyTable(data, refresh) {
           'td',
           {},
           commitLine(e.commit ?? { sha: e.to.sha }),
-          kindOf(e) !== 'deploy' ? [' ', badge(kindOf(e))] : null,
+          rolloutKind(e) !== 'deploy' ? [' ', badge(rolloutKind(e))] : null,
           build
             ? [' ', h('a', { href: `#/builds/${enc(build)}`, class: 'small' }, 'build log')]
             : null,

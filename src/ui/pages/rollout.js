@@ -15,12 +15,16 @@ import {
   phaseWord,
   replace,
   rolloutDuration,
+  rolloutKind,
   shortSha,
   triggerText,
 } from '../dom.js';
 import { crumbs, grid } from '../layout.js';
 import { go } from '../nav.js';
 import { live } from '../sse.js';
+
+/** The page's heading word for each kind of rollout (rollbacks of either kind otherwise). */
+const HEADINGS = { deploy: 'Rollout', scale: 'Scale', restart: 'Restart' };
 
 function summary(r) {
   return h(
@@ -29,7 +33,7 @@ function summary(r) {
     h('dt', {}, 'Environment'),
     h('dd', {}, h('a', { href: `#/apps/${enc(r.app)}` }, r.app), ` / ${r.env}`),
     h('dt', {}, 'Kind'),
-    h('dd', {}, r.kind),
+    h('dd', {}, rolloutKind(r)),
     h('dt', {}, 'From → to'),
     h('dd', {}, h('code', {}, shortSha(r.from?.sha)), ' → ', h('code', {}, shortSha(r.to.sha))),
     h('dt', {}, 'Image'),
@@ -256,7 +260,7 @@ export async function rolloutPage(root, id) {
     h(
       'h1',
       {},
-      `${r.kind === 'deploy' ? 'Rollout' : 'Rollback'} of ${shortSha(r.to.sha)} to ${r.env} `,
+      `${HEADINGS[rolloutKind(r)] ?? 'Rollback'} of ${shortSha(r.to.sha)} to ${r.env} `,
       phase,
     ),
     parts.controls,
