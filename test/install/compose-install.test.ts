@@ -3,8 +3,9 @@
  * docker-compose.yml under its own project name, ports on 127.0.0.1 and volumes, on stand-in
  * images built without a pull (scripts/compose-images.sh). The example app is pushed to a git
  * server of the test and deployed by its signed webhook; it is rolled back through the API; the
- * controller is restarted under load through the edge; the install is taken down and up again,
- * then restored onto empty volumes from a backup taken while it ran (deploy/compose/backup.sh).
+ * controller is restarted, then upgraded to a new image, under load through the edge; the API is
+ * reached over TLS (the `tls` profile); the install is taken down and up again, then restored
+ * onto empty volumes from a backup taken while it ran (deploy/compose/backup.sh, restore.sh).
  * Each phase is timed and printed (never asserted).
  */
 import { execFile } from 'node:child_process';
@@ -75,7 +76,6 @@ function getTls(url: string, ca: string, token: string): Promise<{ status: numbe
 
 interface EnvState {
   route?: { url: string } | null;
-  status?: { health: { status: string } };
 }
 interface RolloutsView {
   environments: EnvState[];

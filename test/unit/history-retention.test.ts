@@ -1,3 +1,4 @@
+import { isForgettable } from '../../src/history/app-retention.js';
 import { describe, expect, it } from 'vitest';
 import { expiredIds, type IndexEntry } from '../../src/history/retention.js';
 
@@ -66,4 +67,20 @@ describe('expiredIds', () => {
       expect(got).toEqual(c.expired);
     });
   }
+});
+
+describe('isForgettable (removed apps)', () => {
+  const DAY_MS = 86_400_000;
+  const now = 200 * DAY_MS;
+  const old = new Date(now - 100 * DAY_MS).toISOString();
+  const recent = new Date(now - 10 * DAY_MS).toISOString();
+  it.each([
+    ['repo gone, nothing deployed, old', 'gone', old, false, true],
+    ['repo still followed', 'app', old, false, false],
+    ['an environment still deployed', 'gone', old, true, false],
+    ['changed within keepDays', 'gone', recent, false, false],
+    ['an unreadable time', 'gone', 'yesterday', false, false],
+  ])('%s', (_name, repo, updatedAt, deployed, want) => {
+    expect(isForgettable({ repo, updatedAt }, new Set(['app']), deployed, 90, now)).toBe(want);
+  });
 });
