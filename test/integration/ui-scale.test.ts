@@ -14,6 +14,7 @@ import {
   pushBuilt,
   ROOT,
   startAppFixture,
+  waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
 import { launchChromium, signIn, watchedPage } from '../support/browser.js';
@@ -112,11 +113,12 @@ describe('process panel in headless Chromium', () => {
     // GANTRY_SCREENSHOTS=1 refreshes the README's picture of the panel.
     if (process.env.GANTRY_SCREENSHOTS === '1') {
       // The page re-renders on events: a clip of the page, not of an element that may be replaced.
-      const box = await p.locator('section.env[data-env="production"]').boundingBox();
-      await p.screenshot({
-        path: path.join(ROOT, 'docs', 'screenshots', 'processes.png'),
-        ...(box ? { clip: box } : {}),
-      });
+      const card = p.locator('section.env[data-env="production"]');
+      const clip = await waitFor(
+        'the card laid out',
+        async () => (await card.boundingBox()) ?? undefined,
+      );
+      await p.screenshot({ path: path.join(ROOT, 'docs', 'screenshots', 'processes.png'), clip });
     }
 
     await p.getByRole('button', { name: 'Restart production' }).click();

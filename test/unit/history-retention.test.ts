@@ -1,5 +1,5 @@
-import { isForgettable } from '../../src/history/app-retention.js';
 import { describe, expect, it } from 'vitest';
+import { isForgettable } from '../../src/history/app-retention.js';
 import { expiredIds, type IndexEntry } from '../../src/history/retention.js';
 
 const DAY = 24 * 60 * 60 * 1000;
