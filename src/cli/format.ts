@@ -242,6 +242,11 @@ export function envStatusBlock(
     `  sync:      ${syncText(s)}`,
     `  health:    ${healthLine(s)}`,
   ];
+  // Ready of wanted per process type: what `gantry scale` changes.
+  if (s.processes?.length) {
+    const counts = s.processes.map((p) => `${p.name} ${p.ready}/${p.desired}`).join(', ');
+    lines.push(`  processes: ${counts}`);
+  }
   if (s.orphaned) {
     lines.push(
       `  orphaned:  ${s.orphaned.why} (remove it with: gantry prune ${app} --env ${e.env})`,

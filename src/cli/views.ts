@@ -85,6 +85,8 @@ export interface EnvStatusView {
   sync: { status: string; reasons: { reason: string; detail: string }[] };
   health: { status: string; detail: string };
   desired?: { sha: string; replicas: number } | null;
+  /** Instances wanted and ready per process type (absent from controllers before process types). */
+  processes?: { name: string; desired: number; ready: number }[] | undefined;
   instances: InstanceStatusView[];
   route?: { id: string; url: string; upstreams: string[] } | null;
   selfHeal: boolean;

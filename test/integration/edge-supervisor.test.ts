@@ -296,7 +296,13 @@ describe('the supervised edge', () => {
         now = await readEdgeState(old);
       }
       expect(now.front?.adminUrl).toBe(`unix:${paths.front.adminSocket}`);
-      expect(await caddyAnswers(now.front!.adminUrl, paths.front.storage)).toBe(true);
+      // edge.json names the new process as it starts; it answers a moment later.
+      let answers = false;
+      for (let i = 0; i < 200 && !answers; i++) {
+        answers = await caddyAnswers(now.front!.adminUrl, paths.front.storage);
+        if (!answers) await sleep(50);
+      }
+      expect(answers).toBe(true);
       expect(await tcpListenPorts(now.front!.pid!)).toEqual([]);
     } finally {
       await stopEdge(old);

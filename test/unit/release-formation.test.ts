@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/cli/args.js';
 import { configText } from '../../src/cli/config-format.js';
-import { historyKind } from '../../src/cli/format.js';
+import { envStatusBlock, historyKind } from '../../src/cli/format.js';
 import { outcomeLines } from '../../src/cli/progress.js';
 import {
   formationArgs,
@@ -336,5 +336,35 @@ describe('the CLI side', () => {
       now,
     );
     expect(text.split('\n').slice(-1)).toEqual(['scale web=5 (by ada 2m ago)']);
+  });
+
+  it('gantry status shows ready/desired per process type when the controller reports them', () => {
+    const text = envStatusBlock(
+      'hello',
+      {
+        app: 'hello',
+        env: 'production',
+        current: null,
+        status: {
+          sync: { status: 'synced', reasons: [] },
+          health: { status: 'progressing', detail: '4/5 healthy' },
+          processes: [
+            { name: 'web', desired: 3, ready: 3 },
+            { name: 'worker', desired: 2, ready: 1 },
+          ],
+          instances: [],
+          selfHeal: true,
+          orphaned: null,
+          observedAt: '',
+        },
+      },
+      [],
+    );
+    expect(text.split('\n')).toEqual([
+      'production  (self-heal on, never observed)',
+      '  sync:      synced',
+      '  health:    progressing: 4/5 healthy',
+      '  processes: web 3/3, worker 1/2',
+    ]);
   });
 });
