@@ -159,7 +159,7 @@ export function rolloutTable(rollouts: readonly RolloutView[], now = Date.now())
     rollouts.map((r) => [
       r.id,
       r.env,
-      r.kind,
+      historyKind(r),
       short(r.to.sha),
       triggerText(r.trigger),
       age(r.createdAt, now),
@@ -202,11 +202,22 @@ export function healthLine(s: EnvStatusView): string {
   return [head, ...problems].join('; ');
 }
 
-/** One instance per row, as the reconciler judged it. */
+/** One instance per row, as the reconciler judged it (with its process type, when labelled). */
 export function instanceStatusTable(s: EnvStatusView): string {
+  const typed = s.instances.some((i) => i.process);
   return table(
-    ['SLOT', 'REVISION', 'HOST', 'STATE', 'VERDICT', 'ROUTED', 'DETAIL'],
+    [
+      ...(typed ? ['PROCESS'] : []),
+      'SLOT',
+      'REVISION',
+      'HOST',
+      'STATE',
+      'VERDICT',
+      'ROUTED',
+      'DETAIL',
+    ],
     s.instances.map((i) => [
+      ...(typed ? [i.process ?? 'web'] : []),
       i.slot,
       short(i.revision),
       i.host,

@@ -77,6 +77,8 @@ export interface InstanceStatusView {
   state: string;
   verdict: string;
   routed: boolean;
+  /** Its process type; absent from controllers before process types. */
+  process?: string | undefined;
   detail?: string | undefined;
 }
 

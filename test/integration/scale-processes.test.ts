@@ -18,6 +18,7 @@ import {
   type Fixture,
 } from '../support/controller-fixture.js';
 import { startFixedRate } from '../support/fixed-rate.js';
+import { gantry } from './cli-process.js';
 
 const LOOP = 'while true; do sleep 1; done';
 
@@ -101,6 +102,12 @@ describe('scale and restart of web and worker', () => {
     const scaled = await formation(3, 2);
     for (const id of before.web) expect(scaled.web).toContain(id);
     for (const id of before.worker) expect(scaled.worker).toContain(id);
+    // `gantry status` shows ready/desired per process once the reconciler has seen them.
+    const status = await waitFor('gantry status with both counts', async () => {
+      const res = await gantry(['status', app], { client: f.client });
+      return res.stdout.includes('processes: web 3/3, worker 2/2') ? res.stdout : undefined;
+    });
+    console.log(`$ gantry status ${app}\n${status}`);
 
     const restart = await post<{ processes: string[]; rolloutId: string }>('/restart', {
       process: 'worker',

@@ -352,7 +352,26 @@ describe('the CLI side', () => {
             { name: 'web', desired: 3, ready: 3 },
             { name: 'worker', desired: 2, ready: 1 },
           ],
-          instances: [],
+          instances: [
+            {
+              slot: 'r-1-a-0',
+              host: 'local',
+              revision: 'a'.repeat(40),
+              state: 'running',
+              verdict: 'healthy',
+              routed: true,
+              process: 'web',
+            },
+            {
+              slot: 'r-1-a-3',
+              host: 'local',
+              revision: 'a'.repeat(40),
+              state: 'running',
+              verdict: 'starting',
+              routed: false,
+              process: 'worker',
+            },
+          ],
           selfHeal: true,
           orphaned: null,
           observedAt: '',
@@ -363,8 +382,12 @@ describe('the CLI side', () => {
     expect(text.split('\n')).toEqual([
       'production  (self-heal on, never observed)',
       '  sync:      synced',
-      '  health:    progressing: 4/5 healthy',
+      '  health:    progressing: 4/5 healthy; r-1-a-3 starting',
       '  processes: web 3/3, worker 1/2',
+      '  instances:',
+      '    PROCESS  SLOT     REVISION      HOST   STATE    VERDICT   ROUTED  DETAIL',
+      '    web      r-1-a-0  aaaaaaaaaaaa  local  running  healthy   yes     -',
+      '    worker   r-1-a-3  aaaaaaaaaaaa  local  running  starting  no      -',
     ]);
   });
 });
