@@ -99,7 +99,9 @@ export function chooseRollbackTarget(input: RollbackInput): RollbackChoice {
   // Another commit, or the same commit with other config (a release before a config change).
   const differs = (r: { to: { sha: string; release?: number | undefined } }) =>
     r.to.sha !== current.sha ||
-    (r.to.release !== undefined && current.release !== undefined && r.to.release !== current.release);
+    (r.to.release !== undefined &&
+      current.release !== undefined &&
+      r.to.release !== current.release);
   const rec = older.find(
     (r) => r.outcome === 'succeeded' && differs(r) && !input.excluded.includes(r.to.sha),
   );
