@@ -3,19 +3,14 @@
  * `config:unset` store the change, then — when something runs there — make a release of the
  * running image with the new config and roll it out through the same health gates, no rebuild.
  */
-import type {
-  ChangedKeys,
-  ConfigChange,
-  ConfigStore,
-  ConfigView,
-} from '../../release/config-store.js';
-import type { ReleaseRecord, ReleaseStore } from '../../release/releases.js';
-import { enqueueRollout } from '../enqueue.js';
+import type { ChangedKeys, ConfigChange, ConfigView } from '../../release/config-store.js';
+import type { ReleaseRecord } from '../../release/releases.js';
+import { releaseRunning, type ConfigDeps } from './release-change.js';
 import { secretVar } from '../instance-spec.js';
-import { appEnv, type OpsDeps } from './context.js';
+import { appEnv } from './context.js';
 import { GantryError } from '../../errors.js';
 
-export type ConfigDeps = OpsDeps & { config: ConfigStore; releases: ReleaseStore };
+export type { ConfigDeps };
 
 /** What an environment's config is now: var values, secret names with who set them (no values). */
 export async function readConfig(
@@ -62,22 +57,13 @@ export async function changeConfig(
     'config changed',
   );
   if (!current) return { app: app.name, env, changed, release: null, rolloutId: null };
-  const release = await deps.releases.create({
+  const { release, rolloutId } = await releaseRunning(deps, {
     app: app.name,
     env,
-    sha: current.sha,
-    image: current.image,
-    config: await deps.config.snapshot(app.name, env),
+    current,
     change: { kind: 'config', ...changed },
-    by: req.actor,
-  });
-  const rolloutId = await enqueueRollout(deps, {
-    app: app.name,
-    env,
-    sha: current.sha,
-    kind: 'deploy',
-    trigger: { kind: 'manual', actor: req.actor, via: 'config' },
-    release: release.version,
+    actor: req.actor,
+    via: 'config',
   });
   return { app: app.name, env, changed, release, rolloutId };
 }

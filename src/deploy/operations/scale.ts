@@ -18,6 +18,7 @@ import type { ReleaseRecord } from '../../release/releases.js';
 import { specAt } from '../../source/spec-at.js';
 import type { AppRecord, EnvState } from '../../store/records.js';
 import { enqueueRollout } from '../enqueue.js';
+import { releaseRunning } from './release-change.js';
 import type { ConfigDeps } from './config.js';
 import { appEnv, type OpsDeps } from './context.js';
 
@@ -54,22 +55,13 @@ export async function scale(
   const current = state.current;
   if (!current)
     return { app: app.name, env, processes: req.processes, release: null, rolloutId: null };
-  const release = await deps.releases.create({
+  const { release, rolloutId } = await releaseRunning(deps, {
     app: app.name,
     env,
-    sha: current.sha,
-    image: current.image,
-    config: await deps.config.snapshot(app.name, env),
+    current,
     change: { kind: 'scale', processes: { ...req.processes } },
-    by: req.actor,
-  });
-  const rolloutId = await enqueueRollout(deps, {
-    app: app.name,
-    env,
-    sha: current.sha,
-    kind: 'deploy',
-    trigger: { kind: 'manual', actor: req.actor, via: 'scale' },
-    release: release.version,
+    actor: req.actor,
+    via: 'scale',
   });
   return { app: app.name, env, processes: req.processes, release, rolloutId };
 }
