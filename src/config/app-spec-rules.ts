@@ -82,7 +82,9 @@ function processIssues(processes: unknown): RuleIssue[] {
       issues.push({
         path: [...at, 'health', kind],
         predicate:
-          'needs a port, and only the routed process has one: use exec, or no check (healthy while running)',
+          // A probe port apart from the routed one would be a second published port per
+          // instance (and a second meaning of `port:`); exec checks the same from inside.
+          "needs a port, and an unrouted process publishes none to probe: check it from inside the container with exec (say, exec: [nc, -z, localhost, '9000']), or set no check (healthy while it keeps running)",
       });
     }
   }

@@ -15,8 +15,8 @@ import {
 import { dirSegments, joinSegments, relativeSegments, resolveInside } from './repo-path.js';
 import { compileSchema, schemaIssues } from './schema-issues.js';
 import { parseDuration, parseMemory } from './units.js';
+import { targetIssues, type KnownTargets } from './spec-targets.js';
 import { issueAt, parseYamlSource, sourceError, type SourceIssue } from './yaml-source.js';
-
 export { appSpecJsonSchema } from './app-spec-schema.js';
 export { parseDuration, parseMemory } from './units.js';
 
@@ -151,9 +151,14 @@ let validator: ValidateFunction<RawAppSpec> | undefined;
 /**
  * Parses and validates a `gantry.yaml`. `file` is its path from the repository root (default
  * `gantry.yaml`): it names the file in messages, and `build.context` is checked against its
- * directory so it cannot climb out of the repository. Throws GantryError(GANTRY_ERR_SPEC_INVALID) listing every problem as `file:line:col: …`.
+ * directory so it cannot climb out of the repository. With `targets`, each environment's
+ * `target:` must name one of them. Throws GantryError(GANTRY_ERR_SPEC_INVALID) listing every problem as `file:line:col: …`.
  */
-export function parseAppSpec(text: string, file = 'gantry.yaml'): AppSpec {
+export function parseAppSpec(
+  text: string,
+  file = 'gantry.yaml',
+  opts: { targets?: KnownTargets | undefined } = {},
+): AppSpec {
   const source = parseYamlSource(text, { file, code: CODE });
   if (source.value === null) {
     const issue = {
@@ -169,7 +174,9 @@ export function parseAppSpec(text: string, file = 'gantry.yaml'): AppSpec {
   const valid = validator(source.value);
   const issues: SourceIssue[] = valid ? [] : schemaIssues(validator.errors, source);
   const specDir = dirSegments(file);
-  for (const rule of appSpecRuleIssues(source.value, specDir)) {
+  // With the controller's targets known, a `target:` it does not have is refused here too.
+  const targetRules = opts.targets ? targetIssues(source.value, opts.targets) : [];
+  for (const rule of [...appSpecRuleIssues(source.value, specDir), ...targetRules]) {
     const issue = issueAt(source, rule.path, rule.predicate);
     // One message per spot: where the schema already objected, the rule adds nothing.
     if (!issues.some((i) => i.path === issue.path)) issues.push(issue);

@@ -111,6 +111,19 @@ export const controllerConfigSchema = {
             properties: {
               name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
               endpoint: { type: 'string', pattern: '^(unix|tcp)://' },
+              /** The IP its instances publish on, dialled by the edge and probes (hosts.ts). */
+              address: { type: 'string', minLength: 2, maxLength: 45 },
+              /** Engine TLS for `tcp://…:2376`: paths of PEM files (CA, client cert and key). */
+              tls: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['ca', 'cert', 'key'],
+                properties: {
+                  ca: { type: 'string', minLength: 1, maxLength: 4096 },
+                  cert: { type: 'string', minLength: 1, maxLength: 4096 },
+                  key: { type: 'string', minLength: 1, maxLength: 4096 },
+                },
+              },
             },
           },
         },
@@ -127,6 +140,45 @@ export const controllerConfigSchema = {
         drainMs: { type: 'integer', minimum: 0, maximum: 600000, default: 2000 },
       },
     },
+    /**
+     * Named targets (src/config/targets-config.ts): each a group of Docker hosts or a Kubernetes
+     * namespace, with the same keys as `runtime` (referenced, so the two never drift apart).
+     */
+    targets: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 64,
+      propertyNames: { pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        maxProperties: 1,
+        errorMessage: 'must be exactly one of docker: { hosts } or kubernetes: { namespace }',
+        properties: {
+          docker: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['hosts'],
+            properties: { hosts: { $ref: '#/properties/runtime/properties/hosts' } },
+          },
+          kubernetes: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['namespace'],
+            properties: {
+              namespace: { $ref: '#/properties/runtime/properties/namespace' },
+              inCluster: { type: 'boolean' },
+              kubeconfig: { $ref: '#/properties/runtime/properties/kubeconfig' },
+              context: { $ref: '#/properties/runtime/properties/context' },
+              drainMs: { type: 'integer', minimum: 0, maximum: 600000 },
+            },
+          },
+        },
+      },
+    },
+    /** The target of environments whose gantry.yaml names none (or `local`); default: the first. */
+    defaultTarget: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
     edge: {
       type: 'object',
       additionalProperties: false,

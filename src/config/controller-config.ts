@@ -101,7 +101,14 @@ export interface ControllerConfig {
   docker: { socketPath?: string | undefined; host?: string | undefined };
   dataDir: string;
   runtime: {
-    hosts: { name: string; endpoint: string }[];
+    hosts: {
+      name: string;
+      endpoint: string;
+      /** The IP its instances publish on; default from the endpoint (hosts.ts). */
+      address?: string | undefined;
+      /** PEM file paths for an engine on `tcp://…:2376`. */
+      tls?: { ca: string; cert: string; key: string } | undefined;
+    }[];
     kind: 'docker' | 'kubernetes';
     namespace?: string | undefined;
     inCluster: boolean;
@@ -109,6 +116,13 @@ export interface ControllerConfig {
     context?: string | undefined;
     drainMs: number;
   };
+  /**
+   * Named targets, each a group of Docker hosts or a Kubernetes namespace (targets-config.ts);
+   * absent: `runtime` is the one target, `local`.
+   */
+  targets?: Record<string, RawTarget> | undefined;
+  /** Where an environment without a `target:` (or with `local`) goes; default: the first target. */
+  defaultTarget?: string | undefined;
   edge: {
     manage: boolean;
     frontAdminUrl?: string | undefined;
@@ -162,6 +176,20 @@ export interface ControllerConfig {
   tokens: TokenConfig[];
   repos: RepoConfig[];
   notifications: NotificationConfig[];
+}
+
+/** One entry of `targets:` as written: exactly one of `docker` or `kubernetes`. */
+export interface RawTarget {
+  docker?: { hosts: ControllerConfig['runtime']['hosts'] } | undefined;
+  kubernetes?:
+    | {
+        namespace: string;
+        inCluster?: boolean | undefined;
+        kubeconfig?: string | undefined;
+        context?: string | undefined;
+        drainMs?: number | undefined;
+      }
+    | undefined;
 }
 
 /**
@@ -265,6 +293,14 @@ export function parseControllerConfig(
     scalar: (value, at) => substituteEnv(value, env, { file, ...at }),
   });
   const raw: unknown = source.value ?? {};
+  // Both would say where instances run; which one wins must not be a guess.
+  if (typeof raw === 'object' && raw !== null && 'targets' in raw && 'runtime' in raw) {
+    const at = source.locate(['targets'], 'key');
+    throw new GantryError(
+      CODE,
+      `${file}:${at.line}:${at.col}: targets and runtime are both set: name every target under targets (runtime is the one-target form)`,
+    );
+  }
   validator ??= compileSchema<unknown>(controllerConfigSchema);
   // Validation fills in the defaults, in place; errors name file, line and column.
   if (!validator(raw)) throw sourceError(CODE, file, schemaIssues(validator.errors, source));

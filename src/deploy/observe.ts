@@ -1,14 +1,18 @@
 import type { Observed, ObservedInstance, Probe } from '../rollout/index.js';
 import type { Instance } from '../runtime/runtime.js';
+import { dialAddress } from '../health/dial-address.js';
 
 const PROBES_KEPT = 20;
 
 /**
- * How the edge names an instance: `127.0.0.1:<port>` when it is published on the controller's
- * host (Docker), else the runtime's own address for it (Kubernetes: `<pod>:<port>`).
+ * How the edge names an instance: `<host address>:<port>` when it is published on its Docker
+ * host (127.0.0.1 for an engine on the controller's machine), else the runtime's own address for
+ * it (Kubernetes: `<pod>:<port>`).
  */
 export function upstreamOf(instance: Instance): string | undefined {
-  return instance.hostPort === undefined ? instance.upstream : `127.0.0.1:${instance.hostPort}`;
+  return instance.hostPort === undefined
+    ? instance.upstream
+    : dialAddress(instance.hostAddress, instance.hostPort);
 }
 
 /** The recent probe results of each instance, as the prober reports them (a ring per instance). */

@@ -42,7 +42,7 @@ function scheduleFor(rules: HealthRules): ProbeSchedule | undefined {
 export class ProbeSet {
   readonly log = new ProbeLog();
   private readonly prober: Prober;
-  /** Instance id → the address and process start it is probed for (`127.0.0.1:port@startedAt`). */
+  /** Instance id → the address and process start it is probed for (`10.0.0.2:port@startedAt`). */
   private readonly addresses = new Map<string, string>();
 
   /** Secret values never reach a probe's recorded detail (an exec check may print them). */
@@ -74,7 +74,7 @@ export class ProbeSet {
     for (const i of instances) {
       const schedule = scheduleOf(i);
       if (schedule === undefined || i.state !== 'running') continue;
-      // Published on 127.0.0.1 (Docker), or reachable through the runtime (Kubernetes pods).
+      // Published on its host's address (Docker), or reachable through the runtime (Kubernetes pods).
       const address = upstreamOf(i) ?? (schedule.check.kind === 'exec' ? 'exec' : undefined);
       if (address === undefined) continue;
       live.add(i.id);

@@ -2,6 +2,7 @@ import type { AppSpec } from '../config/app-spec.js';
 import type { SpecLimits } from '../config/spec-limits.js';
 import type { Edge, RouteSpec } from '../edge/edge.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Targets } from './targets.js';
 import type { RepoRegistry } from '../source/repos.js';
 import type { LeaseRef, RolloutStore } from '../store/rollouts.js';
 import type { Store } from '../store/store.js';
@@ -30,6 +31,11 @@ export interface RolloutDeps {
   runtimeWaitMs?: number;
   /** The most replicas and surge a spec may ask for (deploy.maxReplicas/maxSurge; default 200/50). */
   specLimits?: SpecLimits;
+  /**
+   * The controller's targets: each rollout runs on its environment's, in place of `runtime`,
+   * `edge` and `routeFor` (which stay the default target's). Absent: those serve everything.
+   */
+  targets?: Targets | undefined;
 }
 
 /**

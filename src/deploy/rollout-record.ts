@@ -14,9 +14,9 @@ import { specAt } from '../source/spec-at.js';
 import type { DeployedRevision, EnvState, RolloutRecord } from '../store/records.js';
 import { heldByPin } from './operations/pin-hold.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
-import { describeRelease } from '../release/releases.js';
+import { describeRelease, type ReleaseRecord } from '../release/releases.js';
 import { releaseForJob } from './release-config.js';
-import { runnerLine } from './runner-events.js';
+import { runnerLine, type RolloutOperation } from './runner-events.js';
 import { finishRecord, persist } from './settle.js';
 
 /**
@@ -47,7 +47,10 @@ export async function openRollout(
     );
   }
   const repo = deps.repos.get(appRec.repo);
-  const spec = specForEnv(await specAt(repo, appRec.path, job.sha, revision.branch), job.env);
+  const spec = specForEnv(
+    await specAt(repo, appRec.path, job.sha, revision.branch, deps.targets),
+    job.env,
+  );
   const envState = await deps.rollouts.env(job.app, job.env);
 
   // A record with a plan is one an earlier attempt began: carry on from its persisted state and
@@ -72,6 +75,7 @@ export async function openRollout(
     // Copied once, so history answers "what did PR #42 ship" from the record alone.
     commit: revision.commit,
     pr: pullRequestOf(revision.commit, prUrlFor(repo.config.url)),
+    ...(deps.targets ? { target: deps.targets.forSpec(spec, job.env).name } : {}),
   };
   // A newer deploy asked for after this one was queued makes it moot (rollbacks never are).
   if (job.kind === 'deploy' && envState.desired && envState.desired !== job.sha) {
@@ -119,7 +123,8 @@ export async function openRollout(
     spec,
     from: rec.from,
     to: rec.to,
-    hosts: deps.runtime.hosts(),
+    // Placed on the hosts of the environment's target, where the loop will start them.
+    hosts: (rec.target ? deps.targets!.get(rec.target).runtime : deps.runtime).hosts(),
     kind: job.kind,
     drainMs: DRAIN_MS,
     scale: release.config.scale,
@@ -135,9 +140,24 @@ export async function openRollout(
       from: rec.from?.sha ?? null,
       to: job.sha,
       release: describeRelease(release),
+      operation: operationOf(job, release),
     }),
   ]);
   return { kind: 'run', rec, spec };
+}
+
+/** What a rollout that moves no code does: a restart, or the rollout of a scale's release. */
+export function operationOf(
+  job: Pick<RolloutJob, 'restart'>,
+  release: Pick<ReleaseRecord, 'version' | 'change'>,
+): RolloutOperation | undefined {
+  if (job.restart !== undefined) {
+    return { kind: 'restart', processes: job.restart, version: release.version };
+  }
+  if (release.change.kind === 'scale') {
+    return { kind: 'scale', formation: release.change.processes, version: release.version };
+  }
+  return undefined;
 }
 
 /** The revision an environment's current record names, as a rollout side. */

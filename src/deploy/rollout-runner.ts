@@ -11,8 +11,28 @@ import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { RolloutLoop } from './rollout-loop.js';
 import { ensureEnvRoute, openRollout } from './rollout-record.js';
 import { runReleasePhase } from './release-phase.js';
+import { onTarget } from './targets.js';
 
 export type { Fence, RolloutDeps } from './rollout-deps.js';
+
+/**
+ * The deps of the rollout's target (its record names it), which becomes its environment's: the
+ * reconciler and the API find the instances there from now on.
+ */
+async function onEnvTarget(deps: RolloutDeps, rec: RolloutRecord): Promise<RolloutDeps> {
+  if (!deps.targets || rec.target === undefined) return deps;
+  const target = deps.targets.get(rec.target);
+  const state = await deps.rollouts.env(rec.app, rec.env);
+  if (state.target !== target.name) {
+    // A listener of another target's edge means nothing on this one: the route is made anew.
+    const moved = (state.target ?? deps.targets.defaultTarget) !== target.name;
+    await deps.rollouts.updateEnv(rec.app, rec.env, {
+      target: target.name,
+      ...(moved ? { route: null } : {}),
+    });
+  }
+  return onTarget(deps, target);
+}
 
 export async function runRollout(
   deps: RolloutDeps,
@@ -23,6 +43,7 @@ export async function runRollout(
   const opened = await openRollout(deps, job, fence);
   if (opened.kind === 'done') return opened.rec;
   const { rec, spec } = opened;
+  deps = await onEnvTarget(deps, rec);
   const route = await ensureEnvRoute(
     deps,
     job.app,

@@ -3,6 +3,7 @@
  * typed, so the history reporter and metrics read `data` instead of parsing the text back.
  */
 import type { RolloutOutcome, RolloutEventRecord } from '../store/records.js';
+import { formationText } from '../release/formation.js';
 import { eventText } from './event-text.js';
 import type { RolloutEvent } from '../rollout/index.js';
 
@@ -15,6 +16,8 @@ export type RunnerEvent =
       readonly to: string;
       /** The release it moves to, in a line (absent on records from before releases). */
       readonly release?: string | undefined;
+      /** A rollout that moves no code (a scale, a restart): what it does instead (absent on older records). */
+      readonly operation?: RolloutOperation | undefined;
     }
   | { readonly kind: 'resumed'; readonly at: number }
   /** The runtime (or edge) cannot be reached: the rollout waits, acting on nothing. */
@@ -58,6 +61,23 @@ export type RunnerEvent =
       readonly reason: string;
     };
 
+/**
+ * What a scale or restart rollout does, for its first line: a deploy's "X → X" would hide it.
+ * `version` is the release it runs (a scale's new one; the running one a restart replaces).
+ */
+export type RolloutOperation =
+  | {
+      readonly kind: 'scale';
+      readonly formation: Readonly<Record<string, number>>;
+      readonly version: number;
+    }
+  | {
+      readonly kind: 'restart';
+      /** The process types replaced; empty: every one. */
+      readonly processes: readonly string[];
+      readonly version?: number | undefined;
+    };
+
 function short(sha: string | null): string {
   return sha ? sha.slice(0, 12) : '(nothing)';
 }
@@ -65,7 +85,9 @@ function short(sha: string | null): string {
 export function runnerEventText(e: RunnerEvent): string {
   switch (e.kind) {
     case 'created':
-      return `${e.rolloutKind} ${short(e.from)} → ${short(e.to)}${e.release ? ` (${e.release})` : ''}`;
+      return e.operation
+        ? operationText(e.operation, e.to)
+        : `${e.rolloutKind} ${short(e.from)} → ${short(e.to)}${e.release ? ` (${e.release})` : ''}`;
     case 'resumed':
       return 'resumed from its persisted state';
     case 'waiting':
@@ -84,6 +106,18 @@ export function runnerEventText(e: RunnerEvent): string {
       return `release phase skipped: ${e.why}`;
     case 'outcome':
       return `${e.outcome}: ${e.reason}`;
+  }
+}
+
+/** "scale web=5, worker=2 of 623c03071d2c (v2)", "restart worker of 623c03071d2c (v4)". */
+function operationText(op: RolloutOperation, sha: string): string {
+  switch (op.kind) {
+    case 'scale':
+      return `scale ${formationText(op.formation)} of ${short(sha)} (v${op.version})`;
+    case 'restart': {
+      const what = op.processes.length > 0 ? op.processes.join(', ') : 'every process';
+      return `restart ${what} of ${short(sha)}${op.version === undefined ? '' : ` (v${op.version})`}`;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-/** HTTP health check: GET on the published loopback port, the status is the verdict. */
+/** HTTP health check: GET on the published port at its host's address; the status is the verdict. */
 import { httpDetail, networkReason } from './detail.js';
+import { dialAddress } from './dial-address.js';
 import type { ProbeResult } from './probe-result.js';
 
 export function httpProbe(
@@ -7,12 +8,13 @@ export function httpProbe(
   path: string,
   expect: number,
   timeoutMs: number,
+  address?: string,
 ): Promise<ProbeResult> {
-  const url = `http://127.0.0.1:${hostPort}${path.startsWith('/') ? path : `/${path}`}`;
+  const url = `http://${dialAddress(address, hostPort)}${path.startsWith('/') ? path : `/${path}`}`;
   return httpStatusCheck(path, expect, timeoutMs, async () => {
     const res = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
-      // A redirect is an answer in itself; following it could leave the loopback interface.
+      // A redirect is an answer in itself; following it could lead anywhere.
       redirect: 'manual',
       headers: { 'user-agent': 'gantry-health/1' },
     });

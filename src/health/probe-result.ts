@@ -17,7 +17,7 @@ export interface ProbeResult {
 }
 
 export interface ProbeTarget {
-  /** The instance's port on 127.0.0.1 of the controller's host; undefined when not published. */
+  /** The instance's port on its host's address (`instance.hostAddress`); undefined when not published. */
   readonly hostPort: number | undefined;
   readonly instance: Instance;
 }

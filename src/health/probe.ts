@@ -31,13 +31,19 @@ export async function probe(
         );
       }
       if (target.hostPort === undefined) return unpublished();
-      return httpProbe(target.hostPort, check.path, check.expect, timeoutMs);
+      return httpProbe(
+        target.hostPort,
+        check.path,
+        check.expect,
+        timeoutMs,
+        target.instance.hostAddress,
+      );
     case 'tcp':
       if (target.hostPort === undefined && runtime.probes) {
         return readinessProbe(runtime.probes, target.instance);
       }
       if (target.hostPort === undefined) return unpublished();
-      return tcpProbe(target.hostPort, timeoutMs);
+      return tcpProbe(target.hostPort, timeoutMs, target.instance.hostAddress);
     case 'exec':
       if (target.hostPort === undefined && runtime.probes) {
         return readinessProbe(runtime.probes, target.instance);

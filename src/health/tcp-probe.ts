@@ -1,6 +1,7 @@
-/** TCP health check: a connection to the published loopback port that stays open. */
+/** TCP health check: a connection to the published port at its host's address that stays open. */
 import { connect } from 'node:net';
 import { networkReason } from './detail.js';
+import { LOOPBACK } from './dial-address.js';
 import type { ProbeResult } from './probe-result.js';
 
 /**
@@ -10,12 +11,16 @@ import type { ProbeResult } from './probe-result.js';
  */
 export const TCP_SETTLE_MS = 150;
 
-export function tcpProbe(hostPort: number, timeoutMs: number): Promise<ProbeResult> {
+export function tcpProbe(
+  hostPort: number,
+  timeoutMs: number,
+  address: string = LOOPBACK,
+): Promise<ProbeResult> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let settled = false;
-    const socket = connect({ host: '127.0.0.1', port: hostPort });
+    const socket = connect({ host: address, port: hostPort });
     const finish = (ok: boolean, detail: string): void => {
       if (settled) return;
       settled = true;

@@ -14,6 +14,7 @@ import { ProbeSet, schedulesOf } from '../deploy/probe-set.js';
 import type { RolloutDeps } from '../deploy/rollout-deps.js';
 import { isUnreachable } from '../deploy/rollout-loop.js';
 import { ensureEnvRoute } from '../deploy/rollout-record.js';
+import { onTarget } from '../deploy/targets.js';
 import { waitingNow } from '../deploy/runner-events.js';
 import type { RouteSpec } from '../edge/edge.js';
 import { errorMessage, GantryError } from '../errors.js';
@@ -53,7 +54,7 @@ const BUSY_RETRY_MS = 2_000;
 export class EnvReconciler {
   /** Per process type. */
   private states: Readonly<Record<string, HealState>> = {};
-  private readonly probes: ProbeSet;
+  private probes: ProbeSet;
   private readonly knownRollouts = new Set<string>();
   private spec: { sha: string; spec: AppSpec } | undefined;
   /** The current release's config (secrets opened), for replacements; by release number. */
@@ -64,19 +65,34 @@ export class EnvReconciler {
   private readonly log: Logger;
 
   constructor(
-    private readonly deps: EnvReconcilerDeps,
+    private deps: EnvReconcilerDeps,
     readonly app: string,
     readonly env: string,
     /** Asks the scheduler for a pass soon (a probe result that may change a verdict). */
     private readonly wake: () => void,
   ) {
     this.log = deps.log.child({ app, env, component: 'reconcile' });
-    this.probes = new ProbeSet(deps.runtime, (id, r) => {
+    this.probes = this.newProbes();
+  }
+
+  private newProbes(): ProbeSet {
+    return new ProbeSet(this.deps.runtime, (id, r) => {
       // A failure of a healthy instance, or a pass of one not yet healthy, may change a verdict.
       const health = Object.values(this.states).find((s) => s.instances[id])?.instances[id]?.health
         .status;
       if ((health === 'healthy') !== r.ok) this.wake();
     });
+  }
+
+  /** Holds the environment on the target its last rollout deployed to (src/deploy/targets.ts). */
+  private useTarget(envState: EnvState): void {
+    const target = this.deps.targets?.ofState(envState);
+    if (!target || target.runtime === this.deps.runtime) return;
+    this.forgetAll();
+    this.deps = onTarget(this.deps, target);
+    this.probes = this.newProbes();
+    // Loaded again, so the new probes get its secrets' redaction.
+    this.config = undefined;
   }
 
   /** Whether this controller reconciles the environment (one controller at a time). */
@@ -119,6 +135,7 @@ export class EnvReconciler {
     const { rollouts } = this.deps;
     const envState = await rollouts.env(this.app, this.env);
     if (!envState.current) return { again: null };
+    this.useTarget(envState);
 
     // 1. A rollout in flight owns the environment; its own record tells its progress.
     const [latest] = await rollouts.list(this.app, this.env, 1);

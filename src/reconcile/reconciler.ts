@@ -40,7 +40,10 @@ export class Reconciler {
 
   /** Visits every environment now, then keeps them held. */
   async start(): Promise<void> {
-    this.stopWatch = this.deps.runtime.watch?.((c) => this.onChange(c));
+    // Every target's engine reports its own instances; a change anywhere wakes its environment.
+    const runtimes = new Set([this.deps.runtime, ...(this.deps.targets?.all() ?? []).map((t) => t.runtime)]);
+    const stops = [...runtimes].map((r) => r.watch?.((c) => this.onChange(c)));
+    this.stopWatch = () => stops.forEach((stop) => stop?.());
     this.timers.push(setInterval(() => void this.resync(), this.opts.intervalMs));
     this.timers.push(setInterval(() => void this.claimOrphans(), CLAIM_MS));
     for (const t of this.timers) t.unref();

@@ -3,7 +3,8 @@
  * going back (a rollback is a rolling update in reverse, under the same surge rules). Each process
  * type rolls on its own under the same rules; two invariants hold per process type after every
  * action, whatever order the world answers in:
- *   - at most replicas + maxSurge instances exist, counting ones asked for and ones draining;
+ *   - at most replicas + maxSurge instances exist, counting ones asked for, plus at most maxSurge
+ *     terminating ones (unrouted, draining or stopping) whose removal overlaps the next start;
  *   - at least replicas − maxUnavailable healthy instances serve (when that many served before),
  *     because an instance leaves (the edge, for the routed process) only if the rest still meet
  *     that floor.
@@ -49,17 +50,13 @@ export function roll(plan: RolloutPlan, state: RolloutState, now: number): Stepp
     settle(group, pdir, process, now);
     routeReady(group, pdir, process, routing);
     const started = startTargets(plan, process, group, pdir, nextSlot, now);
-    fleet.push(...started.requested);
-    nextSlot = started.nextSlot;
-    retireServing(
-      plan,
-      [...group, ...started.requested],
-      pdir,
-      process,
-      routing,
-      started.blocked,
-      now,
-    );
+    const withStarted = [...group, ...started.requested];
+    retireServing(plan, withStarted, pdir, process, routing, started.blocked, now);
+    // What retireServing just retired is out of the edge before this decision's starts are
+    // applied (unroutes come first), so its room serves now rather than one observation later.
+    const more = startTargets(plan, process, withStarted, pdir, started.nextSlot, now);
+    fleet.push(...started.requested, ...more.requested);
+    nextSlot = more.nextSlot;
   }
   const { unroutes, stops, kept } = drainAndStop(plan, fleet, now);
   // Start requests not yet seen in the runtime are asked for again: starts are idempotent by
@@ -142,9 +139,14 @@ function routeReady(
 }
 
 /**
- * Asks for as many target instances as are missing, within replicas + maxSurge (everything that
- * exists counts, draining or not yet started). A first deploy has nothing to replace: maxSurge
- * bounds how many boot at once instead. `blocked` is how many could not start for lack of room.
+ * Asks for as many target instances as are missing, within replicas + maxSurge. Everything that
+ * exists or was asked for counts, except terminating instances (retiring, so out of the edge by
+ * the time starts are applied): like Kubernetes, which does not count terminating pods against
+ * maxSurge, so that the drain and removal of an old instance overlap the start of the next new
+ * one. Unlike Kubernetes, at most maxSurge of them are let off: at most replicas + 2 × maxSurge
+ * instances ever exist, and maxSurge 0 (no room for one more) still means replicas at most.
+ * A first deploy has nothing to replace: maxSurge bounds how many boot at once instead.
+ * `blocked` is how many could not start for lack of room.
  */
 function startTargets(
   plan: RolloutPlan,
@@ -161,7 +163,9 @@ function startTargets(
   const wanted = Math.min(missing, Math.max(0, parallel));
   // Never-started instances on their way out vanish this step without ever having existed.
   const present = fleet.filter((i) => !(i.retire !== null && i.id === null)).length;
-  const room = Math.max(0, process.replicas + plan.maxSurge - present);
+  const terminating = fleet.filter((i) => i.retire !== null && i.id !== null).length;
+  const counted = present - Math.min(terminating, plan.maxSurge);
+  const room = Math.max(0, process.replicas + plan.maxSurge - counted);
   const revision = dir.revision;
   if (revision === null) return { blocked: 0, nextSlot: firstSlot, requested: [] };
   const count = Math.min(wanted, room);

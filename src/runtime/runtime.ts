@@ -93,8 +93,13 @@ export interface Instance {
   readonly restartCount: number;
   /** Epoch ms of the last start, undefined if never started. */
   readonly startedAt?: number | undefined;
-  /** The port published on 127.0.0.1 of its host, undefined while not running. */
+  /** The port published on its host's address, undefined while not running. */
   readonly hostPort?: number | undefined;
+  /**
+   * The IP `hostPort` is published on, which the edge and probes dial (a remote Docker host's
+   * address); absent: 127.0.0.1, the controller's machine.
+   */
+  readonly hostAddress?: string | undefined;
   /**
    * How the edge names the instance when it is not published on the controller's loopback
    * (Kubernetes: `<pod>:<port>`); undefined while it cannot take traffic.

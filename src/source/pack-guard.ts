@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { deltaResultSize, readObjectHeader } from './object-size.js';
+import { indexPack } from './pack-index.js';
 
 /** The first object of `pack` whose inflated size is over `maxBytes`, or null when none is. */
 export function oversizedObject(pack: Buffer, maxBytes: number): { size: number } | null {
@@ -37,16 +38,40 @@ export function oversizedObject(pack: Buffer, maxBytes: number): { size: number 
 }
 
 /**
+ * Thrown by the file system of {@link packGuardedFs} once it wrote a pack and its index itself:
+ * it ends isomorphic-git's fetch right where it would start indexing in JavaScript (the last step
+ * of its fetch, after refs and the shallow file are written). The caller reads the fetched head
+ * from the remote-tracking ref.
+ */
+export class PackIndexedNatively extends Error {
+  constructor(readonly objects: number) {
+    super('pack indexed natively');
+  }
+}
+
+/**
  * `node:fs` for isomorphic-git, except that writing a pack under `objects/pack/` first checks
- * it with {@link oversizedObject}; `refuse` makes the error thrown for an object too large.
+ * every object's size (`refuse` makes the error for one too large), then writes the pack and
+ * the index {@link indexPack} computed and throws {@link PackIndexedNatively}. A pack it cannot
+ * index is written as before and left to isomorphic-git.
  */
 export function packGuardedFs(maxBytes: number, refuse: (size: number) => Error): typeof fs {
   const writeFile: typeof fs.promises.writeFile = async (file, data, opts) => {
-    if (typeof file === 'string' && /[\\/]objects[\\/]pack[\\/][^\\/]+\.pack$/.test(file)) {
-      if (Buffer.isBuffer(data)) {
-        const found = oversizedObject(data, maxBytes);
-        if (found) throw refuse(found.size);
+    if (
+      typeof file === 'string' &&
+      Buffer.isBuffer(data) &&
+      /[\\/]objects[\\/]pack[\\/][^\\/]+\.pack$/.test(file)
+    ) {
+      const indexed = indexPack(data, maxBytes);
+      if (indexed?.kind === 'oversized') throw refuse(indexed.size);
+      if (indexed?.kind === 'index') {
+        // The index last: a pack without one is ignored by readers, never half-read.
+        await fs.promises.writeFile(file, data, opts);
+        await fs.promises.writeFile(file.replace(/\.pack$/, '.idx'), indexed.idx);
+        throw new PackIndexedNatively(indexed.objects);
       }
+      const found = oversizedObject(data, maxBytes);
+      if (found) throw refuse(found.size);
     }
     return fs.promises.writeFile(file, data, opts);
   };

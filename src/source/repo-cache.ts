@@ -15,7 +15,7 @@ import { FetchBudget } from './fetch-budget.js';
 import { branchNotFound, commitNotCached, isIsoGitError, remoteFailure } from './git-errors.js';
 import type { TreeEntry } from './git-tree.js';
 import { objectSize } from './object-size.js';
-import { packGuardedFs } from './pack-guard.js';
+import { PackIndexedNatively, packGuardedFs } from './pack-guard.js';
 import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
 import { redactUrl, splitUrlCredentials, type RemoteCredentials } from './remote-url.js';
 import { DEFAULT_SOURCE_LIMITS, tooLarge, type SourceLimits } from './source-limits.js';
@@ -418,19 +418,26 @@ export class RepoCache {
       });
       fetchHead = result.fetchHead;
     } catch (e) {
-      const limit = budget.error();
-      if (limit) throw limit;
-      if (isIsoGitError(e, 'NotFoundError') && String(e.data?.['what']) === ref) {
-        throw branchNotFound(this.url, branch);
-      }
-      const what = `fetching branch ${JSON.stringify(branch)} from ${this.url}`;
-      throw remoteFailure(what, this.url, e, this.credentials?.password);
+      if (!(e instanceof PackIndexedNatively)) throw this.fetchError(e, budget, ref, branch);
+      // The fetch's last step (indexing) was ours; it had already recorded the head it fetched.
+      fetchHead = await this.localHead(`refs/remotes/origin/${branch}`);
     } finally {
       budget.close();
     }
     if (fetchHead === null) throw branchNotFound(this.url, branch); // the remote has no refs at all
     await git.writeRef({ fs, gitdir: this.dir, ref, value: fetchHead, force: true });
     return fetchHead;
+  }
+
+  /** What a failed fetch of `branch` is reported as: the limit hit, a missing branch, or the remote's error. */
+  private fetchError(e: unknown, budget: FetchBudget, ref: string, branch: string): Error {
+    const limit = budget.error();
+    if (limit) return limit;
+    if (isIsoGitError(e, 'NotFoundError') && String(e.data?.['what']) === ref) {
+      return branchNotFound(this.url, branch);
+    }
+    const what = `fetching branch ${JSON.stringify(branch)} from ${this.url}`;
+    return remoteFailure(what, this.url, e, this.credentials?.password);
   }
 
   /** Creates the bare cache repo once, and refuses a directory that caches another remote. */

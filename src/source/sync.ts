@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseAppSpec, type AppSpec } from '../config/app-spec.js';
+import type { KnownTargets } from '../config/spec-targets.js';
 import { DEFAULT_SPEC_LIMITS, checkSpecLimits, type SpecLimits } from '../config/spec-limits.js';
 import { DEFAULT_MAX_BYTES } from '../config/yaml-source.js';
 import { GantryError, errorMessage, isGantryError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface SyncDeps {
   buildDebounceMs: number;
   /** The most replicas and surge a spec may ask for (deploy.maxReplicas/maxSurge; default 200/50). */
   specLimits?: SpecLimits;
+  /** The controller's targets: a gantry.yaml naming another is refused at the push. */
+  targets?: KnownTargets | undefined;
 }
 
 export type SyncOutcome =
@@ -155,7 +158,7 @@ async function syncApp(
         `${file}: not found at commit ${commit.sha.slice(0, 12)}`,
       );
     }
-    spec = parseAppSpec(text.toString('utf8'), file);
+    spec = parseAppSpec(text.toString('utf8'), file, { targets: deps.targets });
     // Refused at the push, on the build record, rather than when its rollout starts.
     checkSpecLimits(spec, deps.specLimits ?? DEFAULT_SPEC_LIMITS);
   } catch (e: unknown) {

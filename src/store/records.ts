@@ -180,6 +180,8 @@ export interface EnvState {
   lock: EnvLock | null;
   /** Set after a rollback: the environment stays on `sha`; automation never re-deploys `excluded`. */
   pin: EnvPin | null;
+  /** The controller target its instances run on (src/deploy/targets.ts); absent: the default. */
+  target?: string | undefined;
 }
 
 /** A deploy freeze of one environment. */
@@ -245,6 +247,8 @@ export interface RolloutRecord {
   failureLogs?: { slot: string; lines: string[] } | undefined;
   /** How its release phase ended, once it has: a resumed attempt does not run a succeeded one again. */
   releasePhase?: ReleasePhaseResult | undefined;
+  /** The controller target it deployed to (gantry.yaml's `target:` when it opened). */
+  target?: string | undefined;
 }
 
 /** The release command's end, kept on the rollout record. */

@@ -300,8 +300,15 @@ describe('config reload on SIGHUP (gantry serve)', () => {
       async () => ((await statusAs(proc!.url, late)) === 200 ? true : undefined),
       15_000,
     );
-    const lines = await proc!.logLines();
-    expect(lines.some((l) => l.msg === 'config reloaded: tokens +late')).toBe(true);
+    // The log is written asynchronously: the token may work before its line reaches the file.
+    await waitFor(
+      'the reload in the log',
+      async () =>
+        (await proc!.logLines()).some((l) => l.msg === 'config reloaded: tokens +late')
+          ? true
+          : undefined,
+      15_000,
+    );
     expect(await proc!.logTail(200)).not.toContain(hashToken(late.value));
   });
 

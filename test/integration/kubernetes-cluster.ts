@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runtime.js';
 import { RBAC_RULES } from '../../src/runtime/kubernetes/rbac.js';
 import { buildContractImage } from '../contract/runtime-contract.js';
@@ -127,4 +127,16 @@ export async function startRuntimeOnCluster(app: string): Promise<RuntimeOnClust
       await cluster.close();
     },
   };
+}
+
+/** The controller config line that deploys to `cluster` as the controller's user, draining briefly. */
+export function kubernetesRuntimeLine(cluster: TestCluster): string {
+  return `runtime: { kind: kubernetes, namespace: ${cluster.namespace}, kubeconfig: "${cluster.kubeconfig}", drainMs: 200 }`;
+}
+
+/** API clients with the admin kubeconfig, for the tests' own set-up and checks. */
+export function adminApis(cluster: TestCluster): { apps: AppsV1Api; core: CoreV1Api } {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.adminKubeconfig);
+  return { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
 }

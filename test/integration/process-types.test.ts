@@ -19,25 +19,13 @@ import {
   waitFor,
   type Fixture,
 } from '../support/controller-fixture.js';
+import { WORKER_LOOP, readyProcesses, webAndWorkerSpec } from '../support/process-spec.js';
 
 const run = promisify(execFile);
 
-/** A spec with a routed `web` (the example's httpd) and an unrouted `worker` running `worker`. */
-function spec(app: string, worker: string): string {
-  return [
-    `app: ${app}`,
-    'run: { port: 8080 }',
-    'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
-    'rollout: { progressDeadline: 60s }',
-    'processes:',
-    '  web: { replicas: 2 }',
-    '  worker:',
-    `    command: [sh, -c, ${JSON.stringify(worker)}]`,
-    '    replicas: 1',
-  ].join('\n');
-}
-
-const LOOP = 'while true; do sleep 1; done';
+/** A routed `web` (the example's httpd) and an unrouted `worker` running `worker`. */
+const spec = (app: string, worker: string): string =>
+  webAndWorkerSpec(app, worker, ['rollout: { progressDeadline: 60s }']);
 
 describe('process types on Docker', () => {
   let f: Fixture;
@@ -55,7 +43,7 @@ describe('process types on Docker', () => {
       deploy: true,
       config: ['reconcile: { interval: 3s, strayGrace: 2s }'],
     });
-    await f.wt.write('gantry.yaml', spec(app, LOOP));
+    await f.wt.write('gantry.yaml', spec(app, WORKER_LOOP));
     sha = await pushPageBuilt(f, app, '<h1>two processes</h1>\n', 'web and worker');
     expect((await finishedRollout(f, app, sha)).outcome).toBe('succeeded');
   });
@@ -92,12 +80,7 @@ describe('process types on Docker', () => {
     expect([...upstreams].sort()).toEqual(web.map((i) => `127.0.0.1:${i.hostPort}`).sort());
     const page = await fetch(env.route!.url);
     expect(await page.text()).toContain('two processes');
-    const status = await waitFor('status with both processes ready', async () => {
-      const s = await f.controller.rollouts.status(app, 'production');
-      const ready = s?.processes?.every((p) => p.ready === p.desired) ?? false;
-      return s?.health.status === 'healthy' && ready ? s : undefined;
-    });
-    expect(status.processes).toEqual([
+    expect(await readyProcesses(f, app)).toEqual([
       { name: 'web', desired: 2, ready: 2, routed: true },
       { name: 'worker', desired: 1, ready: 1, routed: false },
     ]);

@@ -18,22 +18,8 @@ import {
   type Fixture,
 } from '../support/controller-fixture.js';
 import { startFixedRate } from '../support/fixed-rate.js';
+import { webAndWorkerSpec } from '../support/process-spec.js';
 import { gantry } from './cli-process.js';
-
-const LOOP = 'while true; do sleep 1; done';
-
-function spec(app: string): string {
-  return [
-    `app: ${app}`,
-    'run: { port: 8080 }',
-    'health: { http: { path: /healthz }, interval: 1s, startPeriod: 2s, healthyThreshold: 2 }',
-    'processes:',
-    '  web: { replicas: 2 }',
-    '  worker:',
-    `    command: [sh, -c, ${JSON.stringify(LOOP)}]`,
-    '    replicas: 1',
-  ].join('\n');
-}
 
 describe('scale and restart of web and worker', () => {
   let f: Fixture;
@@ -74,7 +60,7 @@ describe('scale and restart of web and worker', () => {
 
   beforeAll(async () => {
     f = await startFixture({ deploy: true });
-    await f.wt.write('gantry.yaml', spec(app));
+    await f.wt.write('gantry.yaml', webAndWorkerSpec(app));
     const sha = await pushBuilt(f, app, 'web and worker');
     expect((await finishedRollout(f, app, sha)).outcome).toBe('succeeded');
     await formation(2, 1);

@@ -101,17 +101,31 @@ export function pickSubnets(
   routes: readonly string[],
   random: () => number = Math.random,
 ): { bridge: string; pool: string } {
-  const used = routes.map(parseCidr).filter((r): r is Cidr => r !== undefined);
-  const free: number[] = [];
-  for (let third = 1; third < 255; third++) {
-    const candidate: Cidr = { base: ip(10, 213, third, 0), bits: 24 };
-    if (!used.some((r) => overlaps(r, candidate))) free.push(third);
-  }
+  const free = freeThirdOctets(routes, 10, 213);
   if (free.length < 2)
     throw new Error('no free /24 left in 10.213.0.0/16 for a second Docker bridge');
   const at = Math.floor(random() * (free.length - 1));
   const [a, b] = [free[at] as number, free[at + 1] as number];
   return { bridge: `10.213.${a}.1/24`, pool: `10.213.${b}.0/24` };
+}
+
+/** The `t` of every `a.b.t.0/24` (t in 1…254) that no route overlaps. Pure. */
+export function freeThirdOctets(routes: readonly string[], a: number, b: number): number[] {
+  const used = routes.map(parseCidr).filter((r): r is Cidr => r !== undefined);
+  const free: number[] = [];
+  for (let third = 1; third < 255; third++) {
+    const candidate: Cidr = { base: ip(a, b, third, 0), bits: 24 };
+    if (!used.some((r) => overlaps(r, candidate))) free.push(third);
+  }
+  return free;
+}
+
+/** Destinations of `ip -4 route` (`a.b.c.d/len` or `default`). */
+export async function routeDestinations(): Promise<string[]> {
+  return (await run('ip', ['-4', 'route', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((d) => d.length > 0);
 }
 
 /** Starts a second dockerd in `opts.dir` (default: a fresh directory under the OS temp dir). */
@@ -125,11 +139,7 @@ export async function startSecondDocker(
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'gd2-')));
   await mkdir(dir, { recursive: true });
-  const routes = (await run('ip', ['-4', 'route', 'show'])).stdout
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((d) => d.length > 0);
-  const subnets = pickSubnets(routes);
+  const subnets = pickSubnets(await routeDestinations());
   const layout: SecondDockerLayout = {
     dir,
     socketPath: join(dir, 'docker.sock'),
@@ -222,7 +232,8 @@ export async function startSecondDocker(
   };
 }
 
-function ping(socketPath: string): Promise<boolean> {
+/** GET /_ping on an engine's Unix socket: true once it answers 200. */
+export function ping(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 2_000 }, (res) => {
       res.resume();
@@ -242,7 +253,7 @@ async function linkExists(name: string): Promise<boolean> {
 }
 
 /** Mounts a killed dockerd leaves behind (overlay layers, netns files), deepest first. */
-async function unmountUnder(dir: string): Promise<void> {
+export async function unmountUnder(dir: string): Promise<void> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const points = info
     .split('\n')
@@ -252,7 +263,7 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const point of points) await run('umount', ['-l', point]).catch(() => undefined);
 }
 
-async function findOnPath(bin: string): Promise<string | undefined> {
+export async function findOnPath(bin: string): Promise<string | undefined> {
   for (const d of (process.env.PATH ?? '').split(delimiter)) {
     const path = join(d, bin);
     if (

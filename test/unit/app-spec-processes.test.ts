@@ -74,7 +74,13 @@ describe('process types in gantry.yaml', () => {
       name: 'a port check on an unrouted process',
       text: 'app: a\nprocesses:\n  worker: { health: { tcp: {} } }\n',
       at: 'gantry.yaml:3:28',
-      says: 'use exec',
+      says: 'an unrouted process publishes none to probe: check it from inside the container with exec',
+    },
+    {
+      name: 'an http check on an unrouted process',
+      text: 'app: a\nprocesses:\n  worker: { health: { http: { path: /ok } } }\n',
+      at: 'gantry.yaml:3:29',
+      says: 'needs a port, and an unrouted process publishes none to probe',
     },
     {
       name: 'an override of a process not declared',

@@ -56,6 +56,12 @@ describe('containerCreateOptions', () => {
     });
   });
 
+  it('publishes on a remote host’s address when given one', () => {
+    expect(containerCreateOptions(spec(), '10.250.3.2').HostConfig?.PortBindings).toEqual({
+      '8080/tcp': [{ HostIp: '10.250.3.2', HostPort: '' }],
+    });
+  });
+
   it('restarts on failure a bounded number of times, rotates logs, sets the stop grace', () => {
     const opts = containerCreateOptions(spec({ stopTimeoutSeconds: 25 }));
     expect(opts.HostConfig?.RestartPolicy).toEqual({

@@ -64,7 +64,18 @@ describe('instanceOf', () => {
       restartCount: 0,
       startedAt: Date.parse('2026-01-02T03:04:05.678Z'),
       hostPort: 49153,
+      hostAddress: '127.0.0.1',
     });
+  });
+
+  it.each([
+    { name: 'on a remote host, its address', address: '10.250.0.2', want: 32768 },
+    { name: 'the loopback binding is not a remote host’s', address: '10.250.0.9', want: undefined },
+  ])('reads the port published on its host’s address: $name', ({ address, want }) => {
+    const ports = { '8080/tcp': [{ HostIp: '10.250.0.2', HostPort: '32768' }] };
+    const i = instanceOf(inspect({ ports }), 'two', address);
+    expect(i?.hostPort).toBe(want);
+    expect(i?.hostAddress).toBe(want === undefined ? undefined : address);
   });
 
   it('reads the release label as a number', () => {
@@ -136,5 +147,16 @@ describe('hostPortOf', () => {
     expect(
       hostPortOf({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '5' }] }, 9090),
     ).toBeUndefined();
+  });
+
+  it('counts the binding on the given address', () => {
+    const ports = {
+      '8080/tcp': [
+        { HostIp: '127.0.0.1', HostPort: '1' },
+        { HostIp: 'fd00::2', HostPort: '2' },
+      ],
+    };
+    expect(hostPortOf(ports, 8080, 'fd00::2')).toBe(2);
+    expect(hostPortOf(ports, 8080, '10.0.0.2')).toBeUndefined();
   });
 });

@@ -35,6 +35,8 @@ interface Box {
   state: 'running' | 'exited';
   exitCode: number | null;
   routed: boolean;
+  /** Taken out of the edge after serving: on its way out. */
+  unrouted: boolean;
   behaviour: Behaviour;
 }
 
@@ -136,7 +138,11 @@ class World {
         break;
       case 'route':
       case 'unroute':
-        for (const b of this.boxes) if (a.instanceIds.includes(b.id)) b.routed = a.kind === 'route';
+        for (const b of this.boxes) {
+          if (!a.instanceIds.includes(b.id)) continue;
+          b.unrouted = b.unrouted || (b.routed && a.kind === 'unroute');
+          b.routed = a.kind === 'route';
+        }
         break;
       case 'stop':
         this.boxes = this.boxes.filter((b) => b.id !== a.instanceId);
@@ -145,10 +151,17 @@ class World {
         this.finish = a;
         break;
     }
+    // Unrouted web instances are terminating: at most maxSurge of them are let off the surge
+    // budget, their drain overlapping the next start (see rolling.ts).
+    const surge = this.plan.maxSurge;
     for (const p of this.plan.processes ?? []) {
-      const n = this.boxes.filter((b) => b.process === p.name).length;
-      if (n > p.replicas + this.plan.maxSurge)
-        this.violations.push(`${p.name}: ${n} instances > ${p.replicas} + ${this.plan.maxSurge}`);
+      const mine = this.boxes.filter((b) => b.process === p.name);
+      const terminating = mine.filter((b) => b.unrouted && !b.routed).length;
+      const n = mine.length - Math.min(terminating, surge);
+      if (n > p.replicas + surge)
+        this.violations.push(`${p.name}: ${n} instances > ${p.replicas} + ${surge}`);
+      if (mine.length > p.replicas + 2 * surge)
+        this.violations.push(`${p.name}: ${mine.length} instances > ${p.replicas} + 2 × ${surge}`);
     }
   }
 
@@ -172,6 +185,7 @@ class World {
       state: 'running',
       exitCode: null,
       routed: false,
+      unrouted: false,
       behaviour: this.behaviour(process, revision),
     };
     this.boxes.push(b);

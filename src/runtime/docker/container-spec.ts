@@ -15,7 +15,10 @@ export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
 export const LOG_MAX_SIZE = '10m';
 export const LOG_MAX_FILES = '3';
 
-/** Where published ports listen: loopback only; the edge proxy on the same host forwards to them. */
+/**
+ * Where published ports listen by default: loopback, for an engine on the controller's machine
+ * (a remote host publishes on its own `address`, see hosts.ts).
+ */
 export const PUBLISH_IP = '127.0.0.1';
 
 /**
@@ -102,10 +105,14 @@ export function portKey(port: number): string {
 }
 
 /**
- * `POST /containers/create` for one instance. Pure. A routed instance publishes its port on
- * loopback for the edge; an unrouted one (a worker) publishes nothing.
+ * `POST /containers/create` for one instance. Pure. A routed instance publishes its port on its
+ * host's `address` (loopback for a local engine) for the edge; an unrouted one (a worker)
+ * publishes nothing.
  */
-export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCreateOptions {
+export function containerCreateOptions(
+  spec: InstanceSpec,
+  address: string = PUBLISH_IP,
+): Docker.ContainerCreateOptions {
   const port = portKey(spec.port);
   const stopTimeout = spec.stopTimeoutSeconds ?? DEFAULT_STOP_TIMEOUT_SECONDS;
   const routed = spec.routed !== false;
@@ -121,7 +128,7 @@ export function containerCreateOptions(spec: InstanceSpec): Docker.ContainerCrea
     Tty: false,
     HostConfig: {
       // HostPort '' lets the engine pick a free port: replicas of one app share a host.
-      ...(routed ? { PortBindings: { [port]: [{ HostIp: PUBLISH_IP, HostPort: '' }] } } : {}),
+      ...(routed ? { PortBindings: { [port]: [{ HostIp: address, HostPort: '' }] } } : {}),
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: MAX_RESTARTS },
       ...processHostConfig(spec),
     },

@@ -22,7 +22,13 @@ import { followEvents } from './events.js';
 import { execIn, logsOf } from './container-io.js';
 import { containerCreateOptions, containerName, legacyContainerName } from './container-spec.js';
 import { engineError, statusOf } from './docker-errors.js';
-import { clientOptions, validateHosts, type DockerHostConfig } from './hosts.js';
+import {
+  clientOptions,
+  hostAddress,
+  LOCAL_ADDRESS,
+  validateHosts,
+  type DockerHostConfig,
+} from './hosts.js';
 import { ensureImage, removeImages } from './image-store.js';
 import { instanceLabelFilters, isManaged } from './labels.js';
 import { instanceOf } from './instance-of.js';
@@ -47,12 +53,17 @@ export interface DockerRuntimeOptions {
 /** Runs instances as containers on one or more Docker engines. */
 export class DockerRuntime implements Runtime {
   private readonly clients = new Map<string, Docker>();
+  /** Host name → the IP its instances publish on (hosts.ts). */
+  private readonly addresses = new Map<string, string>();
   private readonly registry: RegistryAccess | undefined;
 
   constructor(opts: DockerRuntimeOptions) {
     validateHosts(opts.hosts);
     this.registry = opts.registry;
-    for (const host of opts.hosts) this.clients.set(host.name, new Docker(clientOptions(host)));
+    for (const host of opts.hosts) {
+      this.clients.set(host.name, new Docker(clientOptions(host)));
+      this.addresses.set(host.name, hostAddress(host));
+    }
   }
 
   hosts(): string[] {
@@ -69,7 +80,7 @@ export class DockerRuntime implements Runtime {
       await ensureImage(docker, spec.host, spec.image, this.registry);
       let raced = false;
       try {
-        await docker.createContainer(containerCreateOptions(spec));
+        await docker.createContainer(containerCreateOptions(spec, this.address(spec.host)));
       } catch (e) {
         // 409: a concurrent start of the same slot claimed the name first; carry on with its container.
         if (statusOf(e) !== 409) {
@@ -214,7 +225,7 @@ export class DockerRuntime implements Runtime {
     // The list lacks restart counts and exit codes; inspect each (a handful per app and host).
     const infos = await Promise.all(entries.map((c) => this.inspect(docker, host, c.Id)));
     return infos
-      .map((info) => (info === undefined ? undefined : instanceOf(info, host)))
+      .map((info) => (info === undefined ? undefined : instanceOf(info, host, this.address(host))))
       .filter((i): i is Instance => i !== undefined);
   }
 
@@ -227,6 +238,10 @@ export class DockerRuntime implements Runtime {
       );
     }
     return docker;
+  }
+
+  private address(host: string): string {
+    return this.addresses.get(host) ?? LOCAL_ADDRESS;
   }
 
   /** Inspect by id or name; undefined when there is no such container. */
@@ -252,14 +267,14 @@ export class DockerRuntime implements Runtime {
     spec: InstanceSpec,
   ): Promise<Docker.ContainerInspectInfo | undefined> {
     const info = await this.inspect(docker, spec.host, legacyContainerName(spec));
-    const found = info && instanceOf(info, spec.host);
+    const found = info && instanceOf(info, spec.host, this.address(spec.host));
     const same = found?.app === spec.app && found.env === spec.env && found.slot === spec.slot;
     return same ? info : undefined;
   }
 
   /** The instance in a slot's container, if it is ours and holds what the spec asks for. */
   private owned(info: Docker.ContainerInspectInfo, spec: InstanceSpec): Instance {
-    const instance = instanceOf(info, spec.host);
+    const instance = instanceOf(info, spec.host, this.address(spec.host));
     const name = containerName(spec);
     if (instance === undefined) {
       throw new GantryError(

@@ -1,18 +1,38 @@
 /**
- * Docker hosts of a target: a name the controller places instances by, and an engine endpoint
- * (`unix:///var/run/docker.sock`, `unix:///path`, `tcp://host:port`, optionally with TLS files).
+ * Docker hosts of a target: a name the controller places instances by, an engine endpoint
+ * (`unix:///var/run/docker.sock`, `unix:///path`, `tcp://host:port`, optionally with TLS files),
+ * and the address its instances publish on, which the edge and the probes dial.
  */
+import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { isIP } from 'node:net';
 import type Docker from 'dockerode';
-import { GantryError } from '../../errors.js';
+import { GantryError, errorMessage } from '../../errors.js';
+
+/** Paths of PEM files: the engine's CA, and the client certificate and key the engine trusts. */
+export interface DockerTlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
 
 export interface DockerHostConfig {
   readonly name: string;
   readonly endpoint: string;
-  /** PEM contents (not paths) for `tcp://` endpoints that require TLS (conventionally port 2376). */
-  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string } | undefined;
+  /**
+   * The IP address instances publish their port on, dialled by the edge and the probes; default:
+   * the host of a `tcp://` endpoint when it is an IP, 127.0.0.1 for a Unix socket.
+   */
+  readonly address?: string | undefined;
+  /** For `tcp://` endpoints that require TLS (conventionally port 2376): file paths, not PEM. */
+  readonly tls?: DockerTlsFiles | undefined;
 }
+
+/** Where a Unix-socket engine's instances publish: it runs on the controller's machine. */
+export const LOCAL_ADDRESS = '127.0.0.1';
+/** Caps what is read as one PEM file: a path pointing elsewhere is refused, not slurped. */
+const MAX_PEM_BYTES = 256 * 1024;
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;
 
@@ -34,12 +54,56 @@ export function dockerOptions(host: DockerHostConfig): Docker.DockerOptions {
     const port = Number(tcp[2]);
     if (port < 1 || port > 65535) throw invalid(host, `${endpoint} has no valid port`);
     const hostname = tcp[1].replace(/^\[(.*)\]$/, '$1');
-    if (host.tls) {
-      return { protocol: 'https', host: hostname, port, ...host.tls };
-    }
-    return { protocol: 'http', host: hostname, port };
+    return { protocol: host.tls ? 'https' : 'http', host: hostname, port };
   }
   throw invalid(host, `endpoint ${endpoint} is not supported; use unix:///path or tcp://host:port`);
+}
+
+/**
+ * The address a host's instances publish on and are dialled at. Pure. Docker binds published
+ * ports to an IP, never a name: a `tcp://` endpoint given by name needs `address` spelled out.
+ */
+export function hostAddress(host: DockerHostConfig): string {
+  if (host.address !== undefined) {
+    if (isIP(host.address) === 0) {
+      throw invalid(host, `address "${host.address}" must be an IPv4 or IPv6 address`);
+    }
+    return host.address;
+  }
+  const options = dockerOptions(host);
+  if (options.socketPath !== undefined) return LOCAL_ADDRESS;
+  const name = String(options.host);
+  if (isIP(name) === 0) {
+    throw invalid(
+      host,
+      `set "address": the IP its instances publish on (the endpoint names ${name}, and ports bind to an IP)`,
+    );
+  }
+  return name;
+}
+
+/**
+ * The TLS material of a host, read from its files once at start. A file that is missing is a
+ * config error naming the path; its content never appears in a message (the key is a secret).
+ */
+export function readTls(
+  host: DockerHostConfig,
+): { ca: Buffer; cert: Buffer; key: Buffer } | undefined {
+  if (host.tls === undefined) return undefined;
+  const read = (what: keyof DockerTlsFiles): Buffer => {
+    const path = host.tls?.[what] ?? '';
+    let pem: Buffer;
+    try {
+      pem = readFileSync(path);
+    } catch (e) {
+      throw invalid(host, `cannot read tls.${what} ${path}: ${errorMessage(e)}`);
+    }
+    if (pem.length > MAX_PEM_BYTES || !pem.includes('-----BEGIN ')) {
+      throw invalid(host, `tls.${what} ${path} is not a PEM file`);
+    }
+    return pem;
+  };
+  return { ca: read('ca'), cert: read('cert'), key: read('key') };
 }
 
 /**
@@ -53,11 +117,10 @@ export function dockerOptions(host: DockerHostConfig): Docker.DockerOptions {
 export function clientOptions(host: DockerHostConfig): Docker.DockerOptions & { agent: HttpAgent } {
   // docker-modem passes `agent` on to every request; @types/dockerode does not list it.
   const options = dockerOptions(host);
-  const agent =
-    options.protocol === 'https'
-      ? new HttpsAgent({ keepAlive: false })
-      : new HttpAgent({ keepAlive: false });
-  return { ...options, agent };
+  const tls = readTls(host);
+  // docker-modem applies ca/cert/key to each request over its own agent's connection.
+  const agent = tls ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+  return { ...options, ...tls, agent };
 }
 
 /** Checks a host list: at least one host, names unique, every endpoint parseable. */
@@ -75,6 +138,10 @@ export function validateHosts(hosts: readonly DockerHostConfig[]): void {
     }
     seen.add(host.name);
     dockerOptions(host);
+    if (host.tls !== undefined && !host.endpoint.startsWith('tcp://')) {
+      throw invalid(host, 'tls applies to tcp:// endpoints only');
+    }
+    hostAddress(host);
   }
 }
 

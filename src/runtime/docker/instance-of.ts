@@ -23,9 +23,14 @@ export type InspectLike = Pick<Docker.ContainerInspectInfo, 'Id' | 'Name' | 'Res
 
 /**
  * The instance a container is, or undefined when Gantry did not create it (no managed label, or
- * labels missing) or it is a one-off: such containers are never returned as instances.
+ * labels missing) or it is a one-off: such containers are never returned as instances. `address`
+ * is its host's, where its port is published.
  */
-export function instanceOf(info: InspectLike, host: string): Instance | undefined {
+export function instanceOf(
+  info: InspectLike,
+  host: string,
+  address: string = PUBLISH_IP,
+): Instance | undefined {
   const labels = info.Config.Labels ?? {};
   // A one-off (release phase, `gantry run`) is never an instance: not a stray, not a replica.
   if (!isManaged(labels) || isOneOff(labels)) return undefined;
@@ -35,6 +40,9 @@ export function instanceOf(info: InspectLike, host: string): Instance | undefine
   if (app === undefined || env === undefined || slot === undefined) return undefined;
   const state = stateOf(info.State.Status);
   const port = Number(labels[LABEL.port]);
+  const hostPort = Number.isInteger(port)
+    ? hostPortOf(info.NetworkSettings.Ports, port, address)
+    : undefined;
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
@@ -56,7 +64,8 @@ export function instanceOf(info: InspectLike, host: string): Instance | undefine
         : undefined,
     restartCount: info.RestartCount,
     startedAt: timeOf(info.State.StartedAt),
-    hostPort: Number.isInteger(port) ? hostPortOf(info.NetworkSettings.Ports, port) : undefined,
+    hostPort,
+    ...(hostPort === undefined ? {} : { hostAddress: address }),
   };
 }
 
@@ -72,13 +81,14 @@ function timeOf(iso: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/** The host port bound on 127.0.0.1 for the container port; the engine lists none while stopped. */
+/** The host port bound on `address` for the container port; the engine lists none while stopped. */
 export function hostPortOf(
   ports: Docker.ContainerInspectInfo['NetworkSettings']['Ports'] | null | undefined,
   port: number,
+  address: string = PUBLISH_IP,
 ): number | undefined {
-  // Only the loopback binding counts: it is the one the edge and the probes may use.
-  const binding = (ports?.[portKey(port)] ?? []).find((b) => b.HostIp === PUBLISH_IP);
+  // Only the binding on the host's address counts: it is the one the edge and the probes dial.
+  const binding = (ports?.[portKey(port)] ?? []).find((b) => b.HostIp === address);
   const n = Number(binding?.HostPort);
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
