@@ -6,9 +6,11 @@
  *
  * Generates a repository with `git fast-import` (N commits, each adding one file and touching a
  * changelog), serves it on 127.0.0.1, then times full clone, shallow (depth 1) clone, incremental
- * fetch of 50 new commits (after a full and after a shallow clone) and a head lookup. Each
- * isomorphic-git run happens in a fresh node process, so its peak RSS is its own; the CLI's is
- * GNU time's %M (the largest git process). Prints medians; asserts nothing.
+ * fetch of 50 new commits (after a full and after a shallow clone) and a head lookup. Gantry's
+ * RepoCache runs twice: as shipped (packs indexed with node's zlib and SHA-1) and with the pack
+ * index left to isomorphic-git (what that change bought). Each run happens in a fresh node
+ * process, so its peak RSS is its own; the CLI's is GNU time's %M (the largest git process).
+ * Prints medians; asserts nothing.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -31,8 +33,10 @@ interface Sample {
 
 // ---- worker: one isomorphic-git operation in a fresh process -------------------------------------
 
-async function worker(op: IsoOp, url: string, dir: string): Promise<void> {
-  const cache = new RepoCache({ url, dir });
+type Indexer = 'native' | 'isomorphic-git';
+
+async function worker(op: IsoOp, url: string, dir: string, packIndexer: Indexer): Promise<void> {
+  const cache = new RepoCache({ url, dir, packIndexer });
   const baseline = process.resourceUsage().maxRSS;
   const t0 = performance.now();
   if (op === 'full') await cache.fetch('main', { depth: Infinity });
@@ -44,9 +48,15 @@ async function worker(op: IsoOp, url: string, dir: string): Promise<void> {
   process.stdout.write(JSON.stringify({ ms, rssMb }));
 }
 
-async function iso(op: IsoOp, url: string, dir: string): Promise<Sample> {
+async function iso(
+  op: IsoOp,
+  url: string,
+  dir: string,
+  indexer: Indexer = 'native',
+): Promise<Sample> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [...process.execArgv, self, '--worker', op, url, dir], {
+  const args = [...process.execArgv, self, '--worker', op, url, dir, indexer];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -148,24 +158,38 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-function row(name: string, isoS: Sample[], cliS: Sample[]): string[] {
+function row(name: string, isoS: Sample[], jsS: Sample[], cliS: Sample[]): string[] {
   const im = median(isoS.map((s) => s.ms));
+  const jm = median(jsS.map((s) => s.ms));
   const cm = median(cliS.map((s) => s.ms));
   const mb = (xs: Sample[]): string => {
     const v = xs.map((s) => s.rssMb).filter((x): x is number => x !== null);
     return v.length === 0 ? '-' : Math.max(...v).toFixed(0);
   };
-  return [name, im.toFixed(0), cm.toFixed(0), `${(im / cm).toFixed(2)}x`, mb(isoS), mb(cliS)];
+  return [
+    name,
+    im.toFixed(0),
+    jm.toFixed(0),
+    cm.toFixed(0),
+    `${(im / cm).toFixed(2)}x`,
+    `${(jm / cm).toFixed(2)}x`,
+    mb(isoS),
+    mb(jsS),
+    mb(cliS),
+  ];
 }
 
 function print(rows: string[][]): void {
   const head = [
     'operation',
-    'isomorphic-git ms',
+    'Gantry ms',
+    'JS index ms',
     'git CLI ms',
-    'iso/CLI',
-    'iso peak RSS Δ MB',
-    'CLI peak RSS MB',
+    'Gantry/CLI',
+    'JS index/CLI',
+    'Gantry RSS Δ MB',
+    'JS RSS Δ MB',
+    'CLI RSS MB',
   ];
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
@@ -214,33 +238,35 @@ async function main(): Promise<void> {
     const bases = { isoFull: '', cliFull: '', isoShallow: '', cliShallow: '' };
     const measure = async (
       name: string,
-      isoRun: () => Promise<Sample>,
+      isoRun: (indexer: Indexer) => Promise<Sample>,
       cliRun: () => Promise<Sample>,
     ): Promise<void> => {
       const isoS: Sample[] = [];
+      const jsS: Sample[] = [];
       const cliS: Sample[] = [];
-      // Alternate, so drift (page cache, CPU frequency) hits both sides alike.
+      // Alternate, so drift (page cache, CPU frequency) hits every side alike.
       for (let i = 0; i < runs; i++) {
-        isoS.push(await isoRun());
+        isoS.push(await isoRun('native'));
+        jsS.push(await isoRun('isomorphic-git'));
         cliS.push(await cliRun());
       }
-      rows.push(row(name, isoS, cliS));
+      rows.push(row(name, isoS, jsS, cliS));
       process.stderr.write(`  done: ${name}\n`);
     };
 
     await measure(
       'head lookup (ls-remote)',
-      () => iso('head', url, fresh()),
+      (ix) => iso('head', url, fresh(), ix),
       () => cli(['ls-remote', url, 'refs/heads/main']),
     );
     await measure(
       'full clone',
-      () => iso('full', url, (bases.isoFull = fresh())),
+      (ix) => iso('full', url, (bases.isoFull = fresh()), ix),
       () => cli(['clone', '--bare', '--quiet', url, (bases.cliFull = fresh())]),
     );
     await measure(
       'shallow clone (depth 1)',
-      () => iso('shallow', url, (bases.isoShallow = fresh())),
+      (ix) => iso('shallow', url, (bases.isoShallow = fresh()), ix),
       () => cli(['clone', '--bare', '--quiet', '--depth', '1', url, (bases.cliShallow = fresh())]),
     );
 
@@ -261,12 +287,12 @@ async function main(): Promise<void> {
       ]);
     await measure(
       `incremental fetch, +${GROWN} commits (full clone)`,
-      async () => iso('incremental', url, await copyOf(bases.isoFull)),
+      async (ix) => iso('incremental', url, await copyOf(bases.isoFull), ix),
       () => cliFetch(bases.cliFull),
     );
     await measure(
       `incremental fetch, +${GROWN} commits (shallow clone)`,
-      async () => iso('incremental', url, await copyOf(bases.isoShallow)),
+      async (ix) => iso('incremental', url, await copyOf(bases.isoShallow), ix),
       () => cliFetch(bases.cliShallow),
     );
 
@@ -280,8 +306,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--worker') {
-  const [, , , op, url, dir] = process.argv;
-  await worker(op as IsoOp, url!, dir!);
+  const [, , , op, url, dir, indexer] = process.argv;
+  await worker(op as IsoOp, url!, dir!, indexer === 'isomorphic-git' ? indexer : 'native');
 } else {
   await main();
 }

@@ -3,18 +3,29 @@
  * processes) while Gantry rolls a 4-replica app to a new revision, and while it rolls a revision
  * whose health check fails back by itself. Next to it, in the same run: the same good and bad
  * update done by Docker Swarm (start-first, rollback on failure, the same health check) as the
- * peer for durations, and a naive stop-then-start replacement behind the same Caddy as the
- * control for failed requests.
+ * peer for durations, compared with Gantry's update without load (like for like: Swarm carries
+ * none), and a naive stop-then-start replacement behind the same Caddy as the control for failed
+ * requests.
  *
  *   npx tsx bench/rollout-zero-downtime.ts [--rate 500] [--post-rate 50] [--steady 10]
- *     [--connections 32] [--spread 10] [--no-swarm] [--no-naive] [--events]
+ *     [--connections 32] [--spread 10] [--runs 1] [--cost-seconds 5] [--no-swarm] [--no-naive]
+ *     [--events]
+ *
+ * The app is bench/app: a static Go server (standard library, built here with CGO_ENABLED=0 and
+ * copied onto the local busybox base), whose own capacity is far above the offered rate, so the
+ * bench measures Gantry rather than the app. Before the rollouts it measures that capacity (one
+ * instance, unthrottled) and the edge's added latency: GETs at the offered rate straight to one
+ * instance and through the edge, p50 and p99 of each.
  *
  * The load is GET / plus a share of POST /cgi-bin/info: the edge retries a failed GET on another
  * instance, never a POST, so the POSTs show every reset or refused connection a rollout causes.
+ * `--runs N` repeats the loaded good update N times and prints the failures of each run.
  * Prints, per row: the rollout's duration, failure-detection time (first failing check that
  * counted → old revision fully back), requests answered, failed ones (non-2xx, resets, timeouts)
- * by method, and p99 GET latency during the rollout against steady state. Bounded in time;
- * traffic goes to 127.0.0.1 only; removes the containers, service and images it created.
+ * by method, and p99 GET latency during the rollout against steady state; and the floor,
+ * replicas × (container start + healthyThreshold × interval), beside Gantry's and Swarm's update.
+ * Bounded in time; traffic goes to 127.0.0.1 only; removes the containers, service and images it
+ * created.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,8 +35,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { freePort } from '../src/demo/services.js';
+import { upstreamOf } from '../src/deploy/observe.js';
 import type { RolloutState } from '../src/rollout/index.js';
 import type { RolloutRecord } from '../src/store/records.js';
+import { containerStartMs } from './lib/container-start.js';
+import { edgeCostLines, measureEdgeCost, type EdgeCost } from './lib/edge-cost.js';
 import { startGantryStack, type GantryStack } from './lib/gantry-stack.js';
 import {
   mixStats,
@@ -36,12 +50,12 @@ import {
   type MixStats,
 } from './lib/mixed-load.js';
 import { naiveReplace, startNaiveFleet } from './lib/naive.js';
-import { outlierNote, printTable, seconds, shellJoin, type Row } from './lib/report.js';
-import * as swarm from './lib/swarm.js';
+import { outlierNote, printTable, seconds, type Row } from './lib/report.js';
+import { prepareStaticApp } from './lib/static-app.js';
+import { swarmRollouts } from './lib/swarm-rollout.js';
 
 const run = promisify(execFile);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const EXAMPLE = path.join(ROOT, 'examples', 'hello');
+const APP_SPEC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'app', 'gantry.yaml');
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +64,8 @@ const { values } = parseArgs({
     steady: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     spread: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '1' },
+    'cost-seconds': { type: 'string', default: '5' },
     'no-swarm': { type: 'boolean', default: false },
     'no-naive': { type: 'boolean', default: false },
     events: { type: 'boolean', default: false },
@@ -60,12 +76,16 @@ const POST_RATE = Number(values['post-rate']);
 const STEADY_S = Number(values.steady);
 const CONNECTIONS = Number(values.connections);
 const SPREAD = Number(values.spread);
+const RUNS = Math.min(20, Math.max(1, Number(values.runs)));
+const COST_S = Math.min(30, Math.max(1, Number(values['cost-seconds'])));
 const REPLICAS = 4;
 /** Load before the change and after the rollout ends, so its edges are inside the window. */
 const MARGIN_MS = 1_000;
 const ROLLOUT_TIMEOUT_MS = 150_000;
-/** The health check, for both Gantry (gantry.yaml) and Swarm (--health-*). */
+/** The health check, for both Gantry (bench/app/gantry.yaml) and Swarm (--health-*). */
 const HEALTH = { intervalS: 1, timeoutS: 1, startPeriodS: 2, retries: 3 };
+/** bench/app/gantry.yaml's healthyThreshold, for the floor. */
+const HEALTHY_THRESHOLD = 2;
 /** `docker stop`'s default grace; the naive control stops with it, as a script would. */
 const STOP_TIMEOUT_S = 10;
 
@@ -144,25 +164,30 @@ async function gantryRollout(
   url: string,
   name: string,
   message: string,
-): Promise<RolloutRecord> {
+  loaded = true,
+): Promise<{ rec: RolloutRecord; row: Row }> {
   const sha = await g.wt.commit(message);
-  const { value: rec, load } = await underLoad(url, async () => {
+  const pushed = Date.now();
+  const rollout = async () => {
     await g.pushHead(sha, message);
     return g.finishedRollout(app, sha, ROLLOUT_TIMEOUT_MS);
-  });
+  };
+  const { value: rec, load } = loaded
+    ? await underLoad(url, rollout)
+    : { value: await rollout(), load: undefined };
   const from = iso(rec.createdAt);
   const to = iso(rec.finishedAt);
   const d = detection(rec);
-  rows.push({
+  const row: Row = {
     name,
     rolloutMs: to - from,
     ...(d ? { detectMs: d.restored - d.firstFail } : {}),
-    load: mixStats(load),
-    during: mixStats(load, from, to),
-  });
-  pushNote(outlierNote(name, load, from));
+    ...(load ? { load: mixStats(load), during: mixStats(load, from, to) } : {}),
+  };
+  rows.push(row);
+  if (load) pushNote(outlierNote(name, load, from));
   notes.push(
-    `${name}: ${rec.outcome} (${rec.reason ?? ''}); push → rollout finished ${seconds(to - load.get.startedAt - MARGIN_MS)} s, build included`,
+    `${name}: ${rec.outcome} (${rec.reason ?? ''}); push → rollout finished ${seconds(to - pushed)} s, build included`,
   );
   if (d) {
     notes.push(
@@ -174,15 +199,33 @@ async function gantryRollout(
       notes.push(`${name}: +${seconds(e.at - from)} s ${e.kind}: ${e.text}`);
     }
   }
-  return rec;
+  return { rec, row };
 }
 
-async function gantryPart(g: GantryStack, app: string, swarmImages: Record<string, string>) {
-  const spec = await readFile(path.join(EXAMPLE, 'gantry.yaml'), 'utf8');
-  await g.wt.copyFrom(EXAMPLE);
-  await g.wt.write('gantry.yaml', gantrySpec(spec, app));
-  await g.wt.write('www/index.html', '<h1>revision 1</h1>\n');
-  await dockerBuild(g.wt.dir, swarmImages.good1!);
+/** Writes revision `n`'s page; the Swarm image of it too when `tag` is given. */
+async function revision(g: GantryStack, n: number, tag?: string): Promise<void> {
+  await g.wt.write('www/index.html', `<h1>revision ${n}</h1>\n`);
+  if (tag !== undefined) await dockerBuild(g.wt.dir, tag);
+}
+
+interface GantryFigures {
+  steady: MixStats;
+  cost: EdgeCost;
+  unloadedMs: number;
+  loaded: Row[];
+  images: { good1: string; good2: string };
+  revisions: { good1: string; good2: string };
+}
+
+async function gantryPart(
+  g: GantryStack,
+  app: string,
+  swarmImages: Record<string, string>,
+): Promise<GantryFigures> {
+  const { go } = await prepareStaticApp(g.wt.dir);
+  notes.push(`app: bench/app built with ${go} (CGO_ENABLED=0, standard library only)`);
+  await g.wt.write('gantry.yaml', gantrySpec(await readFile(APP_SPEC, 'utf8'), app));
+  await revision(g, 1, swarmImages.good1);
   const first = await g.wt.commit('revision 1');
   await g.pushHead(first, 'revision 1');
   const initial = await g.finishedRollout(app, first, ROLLOUT_TIMEOUT_MS);
@@ -198,6 +241,19 @@ async function gantryPart(g: GantryStack, app: string, swarmImages: Record<strin
 
   // Warm the edge's connections before measuring anything.
   await runMix(mix(url), 2);
+  const one = (await g.controller.runtime!.list({ app, env: 'production' }))
+    .map(upstreamOf)
+    .find((u) => u !== undefined);
+  if (one === undefined) throw new Error('no instance to measure directly');
+  const cost = await measureEdgeCost({
+    instance: `http://${one}`,
+    edge: url,
+    path: '/',
+    rate: RATE,
+    seconds: COST_S,
+    connections: CONNECTIONS,
+    spread: SPREAD,
+  });
   const steadyLoad = await runMix(mix(url), STEADY_S);
   const steady = mixStats(steadyLoad);
   rows.push({ name: 'gantry: steady state (no rollout)', load: steady, during: steady });
@@ -205,40 +261,58 @@ async function gantryPart(g: GantryStack, app: string, swarmImages: Record<strin
     outlierNote('gantry: steady state', steadyLoad, steadyLoad.get.startedAt, 'the load start'),
   );
 
-  await g.wt.write('www/index.html', '<h1>revision 2</h1>\n');
-  await dockerBuild(g.wt.dir, swarmImages.good2!);
-  const good = await gantryRollout(
+  // Like for like with Swarm, which carries no load: the same update, nothing else running.
+  await revision(g, 2, swarmImages.good2);
+  const unloaded = await gantryRollout(
     g,
     app,
     url,
-    `gantry: ${REPLICAS}-replica rolling update`,
+    `gantry: ${REPLICAS}-replica rolling update, no load`,
     'revision 2',
+    false,
   );
+  const loaded: Row[] = [];
+  let last = unloaded.rec;
+  for (let run = 1; run <= RUNS; run++) {
+    await revision(g, 2 + run);
+    const suffix = RUNS > 1 ? `, run ${run}/${RUNS}` : '';
+    const r = await gantryRollout(
+      g,
+      app,
+      url,
+      `gantry: ${REPLICAS}-replica rolling update under load${suffix}`,
+      `revision ${2 + run}`,
+    );
+    loaded.push(r.row);
+    last = r.rec;
+  }
 
   // The broken revision serves pages but not its health check.
   await rm(path.join(g.wt.dir, 'www', 'healthz'));
-  await g.wt.write('www/index.html', '<h1>revision 3 (bad)</h1>\n');
-  await dockerBuild(g.wt.dir, swarmImages.bad!);
+  await revision(g, 99, swarmImages.bad);
   await gantryRollout(
     g,
     app,
     url,
     'gantry: bad update → automatic rollback',
-    'revision 3, no /healthz',
+    'revision 99, no /healthz',
   );
 
   const after = await g.controller.rollouts.env(app, 'production');
   const running = (await g.controller.runtime!.list({ app, env: 'production' })).filter(
     (i) => i.state === 'running',
   );
-  const label = (sha: string | undefined) => (sha === good.to.sha ? 'revision 2' : sha);
+  const label = (sha: string | undefined) => (sha === last.to.sha ? 'the last good revision' : sha);
   notes.push(
     `gantry: after the rollback, current = ${label(after.current?.sha)}; running: ${running.length} × ${[...new Set(running.map((i) => label(i.revision)))].join(', ')}`,
   );
   return {
     steady,
-    images: { good1: initial.to.image, good2: good.to.image },
-    revisions: { good1: first, good2: good.to.sha },
+    cost,
+    unloadedMs: unloaded.row.rolloutMs ?? Number.NaN,
+    loaded,
+    images: { good1: initial.to.image, good2: unloaded.rec.to.image },
+    revisions: { good1: first, good2: unloaded.rec.to.sha },
   };
 }
 
@@ -296,64 +370,37 @@ async function naivePart(
   }
 }
 
-async function swarmPart(app: string, images: Record<string, string>) {
-  let initialised = false;
-  const service = `${app}-swarm`;
-  let created = false;
-  try {
-    ({ initialised } = await swarm.ensureSwarm());
-    if (initialised) commands.push(`docker ${swarm.swarmInitArgs().join(' ')}`);
-    const spec: swarm.SwarmServiceSpec = {
-      name: service,
-      image: images.good1!,
-      replicas: REPLICAS,
-      health: { cmd: 'wget -q -O /dev/null http://127.0.0.1:8080/healthz', ...HEALTH },
-      monitorS: 1,
-    };
-    commands.push(`docker ${shellJoin(swarm.serviceCreateArgs(spec))}`);
-    await swarm.docker(swarm.serviceCreateArgs(spec));
-    created = true;
-    await swarm.waitRunning(service, images.good1!, REPLICAS, 60_000);
+/** replicas × (container start + healthyThreshold × interval): what no rolling update beats with maxSurge 1. */
+function floorMs(startMs: number): number {
+  return REPLICAS * (startMs + HEALTHY_THRESHOLD * HEALTH.intervalS * 1000);
+}
 
-    commands.push(`docker ${shellJoin(swarm.serviceUpdateImageArgs(service, images.good2!))}`);
-    const good = await swarm.updateAndWait(service, images.good2!, {
-      timeoutMs: ROLLOUT_TIMEOUT_MS,
-    });
-    rows.push({
-      name: `swarm: ${REPLICAS}-replica start-first update`,
-      rolloutMs: good.endedAt - good.startedAt,
-    });
-    notes.push(`swarm: update ended ${good.status.State} (${good.status.Message ?? ''})`);
-
-    commands.push(`docker ${shellJoin(swarm.serviceUpdateImageArgs(service, images.bad!))}`);
-    const bad = await swarm.updateAndWait(service, images.bad!, { timeoutMs: ROLLOUT_TIMEOUT_MS });
-    const firstFail = await swarm.firstCountedFailure(
-      service,
-      images.bad!,
-      HEALTH.startPeriodS * 1000,
-    );
-    rows.push({
-      name: 'swarm: bad update → rollback',
-      rolloutMs: bad.endedAt - bad.startedAt,
-      ...(firstFail === undefined ? {} : { detectMs: bad.endedAt - firstFail }),
-    });
-    notes.push(`swarm: bad update ended ${bad.status.State} (${bad.status.Message ?? ''})`);
-    const back = (await swarm.tasks(service)).filter(
-      (t) => t.desired === 'Running' && t.current.startsWith('Running'),
-    );
-    notes.push(
-      `swarm: after the rollback, running: ${back.length} × ${[...new Set(back.map((t) => t.image))].join(', ')}`,
-    );
-  } catch (e) {
-    notes.push(`swarm: not measured: ${e instanceof Error ? e.message : String(e)}`);
-  } finally {
-    if (created) await swarm.docker(swarm.serviceRemoveArgs(service)).catch(() => undefined);
-    if (initialised) {
-      // Tasks must be gone before the node leaves, or their containers linger.
-      await sleep(2_000);
-      await swarm.docker(swarm.swarmLeaveArgs()).catch(() => undefined);
-    }
-  }
+/** The like-for-like comparison, the floor beside both, and the failures of every loaded run. */
+function summary(r: GantryFigures, startMs: number, swarmMs: number | undefined): string[] {
+  const floor = floorMs(startMs);
+  const beyond = (r.unloadedMs - floor) / REPLICAS;
+  const failures = r.loaded.map((row) => {
+    const post = row.load?.post?.failed ?? 0;
+    return `${row.load?.get.failed ?? 0}/${post}`;
+  });
+  const total = r.loaded.reduce(
+    (n, row) => n + (row.load?.get.failed ?? 0) + (row.load?.post?.failed ?? 0),
+    0,
+  );
+  const requests = r.loaded.reduce(
+    (n, row) => n + (row.load?.get.requests ?? 0) + (row.load?.post?.requests ?? 0),
+    0,
+  );
+  return [
+    `floor: ${REPLICAS} × (container start ${seconds(startMs)} s + ${HEALTHY_THRESHOLD} × ${HEALTH.intervalS} s interval) = ${seconds(floor)} s`,
+    `rolling update, no load: gantry ${seconds(r.unloadedMs)} s` +
+      (swarmMs === undefined
+        ? ''
+        : `, swarm ${seconds(swarmMs)} s, ratio ${(r.unloadedMs / swarmMs).toFixed(2)}×`) +
+      `; floor ${seconds(floor)} s; gantry per replica ${beyond >= 0 ? '+' : ''}${(beyond / 1000).toFixed(2)} s vs the floor`,
+    `loaded runs: ${r.loaded.length}; failed GET/POST per run: ${failures.join(' ')}; ${total} failed of ${requests}`,
+    ...edgeCostLines(r.cost, COST_S),
+  ];
 }
 
 async function main() {
@@ -373,17 +420,32 @@ async function main() {
   const { stdout: caddyVersion } = await run('caddy', ['version']);
   console.log(
     `rollout-zero-downtime: ${RATE} req/s on the edge (GET / at ${RATE - POST_RATE}/s, POST /cgi-bin/info at ${POST_RATE}/s), ` +
-      `autocannon in separate processes; ${REPLICAS} replicas of examples/hello; health GET /healthz every ${HEALTH.intervalS}s, ` +
+      `autocannon in separate processes; ${REPLICAS} replicas of bench/app (static Go server); health GET /healthz every ${HEALTH.intervalS}s, ` +
       `start period ${HEALTH.startPeriodS}s, ${HEALTH.retries} failures → unhealthy; ` +
       `docker ${dockerVersion.trim()}, caddy ${caddyVersion.trim().split(' ')[0]}, node ${process.version}`,
   );
   const g = await startGantryStack({ dir, tickMs: 200, logLevel: process.env.GANTRY_BENCH_LOG });
-  let steady: MixStats | undefined;
+  let figures: GantryFigures | undefined;
+  let startMs = Number.NaN;
+  let swarmMs: number | undefined;
   try {
-    const r = await gantryPart(g, app, swarmImages);
-    steady = r.steady;
-    if (!values['no-naive']) await naivePart(g, app, r.images, r.revisions);
-    if (!values['no-swarm']) await swarmPart(app, swarmImages);
+    figures = await gantryPart(g, app, swarmImages);
+    startMs = await containerStartMs(swarmImages.good1);
+    if (!values['no-naive']) await naivePart(g, app, figures.images, figures.revisions);
+    if (!values['no-swarm']) {
+      const s = await swarmRollouts({
+        service: `${app}-swarm`,
+        images: swarmImages,
+        replicas: REPLICAS,
+        health: HEALTH,
+        healthCmd: 'wget -q -O /dev/null http://127.0.0.1:8080/healthz',
+        timeoutMs: ROLLOUT_TIMEOUT_MS,
+      });
+      rows.push(...s.rows);
+      notes.push(...s.notes);
+      commands.push(...s.commands);
+      swarmMs = s.goodMs;
+    }
   } finally {
     const runtime = g.controller.runtime;
     if (runtime) {
@@ -399,7 +461,9 @@ async function main() {
   }
 
   console.log('');
-  printTable(rows, steady);
+  printTable(rows, figures?.steady);
+  console.log('');
+  if (figures) for (const line of summary(figures, startMs, swarmMs)) console.log(line);
   console.log('');
   console.log(
     [
@@ -409,7 +473,8 @@ async function main() {
       '≥1 s, p99 GET (of 2xx answers): during the rollout itself. rollout s: Gantry from its rollout record',
       '(created → finished, the build before it not included), Swarm from `docker service update` to the end',
       'state (polled every 100 ms). detect s: first failing check that counted (after the start period) → old',
-      'revision fully back. Swarm carries no load (its routing mesh needs IPVS): it is the peer for durations.',
+      'revision fully back. Swarm carries no load (its routing mesh needs IPVS): it is the peer for durations,',
+      "compared with Gantry's update without load. container start: median of 3 `docker run -d` of the app image.",
     ].join('\n'),
   );
   for (const n of notes) console.log(`- ${n}`);

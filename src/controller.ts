@@ -3,26 +3,22 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { buildServer } from './api/server.js';
 import type { ControllerConfig } from './config/controller-config.js';
-import { routeIdOf } from './config/env-names.js';
 import { maxContextBytesOf, retryPolicyOf, sourceLimitsOf } from './config/limits-config.js';
 import { LiveConfig } from './config/live-config.js';
 import { reloadConfigFile, type ReloadReport } from './config/reload.js';
-import { GantryError } from './errors.js';
 import { createQueues, type Queues } from './queue/queues.js';
 import { startWorkers, type Workers } from './workers.js';
 import { checkRedisDurability, connectRedis } from './redis.js';
 import { DockerImageBuilder } from './runtime/docker/images.js';
-import { DockerRuntime } from './runtime/docker/docker-runtime.js';
-import { startKubernetesTarget, type KubernetesTarget } from './runtime/kubernetes/target.js';
 import type { Runtime } from './runtime/runtime.js';
+import { TargetRuntime } from './runtime/targets.js';
 import type { Edge } from './edge/edge.js';
-import { CaddyEdge } from './edge/caddy/caddy-edge.js';
-import { nextListenPort } from './edge/listen-port.js';
-import { ensureEdge } from './edge/supervisor/ensure-edge.js';
+import { startTargets } from './start-targets.js';
+import type { KnownTargets } from './config/spec-targets.js';
+import { targetsOf } from './config/targets-config.js';
 import { enqueueAfterBuild } from './deploy/enqueue.js';
 import type { RolloutDeps } from './deploy/rollout-runner.js';
 import { RolloutStore } from './store/rollouts.js';
-import path from 'node:path';
 import { startPoller } from './source/poller.js';
 import { RepoRegistry } from './source/repos.js';
 import { Store } from './store/store.js';
@@ -130,6 +126,7 @@ export async function startController(
             log,
             buildDebounceMs: config.build.debounceMs,
             specLimits: config.deploy,
+            targets: knownTargets(config),
           },
           {
             store,
@@ -210,8 +207,9 @@ export async function startController(
       max: config.webhooks.failedSignatures.max,
       timeWindowMs: parseDuration(config.webhooks.failedSignatures.timeWindow) ?? 60_000,
     },
-    runtime: deploy?.deps.runtime,
-    edge: deploy?.deps.edge,
+    runtime: deploy?.api.runtime,
+    edge: deploy?.api.edge,
+    targets: deploy?.deps.targets,
     config: () => live.current(),
     reloadConfig,
     appConfig: releaseStores.config,
@@ -246,8 +244,8 @@ export async function startController(
     repos,
     redis,
     rollouts,
-    runtime: deploy?.deps.runtime,
-    edge: deploy?.deps.edge,
+    runtime: deploy?.api.runtime,
+    edge: deploy?.api.edge,
     config: live,
     reloadConfig,
     async close() {
@@ -265,9 +263,15 @@ export async function startController(
       ]);
       redis.disconnect();
       // The managed edge is not stopped: it outlives the controller (src/edge/supervisor/).
-      deploy?.kube?.close();
+      deploy?.close();
     },
   };
+}
+
+/** The target names gantry.yaml may use, checked at every push. */
+function knownTargets(config: ControllerConfig): KnownTargets {
+  const plan = targetsOf(config);
+  return { names: plan.targets.map((t) => t.name), defaultTarget: plan.defaultTarget };
 }
 
 /** Where releases and their config live. */
@@ -283,7 +287,11 @@ async function rolloutPending(queues: Queues, rec: RolloutRecord): Promise<boole
   return ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state);
 }
 
-/** The rollout side: the Docker runtime, the Caddy edge (adopted or started when managed), routes. */
+/**
+ * The rollout side: every target of the config (src/start-targets.ts). The default target's
+ * runtime and edge stand in `deps.runtime`/`deps.edge`; each rollout and reconcile pass uses its
+ * environment's own (`deps.targets`), and the API a runtime that routes by environment.
+ */
 async function startDeploy(
   config: ControllerConfig,
   store: Store,
@@ -291,120 +299,28 @@ async function startDeploy(
   repos: RepoRegistry,
   log: Logger,
   releaseStores: ReleaseStores,
-): Promise<{ deps: RolloutDeps; kube?: KubernetesTarget }> {
-  if (config.runtime.kind === 'kubernetes') {
-    return startKubernetesDeploy(config, store, rollouts, repos, log, releaseStores);
-  }
-  const runtime = new DockerRuntime({ hosts: config.runtime.hosts, registry: config.registry });
-  // One-offs a controller left behind when it died (release phase, `gantry run`), once past their
-  // deadline; a release phase still within it is left for its resumed rollout to attach to.
-  void runtime
-    .sweepOneOffs(Date.now())
-    .catch((err: unknown) => log.warn({ err: String(err) }, 'one-off sweep failed'));
-  let edgeUrls: { front: string; back: string; logDir: string };
-  if (config.edge.manage) {
-    // Adopts the edge an earlier controller left serving, or starts its supervisor.
-    const edge = await ensureEdge({ dir: path.join(config.dataDir, 'edge') });
-    edgeUrls = { front: edge.frontAdminUrl, back: edge.backAdminUrl, logDir: edge.logDir };
-  } else {
-    const { frontAdminUrl, backAdminUrl, logDir } = config.edge;
-    if (!frontAdminUrl || !backAdminUrl || !logDir) {
-      throw new GantryError(
-        'GANTRY_ERR_CONFIG_INVALID',
-        'edge.manage is false: set edge.frontAdminUrl, edge.backAdminUrl and edge.logDir',
-      );
-    }
-    edgeUrls = { front: frontAdminUrl, back: backAdminUrl, logDir };
-  }
-  const edge = new CaddyEdge({
-    frontAdminUrl: edgeUrls.front,
-    backAdminUrl: edgeUrls.back,
-    logDir: edgeUrls.logDir,
-    name: `gantry-${config.redis.prefix}`.slice(0, 60),
-    https: {
-      host: config.edge.listenHost,
-      httpPort: config.edge.httpPort,
-      httpsPort: config.edge.httpsPort,
-      tls: config.edge.tls,
-      acme: config.edge.acme,
-    },
-  });
+): Promise<{ deps: RolloutDeps; api: { runtime: Runtime; edge: Edge }; close(): void }> {
+  const started = await startTargets(config, store, log);
+  const { targets } = started;
+  const fallback = targets.get(targets.defaultTarget);
   const deps: RolloutDeps = {
     ...releaseStores,
     store,
     rollouts,
     repos,
-    runtime,
-    edge,
+    runtime: fallback.runtime,
+    edge: fallback.edge,
+    routeFor: (app, env, spec) => fallback.routeFor(app, env, spec),
+    targets,
     log,
     tickMs: config.deploy.tickMs,
     keepImages: config.deploy.keepImages,
     specLimits: config.deploy,
     runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
-    // Each environment gets its own listener the first time it is deployed, kept from then on.
-    async routeFor(app, env, spec) {
-      const host = config.edge.listenHost;
-      const port = await nextListenPort(
-        host,
-        async () => config.edge.basePort + (await store.redis.incr(store.keys.edgePorts())) - 1,
-      );
-      // The port serves every Host (setups without DNS); the domains are served over HTTPS.
-      const domains = spec.environments[env]?.domains ?? [];
-      return {
-        id: routeIdOf(app, env),
-        listen: { host, port },
-        ...(domains.length > 0 ? { domains } : {}),
-      };
-    },
   };
-  return { deps };
-}
-
-/**
- * The rollout side on Kubernetes: pods of per-revision ReplicaSets in one namespace, and a
- * Service per environment as the edge. Images are built and pushed as on Docker.
- */
-async function startKubernetesDeploy(
-  config: ControllerConfig,
-  store: Store,
-  rollouts: RolloutStore,
-  repos: RepoRegistry,
-  log: Logger,
-  releaseStores: ReleaseStores,
-): Promise<{ deps: RolloutDeps; kube: KubernetesTarget }> {
-  const { namespace, inCluster, kubeconfig, context, drainMs } = config.runtime;
-  if (!namespace) {
-    throw new GantryError(
-      'GANTRY_ERR_CONFIG_INVALID',
-      'runtime.kind is kubernetes: set runtime.namespace (where pods, ReplicaSets and Services go)',
-    );
-  }
-  const kube = await startKubernetesTarget(
-    { namespace, inCluster, kubeconfig, context, drainMs },
-    log,
-    config.registry,
+  const runtime = new TargetRuntime(
+    targets.all().map((t) => t.runtime),
+    async (app, env) => targets.ofState(await rollouts.env(app, env)).runtime,
   );
-  const deps: RolloutDeps = {
-    ...releaseStores,
-    store,
-    rollouts,
-    repos,
-    runtime: kube.runtime,
-    edge: kube.edge,
-    log,
-    tickMs: config.deploy.tickMs,
-    keepImages: config.deploy.keepImages,
-    specLimits: config.deploy,
-    runtimeWaitMs: parseDuration(config.reconcile.engineWait) ?? 120_000,
-    // Each environment's Service has its own cluster IP: every one listens on port 80.
-    async routeFor(app, env, spec) {
-      const domain = spec.environments[env]?.domain;
-      return {
-        id: routeIdOf(app, env),
-        listen: { host: '0.0.0.0', port: 80 },
-        ...(domain ? { domain } : {}),
-      };
-    },
-  };
-  return { deps, kube };
+  return { deps, api: { runtime, edge: started.caddy ?? fallback.edge }, close: started.close };
 }

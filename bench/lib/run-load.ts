@@ -26,6 +26,7 @@ export interface LoadResult {
 
 export interface LoadJob {
   url: string;
+  /** Requests a second over all connections; 0: as fast as the connections are answered. */
   rate: number;
   /** How long to run; with startLoad, the longest it may run before stop() is called. */
   seconds: number;

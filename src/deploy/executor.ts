@@ -13,6 +13,7 @@ import { upstreamOf } from './observe.js';
 /** The actions the executor applies; `finish` belongs to whoever runs the rollout. */
 export type ExecutableAction = Exclude<Action, { kind: 'finish' }>;
 export type StartAction = Extract<Action, { kind: 'start' }>;
+export type StopAction = Extract<Action, { kind: 'stop' }>;
 
 export interface ExecutorContext {
   readonly runtime: Runtime;
@@ -46,26 +47,12 @@ export class ActionExecutor {
     ctx.log.debug({ ...ctx.actor, action: describeAction(action) }, 'action');
     switch (action.kind) {
       case 'start':
-        await ctx.runtime.start(ctx.startSpec(action));
+        await this.start(action);
         return;
-      case 'route': {
-        const current = await ctx.edge.upstreams(ctx.routeId);
-        const add = this.upstreamsOf(action.instanceIds);
-        // Between reading the route and writing it back: a stale write would undo the holder's.
-        ctx.check?.();
-        await ctx.edge.setUpstreams(ctx.routeId, [...new Set([...current, ...add])]);
-        return;
-      }
-      case 'unroute': {
-        const current = await ctx.edge.upstreams(ctx.routeId);
-        const remove = new Set(this.upstreamsOf(action.instanceIds));
-        ctx.check?.();
-        await ctx.edge.setUpstreams(
-          ctx.routeId,
-          current.filter((u) => !remove.has(u)),
-        );
-        return;
-      }
+      case 'route':
+        return this.reroute(action.instanceIds, []);
+      case 'unroute':
+        return this.reroute([], action.instanceIds);
       case 'stop': {
         const instance = this.instances.find((i) => i.id === action.instanceId);
         if (!instance) return;
@@ -81,6 +68,28 @@ export class ActionExecutor {
       default:
         return assertNever(action);
     }
+  }
+
+  /** Starts (or finds) the instance of a start action; the runtime's word on it, probe-ready. */
+  start(action: StartAction): Promise<Instance> {
+    return this.ctx.runtime.start(this.ctx.startSpec(action));
+  }
+
+  /**
+   * Adds the upstreams of `add` to the route and takes those of `remove` out, in one write: a
+   * decision's route and unroute land together (one edge reload instead of two, and no moment
+   * where either half is missing).
+   */
+  async reroute(add: readonly string[], remove: readonly string[]): Promise<void> {
+    const { ctx } = this;
+    const current = await ctx.edge.upstreams(ctx.routeId);
+    const leaving = new Set(this.upstreamsOf(remove));
+    const next = [...new Set([...current, ...this.upstreamsOf(add)])].filter(
+      (u) => !leaving.has(u),
+    );
+    // Between reading the route and writing it back: a stale write would undo the holder's.
+    ctx.check?.();
+    await ctx.edge.setUpstreams(ctx.routeId, next);
   }
 
   /**

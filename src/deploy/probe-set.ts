@@ -6,19 +6,14 @@
  * about its previous process are dropped: while the engine was down its old address refused every
  * probe, and those failures say nothing about the process that runs now.
  */
-import type { HealthCheck } from '../config/app-spec.js';
 import { processName } from '../config/processes.js';
-import { Prober, type ProbeListener } from '../health/prober.js';
+import { Prober, type ProbeListener, type ProbeSchedule } from '../health/prober.js';
 import type { HealthRules, ProcessPlan } from '../rollout/index.js';
 import type { Instance, Runtime } from '../runtime/runtime.js';
 import { noRedaction, type Redact } from '../release/redact-secrets.js';
 import { ProbeLog, upstreamOf } from './observe.js';
 
-export interface ProbeSchedule {
-  readonly check: HealthCheck;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-}
+export type { ProbeSchedule };
 
 /** How an instance is probed, by its process type; undefined: not probed ("running" health). */
 export type ScheduleOf = (instance: Instance) => ProbeSchedule | undefined;
@@ -35,8 +30,8 @@ export function schedulesOf(
 }
 
 function scheduleFor(rules: HealthRules): ProbeSchedule | undefined {
-  const { check, intervalMs, timeoutMs } = rules;
-  return check.kind === 'running' ? undefined : { check, intervalMs, timeoutMs };
+  const { check, intervalMs, timeoutMs, startPeriodMs } = rules;
+  return check.kind === 'running' ? undefined : { check, intervalMs, timeoutMs, startPeriodMs };
 }
 
 export class ProbeSet {

@@ -1,13 +1,20 @@
 /**
  * The observe → decide → persist → act loop of one rollout in this process. The decisions are
  * the pure core's (src/rollout); the actions go through the executor the reconciler shares.
+ * Pacing: the loop never waits for nothing. After a step that acted it looks again at once (what
+ * it did is the news); otherwise it sleeps until a probe result, a background stop ending, the
+ * core's next deadline (a drain, the bake) or, at the latest, a tick. A new instance is probed as
+ * soon as its start returns. Stops (drain at the edge, SIGTERM, remove) run in the background:
+ * the next new instance boots while the old one leaves, within the core's surge budget.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppSpec } from '../config/app-spec.js';
 import { trafficOf } from '../edge/edge.js';
 import { GantryError } from '../errors.js';
 import {
+  assertNever,
   decide,
+  nextDue,
   processPlans,
   standStill,
   type Intent,
@@ -17,7 +24,7 @@ import {
 } from '../rollout/index.js';
 import type { Instance } from '../runtime/runtime.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
-import { ActionExecutor } from './executor.js';
+import { ActionExecutor, type StopAction } from './executor.js';
 import { instanceSpec, type ReleaseConfig } from './instance-spec.js';
 import { configOf } from './release-config.js';
 import { secretRedactor, type Redact } from '../release/redact-secrets.js';
@@ -27,10 +34,13 @@ import { ProbeSet, schedulesOf, type ScheduleOf } from './probe-set.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { coreLine, runnerLine } from './runner-events.js';
 import { persist, settle } from './settle.js';
+import { Waker } from './waker.js';
 
 const FAILURE_LOG_LINES = 30;
 const DEFAULT_RUNTIME_WAIT_MS = 120_000;
 const RUNTIME_RETRY_MS = 1000;
+/** After a step that acted, the next look comes this soon: enough for the world to answer. */
+const ACTED_GAP_MS = 10;
 
 function parseIntents(raw: string[]): Intent[] {
   return raw
@@ -56,6 +66,12 @@ export class RolloutLoop {
   private instances: Instance[] = [];
   private readonly redact: Redact;
   private readonly schedules: ScheduleOf;
+  private readonly waker = new Waker();
+  /** Stops under way in the background, by instance id; each runs once however often asked. */
+  private readonly stopping = new Map<string, Promise<void>>();
+  private stopFailure: { error: unknown } | undefined;
+  /** Whether the last step did anything (stops already under way aside). */
+  private acted = false;
 
   constructor(
     private readonly deps: RolloutDeps,
@@ -69,7 +85,8 @@ export class RolloutLoop {
     this.state = rec.state as RolloutState;
     // Every secret value of both releases, kept out of probe details and failure evidence.
     this.redact = secretRedactor([...configs.values()].flatMap((c) => Object.values(c.secrets)));
-    this.probes = new ProbeSet(deps.runtime).redacting(this.redact);
+    // Every result may be the one the core waits for: look at once.
+    this.probes = new ProbeSet(deps.runtime, () => this.waker.wake()).redacting(this.redact);
     this.schedules = schedulesOf(processPlans(this.plan));
     this.executor = new ActionExecutor({
       runtime: deps.runtime,
@@ -118,6 +135,7 @@ export class RolloutLoop {
         }
         const finished = await this.step();
         if (finished) return finished;
+        await this.waker.wait(this.pause());
       } catch (e) {
         if (!isUnreachable(e)) throw e;
         const now = Date.now();
@@ -129,14 +147,25 @@ export class RolloutLoop {
         if (now - outage.since > (this.deps.runtimeWaitMs ?? DEFAULT_RUNTIME_WAIT_MS)) throw e;
         this.fence?.check();
         await sleep(RUNTIME_RETRY_MS);
-        continue;
       }
-      await sleep(this.deps.tickMs);
     }
+  }
+
+  /** How long to sleep after a step (a wake ends it sooner). */
+  private pause(): number {
+    if (this.acted) return ACTED_GAP_MS;
+    const due = nextDue(this.plan, this.state);
+    const tick = this.deps.tickMs;
+    return due === null ? tick : Math.max(0, Math.min(tick, due - Date.now()));
   }
 
   /** One observe → decide → persist → act; the final record when the rollout is over. */
   private async step(): Promise<RolloutRecord | undefined> {
+    // A stop that failed in the background fails here, as it would have in line.
+    const failed = this.stopFailure;
+    this.stopFailure = undefined;
+    if (failed) throw failed.error;
+    this.acted = false;
     const now = Date.now();
     const observed = await this.observeWorld();
     // Before reading intents: a process that lost the lease must leave them to the holder.
@@ -158,15 +187,68 @@ export class RolloutLoop {
     // that found the lease taken saved nothing, and `persist` threw: the intents stay for the holder.
     await this.deps.rollouts.ackIntents(this.rec.id, raw.length);
     await this.keepFailureLogs(decision.events);
+    const routes = decision.actions.flatMap((a) => (a.kind === 'route' ? a.instanceIds : []));
+    const unroutes = decision.actions.flatMap((a) => (a.kind === 'unroute' ? a.instanceIds : []));
+    let rerouted = false;
     for (const action of decision.actions) {
-      // An action can take seconds (a drain, a stop): check again before each one.
+      // An action can take a while: check again before each one.
       this.fence?.check();
-      if (action.kind === 'finish') {
-        return settle(this.deps, { ...this.rec, state: this.state }, this.plan, action, this.fence);
+      switch (action.kind) {
+        case 'finish':
+          // Nothing of this rollout acts after its outcome is recorded.
+          await Promise.allSettled(this.stopping.values());
+          return settle(
+            this.deps,
+            { ...this.rec, state: this.state },
+            this.plan,
+            action,
+            this.fence,
+          );
+        case 'stop':
+          this.stopInBackground(action);
+          break;
+        case 'start':
+          this.probeAtOnce(await this.executor.start(action));
+          this.acted = true;
+          break;
+        case 'route':
+        case 'unroute':
+          // Both in one edge write, where the first of them stands (routes come first).
+          if (!rerouted) await this.executor.reroute(routes, unroutes);
+          rerouted = true;
+          this.acted = true;
+          break;
+        default:
+          assertNever(action);
       }
-      await this.executor.apply(action);
     }
     return undefined;
+  }
+
+  /** A started instance is probed now, not from the next observation on. */
+  private probeAtOnce(started: Instance): void {
+    this.instances = [...this.instances.filter((i) => i.id !== started.id), started];
+    this.executor.observed(this.instances);
+    this.probes.sync(this.instances, this.schedules);
+  }
+
+  /**
+   * Drains, stops and removes an instance while the loop goes on; the core asks again every step
+   * until the instance is gone, which is a no-op while this one runs.
+   */
+  private stopInBackground(action: StopAction): void {
+    if (this.stopping.has(action.instanceId)) return;
+    this.acted = true;
+    const done = this.executor
+      .apply(action)
+      .catch((error: unknown) => {
+        this.stopFailure ??= { error };
+      })
+      .finally(() => {
+        this.stopping.delete(action.instanceId);
+        this.waker.wake();
+      });
+    this.stopping.set(action.instanceId, done);
   }
 
   /** Starts again the instances a restarting engine left stopped (see outage.ts). */

@@ -2,7 +2,10 @@
  * Probes instances on an interval and hands every result to a callback. It keeps no verdict: the
  * rollout core counts successes and failures against its thresholds. One probe per instance is
  * in flight at a time; the next starts `intervalMs` after the previous one finished, so a slow
- * app is never hit by a pile-up of probes.
+ * app is never hit by a pile-up of probes. Until the first pass, within the start period, a
+ * failed probe is tried again after `bootRetryMs` instead: an instance probed the moment it
+ * started is often not listening yet, and waiting a whole interval for the next try would add
+ * up to an interval to every instance's start. Those failures do not count (start period).
  */
 import type { HealthCheck } from '../config/app-spec.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -12,7 +15,12 @@ export interface ProbeSchedule {
   readonly check: HealthCheck;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** Failures this soon after the process started do not count; absent: 0 (no boot retries). */
+  readonly startPeriodMs?: number | undefined;
 }
+
+/** How soon a booting instance's failed probe is tried again (within its start period). */
+export const BOOT_RETRY_MS = 100;
 
 export type ProbeListener = (instanceId: string, result: ProbeResult) => void;
 
@@ -39,6 +47,8 @@ export class Prober {
     this.unwatch(id);
     const watch: Watch = { timer: undefined, stopped: false };
     this.watches.set(id, watch);
+    const bootUntil = (target.instance.startedAt ?? 0) + (schedule.startPeriodMs ?? 0);
+    let passed = false;
     const tick = async (): Promise<void> => {
       const result = await this.probeFn(
         schedule.check,
@@ -54,7 +64,10 @@ export class Prober {
       if (watch.stopped) return;
       // No verdict (the runtime could not be asked): counted neither way; the next tick tries again.
       if (result.noVerdict !== true) this.onResult(id, result);
-      if (!watch.stopped) watch.timer = setTimeout(() => void tick(), schedule.intervalMs);
+      passed ||= result.ok;
+      const booting = !passed && Date.now() + BOOT_RETRY_MS < bootUntil;
+      const next = booting ? Math.min(BOOT_RETRY_MS, schedule.intervalMs) : schedule.intervalMs;
+      if (!watch.stopped) watch.timer = setTimeout(() => void tick(), next);
     };
     void tick();
   }

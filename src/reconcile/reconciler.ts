@@ -41,7 +41,10 @@ export class Reconciler {
   /** Visits every environment now, then keeps them held. */
   async start(): Promise<void> {
     // Every target's engine reports its own instances; a change anywhere wakes its environment.
-    const runtimes = new Set([this.deps.runtime, ...(this.deps.targets?.all() ?? []).map((t) => t.runtime)]);
+    const runtimes = new Set([
+      this.deps.runtime,
+      ...(this.deps.targets?.all() ?? []).map((t) => t.runtime),
+    ]);
     const stops = [...runtimes].map((r) => r.watch?.((c) => this.onChange(c)));
     this.stopWatch = () => stops.forEach((stop) => stop?.());
     this.timers.push(setInterval(() => void this.resync(), this.opts.intervalMs));

@@ -6,6 +6,7 @@ export { describeAction, orderActions, type Action } from './actions.js';
 export { assertNever } from './assert-never.js';
 export { applyIntents, standStill, supersede } from './control.js';
 export { decide, type DecideInput, type Decision } from './decide.js';
+export { nextDue } from './due.js';
 export type { RolloutEvent } from './events.js';
 export {
   freshTally,

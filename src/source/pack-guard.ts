@@ -6,7 +6,8 @@
  * blob cap is refused from its header, before a byte of it is inflated.
  *
  * The hook is the file system isomorphic-git is given: it writes the pack (already in memory)
- * just before indexing it, and a write that throws ends the fetch with that error.
+ * just before indexing it, and a write that throws ends the fetch with that error. The same hook
+ * indexes the pack natively (pack-index.ts), which also checks every size on the way.
  */
 import * as fs from 'node:fs';
 import { inflateSync } from 'node:zlib';
@@ -53,16 +54,20 @@ export class PackIndexedNatively extends Error {
  * `node:fs` for isomorphic-git, except that writing a pack under `objects/pack/` first checks
  * every object's size (`refuse` makes the error for one too large), then writes the pack and
  * the index {@link indexPack} computed and throws {@link PackIndexedNatively}. A pack it cannot
- * index is written as before and left to isomorphic-git.
+ * index (or every pack, with `native` false) is written as before and left to isomorphic-git.
  */
-export function packGuardedFs(maxBytes: number, refuse: (size: number) => Error): typeof fs {
+export function packGuardedFs(
+  maxBytes: number,
+  refuse: (size: number) => Error,
+  native = true,
+): typeof fs {
   const writeFile: typeof fs.promises.writeFile = async (file, data, opts) => {
     if (
       typeof file === 'string' &&
       Buffer.isBuffer(data) &&
       /[\\/]objects[\\/]pack[\\/][^\\/]+\.pack$/.test(file)
     ) {
-      const indexed = indexPack(data, maxBytes);
+      const indexed = native ? indexPack(data, maxBytes) : null;
       if (indexed?.kind === 'oversized') throw refuse(indexed.size);
       if (indexed?.kind === 'index') {
         // The index last: a pack without one is ignored by readers, never half-read.

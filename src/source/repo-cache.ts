@@ -55,6 +55,8 @@ export interface RepoCacheOptions {
   readonly idleTimeoutMs?: number;
   /** Caps on what one fetch may download and one read may hold (DEFAULT_SOURCE_LIMITS). */
   readonly limits?: Partial<SourceLimits> | undefined;
+  /** Who indexes fetched packs: node's zlib and SHA-1 (default), or isomorphic-git (to compare). */
+  readonly packIndexer?: 'native' | 'isomorphic-git';
 }
 
 // Deepening an old-commit lookup: a little first (rollbacks are usually recent), then everything.
@@ -72,6 +74,7 @@ export class RepoCache {
   // isomorphic-git memoizes parsed pack indexes here, and the packs it read (whole, in memory);
   // packs are immutable, so it never goes stale. forgetPacks() lets the memory go.
   private objectCache: object = {};
+  private readonly nativeIndex: boolean;
 
   constructor(opts: RepoCacheOptions) {
     const { url, credentials } = splitUrlCredentials(opts.url, opts.credentials);
@@ -84,6 +87,7 @@ export class RepoCache {
       ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.idleTimeoutMs }),
     };
     this.http = nodeHttp;
+    this.nativeIndex = opts.packIndexer !== 'isomorphic-git';
   }
 
   /** An http client for one conversation with the remote, under the pack size and time caps. */
@@ -398,8 +402,16 @@ export class RepoCache {
     let fetchHead: string | null;
     const budget = this.budget();
     // Indexing a pack inflates every object: one over the blob cap is refused from its header.
-    const guardedFs = packGuardedFs(this.limits.maxBlobBytes, (size) =>
-      tooLarge(`an object ${this.url} sent`, size, this.limits.maxBlobBytes, 'source.maxBlobSize'),
+    const guardedFs = packGuardedFs(
+      this.limits.maxBlobBytes,
+      (size) =>
+        tooLarge(
+          `an object ${this.url} sent`,
+          size,
+          this.limits.maxBlobBytes,
+          'source.maxBlobSize',
+        ),
+      this.nativeIndex,
     );
     try {
       const result = await git.fetch({

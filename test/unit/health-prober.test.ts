@@ -37,6 +37,40 @@ describe('Prober', () => {
     ]);
   });
 
+  it('tries a booting instance again soon, within its start period, until the first pass', async () => {
+    const t0 = Date.now();
+    const calls: number[] = [];
+    // Listening from 250 ms after start; failing again later (counted from then on).
+    const probeFn: ProbeFn = () => {
+      const at = Date.now();
+      calls.push(at - t0);
+      const up = at - t0 >= 250 && at - t0 < 2_000;
+      return Promise.resolve({ ok: up, detail: up ? '200' : 'refused', at });
+    };
+    const prober = new Prober(runtime, () => undefined, probeFn);
+    const booting = { ...target, instance: { ...instance, startedAt: t0 } as Instance };
+    prober.watch(booting, { ...schedule, startPeriodMs: 5_000 });
+    await vi.advanceTimersByTimeAsync(3_400);
+    prober.stop();
+    // 0, 100, 200 fail; 300 passes; then every interval, even failing inside the start period.
+    expect(calls).toEqual([0, 100, 200, 300, 1_300, 2_300, 3_300]);
+  });
+
+  it('keeps the interval when no start period is left', async () => {
+    const calls: number[] = [];
+    const probeFn: ProbeFn = () => {
+      calls.push(Date.now());
+      return Promise.resolve({ ok: false, detail: 'refused', at: Date.now() });
+    };
+    const prober = new Prober(runtime, () => undefined, probeFn);
+    const t0 = Date.now();
+    const old = { ...target, instance: { ...instance, startedAt: t0 - 60_000 } as Instance };
+    prober.watch(old, { ...schedule, startPeriodMs: 5_000 });
+    await vi.advanceTimersByTimeAsync(2_100);
+    prober.stop();
+    expect(calls.map((t) => t - t0)).toEqual([0, 1_000, 2_000]);
+  });
+
   it('drops the result of a probe in flight when the instance is unwatched', async () => {
     const probeFn: ProbeFn = () =>
       new Promise((r) => setTimeout(() => r({ ok: true, detail: 'x', at: 0 }), 100));

@@ -45,24 +45,26 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rolling update, 3 replicas, maxSurge 1, maxUnavailable 0: one extra at a time',
+    name: 'rolling update, 3 replicas, maxSurge 1, maxUnavailable 0: one extra at a time, the next starting while the old one drains',
     plan: { replicas: 3, maxSurge: 1, maxUnavailable: 0 },
     expect: {
       outcome: 'succeeded',
       phases: ['pending', 'progressing', 'succeeded'],
       left: { old: 0, new: 3, allRouted: true },
-      peak: 4,
+      // 3 serving + 1 booting + 1 unrouted old one draining (terminating: off the surge budget).
+      peak: 5,
       startsAtOnce: 1,
     },
   },
   {
-    name: 'rolling update with maxSurge 2: two extra at a time',
+    name: 'rolling update with maxSurge 2: two extra at a time, in parallel with the drains',
     plan: { replicas: 3, maxSurge: 2, maxUnavailable: 0 },
     expect: {
       outcome: 'succeeded',
       phases: ['pending', 'progressing', 'succeeded'],
       left: { old: 0, new: 3, allRouted: true },
-      peak: 5,
+      // Never more than replicas + 2 × maxSurge (7): the last new one boots while two drain.
+      peak: 6,
       startsAtOnce: 2,
     },
   },
@@ -87,7 +89,8 @@ const cases: Case[] = [
       failure: { check: 'unhealthy', during: 'rolling', slot: 'r1-1', cause: 'probes' },
       phases: ['pending', 'progressing', 'rolling-back', 'rolled-back'],
       left: { old: 3, new: 0, allRouted: true },
-      peak: 4,
+      // r1-1 boots while the old one r1-0 replaced drains.
+      peak: 5,
     },
   },
   {
@@ -190,8 +193,9 @@ const cases: Case[] = [
       restored: false,
       failure: { check: 'unhealthy', slot: 'r1-1' },
       phases: ['pending', 'progressing', 'failed'],
-      // r1-0 serves, the failed r1-1 stays for its logs, two old ones still serve.
-      left: { old: 2, new: 2, allRouted: false },
+      // r1-0 serves, the failed r1-1 stays for its logs, two old ones still serve; the old one
+      // r1-0 replaced was still draining (unrouted) when the rollout stopped where it stood.
+      left: { old: 3, new: 2, allRouted: false },
     },
   },
   {
@@ -279,6 +283,20 @@ describe('rollout scenario details', () => {
     const run = drive(world);
     // Started at the first decision (t0), exited 3 s later: failed at that very observation.
     expect(run.finish?.failure).toMatchObject({ at: 1_003_000, cause: 'exited', exitCode: 2 });
+  });
+
+  it('starts each next new instance while the old one it replaced still drains', () => {
+    const plan = testPlan({ replicas: 3, maxSurge: 1, maxUnavailable: 0 });
+    const overlapping: boolean[] = [];
+    const run = drive(new World({ plan }), {
+      onStep: (_step, d, w) => {
+        if (!d.actions.some((a) => a.kind === 'start')) return;
+        overlapping.push(w.of(OLD.sha).some((i) => !i.routed && i.everRouted));
+      },
+    });
+    // The first start has nothing to overlap; each later one starts beside a draining old one.
+    expect(overlapping).toEqual([false, true, true]);
+    expect(run.finish?.outcome).toBe('succeeded');
   });
 
   it('spreads replicas over hosts round-robin', () => {

@@ -59,7 +59,20 @@ export class World {
   now: number;
   readonly plan: RolloutPlan;
   readonly instances: WorldInstance[] = [];
-  readonly violations: string[] = [];
+  private readonly found: string[] = [];
+  /** Every start, with what existed and what was routed just after it (for the surge check). */
+  private readonly starts: {
+    at: number;
+    seq: number;
+    ids: string[];
+    routed: Set<string>;
+    /** Served once, out of the edge now. */
+    unrouted: Set<string>;
+  }[] = [];
+  /** Per instance id: the last action sequence number that routed it, and the one that stopped it. */
+  private readonly routedSeq = new Map<string, number>();
+  private readonly stoppedSeq = new Map<string, number>();
+  private seq = 0;
   readonly finishes: FinishAction[] = [];
   readonly reusedSlots: string[] = [];
   /** Routed instances that went bad on their own: availability the rollout could not keep. */
@@ -113,8 +126,14 @@ export class World {
     };
   }
 
+  /** What broke an invariant, at every action and (for the surge) over the whole run. */
+  get violations(): string[] {
+    return [...this.found, ...this.surgeViolations()];
+  }
+
   /** Applies one action the way an idempotent executor would, checking the invariants after it. */
   apply(a: Action): void {
+    this.seq += 1;
     switch (a.kind) {
       case 'start': {
         if (this.instances.some((i) => i.slot === a.slot))
@@ -133,7 +152,10 @@ export class World {
           if (i === undefined) this.violate(`route of unknown ${id}`);
           else if (!healthyByThresholds(i, this.plan.health))
             this.violate(`route of ${i.slot}, which is not healthy`);
-          else Object.assign(i, { routed: true, everRouted: true, unroutedAt: null });
+          else {
+            Object.assign(i, { routed: true, everRouted: true, unroutedAt: null });
+            this.routedSeq.set(i.id, this.seq);
+          }
         }
         break;
       case 'unroute':
@@ -149,6 +171,7 @@ export class World {
         else if (i.everRouted && this.now - (i.unroutedAt ?? -Infinity) < this.plan.drainMs)
           this.violate(`stop of ${i.slot} before it drained`);
         this.instances.splice(this.instances.indexOf(i), 1);
+        this.stoppedSeq.set(i.id, this.seq);
         break;
       }
       case 'finish':
@@ -221,20 +244,19 @@ export class World {
   }
 
   private checkInvariants(after: string): void {
-    // Terminating instances (served, now out of the edge) are let off the surge budget, at most
-    // maxSurge of them: their drain and removal overlap the next start (see rolling.ts). The
-    // budget bounds starts; between a decision's route and its unroute, a reclaimed instance and
-    // the one it replaces are both routed for a moment, without any instance more.
+    // The surge budget (replicas + maxSurge, terminating ones let off) is checked over the whole
+    // run, once it is known which instances were on their way out (surgeViolations); at any
+    // moment, at most maxSurge terminating ones come on top of it.
     const { maxSurge } = this.plan;
     const max = this.plan.replicas + maxSurge;
-    // At a start, the decision's routes are applied: a healthy instance out of the edge is one
-    // the core let go (possibly routed only in a decision whose actions a crash lost).
-    const terminating = this.instances.filter(
-      (i) => !i.routed && (i.everRouted || healthyByThresholds(i, this.plan.health)),
-    ).length;
-    const counted = this.instances.length - Math.min(terminating, maxSurge);
-    if (after === 'start' && counted > max)
-      this.violate(`after ${after}: ${counted} instances count against the surge, more than ${max}`);
+    if (after === 'start') {
+      const idsOf = (f: (i: WorldInstance) => boolean) =>
+        new Set(this.instances.filter(f).map((i) => i.id));
+      const ids = this.instances.map((i) => i.id);
+      const routed = idsOf((i) => i.routed);
+      const unrouted = idsOf((i) => !i.routed && i.everRouted);
+      this.starts.push({ at: this.now, seq: this.seq, ids, routed, unrouted });
+    }
     if (this.instances.length > max + maxSurge)
       this.violate(
         `after ${after}: ${this.instances.length} instances exist, more than ${max + maxSurge}`,
@@ -250,7 +272,31 @@ export class World {
   }
 
   private violate(what: string): void {
-    this.violations.push(`t=${this.now}: ${what}`);
+    this.found.push(`t=${this.now}: ${what}`);
+  }
+
+  /**
+   * At every start, instances that count against replicas + maxSurge: all that existed, but at
+   * most maxSurge terminating ones — out of the edge then, having served before (a rollback may
+   * take one back later, instead of starting another), or stopped later without being routed in
+   * between. Judged after the fact, because only the core knows at the time which ones it let go
+   * (one adopted after a crash is drained though the world never routed it).
+   */
+  private surgeViolations(): string[] {
+    const { replicas, maxSurge } = this.plan;
+    const out: string[] = [];
+    for (const s of this.starts) {
+      const terminating = s.ids.filter((id) => {
+        const stopped = this.stoppedSeq.get(id);
+        const routed = this.routedSeq.get(id) ?? -1;
+        if (s.routed.has(id)) return false;
+        return s.unrouted.has(id) || (stopped !== undefined && routed < s.seq);
+      }).length;
+      const counted = s.ids.length - Math.min(terminating, maxSurge);
+      if (counted > replicas + maxSurge)
+        out.push(`t=${s.at}: at a start, ${counted} instances count against the surge`);
+    }
+    return out;
   }
 }
 

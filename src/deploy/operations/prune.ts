@@ -9,11 +9,14 @@ import { GantryError } from '../../errors.js';
 import { Lease } from '../../queue/app-lock.js';
 import { healEventKind, healEventText, type HealEvent } from '../../reconcile/events.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import type { Targets } from '../targets.js';
 import type { OpsDeps } from './context.js';
 
 export type PruneDeps = OpsDeps & {
   runtime?: Runtime | undefined;
   edge?: Edge | undefined;
+  /** With several targets, the environment's own runtime and edge are the ones pruned. */
+  targets?: Targets | undefined;
 };
 
 export interface PruneResult {
@@ -83,15 +86,17 @@ export async function prune(
   }
   try {
     const state = await rollouts.env(app, env);
+    const target = deps.targets?.ofState(state);
+    const on = target ?? { runtime, edge };
     const routeId = state.route?.id ?? status?.route?.id ?? null;
     // Route first: clients get a clean "no route" rather than errors from instances going away.
-    if (routeId) await edge.removeRoute(routeId);
-    const found = await runtime.list({ app, env });
+    if (routeId) await on.edge.removeRoute(routeId);
+    const found = await on.runtime.list({ app, env });
     for (const i of found) {
       lease.check();
       // Stop (SIGTERM, grace) before remove, so the process may finish what it was doing.
-      await runtime.stop(i, { timeoutSeconds: STOP_TIMEOUT_SECONDS });
-      await runtime.remove(i);
+      await on.runtime.stop(i, { timeoutSeconds: STOP_TIMEOUT_SECONDS });
+      await on.runtime.remove(i);
     }
     const event: HealEvent = {
       kind: 'pruned',

@@ -112,11 +112,19 @@ function guarded<T>(provider: Provider, read: () => T): T {
  * redelivery of the same body is still recognised as the same delivery.
  */
 export function deliveryId(provider: Provider, headers: Headers, rawBody: Buffer): string {
+  return headerDeliveryId(provider, headers) ?? bodyDigest(provider, rawBody);
+}
+
+/**
+ * The delivery id the forge sent in a header, if a well-formed one: known before the body is
+ * read, so the route can look it up while the body is still arriving.
+ */
+export function headerDeliveryId(provider: Provider, headers: Headers): string | undefined {
   for (const name of adapterOrThrow(provider).deliveryHeaders) {
     const value = headerValue(headers, name);
     if (value !== undefined && DELIVERY_ID.test(value)) return value;
   }
-  return bodyDigest(provider, rawBody);
+  return undefined;
 }
 
 /**
