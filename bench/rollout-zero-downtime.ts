@@ -426,7 +426,7 @@ async function main() {
   );
   const g = await startGantryStack({ dir, tickMs: 200, logLevel: process.env.GANTRY_BENCH_LOG });
   let figures: GantryFigures | undefined;
-  let startMs = Number.NaN;
+  let startMs: number | undefined;
   let swarmMs: number | undefined;
   try {
     figures = await gantryPart(g, app, swarmImages);
@@ -463,7 +463,9 @@ async function main() {
   console.log('');
   printTable(rows, figures?.steady);
   console.log('');
-  if (figures) for (const line of summary(figures, startMs, swarmMs)) console.log(line);
+  if (figures && startMs !== undefined) {
+    for (const line of summary(figures, startMs, swarmMs)) console.log(line);
+  }
   console.log('');
   console.log(
     [

@@ -38,7 +38,7 @@ interface LoadJob {
 export type Sample = [doneAt: number, latencyMs: number, status: number];
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
-const spread = Math.max(1, Math.min(job.spread ?? 1, job.rate, job.connections));
+const spread = Math.max(1, Math.min(job.spread ?? 1, job.rate || 1, job.connections));
 const samples: Sample[] = [];
 const started = Date.now();
 const instances: autocannon.Instance[] = [];
@@ -55,7 +55,8 @@ function runOne(i: number): Promise<autocannon.Result> {
       {
         url: job.url,
         connections: share(job.connections, spread, i),
-        overallRate: share(job.rate, spread, i),
+        // 0: no limit (autocannon refuses an overallRate of 0).
+        ...(job.rate > 0 ? { overallRate: share(job.rate, spread, i) } : {}),
         duration: Math.max(1, job.seconds - i / spread),
         requests: [
           {

@@ -202,9 +202,21 @@ export function healthLine(s: EnvStatusView): string {
   return [head, ...problems].join('; ');
 }
 
-/** One instance per row, as the reconciler judged it (with its process type, when labelled). */
+/**
+ * One instance per row, as the reconciler judged it (with its process type, when labelled),
+ * grouped by process type in the app's order, then by slot: the runtime lists them in its own
+ * order (Kubernetes by pod name), which scatters a process type's rows.
+ */
 export function instanceStatusTable(s: EnvStatusView): string {
   const typed = s.instances.some((i) => i.process);
+  const names = (s.processes ?? []).map((p) => p.name);
+  const rank = (p: string | undefined): number => {
+    const at = names.indexOf(p ?? 'web');
+    return at < 0 ? names.length : at;
+  };
+  const rows = [...s.instances].sort(
+    (a, b) => rank(a.process) - rank(b.process) || a.slot.localeCompare(b.slot),
+  );
   return table(
     [
       ...(typed ? ['PROCESS'] : []),
@@ -216,7 +228,7 @@ export function instanceStatusTable(s: EnvStatusView): string {
       'ROUTED',
       'DETAIL',
     ],
-    s.instances.map((i) => [
+    rows.map((i) => [
       ...(typed ? [i.process ?? 'web'] : []),
       i.slot,
       short(i.revision),

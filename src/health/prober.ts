@@ -3,9 +3,10 @@
  * rollout core counts successes and failures against its thresholds. One probe per instance is
  * in flight at a time; the next starts `intervalMs` after the previous one finished, so a slow
  * app is never hit by a pile-up of probes. Until the first pass, within the start period, a
- * failed probe is tried again after `bootRetryMs` instead: an instance probed the moment it
- * started is often not listening yet, and waiting a whole interval for the next try would add
- * up to an interval to every instance's start. Those failures do not count (start period).
+ * failed HTTP or TCP probe of a published port is tried again after BOOT_RETRY_MS instead: an
+ * instance probed the moment it started is often not listening yet, and waiting a whole interval
+ * for the next try would add up to an interval to every instance's start. Those failures do not
+ * count (start period). Exec probes and probes through an API server cost too much to repeat so.
  */
 import type { HealthCheck } from '../config/app-spec.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -47,7 +48,8 @@ export class Prober {
     this.unwatch(id);
     const watch: Watch = { timer: undefined, stopped: false };
     this.watches.set(id, watch);
-    const bootUntil = (target.instance.startedAt ?? 0) + (schedule.startPeriodMs ?? 0);
+    const cheap = schedule.check.kind !== 'exec' && target.hostPort !== undefined;
+    const bootUntil = cheap ? (target.instance.startedAt ?? 0) + (schedule.startPeriodMs ?? 0) : 0;
     let passed = false;
     const tick = async (): Promise<void> => {
       const result = await this.probeFn(

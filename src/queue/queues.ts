@@ -31,14 +31,20 @@ export function defaultJobOptions(retry: number | RetryPolicy): JobsOptions {
 }
 
 /**
- * Producer-side queues on the controller's own connection (connected, no offline queue): when
- * Redis is away they fail fast, so a webhook answers 503 at once and the forge keeps the delivery.
+ * Producer-side queues on a copy of the controller's connection (same options: connected, no
+ * offline queue): when Redis is away they fail fast, so a webhook answers 503 at once and the
+ * forge keeps the delivery. A copy, because BullMQ defines its ~50 scripts on the connection it
+ * is given, and ioredis then copies every one of them onto each MULTI and pipeline made from it:
+ * on the shared connection that was most of the CPU a webhook's MULTI cost.
  */
 export async function createQueues(
-  connection: Redis,
+  shared: Redis,
   prefix: string,
   retry: number | RetryPolicy,
 ): Promise<Queues> {
+  const connection = shared.duplicate({ enableAutoPipelining: false });
+  connection.on('error', () => undefined); // reconnects on its own; failures surface on calls
+  if (connection.status === 'wait') await connection.connect();
   const common = {
     connection,
     prefix: bullPrefix(prefix),
@@ -57,6 +63,7 @@ export async function createQueues(
     rollouts,
     async close() {
       await Promise.all([sources.close(), builds.close(), rollouts.close()]);
+      connection.disconnect();
     },
   };
 }

@@ -61,7 +61,11 @@ export function reconcile(
     if (next.health.status !== tracked.health.status) {
       const e = evidenceOf(next, now);
       evidence.push(e);
-      events.push({ kind: 'instance-health', at: now, evidence: e });
+      // A retiring instance that exits (143 after SIGTERM) does what its stop asked: no line
+      // saying "unhealthy" in the rollout's events.
+      if (tracked.retire === null || next.health.status !== 'unhealthy') {
+        events.push({ kind: 'instance-health', at: now, evidence: e });
+      }
       progressed ||= next.role === target && next.health.status === 'healthy';
     }
     instances.push(next);

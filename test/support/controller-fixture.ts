@@ -327,6 +327,20 @@ export async function pushPageDeployed(
   return sha;
 }
 
+/** Commits what is staged onto `branch` and sends its signed GitHub webhook; returns the sha. */
+export async function pushBranch(f: Fixture, branch: string, message: string): Promise<string> {
+  const sha = await f.wt.commit(message);
+  await f.wt.push(branch);
+  const forge = new ForgeRepo({
+    repoUrl: f.repoUrl,
+    fullName: 'acme/app',
+    secret: f.secret,
+    branch,
+  });
+  await forge.accepted(f.controller.url, 'github', sha, message);
+  return sha;
+}
+
 /**
  * Two environments on two branches, both running: what is staged deployed to production from
  * `main`, then a child commit on `staging` (pushed with a GitHub webhook) deployed to staging.
@@ -340,15 +354,7 @@ export async function deployMainAndStaging(
   expect((await finishedRollout(f, app, prod, 'production')).outcome).toBe('succeeded');
   // A child commit on the staging branch: its build rolls out to staging only.
   await f.wt.write('www/index.html', '<h1>staging</h1>\n');
-  const staging = await f.wt.commit('staging on staging');
-  await f.wt.push('staging');
-  const forge = new ForgeRepo({
-    repoUrl: f.repoUrl,
-    fullName: 'acme/app',
-    secret: f.secret,
-    branch: 'staging',
-  });
-  await forge.accepted(f.controller.url, 'github', staging, 'staging on staging');
+  const staging = await pushBranch(f, 'staging', 'staging on staging');
   expect((await finishedBuild(f, app, staging)).status).toBe('succeeded');
   expect((await finishedRollout(f, app, staging, 'staging')).outcome).toBe('succeeded');
   return { prod, staging };

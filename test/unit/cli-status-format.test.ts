@@ -125,6 +125,38 @@ describe('envStatusBlock', () => {
     ]);
   });
 
+  it("groups instances by process type in the app's order, then by slot", () => {
+    // As Kubernetes lists them: by pod name, which puts `…--worker-…` pods between web's.
+    const text = envStatusBlock(
+      'hello',
+      env(
+        status({
+          health: { status: 'healthy', detail: '4/4 serving' },
+          processes: [
+            { name: 'web', desired: 2, ready: 2 },
+            { name: 'worker', desired: 2, ready: 2 },
+          ],
+          instances: [
+            inst('r-2-b-1', { process: 'worker', routed: false }),
+            inst('r-1-a-0', { process: 'worker', routed: false }),
+            inst('r-1-a-2', { process: 'web' }),
+            inst('r-1-a-1'),
+          ],
+        }),
+      ),
+      [],
+      NOW,
+    );
+    expect(text.split('\n').slice(4)).toEqual([
+      '  instances:',
+      '    PROCESS  SLOT     REVISION      HOST   STATE    VERDICT  ROUTED  DETAIL',
+      '    web      r-1-a-1  aaaaaaaaaaaa  local  running  healthy  yes     -',
+      '    web      r-1-a-2  aaaaaaaaaaaa  local  running  healthy  yes     -',
+      '    worker   r-1-a-0  aaaaaaaaaaaa  local  running  healthy  no      -',
+      '    worker   r-2-b-1  aaaaaaaaaaaa  local  running  healthy  no      -',
+    ]);
+  });
+
   it('before the first pass, and from a controller without statuses', () => {
     const unknown = statusView('hello', 'staging', undefined);
     expect(envStatusBlock('hello', env(unknown), [], NOW).split('\n')).toEqual([

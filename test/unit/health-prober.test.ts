@@ -56,7 +56,14 @@ describe('Prober', () => {
     expect(calls).toEqual([0, 100, 200, 300, 1_300, 2_300, 3_300]);
   });
 
-  it('keeps the interval when no start period is left', async () => {
+  it.each([
+    { name: 'no start period is left', startedAgo: 60_000, check: { kind: 'tcp' } as const },
+    {
+      name: 'the check is an exec (too dear to repeat)',
+      startedAgo: 0,
+      check: { kind: 'exec', command: ['true'] } as const,
+    },
+  ])('keeps the interval when $name', async ({ startedAgo, check }) => {
     const calls: number[] = [];
     const probeFn: ProbeFn = () => {
       calls.push(Date.now());
@@ -64,8 +71,8 @@ describe('Prober', () => {
     };
     const prober = new Prober(runtime, () => undefined, probeFn);
     const t0 = Date.now();
-    const old = { ...target, instance: { ...instance, startedAt: t0 - 60_000 } as Instance };
-    prober.watch(old, { ...schedule, startPeriodMs: 5_000 });
+    const i = { ...target, instance: { ...instance, startedAt: t0 - startedAgo } as Instance };
+    prober.watch(i, { ...schedule, check, startPeriodMs: 5_000 });
     await vi.advanceTimersByTimeAsync(2_100);
     prober.stop();
     expect(calls.map((t) => t - t0)).toEqual([0, 1_000, 2_000]);
