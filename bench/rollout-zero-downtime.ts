@@ -447,14 +447,15 @@ async function main() {
       swarmMs = s.goodMs;
     }
   } finally {
+    // The controller first: its reconciler would start again what is removed under it.
     const runtime = g.controller.runtime;
+    await g.close();
     if (runtime) {
       for (const i of await runtime.list({ app })) await runtime.remove(i).catch(() => undefined);
       for (const host of runtime.hosts()) {
         await runtime.removeImages(host, [], app).catch(() => undefined);
       }
     }
-    await g.close();
     await run('docker', ['rmi', ...Object.values(swarmImages)]).catch(() => undefined);
     // The registry's blobs and Redis's files are of no use afterwards; the edge's logs are.
     await rm(path.join(dir, 'services'), { recursive: true, force: true });
