@@ -58,9 +58,61 @@ function indexPackOrThrow(pack: Buffer, maxBytes: number): PackIndexResult | nul
   const count = pack.readUInt32BE(8);
   const entries: Entry[] = [];
   const byOffset = new Map<number, Entry>();
+  const byOid = new Map<string, Entry>();
+  const cache = new BaseCache(BASE_CACHE_BYTES);
+  // One output buffer of the object's own size: node's default 16 KiB chunk per call was most
+  // of the cost of inflating thousands of small objects.
+  const inflateOpts = (size: number) => ({
+    maxOutputLength: Math.max(1, size),
+    chunkSize: Math.min(Math.max(64, size), 1 << 20),
+  });
+  const inflate = (e: Entry): Buffer =>
+    inflateSync(pack.subarray(e.dataAt, e.end), inflateOpts(e.size));
+  // An entry's type and content, following its delta chain back to a cached or whole object
+  // (iteratively: chains can be long in a pathological pack). `own` is the entry's inflated data.
+  const resolve = (target: Entry, own?: Buffer): Resolved | null => {
+    const chain: Entry[] = [];
+    let base: Resolved | undefined;
+    for (let e: Entry | undefined = target; ;) {
+      const hit = cache.get(e.offset);
+      if (hit) {
+        base = hit;
+        break;
+      }
+      if (e.type !== OFS_DELTA && e.type !== REF_DELTA) {
+        base = { type: e.type, data: e === target && own ? own : inflate(e) };
+        cache.set(e.offset, base);
+        break;
+      }
+      chain.push(e);
+      const next: Entry | undefined =
+        e.baseOffset !== undefined ? byOffset.get(e.baseOffset) : byOid.get(e.baseOid ?? '');
+      if (next === undefined || chain.length > count) return null;
+      e = next;
+    }
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const e = chain[k]!;
+      const data = applyDelta(base.data, e === target && own ? own : inflate(e), maxBytes);
+      if (data === null) return null;
+      base = { type: base.type, data };
+      cache.set(e.offset, base);
+    }
+    return base;
+  };
+  const identify = (e: Entry, own?: Buffer): PackIndexResult | null | undefined => {
+    const r = resolve(e, own);
+    if (r === null) return null;
+    if (r.data.length > maxBytes) return { kind: 'oversized', size: r.data.length };
+    e.oid = objectId(r);
+    byOid.set(e.oid, e);
+    return undefined;
+  };
+
+  // One pass in pack order: each object is inflated once (bounded by its declared size, checked
+  // first), which also finds where it ends (the format records no compressed lengths), and
+  // identified at once: a delta's base comes earlier and is usually still cached.
+  const pending: Entry[] = [];
   let at = 12;
-  // First pass: boundaries. The format records no compressed lengths, so each object is
-  // inflated once here (native, bounded by its declared size, checked first).
   for (let n = 0; n < count; n++) {
     const header = readObjectHeader(pack, at);
     if (header.size > maxBytes) return { kind: 'oversized', size: header.size };
@@ -81,70 +133,33 @@ function indexPackOrThrow(pack: Buffer, maxBytes: number): PackIndexResult | nul
       return null;
     }
     e.dataAt = header.dataAt;
-    const { engine } = inflateSync(pack.subarray(e.dataAt, pack.length - 20), {
+    const { buffer, engine } = inflateSync(pack.subarray(e.dataAt, pack.length - 20), {
+      ...inflateOpts(header.size),
       info: true,
-      maxOutputLength: Math.max(1, header.size),
-    }) as unknown as { engine: { bytesWritten: number } };
+    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     e.end = e.dataAt + engine.bytesWritten;
     at = e.end;
     entries.push(e);
     byOffset.set(e.offset, e);
+    if (e.type === REF_DELTA && !byOid.has(e.baseOid ?? '')) {
+      pending.push(e);
+      continue;
+    }
+    const failed = identify(e, buffer);
+    if (failed !== undefined) return failed;
   }
   if (at !== pack.length - 20) return null;
 
-  const cache = new BaseCache(BASE_CACHE_BYTES);
-  const byOid = new Map<string, Entry>();
-  const inflate = (e: Entry): Buffer =>
-    inflateSync(pack.subarray(e.dataAt, e.end), { maxOutputLength: Math.max(1, e.size) });
-  // Resolves an entry to its type and content, following its delta chain (iteratively: chains
-  // can be thousands long in a pathological pack).
-  const resolve = (target: Entry): Resolved | null => {
-    const chain: Entry[] = [];
-    let base: Resolved | undefined;
-    for (let e: Entry | undefined = target; ;) {
-      const hit = cache.get(e.offset);
-      if (hit) {
-        base = hit;
-        break;
-      }
-      if (e.type !== OFS_DELTA && e.type !== REF_DELTA) {
-        base = { type: e.type, data: inflate(e) };
-        cache.set(e.offset, base);
-        break;
-      }
-      chain.push(e);
-      const next: Entry | undefined =
-        e.baseOffset !== undefined ? byOffset.get(e.baseOffset) : byOid.get(e.baseOid ?? '');
-      if (next === undefined || chain.length > count) return null;
-      e = next;
+  // Ref-deltas whose base came later in the pack: retry until nothing moves.
+  for (let left = pending; left.length > 0;) {
+    const next = left.filter((e) => !byOid.has(e.baseOid ?? ''));
+    if (next.length === left.length) return null; // a base outside the pack (a thin pack)
+    for (const e of left) {
+      if (!byOid.has(e.baseOid ?? '')) continue;
+      const failed = identify(e);
+      if (failed !== undefined) return failed;
     }
-    for (let k = chain.length - 1; k >= 0; k--) {
-      const e = chain[k]!;
-      const data = applyDelta(base.data, inflate(e), maxBytes);
-      if (data === null) return null;
-      base = { type: base.type, data };
-      cache.set(e.offset, base);
-    }
-    return base;
-  };
-
-  // Ref-deltas may name a base that comes later in the pack: retry until nothing moves.
-  let pending = entries;
-  while (pending.length > 0) {
-    const left: Entry[] = [];
-    for (const e of pending) {
-      if (e.type === REF_DELTA && !byOid.has(e.baseOid ?? '')) {
-        left.push(e);
-        continue;
-      }
-      const r = resolve(e);
-      if (r === null) return null;
-      if (r.data.length > maxBytes) return { kind: 'oversized', size: r.data.length };
-      e.oid = objectId(r);
-      byOid.set(e.oid, e);
-    }
-    if (left.length === pending.length) return null; // a base outside the pack (a thin pack)
-    pending = left;
+    left = next;
   }
   return { kind: 'index', idx: writeIndex(pack, entries), objects: count };
 }

@@ -168,6 +168,24 @@ describe('targets: staging on Docker, production on Kubernetes, one controller',
     ]);
   }, 240_000);
 
+  it("prunes production on its own target: the pods go, staging's containers stay", async () => {
+    const res = await api<{ instances: number; forced: boolean }>(
+      f.deployer,
+      `/api/apps/${app}/prune`,
+      { method: 'POST', body: JSON.stringify({ env: 'production', force: true }) },
+    );
+    expect(res).toMatchObject({ instances: 2, forced: true });
+    await waitFor('no pods of the app', async () => {
+      const list = await core.listNamespacedPod({
+        namespace: cluster.namespace,
+        labelSelector: `${LABEL.app}=${app}`,
+      });
+      return list.items.every((p) => p.metadata?.deletionTimestamp) ? true : undefined;
+    });
+    const onDocker = await f.controller.runtime!.list({ app, env: 'staging' });
+    expect(onDocker.map((i) => i.state)).toEqual(['running', 'running']);
+  }, 120_000);
+
   it('refuses a gantry.yaml naming a target the controller lacks, at its file:line:col', async () => {
     await f.wt.write('gantry.yaml', await spec('prod-k8z'));
     const sha = await pushStaging('production on a target that does not exist');
