@@ -20,7 +20,7 @@ export interface SyncDeps {
   queues: Queues;
   repos: RepoRegistry;
   log: Logger;
-  /** A new build waits this long, so a burst of pushes builds only its last commit. */
+  /** A build following another push of its branch within this long waits this long (see buildDelay). */
   buildDebounceMs: number;
   /** The most replicas and surge a spec may ask for (deploy.maxReplicas/maxSurge; default 200/50). */
   specLimits?: SpecLimits;
@@ -38,6 +38,20 @@ export type SyncOutcome =
  * other branches) it counts as having none there, which only ever builds more, never less.
  */
 const RECENT_REVISIONS = 10;
+
+/**
+ * How long a new build waits (leading-edge debounce): not at all when the branch was quiet for
+ * `debounceMs` before this sync (a lone push goes live without waiting), else `debounceMs`, so the
+ * rest of a burst coalesces into its last commit. `lastSyncAt`: when the sync that recorded the
+ * branch's previous head started.
+ */
+export function buildDelay(
+  debounceMs: number,
+  lastSyncAt: number | undefined,
+  now: number,
+): number {
+  return lastSyncAt !== undefined && now - lastSyncAt < debounceMs ? debounceMs : 0;
+}
 
 /** Where an app's spec lives in the repo. */
 export function specPath(appPath: string): string {
@@ -93,8 +107,10 @@ export async function syncBranch(
   }
 
   // Read before this sync records its own head: the last one a sync of this branch looked at.
-  const lastHead = await deps.store.latestHead(job.repo, job.branch);
+  const last = await deps.store.latestHeadAt(job.repo, job.branch);
+  const lastHead = last?.sha;
   const fetchStartedAt = Date.now();
+  const delay = buildDelay(deps.buildDebounceMs, last?.at, fetchStartedAt);
   const sha = await repo.cache.fetch(job.branch);
   const info = await repo.cache.commitInfo(sha);
   const commit: CommitMeta = {
@@ -117,7 +133,7 @@ export async function syncBranch(
   const failed: string[] = [];
   const skipped: string[] = [];
   for (const appPath of repo.config.apps) {
-    const outcome = await syncApp(deps, repo, job, appPath, commit, change);
+    const outcome = await syncApp(deps, repo, job, appPath, commit, change, delay);
     if (outcome.ok) builds.push(outcome.buildId);
     else if (outcome.skipped) skipped.push(outcome.skipped);
     else if (outcome.buildId) failed.push(outcome.buildId);
@@ -145,6 +161,7 @@ async function syncApp(
   appPath: string,
   commit: CommitMeta,
   change: () => Promise<PushChange>,
+  delay: number,
 ): Promise<AppOutcome> {
   const file = specPath(appPath);
   let spec: AppSpec;
@@ -231,7 +248,7 @@ async function syncApp(
   };
   await deps.queues.builds.add('build', data, {
     jobId: buildJobId(spec.app, commit.sha),
-    delay: deps.buildDebounceMs,
+    delay,
   });
   return { ok: true, buildId };
 }

@@ -278,6 +278,20 @@ export class Store {
       .exec();
   }
 
+  /** The latest head recorded for a branch, and when the sync that saw it started (epoch ms). */
+  async latestHeadAt(
+    repo: string,
+    branch: string,
+  ): Promise<{ sha: string; at: number } | undefined> {
+    const [sha, at] = await this.redis.zrange(
+      this.keys.heads(repo, branch),
+      '-1',
+      '-1',
+      'WITHSCORES',
+    );
+    return sha === undefined ? undefined : { sha, at: Number(at) };
+  }
+
   async latestHead(repo: string, branch: string): Promise<string | undefined> {
     const [sha] = await this.redis.zrange(this.keys.heads(repo, branch), '-1', '-1');
     return sha;

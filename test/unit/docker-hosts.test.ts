@@ -84,6 +84,11 @@ describe('hostAddress', () => {
       want: '127.0.0.1',
     },
     { name: 'tcp: its IP', host: { endpoint: 'tcp://10.250.1.2:2376' }, want: '10.250.1.2' },
+    {
+      name: 'tcp on localhost: loopback',
+      host: { endpoint: 'tcp://localhost:2375' },
+      want: '127.0.0.1',
+    },
     { name: 'tcp IPv6: its IP', host: { endpoint: 'tcp://[fd00::2]:2376' }, want: 'fd00::2' },
     {
       name: 'tcp by name: the address given',
@@ -149,6 +154,7 @@ describe('readTls', () => {
       tls: { ...tls, key },
     });
     expect(configError(() => readTls(host(join(dir, 'gone.pem'))))).toMatch(/tls\.key .*gone\.pem/);
+    expect(configError(() => readTls(host('/dev/zero')))).toMatch(/not a PEM file/);
     const message = configError(() => readTls(host(notPem)));
     expect(message).toMatch(/not a PEM file/);
     expect(message).not.toContain('hunter2');

@@ -3,7 +3,7 @@
  * (`unix:///var/run/docker.sock`, `unix:///path`, `tcp://host:port`, optionally with TLS files),
  * and the address its instances publish on, which the edge and the probes dial.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { isIP } from 'node:net';
@@ -73,6 +73,7 @@ export function hostAddress(host: DockerHostConfig): string {
   const options = dockerOptions(host);
   if (options.socketPath !== undefined) return LOCAL_ADDRESS;
   const name = String(options.host);
+  if (name === 'localhost') return LOCAL_ADDRESS;
   if (isIP(name) === 0) {
     throw invalid(
       host,
@@ -92,13 +93,15 @@ export function readTls(
   if (host.tls === undefined) return undefined;
   const read = (what: keyof DockerTlsFiles): Buffer => {
     const path = host.tls?.[what] ?? '';
-    let pem: Buffer;
+    let pem: Buffer | undefined;
     try {
-      pem = readFileSync(path);
+      // Size first: a path to a device or a huge file is refused before a byte is read.
+      const info = statSync(path);
+      if (info.isFile() && info.size <= MAX_PEM_BYTES) pem = readFileSync(path);
     } catch (e) {
       throw invalid(host, `cannot read tls.${what} ${path}: ${errorMessage(e)}`);
     }
-    if (pem.length > MAX_PEM_BYTES || !pem.includes('-----BEGIN ')) {
+    if (pem === undefined || !pem.includes('-----BEGIN ')) {
       throw invalid(host, `tls.${what} ${path} is not a PEM file`);
     }
     return pem;
