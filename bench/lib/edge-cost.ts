@@ -32,11 +32,18 @@ export interface EdgeCostOptions {
   readonly spread: number;
 }
 
+/** Non-2xx answers, socket errors and timeouts. */
 function failed(r: LoadResult): number {
-  const ok = Object.entries(r.codes)
+  const bad = Object.entries(r.codes)
+    .filter(([code]) => !code.startsWith('2'))
+    .reduce((n, [, count]) => n + count, 0);
+  return bad + r.errors + r.timeouts;
+}
+
+function answered(r: LoadResult): number {
+  return Object.entries(r.codes)
     .filter(([code]) => code.startsWith('2'))
     .reduce((n, [, count]) => n + count, 0);
-  return r.sent - ok;
 }
 
 function latency(r: LoadResult, rate: number): LatencyAt {
@@ -53,7 +60,7 @@ export async function measureEdgeCost(o: EdgeCostOptions): Promise<EdgeCost> {
     seconds: o.seconds,
     connections: o.connections,
   });
-  const capacity = (max.sent - failed(max)) / max.seconds;
+  const capacity = answered(max) / max.seconds;
   const at = (url: string) =>
     runLoad({
       url: `${url}${o.path}`,
