@@ -62,10 +62,13 @@ export async function runBuild(
     return { kind: 'reused', image: revision.image };
   }
   if (!job.force) {
-    const newest = await deps.store.latestHead(job.repo, job.branch);
+    const head = await deps.store.latestHeadAt(job.repo, job.branch);
+    const newest = head?.sha;
     // Only a newer head that is a revision of this app supersedes it: a head whose push did not
-    // touch the app's paths was skipped for it, and this commit is still the app's newest.
-    if (newest && newest !== job.sha && (await deps.store.getRevision(job.app, newest))) {
+    // touch the app's paths was skipped for it, and this commit is still the app's newest. A head
+    // recorded before this build's sync began is an older one, not a newer.
+    const later = head !== undefined && (job.syncedAt === undefined || head.at > job.syncedAt);
+    if (newest && later && newest !== job.sha && (await deps.store.getRevision(job.app, newest))) {
       await finish(deps.store, record.id, 'superseded', {
         note: `superseded by ${newest.slice(0, 12)}, a newer head of ${job.branch}`,
       });

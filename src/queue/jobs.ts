@@ -25,6 +25,12 @@ export interface BuildJob {
   sha: string;
   /** Manual builds of an older commit must not be skipped as superseded. */
   force: boolean;
+  /**
+   * When the sync that asked for it began: only a head recorded after this supersedes the build.
+   * A lone push's build may start before its sync records the new head, and must not be taken
+   * as superseded by the head before it.
+   */
+  syncedAt?: number | undefined;
 }
 
 export type RolloutKind = 'deploy' | 'rollback' | 'auto-rollback';

@@ -133,7 +133,10 @@ export async function syncBranch(
   const failed: string[] = [];
   const skipped: string[] = [];
   for (const appPath of repo.config.apps) {
-    const outcome = await syncApp(deps, repo, job, appPath, commit, change, delay);
+    const outcome = await syncApp(deps, repo, job, appPath, commit, change, {
+      delay,
+      syncedAt: fetchStartedAt,
+    });
     if (outcome.ok) builds.push(outcome.buildId);
     else if (outcome.skipped) skipped.push(outcome.skipped);
     else if (outcome.buildId) failed.push(outcome.buildId);
@@ -161,7 +164,8 @@ async function syncApp(
   appPath: string,
   commit: CommitMeta,
   change: () => Promise<PushChange>,
-  delay: number,
+  /** How long the build waits (buildDelay), and when this sync began (BuildJob.syncedAt). */
+  timing: { delay: number; syncedAt: number },
 ): Promise<AppOutcome> {
   const file = specPath(appPath);
   let spec: AppSpec;
@@ -245,10 +249,11 @@ async function syncApp(
     branch: job.branch,
     sha: commit.sha,
     force: false,
+    syncedAt: timing.syncedAt,
   };
   await deps.queues.builds.add('build', data, {
     jobId: buildJobId(spec.app, commit.sha),
-    delay,
+    delay: timing.delay,
   });
   return { ok: true, buildId };
 }
