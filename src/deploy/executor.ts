@@ -57,12 +57,8 @@ export class ActionExecutor {
         const instance = this.instances.find((i) => i.id === action.instanceId);
         if (!instance) return;
         const upstream = upstreamOf(instance);
-        // Drain before stop: requests still running on it would be reset by SIGTERM. The core
-        // kept it out of the edge drainMs already, past any request caught in the switch: what
-        // is left is waiting for the requests the edge still counts, with no quiet margin.
-        if (upstream) {
-          await ctx.edge.drain(ctx.routeId, upstream, { timeoutMs: ctx.drainMs, quietMs: 0 });
-        }
+        // Drain before stop: requests still running on it would be reset by SIGTERM.
+        if (upstream) await ctx.edge.drain(ctx.routeId, upstream, { timeoutMs: ctx.drainMs });
         // The drain took a while: whoever holds the lease now may count on this instance.
         ctx.check?.();
         await ctx.runtime.stop(instance, { timeoutSeconds: STOP_TIMEOUT_SECONDS });

@@ -18,19 +18,14 @@ export interface PruneDeps {
  * environment runs and the last `keepImages` that succeeded there. Images stay in the registry,
  * so even a pruned revision can be pulled back; pruning is a courtesy and never fails a rollout.
  */
-export async function pruneImages(
-  deps: PruneDeps,
-  app: string,
-  /** A rollout already recorded as succeeded that the window does not count yet (settle.ts). */
-  settling?: string,
-): Promise<void> {
+export async function pruneImages(deps: PruneDeps, app: string): Promise<void> {
   const record = await deps.store.getApp(app);
   const keep = new Set<string>();
   for (const env of Object.keys(record?.environments ?? {})) {
     const state = await deps.rollouts.env(app, env);
     if (state.current) keep.add(state.current.image);
     const recent = (await deps.rollouts.list(app, env, 100)).filter(
-      (r) => r.outcome === 'succeeded' && r.id !== settling,
+      (r) => r.outcome === 'succeeded',
     );
     for (const r of recent.slice(0, deps.keepImages)) keep.add(r.to.image);
   }

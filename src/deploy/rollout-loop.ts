@@ -41,12 +41,6 @@ const DEFAULT_RUNTIME_WAIT_MS = 120_000;
 const RUNTIME_RETRY_MS = 1000;
 /** After a step that acted, the next look comes this soon: enough for the world to answer. */
 const ACTED_GAP_MS = 10;
-/**
- * How long a stop waits for the requests the edge still counts on an instance (it returns as soon
- * as there are none): as long as `docker stop` gives a process to end. Stops run in the
- * background, so a long request holds its instance, not the rollout.
- */
-const EDGE_DRAIN_TIMEOUT_MS = 10_000;
 
 function parseIntents(raw: string[]): Intent[] {
   return raw
@@ -99,7 +93,7 @@ export class RolloutLoop {
       edge: deps.edge,
       log: deps.log,
       routeId,
-      drainMs: EDGE_DRAIN_TIMEOUT_MS,
+      drainMs: this.plan.drainMs,
       check: fence ? () => fence.check() : undefined,
       actor: { rollout: rec.id, ...(fence ? { attempt: fence.owner } : {}) },
       startSpec: (a) =>

@@ -59,15 +59,12 @@ export async function settle(
     (action.outcome === 'succeeded'
       ? `${formation(plan)} × ${rec.to.sha.slice(0, 12)} serving`
       : action.outcome);
+  if (action.outcome === 'succeeded') await pruneImages(deps, app);
   // After a rollback the environment stays on the restored revision (a pin); a deploy ends it.
   // A restart moves nothing: there is no revision to pin away from.
   if (plan.restart === undefined) await settlePin(deps, rec, action);
   deps.log.info({ rollout: rec.id, app, env, outcome: action.outcome }, 'rollout finished');
-  const done = await finishRecord(deps, rec, action.outcome, reason, fence);
-  // Housekeeping once the outcome is recorded: the traffic has moved, and removing images can
-  // take seconds on a busy engine. The window counts as if this rollout were not recorded yet.
-  if (action.outcome === 'succeeded') await pruneImages(deps, app, rec.id);
-  return done;
+  return finishRecord(deps, rec, action.outcome, reason, fence);
 }
 
 /** "3" for one process type, "3 web + 1 worker" for several. */
