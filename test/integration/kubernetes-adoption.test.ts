@@ -5,7 +5,7 @@
  * simulator by default, the real control plane with GANTRY_KUBE=real (kubernetes-cluster.ts).
  */
 import { join } from 'node:path';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesServiceEdge } from '../../src/edge/kubernetes/service-edge.js';
 import { isGantryError } from '../../src/errors.js';
@@ -13,7 +13,7 @@ import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runti
 import { replicaSetName, serviceName } from '../../src/runtime/kubernetes/names.js';
 import type { InstanceSpec } from '../../src/runtime/runtime.js';
 import { testEnv, uniqueName } from '../support/env.js';
-import { startTestCluster, type TestCluster } from './kubernetes-cluster.js';
+import { connectRuntime, startTestCluster, type TestCluster } from './kubernetes-cluster.js';
 
 const REVISION = 'cd'.repeat(20);
 const ENV = 'prod';
@@ -30,14 +30,10 @@ describe('Kubernetes: objects Gantry did not create are refused, not adopted', (
   beforeAll(async () => {
     const env = testEnv();
     cluster = await startTestCluster(join(env.runDir, `${app}-kube`));
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
-    const admin = new KubeConfig();
-    admin.loadFromFile(cluster.adminKubeconfig);
+    let admin;
+    ({ runtime, admin } = await connectRuntime(cluster));
     apps = admin.makeApiClient(AppsV1Api);
     core = admin.makeApiClient(CoreV1Api);
-    runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });
-    await runtime.connect();
   }, 120_000);
 
   afterAll(async () => {

@@ -99,6 +99,19 @@ export interface RuntimeOnCluster {
 }
 
 /** Starts a cluster and a runtime on it for `app` (its instances are removed on close). */
+/** A Kubernetes runtime connected as the chart's identity, and the admin's config beside it. */
+export async function connectRuntime(
+  cluster: TestCluster,
+): Promise<{ runtime: KubernetesRuntime; admin: KubeConfig }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfig);
+  const admin = new KubeConfig();
+  admin.loadFromFile(cluster.adminKubeconfig);
+  const runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });
+  await runtime.connect();
+  return { runtime, admin };
+}
+
 export async function startRuntimeOnCluster(app: string): Promise<RuntimeOnCluster> {
   const env = testEnv();
   const image = await buildContractImage({
@@ -108,12 +121,7 @@ export async function startRuntimeOnCluster(app: string): Promise<RuntimeOnClust
     dir: join(env.runDir, `${app}-img`),
   });
   const cluster = await startTestCluster(join(env.runDir, `${app}-kube`));
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.kubeconfig);
-  const admin = new KubeConfig();
-  admin.loadFromFile(cluster.adminKubeconfig);
-  const runtime = new KubernetesRuntime({ kc, namespace: cluster.namespace });
-  await runtime.connect();
+  const { runtime, admin } = await connectRuntime(cluster);
   return {
     cluster,
     runtime,
