@@ -36,7 +36,14 @@ export interface HealPlan {
   readonly revision: Revision;
   readonly replicas: number;
   readonly maxSurge: number;
+  /** The hosts successors may be placed on: those that answer. */
   readonly hosts: readonly string[];
+  /**
+   * Hosts that did not answer: what ran there is unknown, not gone. Remembered instances there
+   * still count as replicas (no successor elsewhere, nothing removed as surplus for them); the
+   * pass after the host returns sees them again. Absent: none.
+   */
+  readonly unreachable?: readonly string[] | undefined;
   readonly health: HealthRules;
   /** The process type healed (heal-processes.ts runs one pass per type); absent: `web`. */
   readonly process?: string | undefined;
@@ -57,6 +64,8 @@ export interface HealInstance extends ObservedInstance {
 
 export interface Remembered {
   readonly slot: string;
+  /** Where it runs; absent in states from before hosts were remembered. */
+  readonly host?: string | undefined;
   readonly health: HealthTally;
   /** When it was first judged a stray (the grace period counts from here). */
   readonly strayedAt: number | null;
@@ -159,10 +168,19 @@ export function heal(
   const lost = [...state.lost];
   const present = observed.filter((o) => o.state !== 'removing');
 
-  // Instances that vanished without being asked to: their successors will say why.
+  // Instances that vanished without being asked to: their successors will say why. Those on a
+  // host that did not answer are kept as they were, and count as replicas while it is away.
+  const away = new Set(plan.unreachable ?? []);
   const seenIds = new Set(present.map((o) => o.id));
+  let unknown = 0;
   for (const [id, r] of Object.entries(state.instances)) {
-    if (seenIds.has(id) || r.leaving !== null) continue;
+    if (seenIds.has(id)) continue;
+    if (r.host !== undefined && away.has(r.host)) {
+      remembered[id] = r;
+      if (r.leaving === null && r.strayedAt === null && r.health.status === 'healthy') unknown += 1;
+      continue;
+    }
+    if (r.leaving !== null) continue;
     lost.push({ slot: r.slot, id, detail: 'removed' });
   }
 
@@ -201,6 +219,7 @@ export function heal(
       }
       remembered[o.id] = {
         slot: o.slot,
+        host: o.host,
         health: prev?.health ?? freshTally(o.restartCount),
         strayedAt,
         leaving,
@@ -227,6 +246,7 @@ export function heal(
       createdAt !== null && now - createdAt >= CREATED_GIVE_UP_MS && !(o.slot in state.pending);
     const r: Remembered = {
       slot: o.slot,
+      host: o.host,
       health: stuck
         ? { ...health, status: 'unhealthy', cause: 'exited', detail: 'created but never started' }
         : health,
@@ -304,7 +324,10 @@ export function heal(
   }
 
   // Too few: start successors, within the surge allowance (leaving instances still count).
-  const wanted = plan.replicas - good.length - Object.keys(pending).length;
+  const missing = plan.replicas - good.length - Object.keys(pending).length - unknown;
+  // While a host is away, replicas not seen may run there (a reconciler that did not meet them,
+  // after a rollout or a restart): successors only for what was seen to leave a host that answers.
+  const wanted = away.size > 0 ? Math.min(missing, lost.length) : missing;
   const present_ = good.length + Object.keys(pending).length + bad.length + surplus.length;
   const room = plan.replicas + plan.maxSurge - present_;
   // A loop, not Math.max(...spread): spreading 100,000 arguments overflows the stack.

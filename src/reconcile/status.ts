@@ -31,7 +31,11 @@ export interface StatusFacts {
   /** Successors held back by the crash-loop back-off until then (ms). */
   readonly backoffUntil?: number | null | undefined;
   /** What could not be reached during the pass, if anything. */
-  readonly unreachable: { readonly what: 'engine' | 'edge'; readonly detail: string } | null;
+  readonly unreachable: {
+    /** The engine (every host), the edge, or some of the hosts (the others were healed). */
+    readonly what: 'engine' | 'edge' | 'hosts';
+    readonly detail: string;
+  } | null;
   readonly now: number;
 }
 
@@ -57,7 +61,7 @@ function syncOf(f: StatusFacts): EnvStatus['sync'] {
   const reasons: { reason: OutOfSyncReason; detail: string }[] = [];
   if (f.orphaned) reasons.push({ reason: 'orphaned', detail: f.orphaned.why });
   if (f.unreachable) {
-    const reason = f.unreachable.what === 'engine' ? 'engine-unreachable' : 'edge-unreachable';
+    const reason = f.unreachable.what === 'edge' ? 'edge-unreachable' : 'engine-unreachable';
     reasons.push({ reason, detail: f.unreachable.detail });
   }
   const current = f.desired?.sha ?? null;
@@ -103,6 +107,8 @@ function healthOf(f: StatusFacts): { status: EnvHealth; detail: string } {
   const unhealthy = f.judged.filter((j) => j.verdict === 'unhealthy');
   const starting = f.judged.filter((j) => j.verdict === 'starting').length + f.pendingStarts;
   const count = `${serving}/${replicas} serving`;
+  if (f.unreachable?.what === 'hosts')
+    return { status: 'degraded', detail: `${count}; ${f.unreachable.detail}` };
   if (replicas > 0 && ours.length === 0 && f.pendingStarts === 0)
     return { status: 'missing', detail: `no instance of ${f.desired.sha.slice(0, 12)} runs` };
   if (f.backoffUntil !== null && f.backoffUntil !== undefined && f.selfHeal) {

@@ -1,9 +1,11 @@
 /**
- * The checks that fail a rollout, in the order they are asked: a new instance unhealthy, the
- * edge's error rate during bake, no progress before the deadline. A failure either turns the
+ * The checks that fail a rollout, in the order they are asked: a host out of reach, a new instance
+ * unhealthy, the edge's error rate during bake, no progress before the deadline. A failure either turns the
  * rollout around (autoRollback) or ends it where it stands, keeping what serves.
  */
+import type { UnreachableHost } from '../runtime/runtime.js';
 import type { EdgeStats } from './observed.js';
+import { describeUnreachable } from '../runtime/survey.js';
 import { slotNumber, type RolloutPlan } from './plan.js';
 import type { Failure, RolloutState } from './state.js';
 import { only, type Stepped } from './step.js';
@@ -14,10 +16,11 @@ export function judge(
   state: RolloutState,
   edge: EdgeStats | null,
   now: number,
+  unreachable: readonly UnreachableHost[] = [],
 ): Stepped {
   if (state.finished !== null) return only(state);
   if (state.revert !== null) return judgeWayBack(plan, state, now);
-  const failure = firstFailure(plan, state, edge, now);
+  const failure = hostFailure(state, unreachable, now) ?? firstFailure(plan, state, edge, now);
   if (failure === null) return only(state);
   if (plan.autoRollback) {
     const next: RolloutState = {
@@ -50,6 +53,26 @@ export function judge(
       { kind: 'finished', at: now, outcome: 'failed', restored: false },
     ],
     actions: [{ kind: 'finish', outcome: 'failed', restored: false, failure }],
+  };
+}
+
+/**
+ * A host that stopped answering fails the rollout going forward: what runs there is unknown, so
+ * the new revision cannot be shown to serve everywhere. The way back acts on the hosts that answer
+ * (decide.ts); what is left on the lost one is the reconciler's once it returns.
+ */
+function hostFailure(
+  state: RolloutState,
+  unreachable: readonly UnreachableHost[],
+  now: number,
+): Failure | null {
+  if (unreachable.length === 0) return null;
+  return {
+    check: 'host-unreachable',
+    at: now,
+    during: state.bakeStartedAt === null ? 'rolling' : 'baking',
+    hosts: unreachable.map((h) => h.host),
+    detail: describeUnreachable(unreachable),
   };
 }
 

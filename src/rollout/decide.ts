@@ -24,10 +24,11 @@ import type { RolloutEvent } from './events.js';
 import type { Intent } from './intent.js';
 import type { Observed } from './observed.js';
 import { phaseOf, samePhase } from './phase.js';
-import type { RolloutPlan } from './plan.js';
+import { processName } from '../config/processes.js';
+import { processPlans, type ProcessPlan, type RolloutPlan } from './plan.js';
 import { reconcile } from './reconcile.js';
 import { roll } from './rolling.js';
-import type { RolloutState } from './state.js';
+import { directionOf, type RolloutState } from './state.js';
 import type { Stepped } from './step.js';
 
 export interface DecideInput {
@@ -58,13 +59,15 @@ export function decide(input: DecideInput): Decision {
   if (input.state.finished !== null)
     return { state: input.state, actions: [finishAction(input.state)], events: [] };
 
+  const unreachable = observed.unreachable ?? [];
+  const away = new Set(unreachable.map((u) => u.host));
   const steps: ((s: RolloutState) => Stepped)[] = [
     (s) => ({ state: begin(s, now), events: [], actions: [] }),
     (s) => applyIntents(s, intents, now),
     (s) => reconcile(plan, s, observed, now),
-    (s) => judge(plan, s, observed.edge, now),
-    (s) => roll(plan, s, now),
-    (s) => conclude(plan, s, now),
+    (s) => judge(plan, s, observed.edge, now, unreachable),
+    (s) => withinReach(plan, s, away, (p, r) => roll(p, r, now)),
+    (s) => withinReach(plan, s, away, (p, r) => conclude(p, r, now)),
   ];
   let state = input.state;
   const events: RolloutEvent[] = [];
@@ -80,6 +83,44 @@ export function decide(input: DecideInput): Decision {
   const phase = phaseOf(plan, state);
   if (!samePhase(previous, phase)) events.push({ kind: 'phase-changed', at: now, phase, previous });
   return { state, actions: orderActions(actions), events };
+}
+
+/**
+ * Runs a step on the hosts that answer. The instances of an unreachable host stay as last seen,
+ * untouched: nothing can be done there. Those of them that served the direction's target still
+ * count as its replicas (unknown, not gone), so the way back restores the hosts that answer to
+ * what they ran, no more; the new revision's leftovers there are the reconciler's once the host
+ * returns. Placement uses the hosts that answer only.
+ */
+function withinReach(
+  plan: RolloutPlan,
+  state: RolloutState,
+  away: ReadonlySet<string>,
+  step: (plan: RolloutPlan, s: RolloutState) => Stepped,
+): Stepped {
+  if (away.size === 0) return step(plan, state);
+  const far = state.instances.filter((i) => away.has(i.host));
+  const target = directionOf(plan, state).target;
+  const held = (p: ProcessPlan): number =>
+    far.filter(
+      (i) =>
+        processName(i.process) === p.name &&
+        i.role === target &&
+        i.retire === null &&
+        i.health.status === 'healthy',
+    ).length;
+  const processes = processPlans(plan).map((p) => ({
+    ...p,
+    replicas: Math.max(0, p.replicas - held(p)),
+  }));
+  const live: RolloutPlan = {
+    ...plan,
+    hosts: plan.hosts.filter((h) => !away.has(h)),
+    processes,
+    replicas: (processes.find((p) => p.routed) ?? processes[0])?.replicas ?? 0,
+  };
+  const out = step(live, { ...state, instances: state.instances.filter((i) => !away.has(i.host)) });
+  return { ...out, state: { ...out.state, instances: [...out.state.instances, ...far] } };
 }
 
 function begin(state: RolloutState, now: number): RolloutState {

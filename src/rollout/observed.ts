@@ -3,7 +3,7 @@
  * this app environment (found by their labels), the prober's recent results for each, and the
  * edge's error rate for the new revision. Plain data; the core never asks for it.
  */
-import type { InstanceState } from '../runtime/runtime.js';
+import type { InstanceState, UnreachableHost } from '../runtime/runtime.js';
 
 /** One health probe result. `at` is when it was taken (ms). */
 export interface Probe {
@@ -52,4 +52,9 @@ export interface EdgeStats {
 export interface Observed {
   readonly instances: readonly ObservedInstance[];
   readonly edge: EdgeStats | null;
+  /**
+   * Hosts whose engine did not answer (never all of them): their instances are unknown, neither
+   * seen nor gone. Absent: every host answered.
+   */
+  readonly unreachable?: readonly UnreachableHost[] | undefined;
 }

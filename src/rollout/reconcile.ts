@@ -28,6 +28,7 @@ export function reconcile(
   now: number,
 ): Stepped {
   const target = directionOf(plan, state).target;
+  const away = new Set((observed.unreachable ?? []).map((u) => u.host));
   const claimed = new Set<ObservedInstance>();
   const index = indexObserved(observed.instances, claimed);
   const events: RolloutEvent[] = [];
@@ -39,6 +40,11 @@ export function reconcile(
   for (const tracked of state.instances) {
     const seen = index.match(tracked);
     if (seen === undefined) {
+      // On a host that does not answer: unknown, not gone.
+      if (away.has(tracked.host)) {
+        instances.push(tracked);
+        continue;
+      }
       if (tracked.id === null) {
         // Asked for but never seen: keep asking, unless it is no longer wanted.
         if (tracked.retire === null) instances.push(tracked);

@@ -74,6 +74,10 @@ export type Failure =
       readonly errorRate: number;
       readonly requests: number;
       readonly maxErrorRate: number;
+    })
+  | (FailureBase & {
+      readonly check: 'host-unreachable';
+      readonly hosts: readonly string[];
     });
 
 /** A health transition worth keeping: what was seen, when, and the probes that showed it. */

@@ -112,6 +112,21 @@ export interface InstanceFilter {
   readonly env?: string | undefined;
 }
 
+/** A host whose engine did not answer a listing, and why. */
+export interface UnreachableHost {
+  readonly host: string;
+  readonly detail: string;
+}
+
+/**
+ * A listing that tells the hosts that answered from those that did not (`Runtime.survey`): the
+ * instances on an unreachable host are unknown, not absent, and must not be taken for missing.
+ */
+export interface Survey {
+  readonly instances: Instance[];
+  readonly unreachable: readonly UnreachableHost[];
+}
+
 export interface ExecResult {
   readonly exitCode: number;
   /** stdout and stderr as they arrived (their relative order is not guaranteed), the tail when long. */
@@ -225,8 +240,16 @@ export interface Runtime {
   stop(instance: Instance, opts: { timeoutSeconds: number }): Promise<void>;
   /** Removes the instance (stopping it hard if needed); removing what is gone is a no-op. */
   remove(instance: Instance): Promise<void>;
-  /** The instances of an app (and environment) on every host, found by their labels. */
+  /**
+   * The instances of an app (and environment) on every host, found by their labels. Every host or
+   * none: it rejects when one does not answer, as a partial answer reads as missing replicas.
+   */
   list(filter: InstanceFilter): Promise<Instance[]>;
+  /**
+   * Optional, for runtimes of several hosts: the instances on the hosts that answer, and which did
+   * not (see `Survey`); it rejects only when no host answers. Without it, `list` is the survey.
+   */
+  survey?(filter: InstanceFilter): Promise<Survey>;
   /** Runs `argv` inside the instance; rejects with GANTRY_ERR_EXEC_TIMEOUT after `timeoutMs`. */
   exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult>;
   /** The last `tailLines` lines of its output (stdout and stderr). */

@@ -15,7 +15,9 @@ import type {
   RunOnceOptions,
   Runtime,
   RuntimeChange,
+  Survey,
 } from './runtime.js';
+import { surveyOf } from './survey.js';
 
 /** Which runtime an app environment's instances run on. */
 export type RuntimeOf = (app: string, env: string) => Promise<Runtime>;
@@ -54,6 +56,13 @@ export class TargetRuntime implements Runtime {
     // Two targets may share an engine: each instance once.
     const seen = new Set<string>();
     return lists.flat().filter((i) => !seen.has(i.id) && seen.add(i.id) !== undefined);
+  }
+
+  /** One environment's survey (its own target's hosts); a fan-out lists all or none. */
+  async survey(filter: InstanceFilter): Promise<Survey> {
+    if (filter.env !== undefined)
+      return surveyOf(await this.forEnv(filter.app, filter.env), filter);
+    return { instances: await this.list(filter), unreachable: [] };
   }
 
   async exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult> {

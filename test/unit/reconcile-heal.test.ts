@@ -352,3 +352,52 @@ describe('heal: an instance that never started', () => {
     expect(later.events).toMatchObject([{ kind: 'replaced', detail: 'created but never started' }]);
   });
 });
+
+describe('heal: a host that does not answer', () => {
+  const two = plan({ hosts: ['one', 'two'] });
+  const spread = [inst(0, { host: 'one' }), inst(1, { host: 'one' }), inst(2, { host: 'two' })];
+
+  it('counts what ran there as replicas: no successor elsewhere, nothing told lost', () => {
+    const before = after(two, spread);
+    const away = plan({ hosts: ['one'], unreachable: ['two'] });
+    const d = heal(away, before, spread.slice(0, 2), NOW);
+    expect(d.actions).toEqual([]);
+    expect(d.events).toEqual([]);
+    // Remembered still, so the pass after the host returns knows it again.
+    expect(Object.keys(d.state.instances).sort()).toEqual(['c0', 'c1', 'c2']);
+    const back = heal(two, d.state, spread, NOW + 1000);
+    expect(back.actions).toEqual([]);
+    expect(back.judged.map((j) => j.verdict)).toEqual(['healthy', 'healthy', 'healthy']);
+  });
+
+  it('starts nothing for replicas it never met while a host is away (after a rollout, a restart)', () => {
+    const away = plan({ hosts: ['one'], unreachable: ['two'] });
+    const d = heal(away, EMPTY_HEAL_STATE, spread.slice(0, 2), NOW);
+    expect(d.actions).toEqual([]);
+  });
+
+  it('still heals the hosts that answer, placing successors only there', () => {
+    const before = after(two, spread);
+    const away = plan({ hosts: ['one'], unreachable: ['two'] });
+    const d = heal(away, before, [inst(0, { host: 'one' })], NOW);
+    expect(d.actions).toEqual([
+      { kind: 'start', slot: 'r-1-3', revision: SHA, image: IMAGE, host: 'one' },
+    ]);
+    expect(d.events).toMatchObject([{ kind: 'replaced', instanceId: 'c1', cause: 'removed' }]);
+  });
+
+  it('puts back what the host lost once it answers without it', () => {
+    const before = after(two, spread);
+    const away = heal(
+      plan({ hosts: ['one'], unreachable: ['two'] }),
+      before,
+      spread.slice(0, 2),
+      NOW,
+    );
+    const d = heal(two, away.state, spread.slice(0, 2), NOW + 1000);
+    expect(d.actions).toEqual([
+      { kind: 'start', slot: 'r-1-3', revision: SHA, image: IMAGE, host: 'two' },
+    ]);
+    expect(d.events).toMatchObject([{ kind: 'replaced', instanceId: 'c2', cause: 'removed' }]);
+  });
+});

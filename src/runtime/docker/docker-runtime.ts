@@ -17,6 +17,8 @@ import type {
   Runtime,
   RunOnceOptions,
   RuntimeChange,
+  Survey,
+  UnreachableHost,
 } from '../runtime.js';
 import { followEvents } from './events.js';
 import { execIn, logsOf } from './container-io.js';
@@ -48,6 +50,12 @@ export interface DockerRuntimeOptions {
   readonly hosts: readonly DockerHostConfig[];
   /** Gantry's registry: its credentials, if any, go with every pull from it on every host. */
   readonly registry?: RegistryAccess | undefined;
+}
+
+/** The engine's own words from an unreachable host's error ("connect ECONNREFUSED …"). */
+function unreachableDetail(e: GantryError): string {
+  const m = /is not reachable \((.*)\)$/s.exec(e.message);
+  return m?.[1] ?? e.message;
 }
 
 /** Runs instances as containers on one or more Docker engines. */
@@ -170,6 +178,32 @@ export class DockerRuntime implements Runtime {
     return perHost
       .flat()
       .sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+  }
+
+  /**
+   * Every host that answers, and which did not. An engine that answers with an error (not a
+   * connection failure) fails the whole survey, as `list` does; so does every host unreachable.
+   */
+  async survey(filter: InstanceFilter): Promise<Survey> {
+    const hosts = this.hosts();
+    const settled = await Promise.allSettled(hosts.map((host) => this.listOn(host, filter)));
+    const instances: Instance[] = [];
+    const unreachable: UnreachableHost[] = [];
+    let firstUnreachable: unknown;
+    settled.forEach((r, n) => {
+      const host = hosts[n]!;
+      if (r.status === 'fulfilled') {
+        instances.push(...r.value);
+        return;
+      }
+      const e: unknown = r.reason;
+      if (!(e instanceof GantryError) || e.code !== 'GANTRY_ERR_DOCKER_UNAVAILABLE') throw e;
+      firstUnreachable ??= e;
+      unreachable.push({ host, detail: unreachableDetail(e) });
+    });
+    if (unreachable.length === hosts.length) throw firstUnreachable;
+    instances.sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+    return { instances, unreachable };
   }
 
   exec(instance: Instance, argv: readonly string[], timeoutMs: number): Promise<ExecResult> {
