@@ -10,7 +10,8 @@
  * RepoCache runs twice: as shipped (packs indexed with node's zlib and SHA-1) and with the pack
  * index left to isomorphic-git (what that change bought). Each run happens in a fresh node
  * process, so its peak RSS is its own; the CLI's is GNU time's %M (the largest git process).
- * Prints medians; asserts nothing.
+ * CPU time (user + system; git's with the children it waits for) is printed beside wall time:
+ * on a machine shared with other work it moves less. Prints medians; asserts nothing.
  */
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +29,8 @@ const env = isolatedGitEnv();
 type IsoOp = 'full' | 'shallow' | 'incremental' | 'head';
 interface Sample {
   ms: number;
+  /** User + system CPU time: on a shared machine, less swayed by other load than `ms`. */
+  cpuMs: number | null;
   rssMb: number | null;
 }
 
@@ -38,14 +41,16 @@ type Indexer = 'native' | 'isomorphic-git';
 async function worker(op: IsoOp, url: string, dir: string, packIndexer: Indexer): Promise<void> {
   const cache = new RepoCache({ url, dir, packIndexer });
   const baseline = process.resourceUsage().maxRSS;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   if (op === 'full') await cache.fetch('main', { depth: Infinity });
   else if (op === 'shallow') await cache.fetch('main');
   else if (op === 'incremental') await cache.fetch('main');
   else await cache.headOf('main');
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const rssMb = (process.resourceUsage().maxRSS - baseline) / 1024;
-  process.stdout.write(JSON.stringify({ ms, rssMb }));
+  process.stdout.write(JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, rssMb }));
 }
 
 async function iso(
@@ -70,13 +75,19 @@ async function iso(
 
 async function cli(args: string[]): Promise<Sample> {
   const t0 = performance.now();
-  const { stderr } = await run('/usr/bin/time', ['-f', '%M', 'git', ...args], {
+  // %U and %S count git's children too (index-pack, fetch-pack), which it waits for.
+  const { stderr } = await run('/usr/bin/time', ['-f', '%M %U %S', 'git', ...args], {
     env,
     maxBuffer: 1 << 24,
   });
   const ms = performance.now() - t0;
-  const kb = Number(stderr.trim().split('\n').at(-1));
-  return { ms, rssMb: Number.isFinite(kb) ? kb / 1024 : null };
+  const [kb, user, sys] = (stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+  const cpuMs = user !== undefined && sys !== undefined ? (user + sys) * 1000 : NaN;
+  return {
+    ms,
+    cpuMs: Number.isFinite(cpuMs) ? cpuMs : null,
+    rssMb: kb !== undefined && Number.isFinite(kb) ? kb / 1024 : null,
+  };
 }
 
 // ---- the repository ------------------------------------------------------------------------------
@@ -162,6 +173,12 @@ function row(name: string, isoS: Sample[], jsS: Sample[], cliS: Sample[]): strin
   const im = median(isoS.map((s) => s.ms));
   const jm = median(jsS.map((s) => s.ms));
   const cm = median(cliS.map((s) => s.ms));
+  const cpu = (xs: Sample[]): number | null => {
+    const v = xs.map((s) => s.cpuMs).filter((x): x is number => x !== null);
+    return v.length === 0 ? null : median(v);
+  };
+  const ic = cpu(isoS);
+  const cc = cpu(cliS);
   const mb = (xs: Sample[]): string => {
     const v = xs.map((s) => s.rssMb).filter((x): x is number => x !== null);
     return v.length === 0 ? '-' : Math.max(...v).toFixed(0);
@@ -173,6 +190,9 @@ function row(name: string, isoS: Sample[], jsS: Sample[], cliS: Sample[]): strin
     cm.toFixed(0),
     `${(im / cm).toFixed(2)}x`,
     `${(jm / cm).toFixed(2)}x`,
+    ic === null ? '-' : ic.toFixed(0),
+    cc === null ? '-' : cc.toFixed(0),
+    ic === null || cc === null || cc === 0 ? '-' : `${(ic / cc).toFixed(2)}x`,
     mb(isoS),
     mb(jsS),
     mb(cliS),
@@ -187,6 +207,9 @@ function print(rows: string[][]): void {
     'git CLI ms',
     'Gantry/CLI',
     'JS index/CLI',
+    'Gantry CPU ms',
+    'CLI CPU ms',
+    'CPU ratio',
     'Gantry RSS Δ MB',
     'JS RSS Δ MB',
     'CLI RSS MB',

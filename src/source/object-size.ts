@@ -21,18 +21,63 @@ const REF_DELTA = 7;
 /** Enough deflated bytes to inflate the few header bytes a delta or a loose object starts with. */
 const HEAD_READ = 1024;
 
-/** The inflated size of object `oid` in the repository at `gitdir`, or null when it is not found. */
-export async function objectSize(gitdir: string, oid: string): Promise<number | null> {
-  const loose = await looseObjectSize(gitdir, oid);
-  if (loose !== null) return loose;
+/**
+ * Object sizes in one repository, its pack indexes read once and held (a pack never changes; a
+ * new one comes from a fetch, after which the owner calls {@link ObjectSizes.forget}). Asking
+ * for a size then costs one read of the pack, not a walk of the index on disk.
+ */
+export class ObjectSizes {
+  private indexes: Promise<PackIndexFile[]> | undefined;
+
+  constructor(private readonly gitdir: string) {}
+
+  /** Forgets the packs it knows: the next call lists and reads them again. */
+  forget(): void {
+    this.indexes = undefined;
+  }
+
+  /** The inflated size of object `oid`, or null when the repository does not hold it. */
+  async of(oid: string): Promise<number | null> {
+    const size = await this.lookup(oid);
+    if (size !== null) return size;
+    // Not in the packs known: one may have come since (another cache of the same directory
+    // fetched it), so look once more in the packs as they are now.
+    this.forget();
+    return this.lookup(oid);
+  }
+
+  private async lookup(oid: string): Promise<number | null> {
+    const loading = (this.indexes ??= readIndexes(this.gitdir));
+    const indexes = await loading.catch((e: unknown) => {
+      if (this.indexes === loading) this.indexes = undefined; // not kept: the next call retries
+      throw e;
+    });
+    const want = Buffer.from(oid, 'hex');
+    for (const { idx, pack } of indexes) {
+      const offset = offsetInIndex(idx, want);
+      if (offset !== null) return packedObjectSize(pack, offset);
+    }
+    return looseObjectSize(this.gitdir, oid);
+  }
+}
+
+interface PackIndexFile {
+  readonly idx: Buffer;
+  readonly pack: string;
+}
+
+async function readIndexes(gitdir: string): Promise<PackIndexFile[]> {
   const packDir = path.join(gitdir, 'objects', 'pack');
   const names = await fs.readdir(packDir).catch(() => [] as string[]);
+  const out: PackIndexFile[] = [];
   for (const name of names.filter((n) => n.endsWith('.idx'))) {
-    const offset = await offsetInIndex(path.join(packDir, name), oid);
-    if (offset === null) continue;
-    return packedObjectSize(path.join(packDir, name.replace(/\.idx$/, '.pack')), offset);
+    const idx = await fs.readFile(path.join(packDir, name));
+    if (idx.length < SHAS_AT || idx.readUInt32BE(0) !== IDX_MAGIC || idx.readUInt32BE(4) !== 2) {
+      throw new Error(`${name}: not a version 2 pack index`);
+    }
+    out.push({ idx, pack: path.join(packDir, name.replace(/\.idx$/, '.pack')) });
   }
-  return null;
+  return out;
 }
 
 async function looseObjectSize(gitdir: string, oid: string): Promise<number | null> {
@@ -45,38 +90,28 @@ async function looseObjectSize(gitdir: string, oid: string): Promise<number | nu
   return Number(m[1]);
 }
 
-/** The offset of `oid` in the pack of index `idxFile` (v2), or null when the pack lacks it. */
-async function offsetInIndex(idxFile: string, oid: string): Promise<number | null> {
-  const fh = await fs.open(idxFile, 'r');
-  try {
-    const head = await read(fh, 0, 8);
-    if (head.readUInt32BE(0) !== IDX_MAGIC || head.readUInt32BE(4) !== 2) {
-      throw new Error(`${path.basename(idxFile)}: not a version 2 pack index`);
+/** The offset of object `want` (20 bytes) in the pack of index `idx` (v2), or null when absent. */
+function offsetInIndex(idx: Buffer, want: Buffer): number | null {
+  const first = want[0] ?? 0;
+  const count = idx.readUInt32BE(FANOUT_AT + 255 * 4);
+  let lo = first === 0 ? 0 : idx.readUInt32BE(FANOUT_AT + (first - 1) * 4);
+  let hi = idx.readUInt32BE(FANOUT_AT + first * 4);
+  if (idx.length < SHAS_AT + count * 28) throw new Error('truncated pack index');
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const cmp = idx.compare(want, 0, 20, SHAS_AT + mid * 20, SHAS_AT + mid * 20 + 20);
+    if (cmp === 0) {
+      const offsetsAt = SHAS_AT + count * 24; // after the ids and their CRCs
+      const small = idx.readUInt32BE(offsetsAt + mid * 4);
+      if ((small & 0x80000000) === 0) return small;
+      // Packs past 2 GiB keep the offset in a table of 8-byte entries after the 4-byte ones.
+      return Number(idx.readBigUInt64BE(offsetsAt + count * 4 + (small & 0x7fffffff) * 8));
     }
-    const fanout = await read(fh, FANOUT_AT, 256 * 4);
-    const want = Buffer.from(oid, 'hex');
-    const first = want[0] ?? 0;
-    const count = fanout.readUInt32BE(255 * 4);
-    let lo = first === 0 ? 0 : fanout.readUInt32BE((first - 1) * 4);
-    let hi = fanout.readUInt32BE(first * 4);
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const cmp = (await read(fh, SHAS_AT + mid * 20, 20)).compare(want);
-      if (cmp === 0) {
-        const offsetsAt = SHAS_AT + count * 24; // after the ids and their CRCs
-        const small = (await read(fh, offsetsAt + mid * 4, 4)).readUInt32BE(0);
-        if ((small & 0x80000000) === 0) return small;
-        // Packs past 2 GiB keep the offset in a table of 8-byte entries after the 4-byte ones.
-        const large = await read(fh, offsetsAt + count * 4 + (small & 0x7fffffff) * 8, 8);
-        return Number(large.readBigUInt64BE(0));
-      }
-      if (cmp < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return null;
-  } finally {
-    await fh.close();
+    // Negative: the id at `mid` sorts before `want`.
+    if (cmp < 0) lo = mid + 1;
+    else hi = mid;
   }
+  return null;
 }
 
 async function packedObjectSize(packFile: string, offset: number): Promise<number> {
@@ -140,13 +175,6 @@ function byteAt(buf: Buffer, i: number): number {
   const b = buf[i];
   if (b === undefined) throw new Error('truncated git object header');
   return b;
-}
-
-async function read(fh: fs.FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const { bytesRead } = await fh.read(buf, 0, length, position);
-  if (bytesRead !== length) throw new Error('truncated pack index');
-  return buf;
 }
 
 async function readAt(file: string, position: number, length: number): Promise<Buffer> {

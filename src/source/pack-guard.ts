@@ -61,24 +61,41 @@ export function packGuardedFs(
   refuse: (size: number) => Error,
   native = true,
 ): typeof fs {
+  // isomorphic-git retries a write that throws (after a mkdir, in case the folder was missing):
+  // the pack's outcome is kept, so the retry ends the same way without indexing it again.
+  const outcomes = new Map<string, Error>();
   const writeFile: typeof fs.promises.writeFile = async (file, data, opts) => {
     if (
       typeof file === 'string' &&
       Buffer.isBuffer(data) &&
       /[\\/]objects[\\/]pack[\\/][^\\/]+\.pack$/.test(file)
     ) {
-      const indexed = native ? indexPack(data, maxBytes) : null;
-      if (indexed?.kind === 'oversized') throw refuse(indexed.size);
-      if (indexed?.kind === 'index') {
-        // The index last: a pack without one is ignored by readers, never half-read.
-        await fs.promises.writeFile(file, data, opts);
-        await fs.promises.writeFile(file.replace(/\.pack$/, '.idx'), indexed.idx);
-        throw new PackIndexedNatively(indexed.objects);
+      const known = outcomes.get(file);
+      if (known) throw known;
+      const outcome = await guardPack(file, data, opts);
+      if (outcome) {
+        outcomes.set(file, outcome);
+        throw outcome;
       }
-      const found = oversizedObject(data, maxBytes);
-      if (found) throw refuse(found.size);
     }
     return fs.promises.writeFile(file, data, opts);
+  };
+  /** Indexes or checks the pack; the error that ends the fetch, or undefined to write it as is. */
+  const guardPack = async (
+    file: string,
+    data: Buffer,
+    opts: Parameters<typeof fs.promises.writeFile>[2],
+  ): Promise<Error | undefined> => {
+    const indexed = native ? indexPack(data, maxBytes) : null;
+    if (indexed?.kind === 'oversized') return refuse(indexed.size);
+    if (indexed?.kind === 'index') {
+      // The index last: a pack without one is ignored by readers, never half-read.
+      await fs.promises.writeFile(file, data, opts);
+      await fs.promises.writeFile(file.replace(/\.pack$/, '.idx'), indexed.idx);
+      return new PackIndexedNatively(indexed.objects);
+    }
+    const found = oversizedObject(data, maxBytes);
+    return found ? refuse(found.size) : undefined;
   };
   return { ...fs, promises: { ...fs.promises, writeFile } } as typeof fs;
 }

@@ -7,15 +7,18 @@
  *
  * Formats: git's `Documentation/gitformat-pack.txt`. Pure: a Buffer in, a Buffer out.
  */
-import { createHash } from 'node:crypto';
-import { crc32, inflateSync } from 'node:zlib';
+import * as crypto from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { applyDeltaFramed, deltaSizes } from './git-delta.js';
+import { Inflater } from './inflater.js';
 import { readObjectHeader } from './object-size.js';
 
 const TYPES = ['', 'commit', 'tree', 'blob', 'tag'] as const;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-/** Inflated bases kept for the deltas that follow them; a miss re-inflates from the pack. */
-const BASE_CACHE_BYTES = 32 * 1024 * 1024;
+/** Deltas kept inflated from the first pass to the second; past this, they are inflated again. */
+const KEPT_DELTA_BYTES = 64 * 1024 * 1024;
+const ARENA_CHUNK = 1024 * 1024;
 
 /** What indexing a pack gave: the index, or the first object over the size cap. */
 export type PackIndexResult =
@@ -31,11 +34,8 @@ interface Entry {
   baseOffset?: number;
   baseOid?: string;
   oid?: string;
-}
-
-interface Resolved {
-  type: number;
-  data: Buffer;
+  /** A delta's inflated instructions, kept from the first pass for the second. */
+  delta?: Buffer | undefined;
 }
 
 /**
@@ -55,68 +55,52 @@ export function indexPack(pack: Buffer, maxBytes: number): PackIndexResult | nul
 function indexPackOrThrow(pack: Buffer, maxBytes: number): PackIndexResult | null {
   if (pack.length < 32 || pack.toString('latin1', 0, 4) !== 'PACK') return null;
   if (pack.readUInt32BE(4) !== 2 || pack.length >= 2 ** 31) return null;
-  const count = pack.readUInt32BE(8);
-  const entries: Entry[] = [];
-  const byOffset = new Map<number, Entry>();
-  const byOid = new Map<string, Entry>();
-  const cache = new BaseCache(BASE_CACHE_BYTES);
-  // One output buffer of the object's own size: node's default 16 KiB chunk per call was most
-  // of the cost of inflating thousands of small objects.
-  const inflateOpts = (size: number) => ({
-    maxOutputLength: Math.max(1, size),
-    chunkSize: Math.min(Math.max(64, size), 1 << 20),
-  });
-  const inflate = (e: Entry): Buffer =>
-    inflateSync(pack.subarray(e.dataAt, e.end), inflateOpts(e.size));
-  // An entry's type and content, following its delta chain back to a cached or whole object
-  // (iteratively: chains can be long in a pathological pack). `own` is the entry's inflated data.
-  const resolve = (target: Entry, own?: Buffer): Resolved | null => {
-    const chain: Entry[] = [];
-    let base: Resolved | undefined;
-    for (let e: Entry | undefined = target; ;) {
-      const hit = cache.get(e.offset);
-      if (hit) {
-        base = hit;
-        break;
-      }
-      if (e.type !== OFS_DELTA && e.type !== REF_DELTA) {
-        base = { type: e.type, data: e === target && own ? own : inflate(e) };
-        cache.set(e.offset, base);
-        break;
-      }
-      chain.push(e);
-      const next: Entry | undefined =
-        e.baseOffset !== undefined ? byOffset.get(e.baseOffset) : byOid.get(e.baseOid ?? '');
-      if (next === undefined || chain.length > count) return null;
-      e = next;
-    }
-    for (let k = chain.length - 1; k >= 0; k--) {
-      const e = chain[k]!;
-      const data = applyDelta(base.data, e === target && own ? own : inflate(e), maxBytes);
-      if (data === null) return null;
-      base = { type: base.type, data };
-      cache.set(e.offset, base);
-    }
-    return base;
-  };
-  const identify = (e: Entry, own?: Buffer): PackIndexResult | null | undefined => {
-    const r = resolve(e, own);
-    if (r === null) return null;
-    if (r.data.length > maxBytes) return { kind: 'oversized', size: r.data.length };
-    e.oid = objectId(r);
-    byOid.set(e.oid, e);
-    return undefined;
-  };
+  const inflater = new Inflater();
+  try {
+    const pass = firstPass(pack, maxBytes, inflater);
+    if (pass === null || 'kind' in pass) return pass;
+    const failed = resolveDeltas(pack, maxBytes, inflater, pass);
+    if (failed !== undefined) return failed;
+    if (pass.entries.some((e) => e.oid === undefined)) return null; // a base outside the pack
+    return { kind: 'index', idx: writeIndex(pack, pass.entries), objects: pass.entries.length };
+  } finally {
+    inflater.close();
+  }
+}
 
-  // One pass in pack order: each object is inflated once (bounded by its declared size, checked
-  // first), which also finds where it ends (the format records no compressed lengths), and
-  // identified at once: a delta's base comes earlier and is usually still cached.
-  const pending: Entry[] = [];
+/** The pack's entries, whole objects identified; deltas listed under their bases. */
+interface Parsed {
+  entries: Entry[];
+  byBaseOffset: Map<number, Entry[]>;
+  byBaseOid: Map<string, Entry[]>;
+}
+
+/**
+ * The first pass, in pack order: each object is inflated (bounded by its declared size, checked
+ * first), which also finds where it ends (the format records no compressed lengths). A whole
+ * object is identified at once and its content dropped; a delta's instructions (small) are kept
+ * for the second pass. Nothing large outlives its own step, so the garbage stays young.
+ */
+function firstPass(
+  pack: Buffer,
+  maxBytes: number,
+  inflater: Inflater,
+): Parsed | PackIndexResult | null {
+  const count = pack.readUInt32BE(8);
+  const body = pack.subarray(0, pack.length - 20); // without the trailing checksum
+  const parsed: Parsed = { entries: [], byBaseOffset: new Map(), byBaseOid: new Map() };
+  const kept = new Arena();
   let at = 12;
   for (let n = 0; n < count; n++) {
     const header = readObjectHeader(pack, at);
     if (header.size > maxBytes) return { kind: 'oversized', size: header.size };
-    const e: Entry = { offset: at, end: 0, type: header.type, size: header.size, dataAt: 0 };
+    const e: Entry = {
+      offset: at,
+      end: 0,
+      type: header.type,
+      size: header.size,
+      dataAt: header.dataAt,
+    };
     let i = at + 1;
     while ((pack[i - 1] ?? 0) & 0x80) i++;
     if (header.type === OFS_DELTA) {
@@ -127,94 +111,97 @@ function indexPackOrThrow(pack: Buffer, maxBytes: number): PackIndexResult | nul
         rel = (rel + 1) * 128 + (c & 0x7f);
       }
       e.baseOffset = at - rel;
+      listUnder(parsed.byBaseOffset, e.baseOffset, e);
     } else if (header.type === REF_DELTA) {
       e.baseOid = pack.toString('hex', i, i + 20);
+      listUnder(parsed.byBaseOid, e.baseOid, e);
     } else if (TYPES[header.type] === undefined || header.type === 0) {
       return null;
     }
-    e.dataAt = header.dataAt;
-    const { buffer, engine } = inflateSync(pack.subarray(e.dataAt, pack.length - 20), {
-      ...inflateOpts(header.size),
-      info: true,
-    }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-    e.end = e.dataAt + engine.bytesWritten;
-    at = e.end;
-    entries.push(e);
-    byOffset.set(e.offset, e);
-    if (e.type === REF_DELTA && !byOid.has(e.baseOid ?? '')) {
-      pending.push(e);
-      continue;
-    }
-    const failed = identify(e, buffer);
-    if (failed !== undefined) return failed;
+    const head = header.delta ? '' : objectHead(header.type, header.size);
+    const { end, framed } = inflater.inflate(body, e.dataAt, header.size, head.length, true);
+    if (!header.delta) e.oid = objectId(framed, head);
+    else if (kept.bytes + header.size <= KEPT_DELTA_BYTES) e.delta = kept.copy(framed);
+    e.end = end;
+    at = end;
+    parsed.entries.push(e);
   }
-  if (at !== pack.length - 20) return null;
-
-  // Ref-deltas whose base came later in the pack: retry until nothing moves.
-  for (let left = pending; left.length > 0;) {
-    const next = left.filter((e) => !byOid.has(e.baseOid ?? ''));
-    if (next.length === left.length) return null; // a base outside the pack (a thin pack)
-    for (const e of left) {
-      if (!byOid.has(e.baseOid ?? '')) continue;
-      const failed = identify(e);
-      if (failed !== undefined) return failed;
-    }
-    left = next;
-  }
-  return { kind: 'index', idx: writeIndex(pack, entries), objects: count };
-}
-
-/** The object id git gives content of a type: SHA-1 of `<type> <size>\0<content>`. */
-function objectId(o: Resolved): string {
-  return createHash('sha1')
-    .update(`${TYPES[o.type] ?? ''} ${o.data.length}\0`, 'latin1')
-    .update(o.data)
-    .digest('hex');
+  return at === body.length ? parsed : null;
 }
 
 /**
- * Applies a git delta to `base`, or null when the delta is malformed or makes an object over
- * `maxBytes`. A delta is two sizes (base, result) then copy (from the base) and insert ops.
+ * The second pass: from each whole object that is a base, down its tree of deltas, depth first.
+ * A base's content lives only while the deltas made from it are applied; no cache, no order of
+ * the pack assumed (a ref-delta may come before its base).
  */
-export function applyDelta(base: Buffer, delta: Buffer, maxBytes = Infinity): Buffer | null {
-  let i = 0;
-  const varint = (): number => {
-    let v = 0;
-    let scale = 1;
-    let c: number;
-    do {
-      c = delta[i++] ?? 0;
-      v += (c & 0x7f) * scale;
-      scale *= 128;
-    } while (c & 0x80 && i < delta.length);
-    return v;
+function resolveDeltas(
+  pack: Buffer,
+  maxBytes: number,
+  inflater: Inflater,
+  { entries, byBaseOffset, byBaseOid }: Parsed,
+): PackIndexResult | null | undefined {
+  const body = pack.subarray(0, pack.length - 20);
+  const deltasOf = (e: Entry): Entry[] => {
+    const ofs = byBaseOffset.get(e.offset) ?? [];
+    const ref = e.oid === undefined ? undefined : byBaseOid.get(e.oid);
+    return ref === undefined ? ofs : [...ofs, ...ref];
   };
-  if (varint() !== base.length) return null;
-  const size = varint();
-  if (size > maxBytes) return null;
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  while (i < delta.length) {
-    const op = delta[i++]!;
-    if (op & 0x80) {
-      let off = 0;
-      let len = 0;
-      for (let b = 0; b < 4; b++) if (op & (1 << b)) off += (delta[i++] ?? 0) * 2 ** (8 * b);
-      for (let b = 0; b < 3; b++) if (op & (1 << (4 + b))) len += (delta[i++] ?? 0) << (8 * b);
-      if (len === 0) len = 0x10000;
-      if (off + len > base.length || o + len > size) return null;
-      base.copy(out, o, off, off + len);
-      o += len;
-    } else if (op > 0) {
-      if (i + op > delta.length || o + op > size) return null;
-      delta.copy(out, o, i, i + op);
-      i += op;
-      o += op;
-    } else {
-      return null; // opcode 0 is reserved
+  interface Frame {
+    type: number;
+    data: Buffer;
+    deltas: Entry[];
+    next: number;
+  }
+  for (const root of entries) {
+    if (root.type === OFS_DELTA || root.type === REF_DELTA) continue;
+    const deltas = deltasOf(root);
+    if (deltas.length === 0) continue;
+    const data = inflater.inflate(body, root.dataAt, root.size, 0).framed;
+    const stack: Frame[] = [{ type: root.type, data, deltas, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const e = top.deltas[top.next++];
+      if (e === undefined) {
+        stack.pop();
+        continue;
+      }
+      if (e.oid !== undefined) continue;
+      const delta = e.delta ?? inflater.inflate(body, e.dataAt, e.size, 0, true).framed;
+      e.delta = undefined;
+      const size = deltaSizes(delta).result;
+      if (size > maxBytes) return { kind: 'oversized', size };
+      const head = objectHead(top.type, size);
+      const made = applyDeltaFramed(top.data, delta, maxBytes, head.length);
+      if (made === null) return null;
+      e.oid = objectId(made.framed, head);
+      const next = deltasOf(e);
+      if (next.length > 0) stack.push({ type: top.type, data: made.data, deltas: next, next: 0 });
     }
   }
-  return o === size ? out : null;
+  return undefined;
+}
+
+function listUnder<K>(map: Map<K, Entry[]>, key: K, e: Entry): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [e]);
+  else list.push(e);
+}
+
+/** The header git hashes in front of an object's content: `<type> <size>\0`. */
+function objectHead(type: number, size: number): string {
+  return `${TYPES[type] ?? ''} ${size}\0`;
+}
+
+// One call per object: node's one-shot hash (20.12+) skips building a Hash stream per object.
+const sha1Hex: (data: Buffer) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha1', data, 'hex')
+    : (data) => crypto.createHash('sha1').update(data).digest('hex');
+
+/** The id git gives an object: SHA-1 of `<type> <size>\0<content>`, the head written in front. */
+function objectId(framed: Buffer, head: string): string {
+  framed.write(head, 0, 'latin1');
+  return sha1Hex(framed);
 }
 
 /** The `.idx` v2 bytes: fanout, sorted ids, CRC-32s, offsets, pack checksum, own checksum. */
@@ -241,33 +228,25 @@ function writeIndex(pack: Buffer, entries: readonly Entry[]): Buffer {
     at += 4;
   }
   at += pack.copy(out, at, pack.length - 20);
-  createHash('sha1').update(out.subarray(0, at)).digest().copy(out, at);
+  crypto.createHash('sha1').update(out.subarray(0, at)).digest().copy(out, at);
   return out;
 }
 
-/** Inflated objects by pack offset, least recently used dropped first, under a byte budget. */
-class BaseCache {
-  private bytes = 0;
-  private readonly map = new Map<number, Resolved>();
-  constructor(private readonly maxBytes: number) {}
+/** Copies of small buffers packed into large chunks: many small lives, one allocation each 1 MiB. */
+class Arena {
+  bytes = 0;
+  private chunk = Buffer.alloc(0);
+  private at = 0;
 
-  get(offset: number): Resolved | undefined {
-    const v = this.map.get(offset);
-    if (v !== undefined) {
-      this.map.delete(offset);
-      this.map.set(offset, v);
+  copy(b: Buffer): Buffer {
+    this.bytes += b.length;
+    if (b.length > ARENA_CHUNK / 4) return Buffer.from(b);
+    if (this.at + b.length > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafeSlow(ARENA_CHUNK);
+      this.at = 0;
     }
-    return v;
-  }
-
-  set(offset: number, v: Resolved): void {
-    if (v.data.length > this.maxBytes / 4 || this.map.has(offset)) return;
-    this.map.set(offset, v);
-    this.bytes += v.data.length;
-    for (const [k, old] of this.map) {
-      if (this.bytes <= this.maxBytes) break;
-      this.map.delete(k);
-      this.bytes -= old.data.length;
-    }
+    b.copy(this.chunk, this.at);
+    this.at += b.length;
+    return this.chunk.subarray(this.at - b.length, this.at);
   }
 }

@@ -14,7 +14,7 @@ import { withExclusive, withShared } from './dir-lock.js';
 import { FetchBudget } from './fetch-budget.js';
 import { branchNotFound, commitNotCached, isIsoGitError, remoteFailure } from './git-errors.js';
 import type { TreeEntry } from './git-tree.js';
-import { objectSize } from './object-size.js';
+import { ObjectSizes } from './object-size.js';
 import { PackIndexedNatively, packGuardedFs } from './pack-guard.js';
 import { joinRepoPath, normalizeRepoPath } from './repo-path.js';
 import { redactUrl, splitUrlCredentials, type RemoteCredentials } from './remote-url.js';
@@ -74,6 +74,8 @@ export class RepoCache {
   // isomorphic-git memoizes parsed pack indexes here, and the packs it read (whole, in memory);
   // packs are immutable, so it never goes stale. forgetPacks() lets the memory go.
   private objectCache: object = {};
+  // The pack indexes, read once, that object sizes are looked up in; forgotten with the packs.
+  private readonly sizes: ObjectSizes;
   private readonly nativeIndex: boolean;
 
   constructor(opts: RepoCacheOptions) {
@@ -88,6 +90,7 @@ export class RepoCache {
     };
     this.http = nodeHttp;
     this.nativeIndex = opts.packIndexer !== 'isomorphic-git';
+    this.sizes = new ObjectSizes(this.dir);
   }
 
   /** An http client for one conversation with the remote, under the pack size and time caps. */
@@ -101,6 +104,7 @@ export class RepoCache {
    */
   forgetPacks(): void {
     this.objectCache = {};
+    this.sizes.forget();
   }
 
   /** The remote head of `branch` from the ref advertisement alone (no objects), or null if absent. */
@@ -350,7 +354,7 @@ export class RepoCache {
   async blobSize(oid: string): Promise<number> {
     assertSha(oid);
     return withShared(this.dir, async () => {
-      const size = await objectSize(this.dir, oid);
+      const size = await this.sizes.of(oid);
       if (size === null) {
         throw new GantryError(
           'GANTRY_ERR_GIT_NOT_FOUND',
@@ -381,7 +385,7 @@ export class RepoCache {
   private async checkBlobSize(oid: string, what: string, maxBytes?: number): Promise<void> {
     const limit = Math.min(maxBytes ?? Infinity, this.limits.maxBlobBytes);
     // A blob isomorphic-git can find and this reader cannot is read as before (never seen so far).
-    const size = await objectSize(this.dir, oid);
+    const size = await this.sizes.of(oid);
     if (size !== null && size > limit) {
       const key = limit === this.limits.maxBlobBytes ? 'source.maxBlobSize' : 'gantry.yaml size';
       throw tooLarge(what, size, limit, key);
@@ -435,6 +439,8 @@ export class RepoCache {
       fetchHead = await this.localHead(`refs/remotes/origin/${branch}`);
     } finally {
       budget.close();
+      // The fetch may have added a pack: sizes are looked up in the packs listed afresh.
+      this.sizes.forget();
     }
     if (fetchHead === null) throw branchNotFound(this.url, branch); // the remote has no refs at all
     await git.writeRef({ fs, gitdir: this.dir, ref, value: fetchHead, force: true });

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedGitEnv } from '../../src/demo/git-http-server.js';
-import { applyDelta, indexPack } from '../../src/source/pack-index.js';
+import { applyDelta } from '../../src/source/git-delta.js';
+import { indexPack } from '../../src/source/pack-index.js';
 
 const env = isolatedGitEnv({
   GIT_AUTHOR_NAME: 't',
@@ -31,6 +33,24 @@ function gitIndex(pack: Buffer): Buffer {
   return readFileSync(`${file}.idx`);
 }
 
+/** The same objects in the opposite order (ref-deltas only: no entry points at an offset). */
+function reversed(pack: Buffer): Buffer {
+  const file = path.join(dir, 'r.pack');
+  const idx = path.join(dir, 'r.idx');
+  execFileSync('sh', ['-c', 'cat > "$0"', file], { input: pack });
+  git(['index-pack', '-o', idx, file]);
+  // verify-pack -v: "<oid> <type> <size> <size-in-pack> <offset> ..." per object.
+  const rows = git(['verify-pack', '-v', idx])
+    .toString()
+    .split('\n')
+    .map((l) => l.split(/\s+/))
+    .filter((f) => /^[0-9a-f]{40}$/.test(f[0] ?? '') && f.length >= 5)
+    .map((f) => ({ size: Number(f[3]), offset: Number(f[4]) }));
+  const entries = rows.map((r) => pack.subarray(r.offset, r.offset + r.size)).reverse();
+  const body = Buffer.concat([pack.subarray(0, 12), ...entries]);
+  return Buffer.concat([body, createHash('sha1').update(body).digest()]);
+}
+
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'gantry-pack-index-'));
   git(['init', '-q', '-b', 'main']);
@@ -44,6 +64,9 @@ beforeAll(() => {
     git(['add', '-A']);
     git(['commit', '-q', '-m', `change ${c}`]);
   }
+  // A last commit that appends a line: its blob is a small delta of the one before it.
+  execFileSync('sh', ['-c', 'echo tail >> src/m0/f.txt'], { cwd: dir });
+  git(['commit', '-q', '-a', '-m', 'append']);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -58,6 +81,28 @@ describe('indexPack', () => {
     const ours = indexPack(pack, 1 << 20);
     expect(ours?.kind).toBe('index');
     expect(ours?.kind === 'index' && ours.idx.equals(gitIndex(pack))).toBe(true);
+  });
+
+  it('resolves a ref-delta that comes before its base (any order of the pack)', () => {
+    const pack = reversed(packOf(['--no-delta-base-offset']));
+    const ours = indexPack(pack, 1 << 20);
+    expect(ours?.kind).toBe('index');
+    expect(ours?.kind === 'index' && ours.idx.equals(gitIndex(pack))).toBe(true);
+  });
+
+  it('gives up on a thin pack (a delta base outside the pack)', () => {
+    const thin = git(
+      ['pack-objects', '--stdout', '--revs', '--thin'],
+      Buffer.from('HEAD\n^HEAD~1\n'),
+    );
+    expect(indexPack(thin, 1 << 20)).toBeNull();
+  });
+
+  it('refuses a delta that makes an object over the cap', () => {
+    // Every object of the last commit is under 8 KiB as a delta, over 1 KiB once applied.
+    const pack = packOf();
+    const result = indexPack(pack, 2000);
+    expect(result?.kind).toBe('oversized');
   });
 
   it('refuses an object over the cap from its header', () => {
