@@ -33,14 +33,15 @@ export interface EdgeCostOptions {
 }
 
 /** Non-2xx answers, socket errors and timeouts. */
-function failed(r: LoadResult): number {
+export function failed(r: LoadResult): number {
   const bad = Object.entries(r.codes)
     .filter(([code]) => !code.startsWith('2'))
     .reduce((n, [, count]) => n + count, 0);
   return bad + r.errors + r.timeouts;
 }
 
-function answered(r: LoadResult): number {
+/** 2xx answers. */
+export function answered(r: LoadResult): number {
   return Object.entries(r.codes)
     .filter(([code]) => code.startsWith('2'))
     .reduce((n, [, count]) => n + count, 0);
