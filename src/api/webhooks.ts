@@ -5,6 +5,8 @@ import { GantryError, errorMessage, isGantryError } from '../errors.js';
 import type { SyncJob } from '../queue/jobs.js';
 import { syncJobId } from '../queue/names.js';
 import type { Queues } from '../queue/queues.js';
+import { queueSyncWith } from '../queue/sync-intake.js';
+import { batchWrites } from '../queue/write-batching.js';
 import { normalizeRepoUrl, type RepoRegistry } from '../source/repos.js';
 import {
   claimWebhook,
@@ -20,6 +22,7 @@ import {
 } from '../source/webhooks/index.js';
 import type { Limit, RateLimits } from '../store/rate-limits.js';
 import type { DeliveryRecord } from '../store/records.js';
+import type { Keys } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { rateSubject } from './guards.js';
 
@@ -35,11 +38,32 @@ export interface WebhookDeps {
 /** The bucket scope of failed webhook verifications in {@link RateLimits}. */
 export const WEBHOOK_FAILURE_SCOPE = 'webhook-failures';
 
+/**
+ * `f` remembering its results for up to `size` short arguments (all forgotten when full): the
+ * same few repo URLs and client addresses come with every delivery. Long arguments, which only
+ * a forged body would carry, are not kept.
+ */
+function remembered(f: (arg: string) => string, size = 1024): (arg: string) => string {
+  const known = new Map<string, string>();
+  return (arg) => {
+    let value = known.get(arg);
+    if (value === undefined) {
+      value = f(arg);
+      if (arg.length > 512) return value;
+      if (known.size >= size) known.clear();
+      known.set(arg, value);
+    }
+    return value;
+  };
+}
+
+const normalizedUrl = remembered(normalizeRepoUrl);
+
 /** Whether a configured repo is the one a forge names (any of its URLs, or `owner/name`). */
 export function matchesRepo(repo: RepoConfig, ref: RepoRef): boolean {
-  const want = normalizeRepoUrl(repo.url);
+  const want = normalizedUrl(repo.url);
   return (
-    ref.urls.some((u) => normalizeRepoUrl(u) === want) ||
+    ref.urls.some((u) => normalizedUrl(u) === want) ||
     want.endsWith(`/${ref.fullName.toLowerCase()}`)
   );
 }
@@ -118,22 +142,32 @@ export async function webhookRoutes(
     max: deps.webhookFailureLimit.max,
     windowMs: deps.webhookFailureLimit.timeWindowMs,
   };
-  const failures = failureBudget(deps.limits, limit);
+  const failures = failureBudget(deps.limits, deps.store.keys, limit);
+  const redis = deps.store.redis;
   // Whether the delivery id a header names was seen: asked while the failure budget is checked
   // and the body arrives, so accepting a delivery waits on one Redis round trip fewer. Used
   // only once the signature is verified.
   const seenEarly = new WeakMap<FastifyRequest, { id: string; seen: Promise<boolean> }>();
-  // An address over its budget of failures is refused before its body is even read.
+  // An address over its budget of failures is refused before its body is even read. One MGET
+  // asks for the address's bucket and the delivery's seen marker together; an address with no
+  // bucket has no failure on record (a bucket expires once refilled), so it is within budget
+  // without running the bucket's script, which only the rare address with failures needs.
   app.addHook('onRequest', async (req, reply) => {
     const { provider } = req.params as { provider?: string };
     const id =
       provider && isProvider(provider) ? headerDeliveryId(provider, req.headers) : undefined;
-    if (provider && id !== undefined) {
-      const seen = deps.store.deliverySeen(provider, id);
+    const keys = [failures.key(req)];
+    if (provider && id !== undefined) keys.push(deps.store.keys.delivery(provider, id));
+    batchWrites(redis); // leaves in one write with this turn's other requests
+    const found = redis.mget(keys);
+    if (id !== undefined) {
+      const seen = found.then((values) => values[1] != null);
       seen.catch(() => undefined); // awaited (and reported) only if the delivery verifies
       seenEarly.set(req, { id, seen });
     }
-    await failures.check(req, reply);
+    // Redis down: the delivery will get its 503 from the route.
+    const [bucket] = await found.catch(() => [null]);
+    if (bucket != null) await failures.check(req, reply);
   });
 
   const handler = async (
@@ -192,11 +226,17 @@ export async function webhookRoutes(
  * Failed verifications per client address, in Redis: `check` refuses (429) an address that used
  * up its budget, before any body is read or HMAC computed; `count` spends one failure.
  */
-function failureBudget(limits: RateLimits, limit: Limit) {
+function failureBudget(limits: RateLimits, keys: Keys, limit: Limit) {
+  const address = remembered((ip) => rateSubject(undefined, ip));
+  const subject = (req: FastifyRequest) => address(req.ip);
   return {
+    /** The address's bucket: absent while it has no failure on record. */
+    key(req: FastifyRequest): string {
+      return keys.rateLimit(WEBHOOK_FAILURE_SCOPE, subject(req));
+    },
     async check(req: FastifyRequest, reply: FastifyReply): Promise<void> {
       const verdict = await limits
-        .peek(WEBHOOK_FAILURE_SCOPE, rateSubject(undefined, req.ip), limit)
+        .peek(WEBHOOK_FAILURE_SCOPE, subject(req), limit)
         .catch(() => undefined); // Redis down: the delivery will get its 503 from the route
       if (!verdict || verdict.allowed) return;
       const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
@@ -207,9 +247,7 @@ function failureBudget(limits: RateLimits, limit: Limit) {
       );
     },
     async count(req: FastifyRequest): Promise<void> {
-      await limits
-        .take(WEBHOOK_FAILURE_SCOPE, rateSubject(undefined, req.ip), limit)
-        .catch(() => undefined);
+      await limits.take(WEBHOOK_FAILURE_SCOPE, subject(req), limit).catch(() => undefined);
     },
   };
 }
@@ -295,18 +333,25 @@ async function accept(
   };
   const nonce = createHash('sha256').update(`${event.provider}\0${event.deliveryId}`).digest('hex');
   const jobId = syncJobId(repo.name, event.branch, nonce.slice(0, 24));
-  await deps.queues.sources.add('sync', job, { jobId });
-  // Marked seen only once the job is queued: a failure before this point is answered 503 and
-  // the redelivery is accepted afresh (the jobId makes a half-done first attempt harmless).
   const answer: Answer = {
     status: 202,
     outcome: 'accepted',
     detail: `sync of ${repo.name}@${event.branch} queued`,
     job: jobId,
   };
-  await deps.store.acceptDelivery(
-    { ...base, outcome: answer.outcome, detail: answer.detail, ...where, repo: repo.name },
-    { repo: repo.name, branch: event.branch, jobId },
+  const rec = {
+    ...base,
+    outcome: answer.outcome,
+    detail: answer.detail,
+    ...where,
+    repo: repo.name,
+  };
+  // One round trip: the job, then the delivery marked seen only if the job is in Redis. A
+  // failure is answered 503 and the redelivery is accepted afresh (the jobId makes a half-done
+  // first attempt harmless).
+  const marked = await queueSyncWith(deps.queues, job, jobId, (via, jobKey) =>
+    deps.store.acceptDelivery(rec, { repo: repo.name, branch: event.branch, jobId, jobKey }, via),
   );
+  if (!marked) throw new Error(`sync job ${jobId} is not in Redis after its add`);
   return answer;
 }

@@ -8,6 +8,8 @@ export interface Queues {
   sources: Queue<SyncJob>;
   builds: Queue<BuildJob>;
   rollouts: Queue<RolloutJob>;
+  /** The producers' connection: a command sent on it right after an add runs after that add. */
+  connection: Redis;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function createQueues(
     sources,
     builds,
     rollouts,
+    connection,
     async close() {
       await Promise.all([sources.close(), builds.close(), rollouts.close()]);
       connection.disconnect();

@@ -17,6 +17,19 @@ const CLAIM_REFUSED_TTL_SECONDS = 30 * 24 * 3600;
 /** How long a skip is remembered against a redelivered push: as long as a refused claim. */
 const SKIPPED_TTL_SECONDS = CLAIM_REFUSED_TTL_SECONDS;
 
+/**
+ * KEYS: the sync job's hash, the branch's coalescing pointer, the delivery's seen marker, the
+ * delivery log. ARGV: job id, marker TTL (s), log record, last log index kept.
+ */
+const ACCEPT_DELIVERY = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+redis.call('LPUSH', KEYS[4], ARGV[3])
+redis.call('LTRIM', KEYS[4], 0, ARGV[4])
+return 1
+`;
+
 /** What an app's owner key holds once an admin released the name. */
 type Released = { released: true; at: string };
 
@@ -312,17 +325,30 @@ export class Store {
   }
 
   /**
-   * After a delivery's sync job is queued: point the branch's coalescing pointer at it, mark the
-   * delivery seen and log it — one round trip, since a forge is waiting on the answer.
+   * After a delivery's sync job was sent on `via`: point the branch's coalescing pointer at it,
+   * mark the delivery seen and log it, in one script, only if the job is in Redis (`jobKey`).
+   * Sent on the connection that sent the job, right behind it, it runs after the add without
+   * waiting for its answer; the check keeps a failed add from being marked seen (the forge's
+   * redelivery would be answered "duplicate" and the push lost). Resolves false when not marked.
    */
-  async acceptDelivery(rec: DeliveryRecord, sync: { repo: string; branch: string; jobId: string }) {
-    await this.redis
-      .multi()
-      .set(this.keys.latestSync(sync.repo, sync.branch), sync.jobId)
-      .set(this.keys.delivery(rec.provider, rec.deliveryId), '1', 'EX', DELIVERY_TTL_SECONDS)
-      .lpush(this.keys.deliveries(), JSON.stringify(rec))
-      .ltrim(this.keys.deliveries(), 0, DELIVERIES_KEPT - 1)
-      .exec();
+  async acceptDelivery(
+    rec: DeliveryRecord,
+    sync: { repo: string; branch: string; jobId: string; jobKey: string },
+    via: Redis = this.redis,
+  ): Promise<boolean> {
+    const marked = await via.eval(
+      ACCEPT_DELIVERY,
+      4,
+      sync.jobKey,
+      this.keys.latestSync(sync.repo, sync.branch),
+      this.keys.delivery(rec.provider, rec.deliveryId),
+      this.keys.deliveries(),
+      sync.jobId,
+      String(DELIVERY_TTL_SECONDS),
+      JSON.stringify(rec),
+      String(DELIVERIES_KEPT - 1),
+    );
+    return marked === 1;
   }
 
   async logDelivery(rec: DeliveryRecord): Promise<void> {
