@@ -22,6 +22,12 @@ export interface ExecutorContext {
   readonly routeId: RouteId;
   /** How long a stop waits for the instance's in-flight requests (the edge's drain). */
   readonly drainMs: number;
+  /**
+   * How long the edge must see nothing in flight before it believes a drain: absent, its own
+   * margin for requests caught in the switch; 0 when a decision kept the instance out of the edge
+   * a while before asking to stop it (the rollout core's drainMs), so that margin has passed.
+   */
+  readonly drainQuietMs?: number;
   /** Throws when this process may no longer act for the environment. */
   readonly check?: () => void;
   /** What to run for a start action (labels, image, env, secrets). */
@@ -58,7 +64,12 @@ export class ActionExecutor {
         if (!instance) return;
         const upstream = upstreamOf(instance);
         // Drain before stop: requests still running on it would be reset by SIGTERM.
-        if (upstream) await ctx.edge.drain(ctx.routeId, upstream, { timeoutMs: ctx.drainMs });
+        if (upstream) {
+          await ctx.edge.drain(ctx.routeId, upstream, {
+            timeoutMs: ctx.drainMs,
+            quietMs: ctx.drainQuietMs,
+          });
+        }
         // The drain took a while: whoever holds the lease now may count on this instance.
         ctx.check?.();
         await ctx.runtime.stop(instance, { timeoutSeconds: STOP_TIMEOUT_SECONDS });

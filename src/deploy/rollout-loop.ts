@@ -22,7 +22,8 @@ import {
   type RolloutPlan,
   type RolloutState,
 } from '../rollout/index.js';
-import type { Instance } from '../runtime/runtime.js';
+import type { Instance, UnreachableHost } from '../runtime/runtime.js';
+import { surveyOf, unreachableError } from '../runtime/survey.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
 import { ActionExecutor, type StopAction } from './executor.js';
 import { instanceSpec, type ReleaseConfig } from './instance-spec.js';
@@ -41,6 +42,12 @@ const DEFAULT_RUNTIME_WAIT_MS = 120_000;
 const RUNTIME_RETRY_MS = 1000;
 /** After a step that acted, the next look comes this soon: enough for the world to answer. */
 const ACTED_GAP_MS = 10;
+/**
+ * How long a stop waits for the requests the edge still counts on an instance (it returns as soon
+ * as there are none): as long as `docker stop` gives a process to end. Stops run in the
+ * background, so a long request holds its instance, not the rollout.
+ */
+const EDGE_DRAIN_TIMEOUT_MS = 10_000;
 
 function parseIntents(raw: string[]): Intent[] {
   return raw
@@ -72,6 +79,8 @@ export class RolloutLoop {
   private stopFailure: { error: unknown } | undefined;
   /** Whether the last step did anything (stops already under way aside). */
   private acted = false;
+  /** Since when some (not all) of the hosts have not answered. */
+  private hostsAwaySince: number | undefined;
 
   constructor(
     private readonly deps: RolloutDeps,
@@ -93,7 +102,9 @@ export class RolloutLoop {
       edge: deps.edge,
       log: deps.log,
       routeId,
-      drainMs: this.plan.drainMs,
+      drainMs: EDGE_DRAIN_TIMEOUT_MS,
+      // The core keeps an old instance out of the edge plan.drainMs before it stops it.
+      drainQuietMs: 0,
       check: fence ? () => fence.check() : undefined,
       actor: { rollout: rec.id, ...(fence ? { attempt: fence.owner } : {}) },
       startSpec: (a) =>
@@ -144,7 +155,7 @@ export class RolloutLoop {
           const detail = `${(e as Error).message}; acting on nothing until it answers`;
           await this.line(runnerLine({ kind: 'waiting', at: now, on: 'runtime', detail }));
         }
-        if (now - outage.since > (this.deps.runtimeWaitMs ?? DEFAULT_RUNTIME_WAIT_MS)) throw e;
+        if (now - outage.since > this.runtimeWaitMs()) throw e;
         this.fence?.check();
         await sleep(RUNTIME_RETRY_MS);
       }
@@ -253,7 +264,11 @@ export class RolloutLoop {
 
   /** Starts again the instances a restarting engine left stopped (see outage.ts). */
   private async restartAfterOutage(): Promise<void> {
-    const instances = await this.deps.runtime.list({ app: this.rec.app, env: this.rec.env });
+    // On the hosts that answer: one still away is the core's to hear of (waitForHosts).
+    const { instances } = await surveyOf(this.deps.runtime, {
+      app: this.rec.app,
+      env: this.rec.env,
+    });
     this.executor.observed(instances);
     for (const action of restartsAfterOutage(this.state, instances, this.plan.health.maxRestarts)) {
       this.fence?.check();
@@ -290,7 +305,9 @@ export class RolloutLoop {
   }
 
   private async observeWorld() {
-    this.instances = await this.deps.runtime.list({ app: this.rec.app, env: this.rec.env });
+    const survey = await surveyOf(this.deps.runtime, { app: this.rec.app, env: this.rec.env });
+    this.waitForHosts(survey.unreachable);
+    this.instances = survey.instances;
     this.executor.observed(this.instances);
     const upstreams = await this.deps.edge.upstreams(this.routeId);
     const { kept } = await this.executor.dropStrayUpstreams(upstreams);
@@ -309,6 +326,28 @@ export class RolloutLoop {
         errorRate: t.requests === 0 ? 0 : t.errors5xx / t.requests,
       };
     }
-    return observe(this.instances, routed, this.probes.log, edgeStats);
+    return {
+      ...observe(this.instances, routed, this.probes.log, edgeStats),
+      unreachable: survey.unreachable,
+    };
+  }
+
+  /**
+   * A host of several that stops answering is waited for like a whole engine (`run`), as long as
+   * the engine wait: an engine restart takes seconds. Past it, the core hears of the host and
+   * fails the rollout, rolling back on the hosts that answer.
+   */
+  private waitForHosts(unreachable: readonly UnreachableHost[]): void {
+    if (unreachable.length === 0) {
+      this.hostsAwaySince = undefined;
+      return;
+    }
+    const now = Date.now();
+    this.hostsAwaySince ??= now;
+    if (now - this.hostsAwaySince <= this.runtimeWaitMs()) throw unreachableError(unreachable);
+  }
+
+  private runtimeWaitMs(): number {
+    return this.deps.runtimeWaitMs ?? DEFAULT_RUNTIME_WAIT_MS;
   }
 }

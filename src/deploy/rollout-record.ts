@@ -20,10 +20,11 @@ import { runnerLine, type RolloutOperation } from './runner-events.js';
 import { finishRecord, persist } from './settle.js';
 
 /**
- * The edge's drain waits for the instance's in-flight requests to finish before each stop; the
- * core's own pause only lets the route change reach the proxy first.
+ * The edge's drain waits for the instance's in-flight requests to finish before each stop (up
+ * to EDGE_DRAIN_TIMEOUT_MS, rollout-loop.ts); the core's own pause only lets the route change
+ * reach the proxy, and the requests caught in the switch pick their upstream, first.
  */
-export const DRAIN_MS = 1000;
+export const DRAIN_MS = 500;
 
 export type Opened =
   | { readonly kind: 'done'; readonly rec: RolloutRecord }

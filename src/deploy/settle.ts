@@ -1,11 +1,12 @@
 /**
- * How a rollout ends: the environment's current revision, the failed-revision mark, image
- * pruning and the pin are settled, then the record is closed with its outcome and reason.
+ * How a rollout ends: the environment's current revision, the failed-revision mark and the pin
+ * are settled, then the record is closed with its outcome and reason; image pruning follows on
+ * its own (prune-images.ts).
  */
 import { processPlans, type Action, type RolloutPlan } from '../rollout/index.js';
 import type { RolloutRecord } from '../store/records.js';
 import { settlePin } from './operations/pin.js';
-import { pruneImages } from './prune-images.js';
+import { pruneImagesAfter } from './prune-images.js';
 import type { Fence, RolloutDeps } from './rollout-deps.js';
 import { runnerLine } from './runner-events.js';
 
@@ -59,12 +60,16 @@ export async function settle(
     (action.outcome === 'succeeded'
       ? `${formation(plan)} × ${rec.to.sha.slice(0, 12)} serving`
       : action.outcome);
-  if (action.outcome === 'succeeded') await pruneImages(deps, app);
   // After a rollback the environment stays on the restored revision (a pin); a deploy ends it.
   // A restart moves nothing: there is no revision to pin away from.
   if (plan.restart === undefined) await settlePin(deps, rec, action);
   deps.log.info({ rollout: rec.id, app, env, outcome: action.outcome }, 'rollout finished');
-  return finishRecord(deps, rec, action.outcome, reason, fence);
+  const done = await finishRecord(deps, rec, action.outcome, reason, fence);
+  // Housekeeping after the outcome, holding nothing: the job ends and frees the environment
+  // while it runs (pruning can take seconds on a busy engine). The window is the one before this
+  // rollout was recorded as succeeded; the image it rolled out is kept as the current one.
+  if (action.outcome === 'succeeded') pruneImagesAfter(deps, app, rec.id);
+  return done;
 }
 
 /** "3" for one process type, "3 web + 1 worker" for several. */

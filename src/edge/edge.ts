@@ -61,9 +61,15 @@ export interface Edge {
   upstreams(routeId: RouteId): Promise<Upstream[]>;
   /**
    * Resolves once no request to `upstream` (already removed from the route) is in flight, or when
-   * `timeoutMs` has passed — the result says which.
+   * `timeoutMs` has passed — the result says which. `quietMs`: how long nothing must be in flight
+   * before the edge believes it (default its own margin for requests caught in the switch; 0
+   * when the caller already waited since the switch).
    */
-  drain(routeId: RouteId, upstream: Upstream, opts: { timeoutMs: number }): Promise<DrainResult>;
+  drain(
+    routeId: RouteId,
+    upstream: Upstream,
+    opts: { timeoutMs: number; quietMs?: number },
+  ): Promise<DrainResult>;
   /** Client-visible requests and 5xx answers since `since` (epoch ms; default: all retained). */
   stats(routeId: RouteId, since?: number): Promise<RouteStats>;
   /** Removes the route and stops its listener if no other route shares it. Absent: a no-op. */

@@ -168,9 +168,10 @@ export class CaddyEdge implements Edge {
   async drain(
     routeId: RouteId,
     upstream: Upstream,
-    opts: { timeoutMs: number },
+    opts: { timeoutMs: number; quietMs?: number },
   ): Promise<DrainResult> {
     const started = Date.now();
+    const quietMs = opts.quietMs ?? DRAIN_QUIET_MS;
     const state = await this.backState(routeId);
     if (state.live.includes(upstream)) {
       throw rejected(`cannot drain ${upstream}: route ${routeId} still sends it requests`);
@@ -183,7 +184,7 @@ export class CaddyEdge implements Edge {
       const inFlight = await this.inFlight(upstream);
       const now = Date.now();
       quietSince = inFlight === 0 ? (quietSince ?? now) : undefined;
-      const quiet = quietSince !== undefined && now - quietSince >= DRAIN_QUIET_MS;
+      const quiet = quietSince !== undefined && now - quietSince >= quietMs;
       // At the deadline, zero seen is zero: the quiet period is a margin, not a requirement.
       if (quiet || (now - started >= opts.timeoutMs && inFlight === 0)) break;
       // Timed out: keep holding it, so that a later drain still sees its requests.
