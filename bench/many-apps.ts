@@ -9,14 +9,14 @@
  * - the controller's RSS and CPU (share of one core) while idle with N apps, reconciler included;
  * - Redis memory per app and per 1,000 history records (MEMORY USAGE of every key, by kind).
  *
- *   npx tsx bench/many-apps.ts [--apps 100] [--window 120] [--idle 30]
+ *   npx tsx bench/many-apps.ts [--apps 100] [--window 120] [--idle 30] [--profile DIR]
  *
  * Bounded (each wait at most 5 min; `--apps 30 --window 60` took 5 min on the loaded 2-core
  * machine, 100 apps ~10 min); loopback only; removes the containers and images of its apps,
  * and everything else it started.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ import { RolloutStore } from '../src/store/rollouts.js';
 import { Store } from '../src/store/store.js';
 import { spawnController, type ControllerProcess } from '../test/support/controller-process.js';
 import { startBackends } from './lib/backends.js';
+import { summarizeFile } from './lib/cpu-profile.js';
 import { idleUse } from './lib/proc-stats.js';
 import { bytesOf, memoryByKind } from './lib/redis-memory.js';
 import { removeApps } from './lib/remove-apps.js';
@@ -48,8 +49,19 @@ const { values } = parseArgs({
     apps: { type: 'string', default: '100' },
     window: { type: 'string', default: '120' },
     idle: { type: 'string', default: '30' },
+    // A directory: the controller is CPU-profiled over the idle window, and writes its memory
+    // breakdown and a heap snapshot at the end of it (bench/lib/profile-hook.mjs).
+    profile: { type: 'string' },
+    // What --profile covers: the idle window (default) or the schedule of pushes.
+    'profile-phase': { type: 'string', default: 'idle' },
   },
 });
+const PROFILE = values.profile === undefined ? undefined : path.resolve(values.profile);
+const PROFILE_PHASE = values['profile-phase'] === 'schedule' ? 'schedule' : 'idle';
+/** Starts the controller's profiler, or stops it and has it write (bench/lib/profile-hook.mjs). */
+const toggleProfiler = (pid: number, phase: typeof PROFILE_PHASE) => {
+  if (PROFILE && phase === PROFILE_PHASE) process.kill(pid, 'SIGUSR2');
+};
 const APPS = Math.max(1, Math.min(200, Number(values.apps)));
 const WINDOW_S = Math.max(1, Math.min(240, Number(values.window)));
 const IDLE_S = Math.max(5, Math.min(120, Number(values.idle)));
@@ -98,6 +110,23 @@ async function pickups(queues: Queues): Promise<Record<string, number[]>> {
       .map((j) => j.processedOn! - (j.timestamp + (j.delay ?? 0)));
   }
   return out;
+}
+
+/** The idle window's CPU profile by owner and function, and the memory breakdown (`--profile`). */
+async function profileReport(dir: string, phase: string): Promise<void> {
+  // The heap snapshot blocks the controller while it writes; `done` follows it.
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  while (!(await stat(path.join(dir, 'done')).catch(() => undefined)) && Date.now() < deadline)
+    await sleep(1_000);
+  const summary = await summarizeFile(path.join(dir, 'idle.cpuprofile'));
+  console.log('');
+  console.log(`${phase} CPU profile: ${summary.totalMs.toFixed(0)} ms sampled (${dir})`);
+  for (const [o, ms] of summary.byOwner.slice(0, 15))
+    console.log(`  ${o.padEnd(40)} ${ms.toFixed(0).padStart(7)} ms`);
+  console.log('top functions (self):');
+  for (const [f, ms] of summary.byFunction.slice(0, 25))
+    console.log(`  ${f.slice(0, 70).padEnd(70)} ${ms.toFixed(0).padStart(7)} ms`);
+  console.log(`memory breakdown: ${path.join(dir, 'memory.json')}, heap snapshot beside it`);
 }
 
 async function main(): Promise<void> {
@@ -162,12 +191,23 @@ async function main(): Promise<void> {
         '',
       ].join('\n');
     const idleBefore = Date.now();
-    controller = await spawnController({
-      name: 'many',
-      dir: path.join(dir, 'controller'),
-      configFor,
-      logLevel: 'warn',
-    });
+    const nodeOptions = process.env.NODE_OPTIONS;
+    if (PROFILE) {
+      await mkdir(PROFILE, { recursive: true });
+      process.env.GANTRY_PROFILE_DIR = PROFILE;
+      process.env.NODE_OPTIONS = `${nodeOptions ?? ''} --import ${path.join(ROOT, 'bench', 'lib', 'profile-hook.mjs')}`;
+    }
+    try {
+      controller = await spawnController({
+        name: 'many',
+        dir: path.join(dir, 'controller'),
+        configFor,
+        logLevel: 'warn',
+      });
+    } finally {
+      if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = nodeOptions;
+    }
     const c = controller;
     console.log(
       `many-apps: ${APPS} apps (1 replica each, examples/hello), one controller (pid ${c.pid}), build.concurrency 2; node ${process.version}`,
@@ -209,6 +249,7 @@ async function main(): Promise<void> {
     // The schedule: one push per app, spread evenly over the window.
     const hooked = new Map<string, { sha: string; at: number }>();
     const t2 = Date.now();
+    toggleProfiler(c.pid, 'schedule');
     await Promise.all(
       apps.map(async (a, i) => {
         await sleep((i * WINDOW_S * 1000) / APPS);
@@ -221,15 +262,19 @@ async function main(): Promise<void> {
       }),
     );
     const changed = await settle(new Map([...hooked].map(([app, h]) => [app, h.sha])));
+    toggleProfiler(c.pid, 'schedule');
     console.log(
       `schedule: ${APPS} pushes over ${WINDOW_S} s (${(APPS / WINDOW_S).toFixed(2)}/s); ${changed}/${APPS} rolled out; all done ${((Date.now() - t2) / 1000).toFixed(0)} s after the first push`,
     );
 
     const waits: number[] = [];
+    const runs: number[] = [];
     for (const a of apps) {
       const h = hooked.get(a.name);
       const b = h && (await store.listBuilds(a.name, 5)).find((r) => r.sha === h.sha);
       if (h && b?.startedAt) waits.push(Date.parse(b.startedAt) - h.at);
+      if (b?.startedAt && b.finishedAt)
+        runs.push(Date.parse(b.finishedAt) - Date.parse(b.startedAt));
     }
     const picked = await pickups(queues);
 
@@ -246,7 +291,9 @@ async function main(): Promise<void> {
       await sleep(1_000);
     }
     await sleep(5_000);
+    toggleProfiler(c.pid, 'idle');
     const idle = await idleUse(c.pid, IDLE_S);
+    toggleProfiler(c.pid, 'idle');
 
     const byKind = await memoryByKind(redis, prefix);
     const total = [...byKind.values()].reduce((a, v) => a + v.bytes, 0);
@@ -274,6 +321,7 @@ async function main(): Promise<void> {
     );
     console.log(`queue wait, builds (ready → started)     | ${fmt(picked['builds'] ?? [])} | —`);
     console.log(`push (webhook accepted) → build started  | ${fmt(waits)} | max ≤ 10 s`);
+    console.log(`build run (started → finished)           | ${fmt(runs)} | —`);
     console.log(
       `controller idle, ${APPS} apps, ${IDLE_S} s          | CPU ${(idle.cpu * 100).toFixed(1)} % of one core, RSS ${idle.rss.toFixed(0)} MB | ≤ 5 %, ≤ 300 MB`,
     );
@@ -290,6 +338,7 @@ async function main(): Promise<void> {
         `  ${kind.padEnd(24)} ${(v.bytes / 1024).toFixed(0).padStart(8)} ${String(v.keys).padStart(6)}`,
       );
     }
+    if (PROFILE) await profileReport(PROFILE, PROFILE_PHASE);
     console.log(
       `whole bench: ${((Date.now() - started) / 1000).toFixed(0)} s; controller log ${c.logFile}`,
     );

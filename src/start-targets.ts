@@ -15,7 +15,6 @@ import { nextListenPort } from './edge/listen-port.js';
 import { ensureEdge } from './edge/supervisor/ensure-edge.js';
 import { GantryError } from './errors.js';
 import { DockerRuntime } from './runtime/docker/docker-runtime.js';
-import { startKubernetesTarget } from './runtime/kubernetes/target.js';
 import type { Store } from './store/store.js';
 
 export interface StartedTargets {
@@ -41,6 +40,8 @@ export async function startTargets(
       caddy ??= startCaddyEdge(config);
       list.push(dockerTarget(t, config, store, await caddy, log));
     } else {
+      // Loaded only for a Kubernetes target: the client library alone is ~80 MB of memory.
+      const { startKubernetesTarget } = await import('./runtime/kubernetes/target.js');
       const kube = await startKubernetesTarget(t, log, config.registry);
       closers.push(() => kube.close());
       list.push(kubernetesTarget(t.name, kube.runtime, kube.edge));

@@ -23,6 +23,14 @@ const ROLLBACK_RETRY_MS = 200;
  */
 const ROLLOUT_LOCK_MS = 10_000;
 const ROLLOUT_LEASE_MS = 10_000;
+/**
+ * Rollouts of different app environments at once (one per environment, by its lease). A rollout
+ * mostly waits (starts, probes, drains): with a few slots, a busy fleet's rollouts queued for
+ * minutes behind each other while the controller sat idle.
+ */
+const ROLLOUT_CONCURRENCY = 16;
+/** Syncs are mostly waiting on the network; a push to each of many repos must not queue. */
+const SYNC_CONCURRENCY = 8;
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -102,8 +110,7 @@ export function startWorkers(
   const sources = new Worker<SyncJob>(
     QUEUE.sources,
     (job) => withDisposition(job, () => syncBranch(syncDeps, job.data, job.id ?? '')),
-    // Syncs are mostly waiting on the network; a few at once is cheap.
-    { ...common, concurrency: 4 },
+    { ...common, concurrency: SYNC_CONCURRENCY },
   );
   const { store } = buildDeps;
   const builds = new Worker<BuildJob>(
@@ -183,7 +190,7 @@ export function startWorkers(
       },
       {
         ...common,
-        concurrency: 4,
+        concurrency: ROLLOUT_CONCURRENCY,
         lockDuration: ROLLOUT_LOCK_MS,
         stalledInterval: ROLLOUT_LOCK_MS / 2,
         maxStalledCount: 10,

@@ -20,7 +20,8 @@ import type { RouteSpec } from '../edge/edge.js';
 import { errorMessage, GantryError } from '../errors.js';
 import { Lease } from '../queue/app-lock.js';
 import { instanceRelease, processPlans, type RolloutPlan } from '../rollout/index.js';
-import type { Instance } from '../runtime/runtime.js';
+import type { Instance, UnreachableHost } from '../runtime/runtime.js';
+import { describeUnreachable, surveyOf } from '../runtime/survey.js';
 import { specAt } from '../source/spec-at.js';
 import type { EnvState, EnvStatus, RolloutRecord } from '../store/records.js';
 import { secretRedactor } from '../release/redact-secrets.js';
@@ -50,6 +51,12 @@ const LEASE_MS = 10_000;
 const REPAIR_TICK_MS = 500;
 /** While a rollout holds the environment, or something did not answer: look again this soon. */
 const BUSY_RETRY_MS = 2_000;
+/**
+ * How long a route the edge still has is trusted as last ensured for the same revision. A full
+ * ensure is a dozen admin calls, two of which read every route of the edge: once per pass, that
+ * was most of an idle controller's work with many apps. A route found missing is restored at once.
+ */
+const ROUTE_RECHECK_MS = 5 * 60_000;
 
 export class EnvReconciler {
   /** Per process type. */
@@ -62,6 +69,8 @@ export class EnvReconciler {
   private plan: HealPlan | undefined;
   private owner: Lease | undefined;
   private lastStatus: EnvStatus | undefined;
+  /** The last full ensure of the route: for which revision, and when (ms). */
+  private routeEnsured: { sha: string; at: number } | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -109,6 +118,11 @@ export class EnvReconciler {
     return this.owner !== undefined;
   }
 
+  /** Whether this controller holds the environment now (the lease renews itself while held). */
+  owns(): boolean {
+    return this.owner?.held() ?? false;
+  }
+
   async close(): Promise<void> {
     this.forgetAll();
     await this.owner?.release().catch(() => undefined);
@@ -118,6 +132,8 @@ export class EnvReconciler {
   private forgetAll(): void {
     this.probes.stop();
     this.states = {};
+    // A rollout or another controller may have changed the route meanwhile.
+    this.routeEnsured = undefined;
   }
 
   /** One pass; never throws (what failed goes into the status and the log). */
@@ -196,10 +212,16 @@ export class EnvReconciler {
   ): Promise<PassResult> {
     const current = envState.current!;
     const events: HealEvent[] = [];
-    const route = await this.route(envState, spec, selfHeal, events);
+    const edge = await this.route(envState, spec, selfHeal, events, now);
+    const route = edge?.route;
     let instances: Instance[];
+    let away: readonly UnreachableHost[];
     try {
-      instances = await this.deps.runtime.list({ app: this.app, env: this.env });
+      // The hosts that answer are healed; one that does not is named, its instances unknown.
+      ({ instances, unreachable: away } = await surveyOf(this.deps.runtime, {
+        app: this.app,
+        env: this.env,
+      }));
     } catch (e) {
       if (!isUnreachable(e)) throw e;
       await this.writeStatus(
@@ -217,7 +239,7 @@ export class EnvReconciler {
     let routed = new Set<string>();
     let upstreams: string[] = [];
     if (route && executor) {
-      upstreams = await this.deps.edge.upstreams(route.id);
+      upstreams = edge.upstreams ?? (await this.deps.edge.upstreams(route.id));
       if (selfHeal) {
         const { kept, dropped } = await executor.dropStrayUpstreams(upstreams);
         if (dropped.length > 0)
@@ -249,7 +271,8 @@ export class EnvReconciler {
       },
       replicas: processes.reduce((n, p) => n + p.replicas, 0),
       maxSurge: Math.max(1, recPlan.maxSurge),
-      hosts: this.deps.runtime.hosts(),
+      hosts: this.deps.runtime.hosts().filter((h) => !away.some((a) => a.host === h)),
+      ...(away.length > 0 ? { unreachable: away.map((a) => a.host) } : {}),
       health: recPlan.health,
       strayGraceMs: this.deps.strayGraceMs,
       selfHeal,
@@ -278,7 +301,11 @@ export class EnvReconciler {
       orphaned: orphaned ? { why: orphaned } : null,
       route: route ? { id: route.id, url: envState.route?.url ?? '', upstreams } : null,
       selfHeal,
-      ...(failure ? { unreachable: { what: 'engine' as const, detail: failure } } : {}),
+      ...(failure
+        ? { unreachable: { what: 'engine' as const, detail: failure } }
+        : away.length > 0
+          ? { unreachable: { what: 'hosts' as const, detail: describeUnreachable(away) } }
+          : {}),
     });
     await this.writeStatus(facts);
     if (orphaned && this.deps.autoPrune) {
@@ -302,13 +329,17 @@ export class EnvReconciler {
     };
   }
 
-  /** The environment's edge route, restored when the edge lost it; undefined for a Service edge that cannot say. */
+  /**
+   * The environment's edge route, restored when the edge lost it, with its upstreams when the edge
+   * had it (undefined: just restored); undefined for a Service edge that cannot say.
+   */
   private async route(
     envState: EnvState,
     spec: AppSpec | undefined,
     selfHeal: boolean,
     events: HealEvent[],
-  ): Promise<RouteSpec | undefined> {
+    now: number,
+  ): Promise<{ route: RouteSpec; upstreams: string[] | undefined } | undefined> {
     const known = envState.route;
     if (!known) return undefined;
     const route: RouteSpec = {
@@ -316,18 +347,21 @@ export class EnvReconciler {
       listen: { host: known.host, port: known.port },
       ...(known.domains?.length ? { domains: known.domains } : {}),
     };
-    const present = await this.deps.edge.upstreams(known.id).then(
-      () => true,
-      (e: unknown) => {
-        if (e instanceof GantryError && e.code === 'GANTRY_ERR_NOT_FOUND') return false;
-        throw e;
-      },
-    );
+    const upstreams = await this.deps.edge.upstreams(known.id).catch((e: unknown) => {
+      if (e instanceof GantryError && e.code === 'GANTRY_ERR_NOT_FOUND') return undefined;
+      throw e;
+    });
+    const present = upstreams !== undefined;
     if (!present && !selfHeal) return undefined;
-    if (spec) await ensureEnvRoute(this.deps, this.app, this.env, spec, envState);
-    else await this.deps.edge.ensureRoute(route);
+    const sha = envState.current?.sha ?? '';
+    const ensured = this.routeEnsured;
+    if (!present || ensured?.sha !== sha || now - ensured.at >= ROUTE_RECHECK_MS) {
+      if (spec) await ensureEnvRoute(this.deps, this.app, this.env, spec, envState);
+      else await this.deps.edge.ensureRoute(route);
+      this.routeEnsured = { sha, at: now };
+    }
     if (!present) events.push({ kind: 'route-restored', at: Date.now(), routeId: known.id });
-    return route;
+    return { route, upstreams };
   }
 
   private executor(

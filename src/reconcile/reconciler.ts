@@ -96,10 +96,14 @@ export class Reconciler {
     if (s) this.schedule(s, DEBOUNCE_MS);
   }
 
-  /** Environments whose owner died: try to claim them sooner than the next resync. */
+  /**
+   * Environments whose owner died: try to claim them sooner than the next resync. Only those this
+   * controller does not hold: one it holds is visited on events and at every resync, and a pass
+   * of every environment every few seconds was most of an idle controller's work.
+   */
   private async claimOrphans(): Promise<void> {
     for (const s of this.slots.values()) {
-      if (!s.running && !s.timer) this.schedule(s, DEBOUNCE_MS);
+      if (!s.running && !s.timer && !s.env.owns()) this.schedule(s, DEBOUNCE_MS);
     }
   }
 
