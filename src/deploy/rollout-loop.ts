@@ -25,7 +25,7 @@ import {
 import type { Instance, UnreachableHost } from '../runtime/runtime.js';
 import { surveyOf, unreachableError } from '../runtime/survey.js';
 import type { RolloutEventRecord, RolloutRecord } from '../store/records.js';
-import { ActionExecutor, type StopAction } from './executor.js';
+import { ActionExecutor, type StartAction, type StopAction } from './executor.js';
 import { instanceSpec, type ReleaseConfig } from './instance-spec.js';
 import { configOf } from './release-config.js';
 import { secretRedactor, type Redact } from '../release/redact-secrets.js';
@@ -200,7 +200,9 @@ export class RolloutLoop {
     await this.keepFailureLogs(decision.events);
     const routes = decision.actions.flatMap((a) => (a.kind === 'route' ? a.instanceIds : []));
     const unroutes = decision.actions.flatMap((a) => (a.kind === 'unroute' ? a.instanceIds : []));
+    const starts = decision.actions.filter((a): a is StartAction => a.kind === 'start');
     let rerouted = false;
+    let started = false;
     for (const action of decision.actions) {
       // An action can take a while: check again before each one.
       this.fence?.check();
@@ -219,8 +221,8 @@ export class RolloutLoop {
           this.stopInBackground(action);
           break;
         case 'start':
-          this.probeAtOnce(await this.executor.start(action));
-          this.acted = true;
+          if (!started) await this.startAll(starts);
+          started = true;
           break;
         case 'route':
         case 'unroute':
@@ -234,6 +236,19 @@ export class RolloutLoop {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A decision's starts side by side (with maxSurge > 1 the containers boot together); each is
+   * probed as soon as its own start returns. The first failure fails the step, as in line.
+   */
+  private async startAll(actions: readonly StartAction[]): Promise<void> {
+    this.acted = true;
+    const results = await Promise.allSettled(
+      actions.map(async (a) => this.probeAtOnce(await this.executor.start(a))),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** A started instance is probed now, not from the next observation on. */

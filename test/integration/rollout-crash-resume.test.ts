@@ -77,9 +77,11 @@ describe('a controller killed mid-rollout (kill -9)', () => {
     expect(events.some((e) => e.at < killedAt)).toBe(true);
     expect(events.some((e) => e.at > killedAt && e.kind === 'finished')).toBe(true);
     // BullMQ saw the job stall (its worker died holding it) and handed it to the new process.
-    const jobs = await rig.queues.rollouts.getJobs(['completed']);
-    const job = jobs.find((j) => j.data.rolloutId === done.id);
-    expect(job?.stalledCounter).toBeGreaterThanOrEqual(1);
+    // The record is closed just before the job completes: wait for the job.
+    const job = await waitFor('the rollout job completed', async () =>
+      (await rig.queues.rollouts.getJobs(['completed'])).find((j) => j.data.rolloutId === done.id),
+    );
+    expect(job.stalledCounter).toBeGreaterThanOrEqual(1);
 
     // Exactly the new revision runs, three times, and nothing else of the app exists.
     const all = await rig.runtime.list({ app });
