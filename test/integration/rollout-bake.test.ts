@@ -29,7 +29,8 @@ describe('the bake period watches the edge', () => {
     { timeout: 240_000 },
     async () => {
       const good = await pushBuilt(f, app, 'Good');
-      expect((await finishedRollout(f, app, good)).outcome).toBe('succeeded');
+      const first = await finishedRollout(f, app, good);
+      expect(first.outcome, first.reason).toBe('succeeded');
       const url = (await f.controller.rollouts.env(app, 'production')).route!.url;
 
       // Healthy by its checks, but every real request to /cgi-bin/checkout is a 500.

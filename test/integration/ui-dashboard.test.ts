@@ -22,7 +22,7 @@ import {
   startExampleFixture,
   type Fixture,
 } from '../support/controller-fixture.js';
-import { launchChromium, submitToken, watchedPage } from '../support/browser.js';
+import { launchChromium, openLogin, submitToken, watchedPage } from '../support/browser.js';
 
 const SHOTS = process.env.GANTRY_SCREENSHOTS === '1';
 
@@ -51,8 +51,7 @@ describe('web dashboard in headless Chromium', () => {
   /** A fresh browser context (its own sessionStorage), signed in with `token`. */
   async function signedIn(token: string): Promise<{ ctx: BrowserContext; page: Page }> {
     const opened = await watchedPage(browser, problems, { width: 1280, height: 800 });
-    await opened.page.goto(`${f.controller.url}/`);
-    await expect.poll(() => opened.page.url()).toMatch(/#\/login$/);
+    await openLogin(opened.page, f.controller.url);
     await submitToken(opened.page, token);
     return opened;
   }

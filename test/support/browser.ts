@@ -34,10 +34,31 @@ export async function watchedPage(
   const page = await ctx.newPage();
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text()))
+    // ERR_NETWORK_CHANGED: another test made or removed a network namespace's veth, and Chromium
+    // drops the loads in flight; the page's own polling loads again. Not the dashboard's doing.
+    if (m.type() === 'error' && !/status of (401|403|404)|ERR_NETWORK_CHANGED/.test(m.text()))
       problems.push(`console: ${m.text()}`);
   });
   return { ctx, page };
+}
+
+/**
+ * Opens the dashboard at `url` until it shows the login route: a first load cut short (a host
+ * network change, see watchedPage) is loaded again, as a person would.
+ */
+export async function openLogin(page: Page, url: string): Promise<void> {
+  // A navigation cut short throws; the check below says whether the page got there.
+  const open = () => page.goto(`${url}/`).catch(() => undefined);
+  await open();
+  for (let attempt = 1; !/#\/login$/.test(page.url()); attempt++) {
+    const shown = await page.waitForURL(/#\/login$/, { timeout: 10_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (shown) return;
+    if (attempt >= 3) throw new Error(`the dashboard never showed its login: at ${page.url()}`);
+    await open();
+  }
 }
 
 /** Opens the dashboard at `url` and signs in with `token` ({@link submitToken}). */
