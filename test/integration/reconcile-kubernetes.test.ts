@@ -59,6 +59,7 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
       ],
     });
     await f.wt.write('www/index.html', '<h1>held on kubernetes</h1>\n');
+    const pushedAt = Date.now();
     sha = await pushBuilt(f, app, 'Held revision');
     const rec = await finishedRollout(f, app, sha);
     expect(rec.outcome, rec.reason).toBe('succeeded');
@@ -66,7 +67,7 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
     routeId = state.route?.id ?? '';
     release = state.current?.release;
     expect(routeId).not.toBe('');
-    await inLine('the first rollout');
+    await inLine('the first rollout', pushedAt);
   }, 240_000);
 
   afterAll(async () => {
@@ -110,8 +111,12 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
    * running and routed, the Service on its own selector and answering, then the status synced and
    * healthy from a pass that began once all that was so (an older one may predate the hand edit).
    */
-  async function inLine(what: string): Promise<EnvStatus> {
-    let linedUpAt: number | undefined;
+  /**
+   * Waits until the cluster is back in line and a status written since `since` (the change that
+   * took it out) says synced and healthy. The reconciler writes when something happens (a watch,
+   * a probe verdict), not on a timer: a status written since the change and saying so is the proof.
+   */
+  async function inLine(what: string, since: number): Promise<EnvStatus> {
     return waitFor(
       `${what}: ${REPLICAS} pods running and routed, status synced and healthy`,
       async () => {
@@ -136,11 +141,10 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
         )
           return undefined;
         if ((await throughService()).status !== 200) return undefined;
-        linedUpAt ??= Date.now();
         const status = await f.controller.rollouts.status(app, ENV);
         if (status?.sync.status !== 'synced' || status.health.status !== 'healthy')
           return undefined;
-        return Date.parse(status.observedAt) >= linedUpAt ? status : undefined;
+        return Date.parse(status.observedAt) >= since ? status : undefined;
       },
       90_000,
     );
@@ -184,7 +188,7 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
     const at = Date.now();
     const statuses = await statusesDuring(async () => {
       await scaleByHand(REPLICAS + 2);
-      await inLine('after the scale-up');
+      await inLine('after the scale-up', at);
     });
     const took = Date.now() - at;
     const surplus = drifted(statuses, /surplus/);
@@ -205,7 +209,7 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
     const at = Date.now();
     const statuses = await statusesDuring(async () => {
       await scaleByHand(REPLICAS - 1);
-      await inLine('after the scale-down');
+      await inLine('after the scale-down', at);
     });
     console.log(
       `(f/ii) back in line ${Date.now() - at} ms after the scale-down; statuses seen: ${statuses.map((s) => `${s.sync.status}/${s.health.status}`).join(' → ')}`,
@@ -245,7 +249,7 @@ describe('reconciler on Kubernetes: hand edits put back', () => {
         },
         MERGE_PATCH,
       );
-      await inLine('after the selector edit');
+      await inLine('after the selector edit', at);
     });
     console.log(
       `(f/iii) back in line ${Date.now() - at} ms after the selector edit; statuses seen: ${statuses.map((s) => `${s.sync.status}/${s.health.status}`).join(' → ')}`,
