@@ -41,7 +41,7 @@ import { ensureEdge, stopEdge } from '../src/edge/supervisor/ensure-edge.js';
 import { freePort } from '../src/process/daemon.js';
 import { answered, edgeCostLines, failed } from './lib/edge-cost.js';
 import { runLoad, type LoadResult } from './lib/run-load.js';
-import { quantile } from './lib/samples.js';
+import { median } from './lib/phases.js';
 import { prepareStaticApp } from './lib/static-app.js';
 
 const run = promisify(execFile);
@@ -71,13 +71,6 @@ interface Figures {
   p50: number;
   p99: number;
   failed: number;
-}
-
-function median(xs: readonly number[]): number {
-  return quantile(
-    [...xs].sort((a, b) => a - b),
-    0.5,
-  );
 }
 
 function load(): string {

@@ -261,6 +261,7 @@ function field(data: unknown, key: string): unknown {
   return isRecord(data) && Object.hasOwn(data, key) ? data[key] : undefined;
 }
 
-function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
+/** A YAML mapping (not null, not a sequence). */
+export function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

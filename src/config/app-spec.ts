@@ -17,6 +17,7 @@ import { compileSchema, schemaIssues } from './schema-issues.js';
 import { parseDuration, parseMemory } from './units.js';
 import { targetIssues, type KnownTargets } from './spec-targets.js';
 import { issueAt, parseYamlSource, sourceError, type SourceIssue } from './yaml-source.js';
+
 export { appSpecJsonSchema } from './app-spec-schema.js';
 export { parseDuration, parseMemory } from './units.js';
 

@@ -2,7 +2,7 @@
  * gantry.yaml against the controller that reads it: every environment's `target:` must name one
  * of the controller's targets (`local`, the default, always does: it means the default target).
  */
-import type { RuleIssue } from './app-spec-rules.js';
+import { isRecord, type RuleIssue } from './app-spec-rules.js';
 
 /** What gantry.yaml's `target:` defaults to; it always means the controller's default target. */
 export const DEFAULT_TARGET_NAME = 'local';
@@ -27,10 +27,6 @@ export function targetIssues(data: unknown, known: KnownTargets): RuleIssue[] {
       },
     ];
   });
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -13,8 +13,6 @@ import type { Instance, Runtime } from '../runtime/runtime.js';
 import { noRedaction, type Redact } from '../release/redact-secrets.js';
 import { ProbeLog, upstreamOf } from './observe.js';
 
-export type { ProbeSchedule };
-
 /** How an instance is probed, by its process type; undefined: not probed ("running" health). */
 export type ScheduleOf = (instance: Instance) => ProbeSchedule | undefined;
 

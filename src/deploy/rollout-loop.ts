@@ -279,8 +279,8 @@ export class RolloutLoop {
 
   /** Starts again the instances a restarting engine left stopped (see outage.ts). */
   private async restartAfterOutage(): Promise<void> {
-    // On the hosts that answer: one still away is the core's to hear of (waitForHosts).
-    const { instances } = await surveyOf(this.deps.runtime, {
+    // On the hosts that answer; one still away is waited for below (waitForHosts).
+    const { instances, unreachable } = await surveyOf(this.deps.runtime, {
       app: this.rec.app,
       env: this.rec.env,
     });
@@ -293,6 +293,9 @@ export class RolloutLoop {
       );
       await this.executor.apply(action);
     }
+    // A host still away within the wait keeps the outage open (`run`): one waiting line and one
+    // stand-still for the whole wait, not a waiting/reachable pair per retry.
+    this.waitForHosts(unreachable);
   }
 
   /** A line of the runner's own; best effort, as the runtime or Redis may be what failed. */

@@ -23,7 +23,7 @@ import { instanceRelease, processPlans, type RolloutPlan } from '../rollout/inde
 import type { Instance, UnreachableHost } from '../runtime/runtime.js';
 import { describeUnreachable, surveyOf } from '../runtime/survey.js';
 import { specAt } from '../source/spec-at.js';
-import type { EnvState, EnvStatus, RolloutRecord } from '../store/records.js';
+import type { AppRecord, EnvState, EnvStatus, RolloutRecord } from '../store/records.js';
 import { secretRedactor } from '../release/redact-secrets.js';
 import { healEventKind, healEventText, type HealEvent } from './events.js';
 import type { HealInstance, HealPlan, HealState } from './heal.js';
@@ -152,6 +152,8 @@ export class EnvReconciler {
     const envState = await rollouts.env(this.app, this.env);
     if (!envState.current) return { again: null };
     this.useTarget(envState);
+    // Read once a pass: the orphan check, the spec and the status's head all need it.
+    const appRec = await this.deps.store.getApp(this.app);
 
     // 1. A rollout in flight owns the environment; its own record tells its progress.
     const [latest] = await rollouts.list(this.app, this.env, 1);
@@ -160,7 +162,10 @@ export class EnvReconciler {
       // A rollout waiting for an unreachable engine says so in the status, not only in its events.
       const waiting = waitingNow(await rollouts.events(latest.id));
       const inFlight = waiting ? `${latest.id} (${waiting})` : latest.id;
-      await this.writeStatus(this.facts(envState, null, now, { rolloutInFlight: inFlight }));
+      await this.writeStatus(
+        this.facts(envState, null, now, { rolloutInFlight: inFlight }),
+        appRec,
+      );
       return { again: BUSY_RETRY_MS };
     }
 
@@ -174,8 +179,8 @@ export class EnvReconciler {
       );
       return { again: null };
     }
-    const orphaned = await this.orphanedWhy();
-    const spec = orphaned ? undefined : await this.specOf(envState.current.sha);
+    const orphaned = this.orphanedWhy(appRec);
+    const spec = orphaned || !appRec ? undefined : await this.specOf(envState.current.sha, appRec);
     const selfHeal = this.deps.selfHeal && (spec?.selfHeal ?? true) && orphaned === null;
     this.knownRollouts.add(envState.current.rolloutId);
 
@@ -191,11 +196,12 @@ export class EnvReconciler {
         this.facts(envState, null, now, {
           rolloutInFlight: 'waiting for the environment lease',
         }),
+        appRec,
       );
       return { again: BUSY_RETRY_MS };
     }
     try {
-      return await this.repair(envState, recPlan, spec, selfHeal, orphaned, lease, now);
+      return await this.repair(envState, appRec, recPlan, spec, selfHeal, orphaned, lease, now);
     } finally {
       await lease.release().catch(() => undefined);
     }
@@ -203,6 +209,7 @@ export class EnvReconciler {
 
   private async repair(
     envState: EnvState,
+    appRec: AppRecord | undefined,
     recPlan: RolloutPlan,
     spec: AppSpec | undefined,
     selfHeal: boolean,
@@ -229,6 +236,7 @@ export class EnvReconciler {
           unreachable: { what: 'engine', detail: errorMessage(e) },
           orphaned: orphaned ? { why: orphaned } : null,
         }),
+        appRec,
       );
       return { again: BUSY_RETRY_MS };
     }
@@ -307,7 +315,7 @@ export class EnvReconciler {
           ? { unreachable: { what: 'hosts' as const, detail: describeUnreachable(away) } }
           : {}),
     });
-    await this.writeStatus(facts);
+    await this.writeStatus(facts, appRec);
     if (orphaned && this.deps.autoPrune) {
       await lease.release();
       await this.deps.autoPrune(this.app, this.env);
@@ -421,10 +429,8 @@ export class EnvReconciler {
     }
   }
 
-  private async specOf(sha: string): Promise<AppSpec | undefined> {
+  private async specOf(sha: string, appRec: AppRecord): Promise<AppSpec> {
     if (this.spec?.sha === sha) return this.spec.spec;
-    const appRec = await this.deps.store.getApp(this.app);
-    if (!appRec) return undefined;
     const revision = await this.deps.store.getRevision(this.app, sha);
     const spec = specForEnv(
       await specAt(this.deps.repos.get(appRec.repo), appRec.path, sha, revision?.branch ?? 'main'),
@@ -435,8 +441,7 @@ export class EnvReconciler {
   }
 
   /** Why the environment no longer belongs to any app the controller follows, or null. */
-  private async orphanedWhy(): Promise<string | null> {
-    const appRec = await this.deps.store.getApp(this.app);
+  private orphanedWhy(appRec: AppRecord | undefined): string | null {
     if (!appRec) return `app ${this.app} is no longer known`;
     if (!this.deps.repos.all().some((r) => r.config.name === appRec.repo))
       return `repo ${appRec.repo} is no longer in the controller config`;
@@ -484,8 +489,8 @@ export class EnvReconciler {
   }
 
   /** Writes the status, with the branch's head for the sync verdict; tells an orphaning once. */
-  private async writeStatus(facts: StatusFacts): Promise<void> {
-    const head = await this.headOf();
+  private async writeStatus(facts: StatusFacts, appRec: AppRecord | undefined): Promise<void> {
+    const head = await this.headOf(appRec);
     const headFailed = head ? await this.deps.rollouts.hasFailed(this.app, this.env, head) : false;
     const status = statusOf({ ...facts, head, headFailed });
     const before = this.lastStatus ?? (await this.deps.rollouts.status(this.app, this.env));
@@ -500,8 +505,7 @@ export class EnvReconciler {
    * The newest commit of the environment's branch that has a revision record, if known: the
    * branch head, or — when path filters skipped the app there — its newest revision on the branch.
    */
-  private async headOf(): Promise<string | null> {
-    const appRec = await this.deps.store.getApp(this.app);
+  private async headOf(appRec: AppRecord | undefined): Promise<string | null> {
     const branch = appRec?.environments[this.env]?.branch;
     if (!appRec || !branch) return null;
     const head = await this.deps.store.latestHead(appRec.repo, branch);

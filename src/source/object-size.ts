@@ -121,13 +121,14 @@ async function packedObjectSize(packFile: string, offset: number): Promise<numbe
 }
 
 /**
- * The header of the pack entry at `at`: its size field (a delta's own size for a delta) and where
- * its deflated data starts (after a delta's base offset or base id).
+ * The header of the pack entry at `at`: its size field (a delta's own size for a delta), how far
+ * back an ofs-delta's base is (`baseDistance`) and where its deflated data starts (after a
+ * delta's base offset or base id: a ref-delta's id is the 20 bytes before `dataAt`).
  */
 export function readObjectHeader(
   buf: Buffer,
   at: number,
-): { type: number; size: number; delta: boolean; dataAt: number } {
+): { type: number; size: number; delta: boolean; dataAt: number; baseDistance?: number } {
   let i = at;
   let c = byteAt(buf, i++);
   const type = (c >> 4) & 7;
@@ -139,12 +140,17 @@ export function readObjectHeader(
     scale *= 128;
   }
   if (type === OFS_DELTA) {
-    do c = byteAt(buf, i++);
-    while (c & 0x80);
-  } else if (type === REF_DELTA) {
-    i += 20;
+    // Not a plain varint: each continuation adds one (gitformat-pack.txt, "offset encoding").
+    c = byteAt(buf, i++);
+    let distance = c & 0x7f;
+    while (c & 0x80) {
+      c = byteAt(buf, i++);
+      distance = (distance + 1) * 128 + (c & 0x7f);
+    }
+    return { type, size, delta: true, dataAt: i, baseDistance: distance };
   }
-  return { type, size, delta: type === OFS_DELTA || type === REF_DELTA, dataAt: i };
+  if (type === REF_DELTA) i += 20;
+  return { type, size, delta: type === REF_DELTA, dataAt: i };
 }
 
 /** The size of the object a delta makes, from the start of its deflated data. */

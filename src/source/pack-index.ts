@@ -101,19 +101,11 @@ function firstPass(
       size: header.size,
       dataAt: header.dataAt,
     };
-    let i = at + 1;
-    while ((pack[i - 1] ?? 0) & 0x80) i++;
     if (header.type === OFS_DELTA) {
-      let c = pack[i++] ?? 0;
-      let rel = c & 0x7f;
-      while (c & 0x80) {
-        c = pack[i++] ?? 0;
-        rel = (rel + 1) * 128 + (c & 0x7f);
-      }
-      e.baseOffset = at - rel;
+      e.baseOffset = at - (header.baseDistance ?? 0);
       listUnder(parsed.byBaseOffset, e.baseOffset, e);
     } else if (header.type === REF_DELTA) {
-      e.baseOid = pack.toString('hex', i, i + 20);
+      e.baseOid = pack.toString('hex', header.dataAt - 20, header.dataAt);
       listUnder(parsed.byBaseOid, e.baseOid, e);
     } else if (TYPES[header.type] === undefined || header.type === 0) {
       return null;

@@ -306,8 +306,7 @@ export class Store {
   }
 
   async latestHead(repo: string, branch: string): Promise<string | undefined> {
-    const [sha] = await this.redis.zrange(this.keys.heads(repo, branch), '-1', '-1');
-    return sha;
+    return (await this.latestHeadAt(repo, branch))?.sha;
   }
 
   async setLatestSync(repo: string, branch: string, jobId: string): Promise<void> {

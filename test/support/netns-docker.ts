@@ -223,6 +223,16 @@ export async function startNetnsDocker(opts: {
 
   const tls = certs.client;
   const endpoint = `tcp://${address}:2376`;
+  const containerIds = async (): Promise<string[]> => {
+    const { stdout } = await run('docker', [
+      '-H',
+      `unix://${socketPath}`,
+      'ps',
+      '-aq',
+      '--no-trunc',
+    ]);
+    return stdout.split('\n').filter((id) => id.length > 0);
+  };
   return {
     name: opts.name,
     endpoint,
@@ -231,19 +241,9 @@ export async function startNetnsDocker(opts: {
     tls,
     hostEntry: `{ name: ${opts.name}, endpoint: "${endpoint}", tls: { ca: "${tls.ca}", cert: "${tls.cert}", key: "${tls.key}" } }`,
     socketPath,
-    containerIds: async () => {
-      const { stdout } = await run('docker', [
-        '-H',
-        `unix://${socketPath}`,
-        'ps',
-        '-aq',
-        '--no-trunc',
-      ]);
-      return stdout.split('\n').filter((id) => id.length > 0);
-    },
+    containerIds,
     removeContainers: async () => {
-      const { stdout } = await run('docker', ['-H', `unix://${socketPath}`, 'ps', '-aq']);
-      const ids = stdout.split('\n').filter((id) => id.length > 0);
+      const ids = await containerIds();
       if (ids.length > 0) await run('docker', ['-H', `unix://${socketPath}`, 'rm', '-f', ...ids]);
     },
     down: async () => {
@@ -279,17 +279,4 @@ function listenRelay(host: string, port: number): Promise<Server> {
     server.once('error', reject);
     server.listen(0, host, () => resolve(server));
   });
-}
-
-/**
- * A namespaced host, or why this machine cannot run one (the caller skips). A machine that has
- * what it needs but fails to start it throws: that is a failure, not a skip.
- */
-export async function tryNetnsDocker(opts: {
-  name: string;
-  registry: string;
-}): Promise<{ host?: NetnsDocker | undefined; unavailable?: string | undefined }> {
-  const unavailable = await netnsDockerUnavailable();
-  if (unavailable !== undefined) return { unavailable };
-  return { host: await startNetnsDocker(opts) };
 }

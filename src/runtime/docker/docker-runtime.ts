@@ -23,7 +23,7 @@ import type {
 import { followEvents } from './events.js';
 import { execIn, logsOf } from './container-io.js';
 import { containerCreateOptions, containerName, legacyContainerName } from './container-spec.js';
-import { engineError, statusOf } from './docker-errors.js';
+import { engineError, engineMessage, statusOf } from './docker-errors.js';
 import {
   clientOptions,
   hostAddress,
@@ -54,8 +54,7 @@ export interface DockerRuntimeOptions {
 
 /** The engine's own words from an unreachable host's error ("connect ECONNREFUSED …"). */
 function unreachableDetail(e: GantryError): string {
-  const m = /is not reachable \((.*)\)$/s.exec(e.message);
-  return m?.[1] ?? e.message;
+  return e.cause === undefined ? e.message : engineMessage(e.cause);
 }
 
 /** Runs instances as containers on one or more Docker engines. */
