@@ -118,11 +118,6 @@ export class EnvReconciler {
     return this.owner !== undefined;
   }
 
-  /** Whether this controller holds the environment now (the lease renews itself while held). */
-  owns(): boolean {
-    return this.owner?.held() ?? false;
-  }
-
   async close(): Promise<void> {
     this.forgetAll();
     await this.owner?.release().catch(() => undefined);

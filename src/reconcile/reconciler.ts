@@ -97,13 +97,13 @@ export class Reconciler {
   }
 
   /**
-   * Environments whose owner died: try to claim them sooner than the next resync. Only those this
-   * controller does not hold: one it holds is visited on events and at every resync, and a pass
-   * of every environment every few seconds was most of an idle controller's work.
+   * Environments whose owner died: claimed sooner than the next resync. Held ones are visited
+   * too: a pass is the safety net for a change whose event was missed (measured: skipping them
+   * let a killed instance go unrepaired for minutes).
    */
   private async claimOrphans(): Promise<void> {
     for (const s of this.slots.values()) {
-      if (!s.running && !s.timer && !s.env.owns()) this.schedule(s, DEBOUNCE_MS);
+      if (!s.running && !s.timer) this.schedule(s, DEBOUNCE_MS);
     }
   }
 
