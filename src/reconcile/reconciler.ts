@@ -98,8 +98,7 @@ export class Reconciler {
 
   /**
    * Environments whose owner died: claimed sooner than the next resync. Held ones are visited
-   * too: a pass is the safety net for a change whose event was missed (measured: skipping them
-   * let a killed instance go unrepaired for minutes).
+   * too: a pass is the safety net for a change whose event was missed.
    */
   private async claimOrphans(): Promise<void> {
     for (const s of this.slots.values()) {
